@@ -1,0 +1,45 @@
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist', '**/node_modules', '**/generated', '.cache', 'tmp', 'results'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      // The direction of dependencies is part of the design: contracts depend on nothing, only
+      // the broker libs know a broker, no lib imports an app. See STYLE.md "Layout".
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:database', onlyDependOnLibsWithTags: ['type:config'] },
+            { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:database'] },
+            { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
+            { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:contracts'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+  {
+    // Only the broker libs may talk to a broker client directly.
+    files: ['apps/**/*.ts', 'libs/messaging/**/*.ts', 'libs/contracts/**/*.ts', 'libs/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['amqplib', 'kafkajs'] }],
+    },
+  },
+);

@@ -1,0 +1,4 @@
+export { envelopeSchema, type Envelope } from './envelope.js';
+export { defineMessage, type MessageDefinition, type MessageKind, type PayloadOf } from './message-definition.js';
+export * from './messages.js';
+export { exchanges, queues, topics } from './channels.js';

@@ -1,0 +1,16 @@
+/**
+ * What a handler decided. Handlers return their outcome and never touch a channel or a consumer:
+ * the transport turns it into an ack, a delayed retry or a move to the dead letter destination.
+ */
+export type HandlerOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'retry'; readonly reason: string }
+  | { readonly kind: 'dead-letter'; readonly reason: string };
+
+export const Outcome = {
+  done: (): HandlerOutcome => ({ kind: 'done' }),
+  /** A transient failure: try again later, with backoff, until the attempts run out. */
+  retry: (reason: string): HandlerOutcome => ({ kind: 'retry', reason }),
+  /** A permanent failure: retrying cannot help, park the message for a human. */
+  deadLetter: (reason: string): HandlerOutcome => ({ kind: 'dead-letter', reason }),
+} as const;

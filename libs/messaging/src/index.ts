@@ -1,0 +1,10 @@
+export { systemClock, uuidV7, type Clock, type IdGenerator } from './clock.js';
+export { describeDestination, type Destination, type KafkaDestination, type RabbitMqDestination } from './destination.js';
+export { EnvelopeFactory, type EnvelopeOptions } from './envelope.factory.js';
+export { Outcome, type HandlerOutcome } from './handler-outcome.js';
+export type { MessageHandler } from './message-handler.js';
+export type { KafkaSource, RabbitMqSource, Source, Subscription } from './subscription.js';
+export type { MessagePublisher, OutgoingMessage } from './message-publisher.port.js';
+export { decodeInbound, type Decoded } from './inbound-decoder.js';
+export { defaultRetryPolicy, delayWithJitterMs, hasAttemptsLeft, nominalDelayMs, type RetryPolicy } from './retry-policy.js';
+export { DeadLetterHeaders, recordFailure, type FailureRecord } from './dead-letter.headers.js';

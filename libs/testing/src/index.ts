@@ -1,0 +1,2 @@
+export { waitFor, type WaitOptions } from './wait-for.js';
+export { uniqueName } from './unique-name.js';
