@@ -8,3 +8,10 @@ export type { MessagePublisher, OutgoingMessage } from './message-publisher.port
 export { decodeInbound, type Decoded } from './inbound-decoder.js';
 export { defaultRetryPolicy, delayWithJitterMs, hasAttemptsLeft, nominalDelayMs, type RetryPolicy } from './retry-policy.js';
 export { DeadLetterHeaders, recordFailure, type FailureRecord } from './dead-letter.headers.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export type { SqlExecutor, TransactionRunner } from './sql-client.js';
+export { Outbox } from './outbox/outbox.js';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
+export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
+export { Inbox, type InboxOptions } from './inbox/inbox.js';

@@ -1,0 +1,3 @@
+export { readMigrations, type Migration } from './migrations.js';
+export { createDatabaseIfMissing, dropDatabase, migrate, type MigrateOptions, type MigrateResult } from './migrator.js';
+export { withDatabase } from './database-url.js';

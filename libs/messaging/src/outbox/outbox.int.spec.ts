@@ -1,0 +1,155 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { defineMessage, type Envelope } from '@boxoffice/contracts';
+import { createTestDatabase, PgTransactionRunner, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { z } from 'zod';
+import { EnvelopeFactory } from '../envelope.factory.js';
+import type { KafkaDestination } from '../destination.js';
+import type { MessagePublisher, OutgoingMessage } from '../message-publisher.port.js';
+import { Outbox } from './outbox.js';
+import { OutboxRelay } from './outbox.relay.js';
+
+// These specs are about the database side of the outbox: what is committed, claimed and marked.
+// The publisher here records what it is given; publishing to the real brokers is proven in the
+// RabbitMQ and Kafka libs' specs.
+class RecordingPublisher implements MessagePublisher {
+  readonly transport = 'kafka' as const;
+  readonly published: OutgoingMessage[] = [];
+  failuresLeft = 0;
+  onPublish: (batch: ReadonlyArray<OutgoingMessage>) => Promise<void> = async () => {};
+
+  async publish(batch: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    if (this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      throw new Error('broker unavailable');
+    }
+    await this.onPublish(batch);
+    this.published.push(...batch);
+  }
+}
+
+const Ticked = defineMessage({ type: 'Ticked', version: 1, kind: 'event', description: 'test', schema: z.object({ n: z.number() }) });
+const envelopes = new EnvelopeFactory('outbox-spec');
+const toKey = (key: string): KafkaDestination => ({ transport: 'kafka', topic: 'ticks', key });
+const sql = new URL('../../sql/outbox-inbox.sql', import.meta.url);
+
+describe('the transactional outbox', () => {
+  let db: TestDatabase;
+  let runner: PgTransactionRunner;
+  const outbox = new Outbox();
+  const relays: OutboxRelay[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('outbox', [sql]);
+    runner = new PgTransactionRunner(db.pool);
+  });
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()));
+    await db.pool.query('TRUNCATE outbox_message');
+  });
+  afterAll(() => db.drop());
+
+  function startRelay(publisher: MessagePublisher, options = {}) {
+    const relay = new OutboxRelay(db.pool, [publisher], { pollIntervalMs: 60_000, retryInitialDelayMs: 20, ...options });
+    relays.push(relay);
+    return relay.start().then(() => relay);
+  }
+
+  async function addInTransaction(messages: Array<[Envelope, string]>, thenFail = false) {
+    await runner.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS business (n int) ON COMMIT DROP');
+      for (const [envelope, key] of messages) await outbox.add(tx, envelope, toKey(key));
+      if (thenFail) throw new Error('business rule broken');
+    });
+  }
+
+  describe('when the business transaction rolls back', () => {
+    it('publishes nothing', async () => {
+      const publisher = new RecordingPublisher();
+      const relay = await startRelay(publisher);
+      await expect(addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a']], true)).rejects.toThrow('business rule broken');
+      await relay.drain();
+      expect(publisher.published).toEqual([]);
+      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+    });
+  });
+
+  describe('when the transaction commits', () => {
+    it('is woken by the commit and publishes without waiting for its poll', async () => {
+      const publisher = new RecordingPublisher();
+      await startRelay(publisher); // polls only once a minute
+      const envelope = envelopes.create(Ticked, { n: 1 });
+      await addInTransaction([[envelope, 'a']]);
+      const status = async () => (await db.pool.query('SELECT status FROM outbox_message')).rows[0]?.status;
+      await waitFor(status, (s) => s === 'published', { timeoutMs: 2_000, description: 'the NOTIFY to wake the relay' });
+      expect(publisher.published.map((m) => m.envelope)).toEqual([envelope]);
+    });
+  });
+
+  describe('when publishing fails', () => {
+    it('keeps the messages, records why, and publishes them after backing off', async () => {
+      const publisher = new RecordingPublisher();
+      publisher.failuresLeft = 2;
+      const relay = await startRelay(publisher);
+      await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a']]);
+      await waitFor(() => publisher.published.length, (n) => n === 1, { description: 'publish after two failures' });
+      expect(relay.counters.failedPublishes).toBe(2);
+      const { rows } = await db.pool.query('SELECT status, attempts, last_error FROM outbox_message');
+      expect(rows).toEqual([{ status: 'published', attempts: 2, last_error: 'broker unavailable' }]);
+    });
+  });
+
+  describe('when several relays run at once', () => {
+    it('publishes every message once and keeps the order of each key', async () => {
+      const publishers = [new RecordingPublisher(), new RecordingPublisher(), new RecordingPublisher()];
+      // A little latency per batch so that the relays really overlap.
+      const publishOrder: OutgoingMessage[] = [];
+      for (const p of publishers) {
+        p.onPublish = async (batch) => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          publishOrder.push(...batch);
+        };
+      }
+      // More keys than a batch holds, so each relay finds keys the others do not hold.
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+      for (let round = 0; round < 5; round++) {
+        await addInTransaction(keys.map((key, i) => [envelopes.create(Ticked, { n: round * keys.length + i }), key]));
+      }
+      await Promise.all(publishers.map((p) => startRelay(p, { batchSize: 5 })));
+      const all = () => publishers.flatMap((p) => p.published);
+      await waitFor(() => all().length, (n) => n >= 100, { description: '100 messages published' });
+
+      expect(new Set(all().map((m) => m.envelope.id)).size).toBe(100);
+      expect(publishers.filter((p) => p.published.length > 0).length).toBeGreaterThan(1);
+      // All relays run in this process, so publishOrder is the true order across them.
+      for (const key of keys) {
+        const sequence = publishOrder.filter((m) => (m.destination as KafkaDestination).key === key).map((m) => (m.envelope.payload as { n: number }).n);
+        expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+      }
+    });
+  });
+
+  it('reports how many messages are pending and the age of the oldest', async () => {
+    const relay = new OutboxRelay(db.pool, [new RecordingPublisher()]);
+    await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a'], [envelopes.create(Ticked, { n: 2 }), 'b']]);
+    await db.pool.query("UPDATE outbox_message SET created_at = now() - interval '5 seconds'");
+    const stats = await relay.stats();
+    expect(stats.pending).toBe(2);
+    expect(stats.oldestPendingAgeMs).toBeGreaterThanOrEqual(5_000);
+  });
+
+  it('prunes published messages older than the retention window, and only those', async () => {
+    const publisher = new RecordingPublisher();
+    const relay = new OutboxRelay(db.pool, [publisher], { retentionMs: 60_000, pruneIntervalMs: 0 });
+    await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a'], [envelopes.create(Ticked, { n: 2 }), 'b']]);
+    await relay.drain();
+    await db.pool.query("UPDATE outbox_message SET published_at = now() - interval '2 minutes' WHERE position = (SELECT min(position) FROM outbox_message)");
+    await addInTransaction([[envelopes.create(Ticked, { n: 3 }), 'c']]);
+    relays.push(relay);
+    await relay.start();
+    await waitFor(async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox_message')).rows[0].n, (n) => n === 2, {
+      description: 'the old published row to be pruned',
+    });
+    const { rows } = await db.pool.query('SELECT status FROM outbox_message ORDER BY position');
+    expect(rows).toEqual([{ status: 'published' }, { status: 'published' }]);
+  });
+});

@@ -1,0 +1,228 @@
+import pg from 'pg';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Destination } from '../destination.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { MessagePublisher, OutgoingMessage } from '../message-publisher.port.js';
+import { outboxStore, type OutboxStats, type PendingMessage } from './outbox.store.js';
+
+export interface OutboxRelayOptions {
+  /** Messages claimed and published per transaction. */
+  readonly batchSize?: number;
+  /** The fallback poll, for a missed notification; normally LISTEN/NOTIFY wakes the relay. */
+  readonly pollIntervalMs?: number;
+  /** How long published rows are kept (for inspection) before they are pruned. */
+  readonly retentionMs?: number;
+  readonly pruneIntervalMs?: number;
+  /** Backoff after a failed publish: doubles from initial up to max, reset by a success. */
+  readonly retryInitialDelayMs?: number;
+  readonly retryMaxDelayMs?: number;
+  readonly logger?: Logger;
+}
+
+const CHANNEL = 'outbox_message';
+
+/**
+ * Publishes what the services wrote to their outbox. Each round claims a batch of pending
+ * messages, publishes them (the publisher resolves only when the broker confirmed), marks them
+ * published and commits. A crash after publishing and before the commit leaves them pending, so
+ * they are published again: delivery is at least once, and the consumers' inboxes drop the copy.
+ */
+export class OutboxRelay {
+  private readonly publishers: Map<Destination['transport'], MessagePublisher>;
+  private readonly options: Required<Omit<OutboxRelayOptions, 'logger'>>;
+  private readonly logger: Logger;
+  private listener: pg.Client | null = null;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private wakeRequested = false;
+  private lastPruneAt = 0;
+
+  readonly counters = { published: 0, failedPublishes: 0 };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    publishers: ReadonlyArray<MessagePublisher>,
+    options: OutboxRelayOptions = {},
+  ) {
+    this.publishers = new Map(publishers.map((p) => [p.transport, p]));
+    this.logger = options.logger ?? silentLogger;
+    this.options = {
+      batchSize: options.batchSize ?? 500,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      retentionMs: options.retentionMs ?? 24 * 60 * 60 * 1_000,
+      pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
+      retryInitialDelayMs: options.retryInitialDelayMs ?? 100,
+      retryMaxDelayMs: options.retryMaxDelayMs ?? 10_000,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.listen();
+    this.running = this.loop();
+  }
+
+  /** Finishes the batch in flight, then stops; pending messages wait for the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp();
+    await this.running;
+    this.running = null;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => {});
+  }
+
+  /** Publishes until nothing is pending. Returns how many messages it claimed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const claimed = await this.publishBatch();
+      total += claimed;
+      if (claimed < this.options.batchSize) return total;
+    }
+  }
+
+  async stats(): Promise<OutboxStats> {
+    const client = await this.pool.connect();
+    try {
+      return await outboxStore.stats(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const claimed = await this.publishBatch();
+        failures = 0;
+        await this.pruneWhenDue();
+        if (claimed > 0) continue; // there may be more, or messages held back for this round
+        await this.waitForWork();
+      } catch (error) {
+        failures += 1;
+        this.counters.failedPublishes += 1;
+        const backoff = Math.min(this.options.retryMaxDelayMs, this.options.retryInitialDelayMs * 2 ** (failures - 1));
+        this.logger.warn(`outbox relay: publish failed (${describe(error)}); retrying in ${backoff} ms`);
+        await this.waitForWork(backoff);
+      }
+    }
+  }
+
+  private async publishBatch(): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const claimed = await outboxStore.claim(client, this.options.batchSize);
+      const { published, failure } = await this.publishAll(claimed.messages);
+      await outboxStore.markPublished(client, published);
+      if (failure) await outboxStore.recordFailure(client, failure.positions, describe(failure.error));
+      await client.query('COMMIT');
+      this.counters.published += published.length;
+      if (failure) throw failure.error;
+      return claimed.messages.length + claimed.heldBack;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Publishes each transport's share in claim order; one transport failing does not hold back another. */
+  private async publishAll(claimed: ReadonlyArray<PendingMessage>) {
+    const published: string[] = [];
+    let failure: { positions: string[]; error: unknown } | undefined;
+    for (const [transport, messages] of groupByTransport(claimed)) {
+      const positions = messages.map((m) => m.position);
+      const publisher = this.publishers.get(transport);
+      try {
+        if (!publisher) throw new Error(`no ${transport} publisher configured`);
+        await publisher.publish(messages.map(toOutgoing));
+        published.push(...positions);
+      } catch (error) {
+        failure = { positions: [...(failure?.positions ?? []), ...positions], error };
+      }
+    }
+    return { published, failure };
+  }
+
+  private async pruneWhenDue(): Promise<void> {
+    if (Date.now() - this.lastPruneAt < this.options.pruneIntervalMs) return;
+    this.lastPruneAt = Date.now();
+    const client = await this.pool.connect();
+    try {
+      const pruned = await outboxStore.prunePublished(client, this.options.retentionMs);
+      if (pruned > 0) this.logger.log(`outbox relay: pruned ${pruned} published messages`);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** LISTEN on a connection of its own; if it drops, the poll carries on until it is back. */
+  private async listen(): Promise<void> {
+    const listener = new pg.Client(this.pool.options);
+    listener.on('notification', () => this.wakeUp());
+    listener.on('error', (error) => {
+      this.logger.warn(`outbox relay: notification connection lost (${error.message}); polling until it is back`);
+      if (this.listener === listener) this.listener = null;
+      void this.relisten();
+    });
+    await listener.connect();
+    await listener.query(`LISTEN ${CHANNEL}`);
+    this.listener = listener;
+  }
+
+  private async relisten(): Promise<void> {
+    while (!this.stopping && !this.listener) {
+      await delay(this.options.pollIntervalMs);
+      await this.listen().catch(() => {});
+    }
+  }
+
+  private waitForWork(timeoutMs = this.options.pollIntervalMs): Promise<void> {
+    if (this.wakeRequested || this.stopping) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = null;
+        self.wakeRequested = false;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private wakeUp(): void {
+    if (this.wake) this.wake();
+    else this.wakeRequested = true;
+  }
+}
+
+function groupByTransport(messages: ReadonlyArray<PendingMessage>) {
+  const groups = new Map<Destination['transport'], PendingMessage[]>();
+  for (const message of messages) {
+    const group = groups.get(message.destination.transport) ?? [];
+    group.push(message);
+    groups.set(message.destination.transport, group);
+  }
+  return groups;
+}
+
+function toOutgoing(message: PendingMessage): OutgoingMessage {
+  return { envelope: message.envelope, destination: message.destination, headers: message.headers ?? undefined };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,28 @@
+import { createDatabaseIfMissing, dropDatabase, withDatabase } from '@boxoffice/database';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { uniqueName } from './unique-name.js';
+
+export interface TestDatabase {
+  readonly url: string;
+  readonly pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh database for one spec, with the given SQL files applied; `drop` removes it. */
+export async function createTestDatabase(prefix: string, sqlFiles: ReadonlyArray<string | URL> = []): Promise<TestDatabase> {
+  const url = withDatabase(server, uniqueName(prefix));
+  await createDatabaseIfMissing(url);
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  for (const file of sqlFiles) await pool.query(await readFile(file, 'utf8'));
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      await dropDatabase(url);
+    },
+  };
+}
