@@ -1,22 +1,18 @@
-import 'reflect-metadata';
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { hello } from '@boxoffice/config';
+import { loadConfig } from '@boxoffice/config';
+import { runService, startService } from '@boxoffice/platform';
+import { checkoutConfigSchema } from './checkout.config.js';
+import { CheckoutModule } from './checkout.module.js';
 
-@Injectable()
-class Svc { greet(): string { return hello(); } }
-
-@Controller()
-class C {
-  constructor(private readonly svc: Svc) {}
-  @Get('x') x(): string { return this.svc.greet(); }
-}
-
-@Module({ controllers: [C], providers: [Svc] })
-class M {}
-
-const app = await NestFactory.create<NestFastifyApplication>(M, new FastifyAdapter());
-await app.listen(3999, '127.0.0.1');
-console.log(await (await fetch('http://127.0.0.1:3999/x')).text());
-await app.close();
+await runService(async () => {
+  const config = loadConfig(checkoutConfigSchema);
+  await startService({
+    name: 'checkout',
+    module: CheckoutModule.register(config),
+    host: config.HOST,
+    port: config.PORT,
+    databaseUrl: config.DATABASE_URL,
+    migrationsDir: 'apps/checkout/prisma/migrations',
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    logLevel: config.LOG_LEVEL,
+  });
+});

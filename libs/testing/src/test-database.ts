@@ -1,4 +1,4 @@
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from '@boxoffice/database';
+import { createDatabaseIfMissing, dropDatabase, migrate, withDatabase } from '@boxoffice/database';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { uniqueName } from './unique-name.js';
@@ -25,4 +25,11 @@ export async function createTestDatabase(prefix: string, sqlFiles: ReadonlyArray
       await dropDatabase(url);
     },
   };
+}
+
+/** A fresh database for one spec with a service's committed migrations applied, as at its start. */
+export async function createMigratedTestDatabase(prefix: string, migrationsDir: string): Promise<TestDatabase> {
+  const database = await createTestDatabase(prefix);
+  await migrate({ databaseUrl: database.url, migrationsDir });
+  return database;
 }

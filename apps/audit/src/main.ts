@@ -1,0 +1,18 @@
+import { loadConfig } from '@boxoffice/config';
+import { runService, startService } from '@boxoffice/platform';
+import { auditConfigSchema } from './audit.config.js';
+import { AuditModule } from './audit.module.js';
+
+await runService(async () => {
+  const config = loadConfig(auditConfigSchema);
+  await startService({
+    name: 'audit',
+    module: AuditModule.register(config),
+    host: config.HOST,
+    port: config.PORT,
+    databaseUrl: config.DATABASE_URL,
+    migrationsDir: 'apps/audit/prisma/migrations',
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    logLevel: config.LOG_LEVEL,
+  });
+});

@@ -1,0 +1,28 @@
+import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { ReadinessCheck } from './readiness-check.js';
+
+/** The injection token of a service's Prisma client: `@Inject(PRISMA) db: PrismaClient`. */
+export const PRISMA = Symbol('PRISMA');
+
+interface Disconnectable {
+  $disconnect(): Promise<void>;
+  $queryRawUnsafe(query: string): Promise<unknown>;
+}
+
+/** Closes the database pool last, after consumers and the outbox relay have stopped. */
+@Injectable()
+export class PrismaLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(PRISMA) private readonly prisma: Disconnectable) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.prisma.$disconnect();
+  }
+}
+
+export function providePrisma(create: () => Disconnectable): Provider[] {
+  return [{ provide: PRISMA, useFactory: create }, PrismaLifecycle];
+}
+
+export function databaseReadiness(prisma: Disconnectable): ReadinessCheck {
+  return { name: 'database', check: async () => void (await prisma.$queryRawUnsafe('SELECT 1')) };
+}

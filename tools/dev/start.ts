@@ -1,0 +1,35 @@
+// `npm start`: the five services natively, with their infrastructure, in one terminal.
+// Brings PostgreSQL, RabbitMQ and Kafka up (reusing what runs), builds, then runs every service
+// with its logs prefixed by its name. Ctrl-C sends SIGTERM to each: they finish in-flight work.
+import { spawnSync } from 'node:child_process';
+import concurrently from 'concurrently';
+
+const services = [
+  { name: 'checkout', color: 'cyan' },
+  { name: 'billing', color: 'magenta' },
+  { name: 'email', color: 'yellow' },
+  { name: 'analytics', color: 'green' },
+  { name: 'audit', color: 'blue' },
+];
+
+function step(title: string, command: string, args: string[]): void {
+  console.log(`\n> ${title}`);
+  const result = spawnSync(command, args, { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`${title} failed; nothing was started.`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+step('infrastructure', process.execPath, ['tools/infra/up.ts']);
+step('build', process.execPath, ['node_modules/nx/bin/nx.js', 'run-many', '-t', 'build', '--projects=tag:type:app', '--output-style=static']);
+
+console.log('\n> services (Ctrl-C stops them all)');
+const { result } = concurrently(
+  services.map(({ name, color }) => ({ name, prefixColor: color, command: `node dist/apps/${name}/src/main.js` })),
+  { prefix: 'name', killOthersOn: ['failure'], killSignal: 'SIGTERM' },
+);
+result.then(
+  () => process.exit(0),
+  () => process.exit(1),
+);
