@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+#
+# One recipe for all five services; the SERVICE build arg picks which one the image runs:
+#   docker build --target runtime --build-arg SERVICE=billing -t boxoffice/billing:local .
+# docker-compose.yml builds each service this way. The deps and build stages do not depend on
+# SERVICE, so the five builds share them and only the small last layers differ.
+
+# Keep the major in step with the `node` devDependency in package.json (the Node that runs the
+# tests); type stripping and the built-in fetch in the healthcheck both need Node 24.
+ARG NODE_IMAGE=node:24.11-bookworm-slim
+
+# --- deps: every dependency, dev tools included, from the lockfile alone --------------------
+# Only package*.json are copied, so editing source does not throw away this (slow) layer.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+
+# --- build: compile every app and lib into dist/, mirroring the source tree -----------------
+FROM deps AS build
+ENV NX_DAEMON=false NX_NO_CLOUD=true
+COPY . .
+# The Prisma clients (apps/<service>/src/generated/prisma) are generated code, not committed;
+# they must exist before the build compiles src/. Generating reads the schemas only.
+RUN npm run prisma:generate
+RUN npx nx run-many -t build
+# Gather each app's prisma/ folder (schema and migrations; the service applies its migrations
+# when it starts) under /out with the same relative paths, for the runtime stage to copy.
+RUN mkdir -p /out \
+ && for dir in apps/*/prisma; do \
+      if [ -d "$dir" ]; then mkdir -p "/out/$dir" && cp -R "$dir/." "/out/$dir/"; fi; \
+    done
+
+# --- runtime: production dependencies and one service's compiled code -----------------------
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Before ARG SERVICE on purpose: this layer is then identical, and cached, for all five images.
+RUN npm ci --omit=dev && npm cache clean --force
+
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=checkout|billing|email|analytics|audit' >&2; exit 1; }
+ENV NODE_ENV=production SERVICE=${SERVICE}
+
+COPY --from=build /app/dist/libs ./dist/libs
+COPY --from=build /app/dist/apps/${SERVICE} ./dist/apps/${SERVICE}
+COPY --from=build /out/ ./
+
+USER node
+# Shell form so ${SERVICE} expands at run time; `exec` replaces the shell with node, so node
+# is PID 1 and receives docker stop's SIGTERM (dash would otherwise keep it as a child).
+CMD exec node dist/apps/${SERVICE}/src/main.js

@@ -1,0 +1,40 @@
+// Where the three pieces of infrastructure are expected, read from the same environment
+// variables the services read, so `infra:up` checks exactly what the services will dial.
+
+export type HostPort = { host: string; port: number };
+
+export type InfraAddresses = {
+  postgres: HostPort;
+  rabbitmq: HostPort;
+  kafka: HostPort;
+};
+
+export function infraAddresses(env: NodeJS.ProcessEnv = process.env): InfraAddresses {
+  return {
+    postgres: { host: env.PGHOST || '127.0.0.1', port: Number(env.PGPORT || 5432) },
+    rabbitmq: fromUrl(env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672', 5672),
+    // KAFKA_BROKERS may list several brokers; any one of them answering is enough to bootstrap
+    // a client, and a local broker is only ever started on the first.
+    kafka: fromHostPort((env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim(), 9092),
+  };
+}
+
+export function formatAddress({ host, port }: HostPort): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+// Only an address on this machine can be served by a process that infra:up starts here.
+export function isThisMachine({ host }: HostPort): boolean {
+  return ['localhost', '127.0.0.1', '::1', '0.0.0.0'].includes(host) || host.startsWith('127.');
+}
+
+function fromUrl(url: string, defaultPort: number): HostPort {
+  const parsed = new URL(url);
+  // URL keeps the brackets of an IPv6 literal; net.connect wants the bare address.
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || defaultPort) };
+}
+
+function fromHostPort(value: string, defaultPort: number): HostPort {
+  // Parse "host:port" through URL so "[::1]:9092" works as well as "localhost:9092".
+  return fromUrl(`tcp://${value}`, defaultPort);
+}

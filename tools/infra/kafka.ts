@@ -1,0 +1,225 @@
+// A native single-node Kafka for machines without Docker, built from Maven Central jars.
+//
+// Everything lives in .cache/kafka/ (git-ignored):
+//   libs/               the broker's jars, resolved once from tools/infra/kafka/pom.xml
+//   data/               the KRaft log dir, formatted once; topics and offsets survive restarts
+//   cluster-id          the id data/ was formatted with
+//   server.properties   written from tools/infra/kafka/server.properties.template on every start
+//   server.log          the broker's log (server.log.1 holds the previous run's)
+//   kafka.pid           the broker's process id, for infra:down
+// `rm -rf .cache/kafka` (with the broker stopped) starts over from nothing.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HostPort } from './addresses.ts';
+import { findExecutable, run, tail } from './commands.ts';
+import { kafka as files, kafkaDir, shown } from './paths.ts';
+
+export const KAFKA_INSTALL_HINT = 'Kafka needs Java 17+ and Maven: apt-get install -y openjdk-17-jre-headless maven';
+
+// Kafka's own scripts default to a 1 GB heap. A development broker with a few dozen
+// partitions needs far less, and it shares the machine with PostgreSQL, RabbitMQ and five
+// services.
+const JVM_OPTIONS = ['-Xmx512m'];
+
+// A broker that got SIGTERM flushes its logs and hands off leadership before it exits. On one
+// node that takes a few seconds; 30 s means something is stuck.
+const STOP_TIMEOUT_MS = 30_000;
+
+export type NativeKafka = {
+  pid: number;
+  // Why the broker is no longer running, or undefined while it is.
+  exited: () => string | undefined;
+};
+
+// Prepare whatever is missing (jars, storage), then start the broker detached so it outlives
+// infra:up. Throws an Error whose message tells a person what to do.
+export function startNativeKafka(address: HostPort, log: (line: string) => void): NativeKafka {
+  fs.mkdirSync(kafkaDir, { recursive: true });
+  const properties = serverProperties(address);
+
+  // Our broker is already running but did not answer: either it is still starting (wait for
+  // it) or it was started for another address (a second one could not lock data/ anyway).
+  const earlier = runningBrokerPid();
+  if (earlier) {
+    if (readIfExists(files.serverProperties) !== properties) {
+      throw new Error(
+        `the broker in ${shown(kafkaDir)} (pid ${earlier}) runs with other settings (another KAFKA_BROKERS, or an ` +
+          `edited template); stop it first: npm run infra:down`,
+      );
+    }
+    log(`  kafka: the broker started earlier (pid ${earlier}) is running but not answering yet; waiting for it`);
+    return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage()) };
+  }
+
+  const java = requireJava();
+  resolveJars(log);
+  // Written on every start so edits to the template (or a new KAFKA_BROKERS) take effect.
+  fs.writeFileSync(files.serverProperties, properties);
+  formatStorageOnce(java, log);
+
+  // Keep one previous log, so a broker that died can still be diagnosed after a restart.
+  if (fs.existsSync(files.log)) fs.renameSync(files.log, `${files.log}.1`);
+  const out = fs.openSync(files.log, 'a');
+  const child: ChildProcess = spawn(java, [...JVM_OPTIONS, ...log4j(), '-cp', classpath(), 'kafka.Kafka', files.serverProperties], {
+    cwd: kafkaDir,
+    detached: true, // its own process group: Ctrl-C on infra:up must not take the broker with it
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${java}`);
+  fs.writeFileSync(files.pid, `${child.pid}\n`);
+
+  let exitCode: number | null = null;
+  child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : 1)));
+  return { pid: child.pid, exited: () => (exitCode === null ? undefined : brokerExitedMessage()) };
+}
+
+// SIGTERM, then wait for the process to go away. Returns what happened, for infra:down to
+// print, or undefined if there was no broker to stop.
+export async function stopNativeKafka(): Promise<string | undefined> {
+  const pid = runningBrokerPid();
+  if (!pid) {
+    fs.rmSync(files.pid, { force: true });
+    return undefined;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(250);
+  let outcome = `native broker stopped (pid ${pid})`;
+  if (isAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    outcome = `native broker did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM, killed (pid ${pid}); see ${shown(files.log)}`;
+  }
+  fs.rmSync(files.pid, { force: true });
+  return outcome;
+}
+
+// The pid in kafka.pid, if that process is still our broker (a pid can be reused after a reboot).
+export function runningBrokerPid(): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(files.pid, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  try {
+    const commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(files.serverProperties)) return undefined;
+  } catch {
+    // No /proc (macOS): trust the pid file.
+  }
+  return pid;
+}
+
+function requireJava(): string {
+  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : findExecutable('java');
+  if (!java || !fs.existsSync(java)) throw new Error(`Java is not installed. ${KAFKA_INSTALL_HINT}`);
+  // `java -version` prints e.g. `openjdk version "17.0.15"`, or `"1.8.0_392"` for Java 8.
+  const { output } = run(java, ['-version']);
+  const match = /version "(?:1\.)?(\d+)/.exec(output);
+  const major = match ? Number(match[1]) : 0;
+  if (major < 17) {
+    throw new Error(`Kafka 4 needs Java 17 or newer; ${java} is Java ${major || '(unknown)'}. ${KAFKA_INSTALL_HINT} (and point JAVA_HOME at it)`);
+  }
+  return java;
+}
+
+function resolveJars(log: (line: string) => void): void {
+  const pomHash = crypto.createHash('sha256').update(fs.readFileSync(files.pom)).digest('hex');
+  if (readIfExists(files.libsStamp)?.trim() === pomHash) return;
+
+  const mvn = findExecutable('mvn');
+  if (!mvn) throw new Error(`Maven is not installed, and it is how Kafka's jars are fetched. ${KAFKA_INSTALL_HINT}`);
+  log(`  kafka: resolving the Kafka jars with Maven into ${shown(files.libs)} (once; log: ${shown(files.mavenLog)})`);
+  // Start from an empty folder: jars of an older version left next to new ones would both
+  // land on the classpath.
+  fs.rmSync(files.libs, { recursive: true, force: true });
+  const maven = run(mvn, ['-B', '-Dstyle.color=never', '-f', files.pom, 'dependency:copy-dependencies', `-DoutputDirectory=${files.libs}`], {
+    timeoutMs: 15 * 60_000,
+  });
+  fs.writeFileSync(files.mavenLog, `${maven.output}\n`);
+  if (!maven.ok) throw new Error(`Maven could not resolve the Kafka jars:\n${tail(maven.output)}`);
+  fs.writeFileSync(files.libsStamp, `${pomHash}\n`);
+}
+
+function serverProperties(address: HostPort): string {
+  const controllerPort = Number(process.env.KAFKA_CONTROLLER_PORT || address.port + 1);
+  const values: Record<string, string> = {
+    host: address.host,
+    port: String(address.port),
+    controllerPort: String(controllerPort),
+    dataDir: files.data,
+  };
+  const template = fs.readFileSync(files.template, 'utf8');
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    if (!(name in values)) throw new Error(`unknown placeholder {{${name}}} in ${shown(files.template)}`);
+    return values[name];
+  });
+}
+
+// KRaft refuses to start on an unformatted log dir. Formatting stamps it with a cluster id
+// (data/meta.properties), and a formatted dir must never be formatted again or its topics and
+// offsets are gone, so this runs only while meta.properties is missing.
+function formatStorageOnce(java: string, log: (line: string) => void): void {
+  if (fs.existsSync(path.join(files.data, 'meta.properties'))) return;
+  const clusterId = readIfExists(files.clusterId)?.trim() || newClusterId();
+  fs.writeFileSync(files.clusterId, `${clusterId}\n`);
+  log(`  kafka: formatting ${shown(files.data)} for cluster ${clusterId} (once)`);
+  const format = run(java, [...log4j(), '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.serverProperties]);
+  if (!format.ok) throw new Error(`formatting Kafka storage failed:\n${tail(format.output)}`);
+}
+
+// What `kafka-storage.sh random-uuid` prints, without starting a JVM for it: 16 random bytes
+// in URL-safe base64 without padding. Kafka rerolls ids starting with '-' so they never look
+// like a command-line flag (org.apache.kafka.common.Uuid#randomUuid).
+function newClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+// java expands a classpath entry ending in /* to every jar in that folder itself, so no
+// shell is involved (and none may be: a shell would expand the * first).
+function classpath(): string {
+  return path.join(files.libs, '*');
+}
+
+function log4j(): string[] {
+  return [`-Dlog4j2.configurationFile=${files.log4jConfig}`];
+}
+
+// The first errors and their causes say why a broker died (a port taken, a bad setting);
+// the last lines of its log are mostly the shutdown that followed.
+function brokerExitedMessage(): string {
+  const logText = readIfExists(files.log) ?? '';
+  const errors = logText.split('\n').filter((line) => /\] (ERROR|FATAL) |^Caused by: /.test(line));
+  const why = errors.length > 0 ? tail(errors.slice(0, 6).join('\n')) : tail(logText);
+  return `the Kafka broker exited during start-up:\n${why}`;
+}
+
+// kill(pid, 0) succeeds for a zombie too: an exited broker whose parent has not reaped it.
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readIfExists(`/proc/${pid}/stat`);
+  // Format: "pid (command) STATE ..."; the command may contain spaces, so split after ')'.
+  return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

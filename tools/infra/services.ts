@@ -1,0 +1,60 @@
+// The three pieces of infrastructure boxoffice needs, in the order infra:up brings them up,
+// with how to tell each one answers and how to start it natively.
+
+import type { HostPort } from './addresses.ts';
+import { startNativeKafka } from './kafka.ts';
+import { startNativePostgres, startNativeRabbitmq } from './native.ts';
+import { kafka as kafkaFiles, shown } from './paths.ts';
+import { type Probe, probeKafka, probePostgres, probeRabbitmq } from './probe.ts';
+import type { ServiceName } from './state.ts';
+
+export type NativeStarted = {
+  logs: string;
+  stop?: string[];
+  pid?: number;
+  // Why the server stopped while we were waiting for it, if it did.
+  exited?: () => string | undefined;
+};
+
+export type InfraService = {
+  name: ServiceName;
+  title: string;
+  // The environment variable that sets its address, for messages.
+  setting: string;
+  probe: Probe;
+  // How long a freshly started server may take before we call it failed.
+  startTimeoutMs: number;
+  startNative: (address: HostPort, log: (line: string) => void) => NativeStarted;
+};
+
+export const INFRA_SERVICES: InfraService[] = [
+  {
+    name: 'postgres',
+    title: 'PostgreSQL',
+    setting: 'PGHOST/PGPORT',
+    probe: probePostgres,
+    startTimeoutMs: 30_000,
+    startNative: startNativePostgres,
+  },
+  {
+    name: 'rabbitmq',
+    title: 'RabbitMQ',
+    setting: 'RABBITMQ_URL',
+    probe: probeRabbitmq,
+    // The Erlang VM plus plugins usually boots in 5-15 s on two cores.
+    startTimeoutMs: 60_000,
+    startNative: startNativeRabbitmq,
+  },
+  {
+    name: 'kafka',
+    title: 'Kafka',
+    setting: 'KAFKA_BROKERS',
+    probe: probeKafka,
+    // A cold JVM plus KRaft metadata load; about 10 s on two cores, more on a busy machine.
+    startTimeoutMs: 60_000,
+    startNative: (address, log) => {
+      const broker = startNativeKafka(address, log);
+      return { logs: shown(kafkaFiles.log), pid: broker.pid, exited: broker.exited };
+    },
+  },
+];
