@@ -1,8 +1,17 @@
-import { createPrismaClient, databaseReadiness, HealthController, PRISMA, providePrisma, READINESS_CHECKS } from '@boxoffice/platform';
+import { RateLimiter } from '@boxoffice/messaging';
+import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { BillingConfig } from './billing.config.js';
+import { BILLING_CONFIG, type BillingConfig } from './billing.config.js';
+import { billingSubscriptions } from './billing.subscriptions.js';
+import { ChargeOrderHandler } from './charges/charge-order.handler.js';
+import { ChargeService } from './charges/charge.service.js';
+import { ChargesController } from './charges/charges.controller.js';
+import { PAYMENT_GATEWAY } from './charges/payment-gateway.port.js';
+import { SimulatedPaymentGateway } from './charges/simulated-payment-gateway.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { ConcertScheduledHandler } from './inventory/concert-scheduled.handler.js';
+import { SeatInventory } from './inventory/seat-inventory.js';
 
 @Module({})
 export class BillingModule {
@@ -10,10 +19,25 @@ export class BillingModule {
     return {
       module: BillingModule,
       imports: [TerminusModule],
-      controllers: [HealthController],
+      controllers: [HealthController, ChargesController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL)),
-        { provide: READINESS_CHECKS, useFactory: (prisma: PrismaClient) => [databaseReadiness(prisma)], inject: [PRISMA] },
+        { provide: BILLING_CONFIG, useValue: config },
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.BILLING_CONCURRENCY + 5)),
+        ...provideMessaging({
+          service: 'billing',
+          databaseUrl: config.DATABASE_URL,
+          rabbitmqUrl: config.RABBITMQ_URL,
+          kafkaBrokers: config.KAFKA_BROKERS,
+          rabbitmq: { prefetch: config.BILLING_CONCURRENCY, concurrency: config.BILLING_CONCURRENCY },
+          handlers: [ChargeOrderHandler, ConcertScheduledHandler],
+          subscriptions: billingSubscriptions,
+        }),
+        { provide: RateLimiter, useValue: new RateLimiter(config.BILLING_MAX_RATE) },
+        { provide: PAYMENT_GATEWAY, useValue: new SimulatedPaymentGateway(config.PAYMENT_LATENCY_MS, config.PAYMENT_DECLINE_RATE) },
+        SeatInventory,
+        ChargeService,
+        ChargeOrderHandler,
+        ConcertScheduledHandler,
       ],
     };
   }

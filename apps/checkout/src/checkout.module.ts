@@ -1,8 +1,15 @@
-import { createPrismaClient, databaseReadiness, HealthController, PRISMA, providePrisma, READINESS_CHECKS } from '@boxoffice/platform';
+import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { CheckoutConfig } from './checkout.config.js';
+import { CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
+import { checkoutSubscriptions } from './checkout.subscriptions.js';
+import { ConcertsController } from './concerts/concerts.controller.js';
+import { ConcertsService } from './concerts/concerts.service.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { BillingClient } from './orders/billing.client.js';
+import { OrdersController } from './orders/orders.controller.js';
+import { OrdersService } from './orders/orders.service.js';
+import { PaymentResultHandler } from './orders/payment-result.handler.js';
 
 @Module({})
 export class CheckoutModule {
@@ -10,10 +17,22 @@ export class CheckoutModule {
     return {
       module: CheckoutModule,
       imports: [TerminusModule],
-      controllers: [HealthController],
+      controllers: [HealthController, ConcertsController, OrdersController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL)),
-        { provide: READINESS_CHECKS, useFactory: (prisma: PrismaClient) => [databaseReadiness(prisma)], inject: [PRISMA] },
+        { provide: CHECKOUT_CONFIG, useValue: config },
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, 20)),
+        ...provideMessaging({
+          service: 'checkout',
+          databaseUrl: config.DATABASE_URL,
+          rabbitmqUrl: config.RABBITMQ_URL,
+          kafkaBrokers: config.KAFKA_BROKERS,
+          handlers: [PaymentResultHandler],
+          subscriptions: checkoutSubscriptions,
+        }),
+        ConcertsService,
+        OrdersService,
+        BillingClient,
+        PaymentResultHandler,
       ],
     };
   }

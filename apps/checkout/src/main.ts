@@ -1,5 +1,6 @@
 import { loadConfig } from '@boxoffice/config';
 import { runService, startService } from '@boxoffice/platform';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { checkoutConfigSchema } from './checkout.config.js';
 import { CheckoutModule } from './checkout.module.js';
 
@@ -14,5 +15,12 @@ await runService(async () => {
     migrationsDir: 'apps/checkout/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    configure: (app) => {
+      const document = new DocumentBuilder()
+        .setTitle('boxoffice checkout')
+        .setDescription('Buy concert tickets: POST /orders answers 202 at once; poll the order until it is CONFIRMED or REJECTED.')
+        .build();
+      SwaggerModule.setup('docs', app, SwaggerModule.createDocument(app, document));
+    },
   });
 });

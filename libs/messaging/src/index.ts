@@ -1,5 +1,5 @@
 export { systemClock, uuidV7, type Clock, type IdGenerator } from './clock.js';
-export { describeDestination, type Destination, type KafkaDestination, type RabbitMqDestination } from './destination.js';
+export { describeDestination, destinationOf, type Destination, type KafkaDestination, type RabbitMqDestination } from './destination.js';
 export { EnvelopeFactory, type EnvelopeOptions } from './envelope.factory.js';
 export { Outcome, type HandlerOutcome } from './handler-outcome.js';
 export type { MessageHandler } from './message-handler.js';
@@ -15,3 +15,4 @@ export { Outbox } from './outbox/outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
 export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
 export { Inbox, type InboxOptions } from './inbox/inbox.js';
+export { RateLimiter } from './rate-limiter.js';

@@ -1,0 +1,37 @@
+import { ConcertScheduled } from '@boxoffice/contracts';
+import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
+import { PRISMA } from '@boxoffice/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import type { PrismaClient } from '../database.js';
+import type { Concert } from '../generated/prisma/client.js';
+import type { ScheduleConcert } from './concert.schemas.js';
+
+@Injectable()
+export class ConcertsService {
+  /** Concerts never change once scheduled, so placing an order need not read them from the database. */
+  private readonly known = new Map<string, Concert>();
+
+  constructor(
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    private readonly outbox: Outbox,
+    private readonly envelopes: EnvelopeFactory,
+  ) {}
+
+  /** Schedules a concert and announces it: Billing builds the seat inventory from the event. */
+  async schedule(input: ScheduleConcert): Promise<Concert> {
+    return this.prisma.$transaction(async (tx) => {
+      const concert = await tx.concert.create({ data: { id: uuidV7(), ...input, startsAt: new Date(input.startsAt) } });
+      const event = this.envelopes.create(ConcertScheduled, { ...input, concertId: concert.id });
+      await this.outbox.add(tx, event, destinationOf(ConcertScheduled, concert.id));
+      return concert;
+    });
+  }
+
+  async find(id: string): Promise<Concert | null> {
+    const cached = this.known.get(id);
+    if (cached) return cached;
+    const concert = await this.prisma.concert.findUnique({ where: { id } });
+    if (concert) this.known.set(id, concert);
+    return concert;
+  }
+}

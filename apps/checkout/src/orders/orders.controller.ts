@@ -1,0 +1,50 @@
+import { ZodValidationPipe } from '@boxoffice/platform';
+import { Body, Controller, Get, Headers, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { BillingClient } from './billing.client.js';
+import { idempotencyKeySchema, orderIdSchema, placeOrderSchema } from './order.schemas.js';
+import { orderView } from './order.view.js';
+import { OrdersService } from './orders.service.js';
+
+const idempotencyKey = new ZodValidationPipe(idempotencyKeySchema, 'Idempotency-Key');
+const body = new ZodValidationPipe(placeOrderSchema);
+
+@ApiTags('orders')
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly billing: BillingClient,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Buy tickets: 202 at once, then poll statusUrl (eventual consistency)' })
+  @ApiHeader({ name: 'Idempotency-Key', required: true })
+  @ApiBody({ schema: z.toJSONSchema(placeOrderSchema) as object })
+  async place(@Headers('idempotency-key') key: string | undefined, @Body() raw: unknown) {
+    const order = await this.orders.place(body.transform(raw), idempotencyKey.transform(key));
+    return { orderId: order.id, status: order.status, statusUrl: `/orders/${order.id}` };
+  }
+
+  @Post('sync')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Buy tickets synchronously: Checkout calls Billing over HTTP and waits (503/504 when Billing is down or slow)' })
+  @ApiHeader({ name: 'Idempotency-Key', required: true })
+  @ApiBody({ schema: z.toJSONSchema(placeOrderSchema) as object })
+  async placeSync(@Headers('idempotency-key') key: string | undefined, @Body() raw: unknown) {
+    const order = await this.orders.placeAndCharge(body.transform(raw), idempotencyKey.transform(key), (orderId, input) =>
+      this.billing.charge(orderId, input),
+    );
+    return orderView(order);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'An order and its status: PENDING, CONFIRMED or REJECTED (with a reason)' })
+  async find(@Param('id', new ZodValidationPipe(orderIdSchema, 'id')) id: string) {
+    const order = await this.orders.find(id);
+    if (!order) throw new NotFoundException(`order ${id} does not exist`);
+    return orderView(order);
+  }
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from '@jest/globals';
+import { RateLimiter } from './rate-limiter.js';
+
+describe('RateLimiter', () => {
+  it('spaces permits evenly at the configured rate', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    for (let i = 0; i < 4; i++) await limiter.acquire();
+    expect(waits).toEqual([10, 20, 30]);
+  });
+
+  it('does not save up permits while idle, so a spike after a pause is still levelled', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    await limiter.acquire();
+    now = 5_000;
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(waits).toEqual([10]);
+  });
+});
