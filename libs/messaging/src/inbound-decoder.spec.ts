@@ -57,7 +57,11 @@ describe('decodeInbound', () => {
 
     it('refuses a type the subscription does not accept', () => {
       const envelope = envelopes.create(ChargeOrder, payload);
-      expect(decodeInbound(raw(envelope), [PaymentCaptured])).toMatchObject({ ok: false, error: 'unexpected message ChargeOrder v1' });
+      expect(decodeInbound(raw(envelope), [PaymentCaptured])).toMatchObject({
+        ok: false,
+        error: 'unexpected message ChargeOrder v1',
+        notSubscribed: true,
+      });
     });
   });
 });

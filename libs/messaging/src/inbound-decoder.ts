@@ -3,7 +3,17 @@ import { z } from 'zod';
 
 export type Decoded =
   | { readonly ok: true; readonly envelope: Envelope; readonly definition: MessageDefinition }
-  | { readonly ok: false; readonly error: string; readonly messageId: string | null };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly messageId: string | null;
+      /**
+       * A well-formed message of a type this subscription does not take. On a work queue that is
+       * poison (the queue is the subscription's alone); on a shared topic it is someone else's
+       * event, to be passed over.
+       */
+      readonly notSubscribed?: true;
+    };
 
 /**
  * Validates raw bytes at the boundary: JSON, then the envelope, then the payload against the
@@ -24,7 +34,7 @@ export function decodeInbound(raw: Buffer | string, accepted: ReadonlyArray<Mess
   const { type, version, id } = envelope.data;
   const definition = accepted.find((d) => d.type === type && d.version === version);
   if (!definition) {
-    return { ok: false, error: `unexpected message ${type} v${version}`, messageId: id };
+    return { ok: false, error: `unexpected message ${type} v${version}`, messageId: id, notSubscribed: true };
   }
   const payload = definition.schema.safeParse(envelope.data.payload);
   if (!payload.success) {

@@ -1,4 +1,4 @@
-import { catalog, type ServiceName } from '@boxoffice/contracts';
+import { catalog, consumerGroup, type ServiceName } from '@boxoffice/contracts';
 import { OutboxRelay, type Logger, type MessagePublisher, type Subscription } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaConsumer, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { RabbitMqConnection, RabbitMqConsumer, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
@@ -57,7 +57,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       if (sends.some((route) => route.transport === 'kafka')) this.kafkaPublisher = new KafkaPublisher(this.kafka);
       if (receives.some((source) => source.transport === 'kafka')) {
         this.kafkaConsumer = new KafkaConsumer(this.kafka, {
-          groupId: options.service,
+          groupId: consumerGroup(options.service),
           subscriptions: options.subscriptions,
           partitionsConsumedConcurrently: options.kafka?.partitionsConsumedConcurrently,
           logger: options.logger,

@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { waitFor } from './wait-for.js';
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Everything the process printed, for the failure message of a test. */
+  output(): string;
+  /** SIGTERM, then waits for the exit: the graceful way. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, nothing finished or closed. */
+  kill(): Promise<void>;
+}
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * Runs a built service (`dist/apps/<name>/src/main.js`) as its own process, the way `npm start`
+ * and the Docker image do, and resolves once its /health/ready answers 200.
+ */
+export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 45_000): Promise<ServiceProcess> {
+  const entry = `dist/apps/${name}/src/main.js`;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
+  const port = env.PORT ?? String(await freePort());
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = once(child, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  const exitedEarly = () => child.exitCode !== null || child.signalCode !== null;
+
+  try {
+    await waitFor(
+      async () => {
+        if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
+        return (await fetch(`${url}/health/ready`)).status;
+      },
+      (status) => status === 200 || exitedEarly(),
+      { timeoutMs: readyTimeoutMs, intervalMs: 200, description: `${name} to be ready` },
+    );
+    if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`);
+  }
+
+  return {
+    name,
+    url,
+    child,
+    output: () => output,
+    async stop() {
+      if (!exitedEarly()) child.kill('SIGTERM');
+      const [code] = await exited;
+      return code as number | null;
+    },
+    async kill() {
+      if (!exitedEarly()) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { dropDatabase, withDatabase } from '@boxoffice/database';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { uniqueName } from './unique-name.js';
+
+const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A copy of boxoffice for one end-to-end spec: its services as processes, each with a database
+ * of its own, all under one BOXOFFICE_NAMESPACE so that its queues, topics and consumer groups
+ * are its own too. `teardown` stops every process and drops the databases.
+ */
+export class TestSystem {
+  readonly namespace = uniqueName('e2e');
+  private readonly running: ServiceProcess[] = [];
+
+  constructor(private readonly sharedEnv: Record<string, string> = {}) {}
+
+  databaseUrl(service: string): string {
+    return withDatabase(server, `${this.namespace}_${service}`);
+  }
+
+  /** Starts one more instance of a service (several instances share its database and queues). */
+  async start(service: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const instance = await startServiceProcess(service, {
+      BOXOFFICE_NAMESPACE: this.namespace,
+      DATABASE_URL: this.databaseUrl(service),
+      ...this.sharedEnv,
+      ...env,
+    });
+    this.running.push(instance);
+    return instance;
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((instance) => instance.kill()));
+    const services = ['checkout', 'billing', 'email', 'analytics', 'audit'];
+    await Promise.all(services.map((service) => dropDatabase(this.databaseUrl(service))));
+  }
+}
