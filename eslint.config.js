@@ -3,6 +3,25 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+// The direction of dependencies is part of the design: contracts depend on nothing, only the
+// broker libs know a broker, no lib imports an app. See STYLE.md "Layout".
+const dependencyRules = [
+  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:database', onlyDependOnLibsWithTags: ['type:config'] },
+  { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:database'] },
+  { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
+  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
+];
+
+// Tests may use the testing lib whatever they test.
+const testRules = dependencyRules.map((rule) => ({ ...rule, onlyDependOnLibsWithTags: [...rule.onlyDependOnLibsWithTags, 'type:testing'] }));
+
+const boundaries = (depConstraints) => ({ enforceBuildableLibDependency: false, allow: [], depConstraints });
+
 export default tseslint.config(
   { ignores: ['**/dist', '**/node_modules', '**/generated', '.cache', 'tmp', 'results'] },
   js.configs.recommended,
@@ -12,29 +31,14 @@ export default tseslint.config(
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      // The direction of dependencies is part of the design: contracts depend on nothing, only
-      // the broker libs know a broker, no lib imports an app. See STYLE.md "Layout".
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:database', onlyDependOnLibsWithTags: ['type:config'] },
-            { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:database'] },
-            { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
-            { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(dependencyRules)],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'off',
     },
+  },
+  {
+    files: ['**/*.spec.ts', '**/test/**/*.ts', 'tools/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(testRules)] },
   },
   {
     // Only the broker libs may talk to a broker client directly.

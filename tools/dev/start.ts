@@ -26,7 +26,7 @@ step('build', process.execPath, ['node_modules/nx/bin/nx.js', 'run-many', '-t', 
 
 console.log('\n> services (Ctrl-C stops them all)');
 const { result } = concurrently(
-  services.map(({ name, color }) => ({ name, prefixColor: color, command: `node dist/apps/${name}/src/main.js` })),
+  services.map(({ name, color }) => ({ name, prefixColor: color, command: `node --env-file-if-exists=.env dist/apps/${name}/src/main.js` })),
   { prefix: 'name', killOthersOn: ['failure'], killSignal: 'SIGTERM' },
 );
 result.then(

@@ -28,7 +28,7 @@ describe('docker-compose.yml', () => {
   it('runs the five services and the infrastructure with health checks', () => {
     const resolved = composeConfig().stdout;
     for (const service of ['postgres', 'rabbitmq', 'kafka', 'mailpit', 'checkout', 'billing', 'email', 'analytics', 'audit']) {
-      const block = resolved.split(/\n  (?=\S)/).find((b) => b.startsWith(`${service}:`));
+      const block = resolved.split(/\n {2}(?=\S)/).find((b) => b.startsWith(`${service}:`));
       expect(block).toBeDefined();
       expect(block).toContain('healthcheck:');
     }

@@ -67,9 +67,9 @@ export class ConfirmedSender {
 
   private forget(id: string, reject: (error: Error) => void): void {
     const waiters = this.awaitingReturn.get(id);
-    if (!waiters) return;
-    const remaining = waiters.filter((waiter) => waiter !== reject);
-    if (remaining.length > 0) this.awaitingReturn.set(id, remaining);
-    else this.awaitingReturn.delete(id);
+    const index = waiters ? waiters.indexOf(reject) : -1;
+    if (!waiters || index < 0) return;
+    if (waiters.length === 1) this.awaitingReturn.delete(id);
+    else waiters.splice(index, 1);
   }
 }

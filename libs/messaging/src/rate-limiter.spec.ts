@@ -3,7 +3,7 @@ import { RateLimiter } from './rate-limiter.js';
 
 describe('RateLimiter', () => {
   it('spaces permits evenly at the configured rate', async () => {
-    let now = 0;
+    const now = 0;
     const waits: number[] = [];
     const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
     for (let i = 0; i < 4; i++) await limiter.acquire();

@@ -3,7 +3,6 @@ import { OutboxRelay, type Logger, type MessagePublisher, type Subscription } fr
 import { createKafkaClient, KafkaConsumer, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { RabbitMqConnection, RabbitMqConsumer, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
-import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import type { ReadinessCheck } from './readiness-check.js';
 
@@ -32,7 +31,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   readonly relay: OutboxRelay;
   readonly rabbitmq: RabbitMqConnection | null = null;
   readonly rabbitmqConsumer: RabbitMqConsumer | null = null;
-  readonly kafka: Kafka | null = null;
+  readonly kafka: ReturnType<typeof createKafkaClient> | null = null;
   readonly kafkaConsumer: KafkaConsumer | null = null;
   private readonly rabbitmqPublisher: RabbitMqPublisher | null = null;
   private readonly kafkaPublisher: KafkaPublisher | null = null;

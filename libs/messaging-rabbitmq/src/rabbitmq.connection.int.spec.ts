@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ChannelModel } from 'amqplib';
+import type { Socket } from 'node:net';
+import { silentLogger } from '@boxoffice/messaging';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  chargeOrder,
+  connect,
+  deleteTopology,
+  depth,
+  fastRetry,
+  recordingHandler,
+  send,
+  subscription,
+  testSource,
+  waitFor,
+} from '../test/test-broker.js';
+import { RabbitMqConnection } from './rabbitmq.connection.js';
+import { RabbitMqConsumer } from './rabbitmq.consumer.js';
+import { RabbitMqPublisher } from './rabbitmq.publisher.js';
+
+/** What a network failure looks like to the client: the socket errors, mid-stream. */
+function cutNetwork(model: ChannelModel): void {
+  (model.connection as unknown as { stream: Socket }).stream.destroy(new Error('simulated network failure'));
+}
+
+describe('RabbitMqConnection', () => {
+  describe('when the consumer’s connection is lost mid-stream', () => {
+    const source = testSource('reconnect');
+    let admin: RabbitMqConnection;
+    let consumerConnection: RabbitMqConnection;
+    let consumer: RabbitMqConsumer;
+
+    beforeAll(async () => {
+      admin = await connect('reconnect-spec-publisher');
+      consumerConnection = await connect('reconnect-spec-consumer');
+    });
+
+    afterAll(async () => {
+      await consumer.stop();
+      await consumerConnection.close();
+      await deleteTopology(admin, source);
+      await admin.close();
+    });
+
+    it('reconnects by itself, consumes again, and every message is handled', async () => {
+      const models: ChannelModel[] = [];
+      await consumerConnection.onConnect(async (model) => void models.push(model));
+      const { handler, seen } = recordingHandler(async () => {
+        await delay(5); // slow enough that the cut lands while messages are in flight
+        return { kind: 'done' };
+      });
+      consumer = new RabbitMqConsumer(consumerConnection, { retryPolicy: fastRetry, prefetch: 10, concurrency: 3 });
+      await consumer.start([subscription(source, handler)]);
+      const publisher = new RabbitMqPublisher(admin);
+      const commands = Array.from({ length: 60 }, () => chargeOrder());
+      await send(publisher, source, commands);
+      await publisher.close();
+
+      await waitFor(() => seen.length, (n) => n >= 10, { description: '10 messages handled' });
+      cutNetwork(models[0]);
+
+      await waitFor(() => new Set(seen.map((m) => m.id)).size, (n) => n === commands.length, { description: 'every message handled' });
+      expect(models).toHaveLength(2);
+      expect(consumerConnection.counters).toEqual({ connects: 2, connectionLosses: 1 });
+      expect(consumerConnection.isConnected).toBe(true);
+      await consumer.stop();
+      await expect(depth(admin, source.queue)).resolves.toBe(0);
+    });
+  });
+
+  describe('when the broker cannot be reached', () => {
+    it('keeps retrying until closed, and then gives up', async () => {
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+      const connection = new RabbitMqConnection({ url: 'amqp://guest:guest@127.0.0.1:1', name: 'nowhere', logger, initialDelayMs: 10 });
+
+      const connecting = connection.connect();
+      await waitFor(() => warnings.length, (n) => n >= 3, { description: 'three failed attempts' });
+      await connection.close();
+
+      await expect(connecting).rejects.toThrow(/closed/);
+      expect(warnings[0]).toMatch(/connecting failed .*; retrying in \d+ ms/);
+    });
+  });
+});

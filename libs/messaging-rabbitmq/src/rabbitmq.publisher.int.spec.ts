@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Message } from 'amqplib';
+import { chargeOrder, connect, deleteTopology, fastRetry, send, testSource, withChannel } from '../test/test-broker.js';
+import type { RabbitMqConnection } from './rabbitmq.connection.js';
+import { RabbitMqPublisher } from './rabbitmq.publisher.js';
+import { declareSourceTopology } from './rabbitmq.topology.js';
+
+describe('RabbitMqPublisher', () => {
+  let connection: RabbitMqConnection;
+  let publisher: RabbitMqPublisher;
+  const source = testSource('publisher');
+
+  beforeAll(async () => {
+    connection = await connect('publisher-spec');
+    publisher = new RabbitMqPublisher(connection);
+    await withChannel(connection, (channel) => declareSourceTopology(channel, source, fastRetry));
+  });
+
+  afterAll(async () => {
+    await publisher.close();
+    await deleteTopology(connection, source);
+    await connection.close();
+  });
+
+  it('delivers a confirmed batch in order, each message carrying the envelope’s identity and the extra headers', async () => {
+    const batch = Array.from({ length: 50 }, () => chargeOrder());
+
+    await publisher.publish(
+      batch.map((envelope) => ({
+        envelope,
+        destination: { transport: 'rabbitmq', exchange: source.exchange, routingKey: source.queue },
+        headers: { 'x-replayed-by': 'spec' },
+      })),
+    );
+
+    const received = await withChannel(connection, async (channel) => {
+      const messages: Message[] = [];
+      for (;;) {
+        const message = await channel.get(source.queue, { noAck: true });
+        if (!message) return messages;
+        messages.push(message);
+      }
+    });
+    expect(received.map((m) => JSON.parse(m.content.toString()))).toEqual(batch);
+    expect(received[0].properties).toMatchObject({
+      messageId: batch[0].id,
+      type: 'ChargeOrder',
+      correlationId: batch[0].correlationId,
+      contentType: 'application/json',
+      deliveryMode: 2,
+      headers: { 'x-replayed-by': 'spec' },
+    });
+  });
+
+  describe('when no queue is bound to the routing key', () => {
+    it('rejects, so the outbox keeps the message instead of RabbitMQ dropping it', async () => {
+      await expect(send(publisher, { ...source, queue: `${source.queue}.nobody` }, [chargeOrder()])).rejects.toThrow(/unroutable/);
+    });
+
+    it('still publishes the next batch', async () => {
+      await expect(send(publisher, source, [chargeOrder()])).resolves.toBeUndefined();
+    });
+  });
+
+  describe('when the destination is not RabbitMQ', () => {
+    it('rejects the batch', async () => {
+      await expect(
+        publisher.publish([{ envelope: chargeOrder(), destination: { transport: 'kafka', topic: 't', key: 'k' } }]),
+      ).rejects.toThrow(/cannot publish to kafka:t/);
+    });
+  });
+});
