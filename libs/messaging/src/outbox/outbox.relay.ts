@@ -116,6 +116,7 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    let result: { claimed: number; failure?: unknown };
     try {
       await client.query('BEGIN');
       const claimed = await outboxStore.claim(client, this.options.batchSize);
@@ -124,14 +125,16 @@ export class OutboxRelay {
       if (failure) await outboxStore.recordFailure(client, failure.positions, describe(failure.error));
       await client.query('COMMIT');
       this.counters.published += published.length;
-      if (failure) throw failure.error;
-      return claimed.messages.length + claimed.heldBack;
+      result = { claimed: claimed.messages.length + claimed.heldBack, failure: failure?.error };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
       client.release(broken);
     }
+    // Thrown after the commit, so what was published stays marked and the failures are recorded.
+    if (result.failure) throw result.failure;
+    return result.claimed;
   }
 
   /** Publishes each transport's share in claim order; one transport failing does not hold back another. */
