@@ -28,5 +28,7 @@ export default {
     ],
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
+  // *.disruptive.int.spec.ts restart a broker: `npm test` runs them alone, after the rest.
+  testPathIgnorePatterns: ['/node_modules/', '\\.disruptive\\.'],
   testTimeout: 60_000,
 };

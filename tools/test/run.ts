@@ -2,10 +2,11 @@
 //   1. infra:up - reuse what answers, else start it (Kafka from Maven's jars, cached in .cache/);
 //   2. build every project (Prisma clients generated, everything type-checked) and lint it;
 //   3. type-check the k6 scripts against @types/k6;
-//   4. Jest: unit (*.spec.ts), integration (*.int.spec.ts) and end-to-end (*.e2e.spec.ts) tiers.
-// Extra arguments go to Jest, e.g. `npm test -- --selectProjects messaging`.
+//   4. Jest: unit (*.spec.ts), integration (*.int.spec.ts) and end-to-end (*.e2e.spec.ts) tiers,
+//      then, alone, the specs that restart a broker (*.disruptive.int.spec.ts).
+// Extra arguments go to Jest (and skip the disruptive phase), e.g. `npm test -- --selectProjects messaging`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureInfra } from '../infra/infra.ts';
 
 const nx = ['node_modules/nx/bin/nx.js'];
@@ -33,18 +34,40 @@ run('build and lint', [...nx, 'run-many', '-t', 'build', 'lint', '--output-style
 if (existsSync('k6/tsconfig.json')) run('type-check k6 scripts', ['node_modules/typescript/bin/tsc', '-p', 'k6/tsconfig.json']);
 
 mkdirSync('tmp', { recursive: true });
-const resultsFile = 'tmp/jest-results.json';
-console.log('\n> jest');
-const jest = spawnSync(
-  process.execPath,
-  ['tools/test/jest.ts', '--maxWorkers=3', '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
-
-if (existsSync(resultsFile)) {
-  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
-  console.log(`\nnpm test finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  // One plain closing line, whatever the runner prints above it.
-  console.log(`${results.numPassedTests} passed, ${results.numFailedTests} failed${results.numPendingTests ? `, ${results.numPendingTests} skipped` : ''}`);
+interface JestResults {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
 }
-process.exit(jest.status ?? 1);
+
+/** Runs Jest and reads its results; the specs that restart a broker run alone, after the rest. */
+function jest(title: string, file: string, args: string[]): { ok: boolean; results: JestResults | null } {
+  console.log(`\n> ${title}`);
+  rmSync(file, { force: true });
+  const result = spawnSync(process.execPath, ['tools/test/jest.ts', '--json', `--outputFile=${file}`, ...args], { stdio: 'inherit' });
+  const results = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as JestResults) : null;
+  return { ok: result.status === 0, results };
+}
+
+const extra = process.argv.slice(2);
+const runs = [jest('jest', 'tmp/jest-results.json', ['--maxWorkers=3', ...extra])];
+if (extra.length === 0) {
+  runs.push(
+    jest('jest: specs that restart a broker, one at a time', 'tmp/jest-disruptive-results.json', [
+      '--runInBand',
+      '--testPathIgnorePatterns=/node_modules/',
+      '--testPathPatterns=\\.disruptive\\.',
+    ]),
+  );
+}
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+for (const { results } of runs) {
+  total.passed += results?.numPassedTests ?? 0;
+  total.failed += results?.numFailedTests ?? 0;
+  total.skipped += results?.numPendingTests ?? 0;
+}
+console.log(`\nnpm test finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+// One plain closing line for the whole run, whatever the runner printed above it.
+console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+process.exit(runs.every((run) => run.ok && run.results !== null) ? 0 : 1);

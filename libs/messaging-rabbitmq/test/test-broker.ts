@@ -12,8 +12,6 @@ import {
   type RetryPolicy,
   type Subscription,
 } from '@boxoffice/messaging';
-// The root lint config does not yet let a broker lib's tests use the testing lib; this file is
-// the one place they import it from.
 import { uniqueName, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { RabbitMqConnection } from '../src/rabbitmq.connection.js';

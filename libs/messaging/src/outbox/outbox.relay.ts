@@ -116,6 +116,10 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection lost while we publish (database restart, failover) surfaces here, not as a
+    // crash: the claim transaction is gone, the rows are pending again, the next round retries.
+    const onConnectionError = (error: Error) => (broken = error);
+    client.on('error', onConnectionError);
     let result: { claimed: number; failure?: unknown };
     try {
       await client.query('BEGIN');
@@ -130,6 +134,7 @@ export class OutboxRelay {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
+      client.off('error', onConnectionError);
       client.release(broken);
     }
     // Thrown after the commit, so what was published stays marked and the failures are recorded.

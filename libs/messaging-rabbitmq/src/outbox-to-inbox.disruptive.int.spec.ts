@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { OutboxPipeline } from '../test/outbox-pipeline.js';
+import { chargeOrder, connect, deleteTopology, testSource, waitFor } from '../test/test-broker.js';
+
+// Restarts the RabbitMQ node itself, so `npm test` runs this file alone, after everything else
+// (its name ends in .disruptive.int.spec.ts).
+describe('when RabbitMQ restarts in the middle of a stream of commands', () => {
+  const source = testSource('restart');
+  let pipeline: OutboxPipeline;
+
+  beforeAll(async () => {
+    pipeline = await OutboxPipeline.create('restart');
+  });
+  afterAll(async () => {
+    await pipeline.stop();
+    const connection = await connect('restart-cleanup');
+    await deleteTopology(connection, source);
+    await connection.close();
+  });
+
+  it('processes every message, each effect once', async () => {
+    const connection = await connect('restart');
+    await pipeline.start(connection, source);
+    const messages = Array.from({ length: 300 }, () => chargeOrder());
+    for (let i = 0; i < 300; i += 30) await pipeline.add(messages.slice(i, i + 30), source);
+
+    await waitFor(() => pipeline.deliveries, (n) => n >= 50, { description: 'the stream to be under way' });
+    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
+    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+
+    const effects = await waitFor(() => pipeline.effects(), (seen) => seen.size === 300, {
+      timeoutMs: 60_000,
+      description: 'every message to take effect after the restart',
+    });
+    expect([...effects.values()].every((n) => n === 1)).toBe(true);
+    expect(connection.counters.connectionLosses).toBeGreaterThanOrEqual(1);
+    await pipeline.stop();
+    await connection.close();
+    pipeline = { stop: async () => {} } as unknown as OutboxPipeline;
+  });
+});
