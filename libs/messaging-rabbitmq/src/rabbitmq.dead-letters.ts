@@ -16,6 +16,8 @@ export interface DeadLetter {
   /** The queue it failed on, where replay sends it back. */
   readonly originalSource: string;
   readonly consumer: string | null;
+  /** The message as it was received, for a human to read. */
+  readonly body: string;
 }
 
 export interface DeadLetterQueueDepth {
@@ -87,12 +89,12 @@ export class RabbitMqDeadLetters {
         const message = await channel.get(dlq, { noAck: false });
         if (!message) break;
         // A message that is not the one asked for stays unacked, and goes back in place when the channel closes.
-        if (which !== 'all' && message.properties.messageId !== which) continue;
+        if (which !== 'all' && messageIdOf(message) !== which) continue;
         const queue = describeDeadLetter(message, dlq).originalSource;
         await sender.send('', queue, message.content, copyOptionsOf(message, withoutFailureHeaders(message.properties.headers)));
         channel.ack(message);
         replayed += 1;
-        this.logger.log(`rabbitmq dead letters: replayed ${message.properties.messageId} from ${dlq} to ${queue}`);
+        this.logger.log(`rabbitmq dead letters: replayed ${messageIdOf(message)} from ${dlq} to ${queue}`);
         if (which !== 'all') break;
       }
       return replayed;
@@ -122,7 +124,7 @@ function describeDeadLetter(message: Message, dlq: string): DeadLetter {
   const originalSource = headers[DeadLetterHeaders.originalSource];
   const consumer = headers[DeadLetterHeaders.consumer];
   return {
-    id: message.properties.messageId ?? null,
+    id: messageIdOf(message),
     type: message.properties.type ?? null,
     attempts: record.attempts ?? 0,
     lastError: record.lastError ?? null,
@@ -131,5 +133,17 @@ function describeDeadLetter(message: Message, dlq: string): DeadLetter {
     // Without the header (a message parked by hand), the queue's name says where it came from.
     originalSource: typeof originalSource === 'string' && originalSource ? originalSource : dlq.replace(/\.dlq$/, ''),
     consumer: typeof consumer === 'string' ? consumer : null,
+    body: message.content.toString(),
   };
+}
+
+/** The AMQP message id, or, for a message someone published without one, its envelope's id. */
+function messageIdOf(message: Message): string | null {
+  if (message.properties.messageId) return message.properties.messageId;
+  try {
+    const id = (JSON.parse(message.content.toString()) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { defaultRetryPolicy, DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
+import { declareSourceTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
+import { uniqueName } from '@boxoffice/testing';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const namespace = uniqueName('dlq');
+const queue = `${namespace}.billing.charge-order`;
+const exchange = `${namespace}.boxoffice.commands`;
+
+/** Runs `npm run dlq -- <args>` the way a person would, against this spec's namespace. */
+async function dlq(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/dlq/dlq.ts', ...args], {
+    env: { ...process.env, BOXOFFICE_NAMESPACE: namespace },
+  });
+  return stdout;
+}
+
+describe('npm run dlq', () => {
+  const connection = new RabbitMqConnection({ url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-spec', logger: silentLogger });
+  const id = randomUUID();
+
+  beforeAll(async () => {
+    await connection.connect();
+    const channel = await connection.createChannel();
+    await declareSourceTopology(channel, { transport: 'rabbitmq', queue, bindings: [{ exchange, routingKey: queue }] }, defaultRetryPolicy);
+    channel.sendToQueue(deadLetterQueueName(queue), Buffer.from(JSON.stringify({ id, type: 'ChargeOrder' })), {
+      messageId: id,
+      type: 'ChargeOrder',
+      persistent: true,
+      headers: { [DeadLetterHeaders.attempts]: 5, [DeadLetterHeaders.lastError]: 'payment gateway timed out', [DeadLetterHeaders.originalSource]: queue },
+    });
+    await channel.close();
+  });
+  afterAll(async () => {
+    const channel = await connection.createChannel();
+    for (const name of topologyQueueNames(queue, defaultRetryPolicy)) await channel.deleteQueue(name);
+    await channel.deleteExchange(exchange);
+    await channel.close();
+    await connection.close();
+  });
+
+  it('lists a dead letter with its attempts and reason', async () => {
+    const output = await dlq('list');
+    expect(output).toMatch(new RegExp(`rabbitmq\\s+${deadLetterQueueName(queue).replace(/\./g, '\\.')}\\s+${id}\\s+ChargeOrder\\s+5\\s+.*payment gateway timed out`));
+  });
+
+  it('shows one in full', async () => {
+    const output = await dlq('show', id);
+    expect(output).toMatch(/lastError\s+payment gateway timed out/);
+    expect(output).toMatch(new RegExp(`originalSource\\s+${queue.replace(/\./g, '\\.')}`));
+  });
+
+  it('replays it to the queue it failed on, and it is no longer listed', async () => {
+    await expect(dlq('replay', id)).resolves.toContain(`replayed 1 message(s) with id ${id} to ${queue}`);
+    const channel = await connection.createChannel();
+    const message = await channel.get(queue, { noAck: true });
+    await channel.close();
+    expect(message && message.properties.messageId).toBe(id);
+    expect(message && message.properties.headers?.[DeadLetterHeaders.attempts]).toBeUndefined();
+    await expect(dlq('list')).resolves.toContain('No dead letters');
+  });
+
+  it('says how to use it when the command is unknown', async () => {
+    await expect(dlq('frobnicate')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge') });
+  });
+});
