@@ -24,16 +24,13 @@ export interface OutboxStats {
 /**
  * The relay's SQL against `outbox_message`, run on the connection that holds the claim.
  *
- * `claim` takes the oldest pending messages with FOR UPDATE SKIP LOCKED, so several relays
- * share the work without waiting on each other. SKIP LOCKED alone would let two relays publish
- * two messages of the same key out of order, so a relay also takes a transaction-scoped advisory
- * lock on each key it claims: a key held by one relay is skipped by the others until that relay
- * commits, and by then the earlier messages of the key are published.
- *
- * One gap remains: a relay may skip an early message of a key while another relay holds the key
- * without having claimed that message, and then take the key, and a later message, once the other
- * commits in the middle of the scan. So a claimed message with an earlier pending message of its
- * key outside the batch is held back for the next round.
+ * `claim` takes the oldest pending messages with FOR UPDATE SKIP LOCKED, so several relays share
+ * the work without waiting on each other. SKIP LOCKED alone would let a relay publish a message
+ * while an earlier message of the same key sits in another relay's batch, so a claimed message
+ * with an earlier pending message of its key outside the batch is held back for a later round.
+ * "Pending" is judged by the claim's own snapshot: an earlier message another relay holds is
+ * still pending there (that relay has not committed), and one it has committed as published has
+ * already reached the broker. Either way the later message cannot overtake it.
  */
 export const outboxStore = {
   async claim(client: pg.ClientBase, limit: number): Promise<ClaimedBatch> {
@@ -42,7 +39,6 @@ export const outboxStore = {
          SELECT position, partition_key, envelope, destination, headers
            FROM outbox_message
           WHERE status = 'pending'
-            AND pg_try_advisory_xact_lock(hashtextextended(partition_key, 0))
           ORDER BY position
           LIMIT $1
             FOR UPDATE SKIP LOCKED)

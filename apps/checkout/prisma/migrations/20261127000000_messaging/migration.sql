@@ -18,6 +18,8 @@ CREATE TABLE outbox_message (
   last_error    TEXT
 );
 CREATE INDEX outbox_message_pending_idx ON outbox_message (position) WHERE status = 'pending';
+-- For the relay's check that no earlier message of the same key is still waiting.
+CREATE INDEX outbox_message_pending_key_idx ON outbox_message (partition_key, position) WHERE status = 'pending';
 CREATE INDEX outbox_message_published_idx ON outbox_message (published_at) WHERE status = 'published';
 
 -- NOTIFY is delivered only when the inserting transaction commits, which is exactly when the

@@ -1,0 +1,143 @@
+// `npm run bench:relay`: how fast the outbox relay publishes, against publishing the same
+// messages with the raw client in the same run.
+//   RabbitMQ: relay (claim batch, publish with confirms, mark, commit) vs amqplib on a confirm channel
+//   Kafka:    relay vs kafkajs with the same producer settings (idempotent, acks=all)
+// Both raw baselines publish in batches of the relay's batch size and wait for every ack.
+// BENCH_MESSAGES (default 20000) messages per measurement; the last line is JSON.
+import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
+import { EnvelopeFactory, OutboxRelay, silentLogger, type Destination } from '@boxoffice/messaging';
+import { createKafkaClient, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
+import { RabbitMqConnection, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
+import { createTestDatabase, uniqueName } from '@boxoffice/testing';
+import amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
+
+const count = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const batchSize = 500;
+const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const envelopes = new EnvelopeFactory('bench');
+
+const queue = uniqueName('bench.relay');
+const exchange = uniqueName('bench.relay.commands');
+const topic = uniqueName('bench.relay');
+const db = await createTestDatabase('bench_relay', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
+const rabbit = new RabbitMqConnection({ url: rabbitUrl, name: 'bench-relay', logger: silentLogger });
+await rabbit.connect();
+const setup = await rabbit.createChannel();
+await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+await setup.assertExchange(exchange, 'direct', { durable: true });
+await setup.bindQueue(queue, exchange, queue);
+const kafka = createKafkaClient({ brokers, clientId: 'bench-relay', logger: silentLogger });
+await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
+
+const commands = () => Array.from({ length: count }, () => envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 2, customerEmail: 'ada@example.com' }));
+const events = () => Array.from({ length: count }, () => {
+  const userId = randomUUID();
+  return envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'bench' });
+});
+
+/** Writes the messages into the outbox, as services would have, before the clock starts. */
+async function fillOutbox(messages: Envelope[], destinationOf: (m: Envelope) => Destination): Promise<void> {
+  for (let i = 0; i < messages.length; i += 1_000) {
+    const slice = messages.slice(i, i + 1_000);
+    await db.pool.query(
+      `INSERT INTO outbox_message (id, type, destination, partition_key, envelope)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::jsonb[])`,
+      [
+        slice.map((m) => m.id),
+        slice.map((m) => m.type),
+        slice.map((m) => JSON.stringify(destinationOf(m))),
+        slice.map((m) => { const d = destinationOf(m); return d.transport === 'kafka' ? `${d.topic}:${d.key}` : m.id; }),
+        slice.map((m) => JSON.stringify(m)),
+      ],
+    );
+  }
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function relayRate(publisher: RabbitMqPublisher | KafkaPublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
+  await db.pool.query('TRUNCATE outbox_message');
+  await fillOutbox(messages, destinationOf);
+  const relay = new OutboxRelay(db.pool, [publisher], { batchSize });
+  const rate = await timed(() => relay.drain());
+  const { pending } = await relay.stats();
+  if (pending !== 0) throw new Error(`relay left ${pending} messages pending`);
+  return rate;
+}
+
+async function rawAmqplibRate(messages: Envelope[]): Promise<number> {
+  const connection = await amqp.connect(rabbitUrl);
+  const channel = await connection.createConfirmChannel();
+  const rate = await timed(async () => {
+    for (let i = 0; i < messages.length; i += batchSize) {
+      for (const m of messages.slice(i, i + batchSize)) {
+        channel.publish(exchange, queue, Buffer.from(JSON.stringify(m)), { persistent: true, messageId: m.id, type: m.type, contentType: 'application/json' });
+      }
+      await channel.waitForConfirms();
+    }
+  });
+  await connection.close();
+  return rate;
+}
+
+async function rawKafkajsRate(messages: Envelope[]): Promise<number> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const rate = await timed(async () => {
+    for (let i = 0; i < messages.length; i += batchSize) {
+      const batch = messages.slice(i, i + batchSize);
+      await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: (m.payload as { userId: string }).userId, value: JSON.stringify(m) })) });
+    }
+  });
+  await producer.disconnect();
+  return rate;
+}
+
+const toQueue = (): Destination => ({ transport: 'rabbitmq', exchange, routingKey: queue });
+const toTopic = (m: Envelope): Destination => ({ transport: 'kafka', topic, key: (m.payload as { userId: string }).userId });
+const round = (n: number) => Math.round(n);
+
+try {
+  console.log(`bench:relay - ${count} messages per run, batches of ${batchSize}\n`);
+  const rabbitPublisher = new RabbitMqPublisher(rabbit);
+  const kafkaPublisher = new KafkaPublisher(kafka);
+  await kafkaPublisher.connect();
+
+  // A short warm-up of every path, so that neither side pays for first connections and JIT.
+  await rawAmqplibRate(commands().slice(0, 1_000));
+  await relayRate(rabbitPublisher, commands().slice(0, 1_000), toQueue);
+
+  const rabbitRaw = await rawAmqplibRate(commands());
+  const rabbitRelay = await relayRate(rabbitPublisher, commands(), toQueue);
+  console.log(`RabbitMQ  raw amqplib (confirm channel)  ${round(rabbitRaw).toString().padStart(7)} msg/s`);
+  console.log(`RabbitMQ  outbox relay                   ${round(rabbitRelay).toString().padStart(7)} msg/s   ratio ${(rabbitRelay / rabbitRaw).toFixed(2)}`);
+
+  await rawKafkajsRate(events().slice(0, 1_000));
+  const kafkaRaw = await rawKafkajsRate(events());
+  const kafkaRelay = await relayRate(kafkaPublisher, events(), toTopic);
+  console.log(`Kafka     raw kafkajs (acks=all)         ${round(kafkaRaw).toString().padStart(7)} msg/s`);
+  console.log(`Kafka     outbox relay                   ${round(kafkaRelay).toString().padStart(7)} msg/s   ratio ${(kafkaRelay / kafkaRaw).toFixed(2)}`);
+
+  await kafkaPublisher.disconnect();
+  await rabbitPublisher.close();
+  console.log(
+    JSON.stringify({
+      rabbitmq: { relay: round(rabbitRelay), raw: round(rabbitRaw), ratio: Number((rabbitRelay / rabbitRaw).toFixed(3)) },
+      kafka: { relay: round(kafkaRelay), raw: round(kafkaRaw), ratio: Number((kafkaRelay / kafkaRaw).toFixed(3)) },
+      messages: count,
+      batchSize,
+    }),
+  );
+} finally {
+  await setup.deleteQueue(queue).catch(() => {});
+  await setup.deleteExchange(exchange).catch(() => {});
+  await rabbit.close();
+  await new KafkaTopics(kafka).delete([topic]).catch(() => {});
+  await db.drop();
+}
