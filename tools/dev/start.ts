@@ -22,7 +22,7 @@ function step(title: string, command: string, args: string[]): void {
 }
 
 step('infrastructure', process.execPath, ['tools/infra/up.ts']);
-step('build', process.execPath, ['node_modules/nx/bin/nx.js', 'run-many', '-t', 'build', '--projects=tag:type:app', '--output-style=static']);
+step('build', process.execPath, ['node_modules/nx/dist/bin/nx.js', 'run-many', '-t', 'build', '--projects=tag:type:app', '--output-style=static']);
 
 console.log('\n> services (Ctrl-C stops them all)');
 const { result } = concurrently(

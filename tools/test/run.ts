@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureInfra } from '../infra/infra.ts';
 
-const nx = ['node_modules/nx/bin/nx.js'];
+const nx = ['node_modules/nx/dist/bin/nx.js'];
 const started = Date.now();
 
 function run(title: string, args: string[]): void {

@@ -56,6 +56,7 @@ describe('RabbitMqDeadLetters', () => {
         type: 'ChargeOrder',
         attempts: 1,
         lastError: 'no such concert',
+        body: JSON.stringify(m),
         firstFailureAt: expect.any(String),
         lastFailureAt: expect.any(String),
         originalSource: source.queue,
