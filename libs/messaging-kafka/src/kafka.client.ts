@@ -1,6 +1,7 @@
-import { Kafka } from 'kafkajs';
+import type { Logger } from '@boxoffice/messaging';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { applyKafkaJsRequestQueueFix } from './kafkajs.request-queue.fix.js';
-import { consoleKafkaLogger, kafkaLogCreator, kafkaLogLevels, type KafkaLogger, type KafkaLogLevel } from './kafka.logger.js';
+import { kafkaLogCreator, kafkaLogLevels, type KafkaLogLevel } from './kafka.logger.js';
 
 export interface KafkaClientOptions {
   /** host:port of one or more brokers; any one answering is enough to find the rest. */
@@ -9,16 +10,17 @@ export interface KafkaClientOptions {
   readonly clientId: string;
   /** kafkajs logs below this level are dropped. Default `warn`. */
   readonly logLevel?: KafkaLogLevel;
-  readonly logger?: KafkaLogger;
+  /** Where kafkajs's logs go. Default `console`, as kafkajs itself does, so broker trouble is never silent. */
+  readonly logger?: Logger;
 }
 
 /**
  * Builds the kafkajs client every other class in this lib takes. One per process is enough: the
  * publisher, consumers and admin tools each open their own connections from it.
  */
-export function createKafkaClient({ brokers, clientId, logLevel = 'warn', logger = consoleKafkaLogger }: KafkaClientOptions): Kafka {
+export function createKafkaClient({ brokers, clientId, logLevel = 'warn', logger = console }: KafkaClientOptions): Kafka {
   applyKafkaJsRequestQueueFix();
-  return new Kafka({
+  return new kafkajs.Kafka({
     brokers: [...brokers],
     clientId,
     logLevel: kafkaLogLevels[logLevel],

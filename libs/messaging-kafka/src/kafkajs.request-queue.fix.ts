@@ -1,6 +1,18 @@
-import RequestQueue from 'kafkajs/src/network/requestQueue/index.js';
+import { createRequire } from 'node:module';
+
+/** The shape of the one kafkajs internal this touches; kafkajs ships no types for its internals. */
+export interface KafkaJsRequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  scheduleCheckPendingRequests(): void;
+}
 
 const applied = Symbol.for('boxoffice.kafkajs.request-queue-fix');
+
+/** The class kafkajs uses for every broker connection: `require` returns the instance kafkajs itself loaded. */
+export function kafkaJsRequestQueueClass(): { prototype: KafkaJsRequestQueue } {
+  return createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js');
+}
 
 /**
  * Works around a kafkajs 2.2.4 bug that Node 24 reports as
@@ -22,10 +34,10 @@ const applied = Symbol.for('boxoffice.kafkajs.request-queue-fix');
  * Delete this file when kafkajs ships the fix.
  */
 export function applyKafkaJsRequestQueueFix(): void {
-  const prototype = RequestQueue.prototype as typeof RequestQueue.prototype & { [applied]?: true };
+  const prototype = kafkaJsRequestQueueClass().prototype as KafkaJsRequestQueue & { [applied]?: true };
   if (prototype[applied]) return;
   const original = prototype.scheduleCheckPendingRequests;
-  prototype.scheduleCheckPendingRequests = function (this: typeof prototype) {
+  prototype.scheduleCheckPendingRequests = function (this: KafkaJsRequestQueue) {
     if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
     original.call(this);
   };

@@ -1,0 +1,201 @@
+import { DeadLetterHeaders } from '@boxoffice/messaging';
+import kafkajs, { type Admin, type Kafka, type TopicMessages } from 'kafkajs';
+import { EnvelopeHeaders, failureOf, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
+import { isDeadLetterTopic } from './kafka.topics.js';
+import { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
+
+export interface DeadLetter {
+  /** The message id, or null for a record so broken its id could not be read. */
+  readonly id: string | null;
+  readonly type: string | null;
+  readonly attempts: number;
+  readonly lastError: string;
+  readonly firstFailureAt: string | null;
+  readonly lastFailureAt: string | null;
+  /** The topic it was consumed from, where `replay` sends it back. */
+  readonly originalSource: string;
+  /** The consumer group that gave up on it. */
+  readonly consumer: string;
+  /** Where it sits in the dead-letter topic. */
+  readonly partition: number;
+  readonly offset: string;
+  /** Where it sat in the original topic. */
+  readonly originalPartition: number | null;
+  readonly originalOffset: string | null;
+}
+
+export interface DeadLetterTopicSummary {
+  readonly topic: string;
+  /**
+   * Records the topic still retains. An upper bound on what `list` shows: a replayed record that
+   * sits behind one still waiting is only hidden, not yet deleted (see `replay`).
+   */
+  readonly records: number;
+}
+
+/**
+ * What the dlq tool does with Kafka dead letters: list them, send them back, throw them away.
+ *
+ * Kafka cannot delete one record from the middle of a log; it can only move a partition's start
+ * forward (DeleteRecords). So after a replay the replayed records are removed by moving the start
+ * past them when nothing still waiting sits in front of them - always the case for `replay('all')`.
+ * A record replayed on its own while an older one waits is instead hidden by a marker appended to
+ * the same partition (header `x-replayed-offset`), which `list` honours, and it is deleted with the
+ * marker once the records in front of it are replayed or purged. The listing stays exact and the
+ * log never keeps more than the records still waiting plus those markers.
+ */
+export class KafkaDeadLetters {
+  constructor(private readonly kafka: Kafka) {}
+
+  /** Every `*.dlt` topic with how many records it retains. */
+  async listTopics(): Promise<DeadLetterTopicSummary[]> {
+    return this.withAdmin(async (admin) => {
+      const topics = (await admin.listTopics()).filter(isDeadLetterTopic).sort();
+      const summaries: DeadLetterTopicSummary[] = [];
+      for (const topic of topics) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        summaries.push({ topic, records: offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0) });
+      }
+      return summaries;
+    });
+  }
+
+  /** The dead letters waiting in a topic, oldest first per partition. */
+  async list(deadLetterTopic: string): Promise<DeadLetter[]> {
+    const { waiting } = await this.read(deadLetterTopic);
+    return waiting.map(toDeadLetter);
+  }
+
+  /**
+   * Sends dead letters back to the topic they came from, with the same key (so the same partition
+   * and order) and the same message id, and without their failure headers, so they start again with
+   * a full set of attempts. Every consumer group on that topic sees the record again; the groups that
+   * handled it the first time drop it in their inbox by its id. Returns how many were replayed.
+   */
+  async replay(deadLetterTopic: string, which: string | 'all'): Promise<number> {
+    const { waiting, highWatermarks } = await this.read(deadLetterTopic);
+    const chosen = which === 'all' ? waiting : waiting.filter((record) => record.headers[EnvelopeHeaders.messageId] === which);
+    if (chosen.length === 0) {
+      if (which === 'all') return 0;
+      throw new Error(`no dead letter with id ${which} in ${deadLetterTopic}`);
+    }
+
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages: replayMessages(chosen) });
+
+      const replayed = new Set(chosen);
+      const stillWaiting = waiting.filter((record) => !replayed.has(record));
+      const trimTo = trimOffsets(highWatermarks, stillWaiting);
+      const markers = chosen.filter((record) => BigInt(record.offset) >= trimTo.get(record.partition)!);
+      if (markers.length > 0) {
+        await producer.send({
+          topic: deadLetterTopic,
+          acks: -1,
+          messages: markers.map((record) => ({ partition: record.partition, value: null, headers: { [replayedOffsetHeader]: record.offset } })),
+        });
+      }
+      await this.deleteUpTo(deadLetterTopic, trimTo);
+    } finally {
+      await producer.disconnect();
+    }
+    return chosen.length;
+  }
+
+  /** Throws away everything in a dead-letter topic. */
+  async purge(deadLetterTopic: string): Promise<void> {
+    assertDeadLetterTopic(deadLetterTopic);
+    await this.withAdmin(async (admin) => {
+      const offsets = await admin.fetchTopicOffsets(deadLetterTopic);
+      // -1 means "up to the high watermark" in the DeleteRecords protocol.
+      await admin.deleteTopicRecords({ topic: deadLetterTopic, partitions: offsets.map(({ partition }) => ({ partition, offset: '-1' })) });
+    });
+  }
+
+  private async read(deadLetterTopic: string): Promise<{ waiting: TopicRecord[]; highWatermarks: Map<number, bigint> }> {
+    assertDeadLetterTopic(deadLetterTopic);
+    const records = await readTopicToEnd(this.kafka, deadLetterTopic);
+    const highWatermarks = new Map<number, bigint>();
+    for (const record of records) highWatermarks.set(record.partition, BigInt(record.offset) + 1n);
+    return { waiting: waitingRecords(records), highWatermarks };
+  }
+
+  private async deleteUpTo(topic: string, offsets: Map<number, bigint>): Promise<void> {
+    const partitions = [...offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() }));
+    if (partitions.length === 0) return;
+    await this.withAdmin(async (admin) => {
+      // kafkajs's deleteTopicRecords looks up partition leaders without loading the topic's
+      // metadata first, and fails on a fresh admin client; load it.
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      await admin.deleteTopicRecords({ topic, partitions });
+    });
+  }
+
+  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return await work(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** The records neither a replay marker nor hidden by one. */
+export function waitingRecords(records: ReadonlyArray<TopicRecord>): TopicRecord[] {
+  const replayed = new Set(
+    records.filter((record) => record.headers[replayedOffsetHeader] !== undefined).map((record) => `${record.partition}:${record.headers[replayedOffsetHeader]}`),
+  );
+  return records.filter((record) => record.headers[replayedOffsetHeader] === undefined && !replayed.has(`${record.partition}:${record.offset}`));
+}
+
+/**
+ * Per partition read, how far its start can move: to the oldest record still waiting, or past
+ * everything read if none is. Never past what was read, so a dead letter that arrived meanwhile stays.
+ */
+export function trimOffsets(highWatermarks: ReadonlyMap<number, bigint>, stillWaiting: ReadonlyArray<TopicRecord>): Map<number, bigint> {
+  const trimTo = new Map(highWatermarks);
+  for (const record of stillWaiting) {
+    const offset = BigInt(record.offset);
+    if (offset < trimTo.get(record.partition)!) trimTo.set(record.partition, offset);
+  }
+  return trimTo;
+}
+
+export function toDeadLetter(record: TopicRecord): DeadLetter {
+  const failure = failureOf(record.headers);
+  const originalPartition = record.headers[KafkaDeadLetterHeaders.originalPartition];
+  return {
+    id: record.headers[EnvelopeHeaders.messageId] ?? null,
+    type: record.headers[EnvelopeHeaders.type] ?? null,
+    attempts: failure.attempts ?? 0,
+    lastError: failure.lastError ?? '',
+    firstFailureAt: failure.firstFailureAt ?? null,
+    lastFailureAt: failure.lastFailureAt ?? null,
+    originalSource: record.headers[DeadLetterHeaders.originalSource] ?? '',
+    consumer: record.headers[DeadLetterHeaders.consumer] ?? '',
+    partition: record.partition,
+    offset: record.offset,
+    originalPartition: originalPartition === undefined ? null : Number(originalPartition),
+    originalOffset: record.headers[KafkaDeadLetterHeaders.originalOffset] ?? null,
+  };
+}
+
+function replayMessages(records: ReadonlyArray<TopicRecord>): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const record of records) {
+    const topic = record.headers[DeadLetterHeaders.originalSource];
+    if (!topic) throw new Error(`dead letter at ${record.partition}:${record.offset} does not say where it came from`);
+    let group = byTopic.get(topic);
+    if (!group) byTopic.set(topic, (group = { topic, messages: [] }));
+    group.messages.push({ key: record.key, value: record.value, headers: withoutFailureHeaders(record.headers) });
+  }
+  return [...byTopic.values()];
+}
+
+function assertDeadLetterTopic(topic: string): void {
+  // A guard worth its line: purge on a real topic would delete the business's events.
+  if (!isDeadLetterTopic(topic)) throw new Error(`${topic} is not a dead-letter topic (*.dlt)`);
+}

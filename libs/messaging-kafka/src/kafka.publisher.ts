@@ -1,0 +1,76 @@
+import type { MessagePublisher, OutgoingMessage } from '@boxoffice/messaging';
+import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { envelopeHeaders } from './kafka.headers.js';
+
+/**
+ * Publishes envelopes to Kafka topics; the outbox relay's Kafka side.
+ *
+ * The producer is idempotent (`enable.idempotence` in Java terms): the broker drops the duplicate
+ * a retried request would otherwise write, and with one request in flight it also keeps a
+ * partition's records in the order they were sent. acks=-1 (all in-sync replicas) is what lets
+ * `publish` promise the records are safe once it resolves.
+ */
+export class KafkaPublisher implements MessagePublisher {
+  readonly transport = 'kafka' as const;
+  private readonly producer: Producer;
+  private connecting: Promise<void> | null = null;
+
+  constructor(kafka: Kafka) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // The key alone decides the partition (murmur2, like the Java client), so every record of one
+      // order or one concert lands in one partition and is read in order.
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  /** Optional: `publish` connects on first use. Call it at startup to fail fast on a bad address. */
+  connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().catch((error: unknown) => {
+      this.connecting = null;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Sends the batch in one request per broker and resolves once every record is acknowledged by
+   * all in-sync replicas. Rejects if any is not: the relay keeps the batch and tries again, and
+   * the idempotent producer plus the consumers' inbox absorb a record that did get through.
+   */
+  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    if (messages.length === 0) return;
+    const topicMessages = toTopicMessages(messages);
+    await this.connect();
+    await this.producer.sendBatch({ acks: -1, topicMessages });
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.connecting) return;
+    this.connecting = null;
+    await this.producer.disconnect();
+  }
+}
+
+/**
+ * Groups a batch by topic, keeping the given order within each topic, so that records with the
+ * same key reach their partition in the order the outbox recorded them.
+ */
+export function toTopicMessages(messages: ReadonlyArray<OutgoingMessage>): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const { envelope, destination, headers } of messages) {
+    if (destination.transport !== 'kafka') {
+      throw new Error(`KafkaPublisher cannot publish ${envelope.type} ${envelope.id} to ${destination.transport}`);
+    }
+    let group = byTopic.get(destination.topic);
+    if (!group) byTopic.set(destination.topic, (group = { topic: destination.topic, messages: [] }));
+    group.messages.push({
+      key: destination.key,
+      value: JSON.stringify(envelope),
+      headers: envelopeHeaders(envelope, headers),
+    });
+  }
+  return [...byTopic.values()];
+}

@@ -1,0 +1,82 @@
+// Shared by this lib's specs only (not exported from the lib): the broker address, a test event,
+// and the short timings that keep consumer-group tests fast.
+import { defineMessage, type Envelope } from '@boxoffice/contracts';
+import { EnvelopeFactory, Outcome, type HandlerOutcome, type MessageHandler, type OutgoingMessage, type RetryPolicy } from '@boxoffice/messaging';
+import type { Kafka } from 'kafkajs';
+import { z } from 'zod';
+import { createKafkaClient } from '../kafka.client.js';
+import type { KafkaConsumerOptions } from '../kafka.consumer.js';
+
+export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+
+export function testKafka(clientId: string): Kafka {
+  return createKafkaClient({ brokers, clientId, logLevel: 'error' });
+}
+
+export const TestEvent = defineMessage({
+  type: 'KafkaTestEvent',
+  version: 1,
+  kind: 'event',
+  description: 'A numbered event on a key, for the messaging-kafka specs.',
+  schema: z.object({ key: z.string(), seq: z.number().int().nonnegative() }),
+});
+
+export type TestPayload = z.infer<typeof TestEvent.schema>;
+
+const envelopes = new EnvelopeFactory('messaging-kafka-spec');
+
+export function testEvent(topic: string, key: string, seq = 0): OutgoingMessage {
+  return { envelope: envelopes.create(TestEvent, { key, seq }), destination: { transport: 'kafka', topic, key } };
+}
+
+/** Retries in tens of milliseconds instead of seconds; no jitter, so delays are exact lower bounds. */
+export const fastRetry: RetryPolicy = { maxAttempts: 5, initialDelayMs: 20, multiplier: 2, maxDelayMs: 200, jitter: 0 };
+
+/** The broker's minimum session timeout (group.min.session.timeout.ms) and a fetch that returns quickly on stop. */
+export const fastGroup = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100, retryPolicy: fastRetry } satisfies Partial<KafkaConsumerOptions>;
+
+export interface Delivery {
+  readonly envelope: Envelope<TestPayload>;
+  readonly at: number;
+  readonly outcome: HandlerOutcome;
+}
+
+/** A handler that records every delivery and answers with `decide` (default: done). */
+export class RecordingHandler implements MessageHandler<TestPayload> {
+  readonly deliveries: Delivery[] = [];
+
+  constructor(private readonly decide: (envelope: Envelope<TestPayload>, attempt: number) => HandlerOutcome | Promise<HandlerOutcome> = () => Outcome.done()) {}
+
+  async handle(envelope: Envelope<TestPayload>): Promise<HandlerOutcome> {
+    const attempt = this.deliveriesOf(envelope.id).length + 1;
+    let outcome: HandlerOutcome;
+    try {
+      outcome = await this.decide(envelope, attempt);
+    } catch (error) {
+      this.deliveries.push({ envelope, at: Date.now(), outcome: Outcome.retry(String(error)) });
+      throw error;
+    }
+    this.deliveries.push({ envelope, at: Date.now(), outcome });
+    return outcome;
+  }
+
+  deliveriesOf(id: string): Delivery[] {
+    return this.deliveries.filter((delivery) => delivery.envelope.id === id);
+  }
+
+  /** Ids of the messages handled as done, in the order they were. */
+  get done(): string[] {
+    return this.deliveries.filter((delivery) => delivery.outcome.kind === 'done').map((delivery) => delivery.envelope.id);
+  }
+}
+
+/** Tidies up after a spec: the groups' committed offsets go with them. Groups still running are left to expire. */
+export async function deleteGroups(kafka: Kafka, groupIds: ReadonlyArray<string>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([...groupIds]).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
