@@ -1,8 +1,12 @@
-import { createPrismaClient, databaseReadiness, HealthController, PRISMA, providePrisma, READINESS_CHECKS } from '@boxoffice/platform';
+import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { AuditConfig } from './audit.config.js';
+import { auditSubscriptions } from './audit.subscriptions.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { AuditController } from './trail/audit.controller.js';
+import { AuditLog } from './trail/audit-log.js';
+import { EventRecordedHandler } from './trail/event-recorded.handler.js';
 
 @Module({})
 export class AuditModule {
@@ -10,10 +14,20 @@ export class AuditModule {
     return {
       module: AuditModule,
       imports: [TerminusModule],
-      controllers: [HealthController],
+      controllers: [HealthController, AuditController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL)),
-        { provide: READINESS_CHECKS, useFactory: (prisma: PrismaClient) => [databaseReadiness(prisma)], inject: [PRISMA] },
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.KAFKA_CONCURRENCY + 5)),
+        ...provideMessaging({
+          service: 'audit',
+          databaseUrl: config.DATABASE_URL,
+          rabbitmqUrl: config.RABBITMQ_URL,
+          kafkaBrokers: config.KAFKA_BROKERS,
+          kafka: { partitionsConsumedConcurrently: config.KAFKA_CONCURRENCY },
+          handlers: [EventRecordedHandler],
+          subscriptions: auditSubscriptions,
+        }),
+        AuditLog,
+        EventRecordedHandler,
       ],
     };
   }

@@ -4,6 +4,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BILLING_CONFIG, type BillingConfig } from './billing.config.js';
 import { billingSubscriptions } from './billing.subscriptions.js';
+import { ChargeJobsController } from './charges/charge-jobs.controller.js';
+import { ChargeJobsCounter } from './charges/charge-jobs.counter.js';
 import { ChargeOrderHandler } from './charges/charge-order.handler.js';
 import { ChargeService } from './charges/charge.service.js';
 import { ChargesController } from './charges/charges.controller.js';
@@ -19,7 +21,7 @@ export class BillingModule {
     return {
       module: BillingModule,
       imports: [TerminusModule],
-      controllers: [HealthController, ChargesController],
+      controllers: [HealthController, ChargesController, ChargeJobsController],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.BILLING_CONCURRENCY + 5)),
@@ -34,6 +36,7 @@ export class BillingModule {
         }),
         { provide: RateLimiter, useValue: new RateLimiter(config.BILLING_MAX_RATE) },
         { provide: PAYMENT_GATEWAY, useValue: new SimulatedPaymentGateway(config.PAYMENT_LATENCY_MS, config.PAYMENT_DECLINE_RATE) },
+        { provide: ChargeJobsCounter, useValue: new ChargeJobsCounter() },
         SeatInventory,
         ChargeService,
         ChargeOrderHandler,

@@ -5,11 +5,17 @@ import { CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
 import { checkoutSubscriptions } from './checkout.subscriptions.js';
 import { ConcertsController } from './concerts/concerts.controller.js';
 import { ConcertsService } from './concerts/concerts.service.js';
+import { ChargeQueueDepth } from './dashboard/charge-queue.depth.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
+import { DashboardStats } from './dashboard/dashboard.stats.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { BillingClient } from './orders/billing.client.js';
+import { OrderPlacementGroupCommit } from './orders/order-placement.group-commit.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { PaymentResultHandler } from './orders/payment-result.handler.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
 
 @Module({})
 export class CheckoutModule {
@@ -17,7 +23,7 @@ export class CheckoutModule {
     return {
       module: CheckoutModule,
       imports: [TerminusModule],
-      controllers: [HealthController, ConcertsController, OrdersController],
+      controllers: [HealthController, ConcertsController, OrdersController, DashboardController, UsersController],
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
         ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, 20)),
@@ -31,8 +37,12 @@ export class CheckoutModule {
         }),
         ConcertsService,
         OrdersService,
+        OrderPlacementGroupCommit,
         BillingClient,
         PaymentResultHandler,
+        ChargeQueueDepth,
+        DashboardStats,
+        UsersService,
       ],
     };
   }

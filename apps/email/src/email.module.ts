@@ -1,8 +1,17 @@
-import { createPrismaClient, databaseReadiness, HealthController, PRISMA, providePrisma, READINESS_CHECKS } from '@boxoffice/platform';
+import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { EmailConfig } from './email.config.js';
+import { EMAIL_CONFIG, type EmailConfig } from './email.config.js';
+import { emailSubscriptions } from './email.subscriptions.js';
+import { EmailsController } from './emails/emails.controller.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { MailOutbox } from './mail/mail.outbox.js';
+import { MAILER } from './mail/mailer.port.js';
+import { SentEmails } from './mail/sent-emails.js';
+import { SmtpMailer } from './mail/smtp.mailer.js';
+import { ApologyMailHandler } from './notifications/apology-mail.handler.js';
+import { ReceiptMailHandler } from './notifications/receipt-mail.handler.js';
+import { WelcomeMailHandler } from './notifications/welcome-mail.handler.js';
 
 @Module({})
 export class EmailModule {
@@ -10,10 +19,33 @@ export class EmailModule {
     return {
       module: EmailModule,
       imports: [TerminusModule],
-      controllers: [HealthController],
+      controllers: [HealthController, EmailsController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL)),
-        { provide: READINESS_CHECKS, useFactory: (prisma: PrismaClient) => [databaseReadiness(prisma)], inject: [PRISMA] },
+        { provide: EMAIL_CONFIG, useValue: config },
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.KAFKA_CONCURRENCY + 5)),
+        ...provideMessaging({
+          service: 'email',
+          databaseUrl: config.DATABASE_URL,
+          rabbitmqUrl: config.RABBITMQ_URL,
+          kafkaBrokers: config.KAFKA_BROKERS,
+          kafka: { partitionsConsumedConcurrently: config.KAFKA_CONCURRENCY },
+          handlers: [WelcomeMailHandler, ReceiptMailHandler, ApologyMailHandler],
+          subscriptions: emailSubscriptions,
+        }),
+        {
+          provide: MAILER,
+          useValue: new SmtpMailer({
+            url: config.SMTP_URL,
+            from: config.MAIL_FROM,
+            maxConnections: config.SMTP_MAX_CONNECTIONS,
+            timeoutMs: config.SMTP_TIMEOUT_MS,
+          }),
+        },
+        SentEmails,
+        MailOutbox,
+        WelcomeMailHandler,
+        ReceiptMailHandler,
+        ApologyMailHandler,
       ],
     };
   }

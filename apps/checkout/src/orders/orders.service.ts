@@ -7,6 +7,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { ConcertsService } from '../concerts/concerts.service.js';
 import { isUniqueViolation, type PrismaClient, type Tx } from '../database.js';
 import type { Order } from '../generated/prisma/client.js';
+import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import type { PlaceOrder } from './order.schemas.js';
 
 /** Any fixed UUID: it scopes the ids derived from Idempotency-Keys to synchronous orders. */
@@ -21,22 +22,39 @@ export class OrdersService {
     private readonly concerts: ConcertsService,
     private readonly outbox: Outbox,
     private readonly envelopes: EnvelopeFactory,
+    private readonly placements: OrderPlacementGroupCommit,
   ) {}
 
   /**
    * Accepts an order: writes it as PENDING and a ChargeOrder command to the outbox, in one
    * transaction, and returns. No broker and no Billing on the request path: when this returns,
-   * the order is committed and its charge will happen, whatever is down right now.
+   * the order is committed and its charge will happen, whatever is down right now. The write is
+   * grouped with the purchases arriving at the same moment (OrderPlacementGroupCommit).
    */
   async place(input: PlaceOrder, idempotencyKey: string): Promise<Order> {
-    return this.once(input, idempotencyKey, async (id, amountCents, requestHash) =>
-      this.prisma.$transaction(async (tx) => {
-        const order = await tx.order.create({ data: { id, ...input, amountCents, idempotencyKey, requestHash } });
-        const command = this.envelopes.create(ChargeOrder, { orderId: id, ...input });
-        await this.outbox.add(tx, command, destinationOf(ChargeOrder, id));
-        return order;
-      }),
-    );
+    const requestHash = hashOf(input);
+    const concert = await this.concerts.find(input.concertId);
+    if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
+    const id = uuidV7();
+    const amountCents = concert.priceCents * input.quantity;
+    const command = this.envelopes.create(ChargeOrder, { orderId: id, ...input });
+    const placed = await this.placements.place({ id, ...input, amountCents, idempotencyKey, requestHash, command });
+    if (!placed) {
+      // The key was used before: the Idempotency-Key contract answers with that first order.
+      return sameRequest(await this.prisma.order.findUniqueOrThrow({ where: { idempotencyKey } }), requestHash);
+    }
+    return {
+      id,
+      ...input,
+      amountCents,
+      status: 'PENDING',
+      rejectionReason: null,
+      idempotencyKey,
+      requestHash,
+      createdAt: placed.createdAt,
+      updatedAt: placed.createdAt,
+      settledAt: null,
+    };
   }
 
   /**
@@ -107,7 +125,7 @@ export class OrdersService {
     idempotencyKey: string,
     create: (id: string, amountCents: number, requestHash: string) => Promise<Order>,
   ): Promise<Order> {
-    const requestHash = createHash('sha256').update(JSON.stringify([input.concertId, input.quantity, input.customerEmail])).digest('hex');
+    const requestHash = hashOf(input);
     const earlier = await this.prisma.order.findUnique({ where: { idempotencyKey } });
     if (earlier) return sameRequest(earlier, requestHash);
     const concert = await this.concerts.find(input.concertId);
@@ -119,6 +137,11 @@ export class OrdersService {
       return sameRequest(await this.prisma.order.findUniqueOrThrow({ where: { idempotencyKey } }), requestHash);
     }
   }
+}
+
+/** What makes two requests with one Idempotency-Key the same request. */
+function hashOf(input: PlaceOrder): string {
+  return createHash('sha256').update(JSON.stringify([input.concertId, input.quantity, input.customerEmail])).digest('hex');
 }
 
 function sameRequest(order: Order, requestHash: string): Order {

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ChargeOrder } from '@boxoffice/contracts';
+import { EnvelopeFactory, uuidV7 } from '@boxoffice/messaging';
+import { createPrismaClient } from '@boxoffice/platform';
+import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { randomUUID } from 'node:crypto';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { OrderPlacementGroupCommit, type Placement } from './order-placement.group-commit.js';
+
+describe('the group commit behind POST /orders', () => {
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+  let placements: OrderPlacementGroupCommit;
+  let concertId: string;
+  const envelopes = new EnvelopeFactory('checkout');
+
+  beforeAll(async () => {
+    db = await createMigratedTestDatabase('group_commit', 'apps/checkout/prisma/migrations');
+    prisma = createPrismaClient(PrismaClient, db.url);
+    placements = new OrderPlacementGroupCommit(prisma);
+    concertId = randomUUID();
+    await prisma.concert.create({ data: { id: concertId, name: 'Night Shift', startsAt: new Date('2027-01-01T20:00:00Z'), capacity: 100, priceCents: 4500 } });
+  });
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await db.drop();
+  });
+
+  const placement = (idempotencyKey = randomUUID()): Placement => {
+    const id = uuidV7();
+    const order = { concertId, quantity: 2, customerEmail: 'ada@example.com' };
+    return { id, ...order, amountCents: 9000, idempotencyKey, requestHash: 'hash', command: envelopes.create(ChargeOrder, { orderId: id, ...order }) };
+  };
+  const outboxOf = async (orderIds: string[]) =>
+    (
+      await db.pool.query<{ order_id: string; type: string; partition_key: string; id: string }>(
+        `SELECT envelope->'payload'->>'orderId' AS order_id, type, partition_key, id::text FROM outbox_message WHERE envelope->'payload'->>'orderId' = ANY($1)`,
+        [orderIds],
+      )
+    ).rows;
+
+  describe('when many purchases arrive at once', () => {
+    it('commits them in fewer statements than purchases, each order with its ChargeOrder', async () => {
+      const batch = Array.from({ length: 40 }, () => placement());
+      const statementsBefore = placements.counters.statements;
+
+      const placed = await Promise.all(batch.map((p) => placements.place(p)));
+
+      expect(placed.every((p) => p !== null)).toBe(true);
+      expect(placements.counters.statements - statementsBefore).toBeLessThan(batch.length);
+      const orders = await prisma.order.findMany({ where: { id: { in: batch.map((p) => p.id) } } });
+      expect(orders).toHaveLength(40);
+      expect(new Set(orders.map((o) => o.status))).toEqual(new Set(['PENDING']));
+      const outbox = await outboxOf(batch.map((p) => p.id));
+      expect(outbox).toHaveLength(40);
+      // As Outbox.add writes a command: its own id is its partition key.
+      for (const row of outbox) expect(row).toMatchObject({ type: 'ChargeOrder', partition_key: row.id });
+    });
+  });
+
+  describe('when an Idempotency-Key is already taken', () => {
+    it('places nothing and queues no charge for the repeat, in the same batch or a later one', async () => {
+      const key = randomUUID();
+      const [first, sameBatch] = await Promise.all([placements.place(placement(key)), placements.place(placement(key))]);
+      const later = placement(key);
+      const afterwards = await placements.place(later);
+
+      expect([first, sameBatch].filter((p) => p !== null)).toHaveLength(1);
+      expect(afterwards).toBeNull();
+      await expect(prisma.order.count({ where: { idempotencyKey: key } })).resolves.toBe(1);
+      await expect(outboxOf([later.id])).resolves.toEqual([]);
+    });
+  });
+
+  describe('when the statement fails', () => {
+    it('writes nothing of its batch and rejects every purchase in it', async () => {
+      // Four statements in flight (its limit) make the next two purchases wait and share one batch.
+      const ahead = Array.from({ length: 4 }, () => placements.place(placement()));
+      const good = placement();
+      const bad = { ...placement(), concertId: randomUUID() }; // no such concert: the foreign key fails
+
+      const [goodResult, badResult] = await Promise.allSettled([placements.place(good), placements.place(bad)]);
+      await Promise.all(ahead);
+
+      expect([goodResult.status, badResult.status]).toEqual(['rejected', 'rejected']);
+      await expect(prisma.order.count({ where: { id: { in: [good.id, bad.id] } } })).resolves.toBe(0);
+      await expect(outboxOf([good.id, bad.id])).resolves.toEqual([]);
+    });
+  });
+});

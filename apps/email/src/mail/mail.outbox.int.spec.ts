@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { UserRegistered } from '@boxoffice/contracts';
+import { EnvelopeFactory, Inbox } from '@boxoffice/messaging';
+import { createPrismaClient } from '@boxoffice/platform';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../database.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { WelcomeMailHandler } from '../notifications/welcome-mail.handler.js';
+import { TestSmtpServer } from '../testing/smtp.test-server.js';
+import { MailOutbox, messageIdOf } from './mail.outbox.js';
+import { welcomeMail } from './mail.templates.js';
+import { SentEmails } from './sent-emails.js';
+import { SmtpMailer } from './smtp.mailer.js';
+
+/** Short, so that "still unsent after the lease" comes quickly; waits below poll for it. */
+const RESEND_AFTER_MS = 300;
+
+describe('record-then-send: one mail per event', () => {
+  const smtp = new TestSmtpServer();
+  const envelopes = new EnvelopeFactory('checkout');
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+  let mailer: SmtpMailer;
+  let sentEmails: SentEmails;
+  let outbox: MailOutbox;
+  let welcome: WelcomeMailHandler;
+
+  beforeAll(async () => {
+    const url = await smtp.start();
+    db = await createMigratedTestDatabase('email_outbox', 'apps/email/prisma/migrations');
+    prisma = createPrismaClient(PrismaClient, db.url);
+    mailer = new SmtpMailer({ url, from: 'boxoffice <tickets@boxoffice.example>', maxConnections: 2, timeoutMs: 5_000 });
+    sentEmails = new SentEmails(prisma);
+    outbox = new MailOutbox(new Inbox<Tx>(prisma, 'email'), sentEmails, mailer, {
+      EMAIL_RESEND_AFTER_MS: RESEND_AFTER_MS,
+      EMAIL_RESEND_INTERVAL_MS: 60_000, // the sweep is driven by hand here, with resendStale()
+    });
+    welcome = new WelcomeMailHandler(outbox);
+  });
+  afterAll(async () => {
+    mailer.onApplicationShutdown();
+    await prisma.$disconnect();
+    await db.drop();
+    await smtp.stop();
+  });
+
+  const registered = () => {
+    const email = `${randomUUID()}@example.com`;
+    return envelopes.create(UserRegistered, { userId: randomUUID(), email, name: 'Ada', ip: '127.0.0.1', userAgent: 'jest' });
+  };
+  const rowOf = (eventId: string) => prisma.sentEmail.findUniqueOrThrow({ where: { eventId } });
+  /** Runs the resend sweep until it has sent something: it only does once the lease has passed. */
+  const resendOnceDue = () => waitFor(() => outbox.resendStale(), (tried) => tried > 0, { description: 'the resend sweep to pick the mail up' });
+
+  it('sends a welcome mail when somebody signs up, and records it as SENT', async () => {
+    const event = registered();
+    await expect(welcome.handle(event)).resolves.toEqual({ kind: 'done' });
+
+    expect(smtp.to(event.payload.email)).toEqual([
+      { to: [event.payload.email], subject: 'Welcome to boxoffice, Ada', messageId: messageIdOf(event.id), text: expect.stringContaining('Hello Ada,') },
+    ]);
+    await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENT', kind: 'welcome', attempts: 1, sentAt: expect.any(Date) });
+  });
+
+  describe('when the same event arrives twice at once', () => {
+    it('sends one mail', async () => {
+      const event = registered();
+      await Promise.all([welcome.handle(event), welcome.handle(event)]);
+      await welcome.handle(event);
+
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+      await expect(outbox.resendStale()).resolves.toBe(0);
+    });
+  });
+
+  describe('when the process dies before the inbox transaction commits', () => {
+    it('sends nothing, and the redelivered event sends the mail once', async () => {
+      const event = registered();
+      jest.spyOn(sentEmails, 'record').mockRejectedValueOnce(new Error('connection terminated'));
+      await expect(welcome.handle(event)).rejects.toThrow('connection terminated');
+      expect(smtp.to(event.payload.email)).toHaveLength(0);
+      await expect(prisma.sentEmail.count({ where: { eventId: event.id } })).resolves.toBe(0);
+
+      await welcome.handle(event);
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+    });
+  });
+
+  describe('when the process dies after recording the mail and before sending it', () => {
+    /** What sendOnce does up to the crash: the inbox transaction commits the mail as SENDING. */
+    const recordOnly = (event: ReturnType<typeof registered>) =>
+      new Inbox<Tx>(prisma, 'email').handleOnce(event, async (tx) => {
+        await sentEmails.record(tx, event.id, welcomeMail(event.payload));
+        return { kind: 'done' };
+      });
+
+    it('the resend sweep sends it, once', async () => {
+      const event = registered();
+      await recordOnly(event);
+      await expect(outbox.resendStale()).resolves.toBe(0); // not yet: the lease has not passed
+
+      await resendOnceDue();
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+      await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENT' });
+      await expect(outbox.resendStale()).resolves.toBe(0);
+    });
+
+    it('a redelivery of the event sends it at once, and only once', async () => {
+      const event = registered();
+      await recordOnly(event);
+
+      await welcome.handle(event);
+      await welcome.handle(event);
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+    });
+  });
+
+  describe('when the process dies after the SMTP server accepted the mail and before marking it SENT', () => {
+    it('sends it a second time, with the same Message-ID: the window this design leaves open', async () => {
+      const event = registered();
+      jest.spyOn(sentEmails, 'markSent').mockRejectedValueOnce(new Error('process killed'));
+      await expect(welcome.handle(event)).rejects.toThrow('process killed');
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+
+      await resendOnceDue();
+      const copies = smtp.to(event.payload.email);
+      expect(copies).toHaveLength(2);
+      expect(copies.map((mail) => mail.messageId)).toEqual([messageIdOf(event.id), messageIdOf(event.id)]);
+    });
+  });
+
+  describe('when the SMTP server refuses the mail for now (451)', () => {
+    it('keeps it SENDING with the reason, and a later resend delivers it', async () => {
+      const event = registered();
+      smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 451, message: 'try again later' } : { accept: true });
+      await expect(welcome.handle(event)).resolves.toEqual({ kind: 'done' });
+      await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENDING', lastError: expect.stringContaining('try again later') });
+
+      smtp.decide = () => ({ accept: true });
+      await resendOnceDue();
+      expect(smtp.to(event.payload.email)).toHaveLength(1);
+      await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENT', attempts: 2, lastError: null });
+    });
+  });
+
+  describe('when the SMTP server refuses the mail for good (550)', () => {
+    it('marks it FAILED and never sends it again', async () => {
+      const event = registered();
+      smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 550, message: 'no such mailbox' } : { accept: true });
+      await welcome.handle(event);
+      await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'FAILED', lastError: expect.stringContaining('no such mailbox') });
+
+      smtp.decide = () => ({ accept: true });
+      await prisma.$executeRaw`UPDATE sent_email SET last_attempt_at = now() - interval '1 hour' WHERE event_id = ${event.id}::uuid`;
+      await expect(outbox.resendStale()).resolves.toBe(0);
+      expect(smtp.to(event.payload.email)).toHaveLength(0);
+    });
+  });
+});

@@ -1,0 +1,72 @@
+// The same offered load against the two ways to buy, one after the other, with Billing capped at
+// its BILLING_MAX_RATE:
+//   sync   POST /orders/sync  Checkout calls Billing over HTTP and waits: above Billing's rate,
+//                             requests wait, time out (504) and fail;
+//   async  POST /orders       Checkout commits the order and a queued charge, and answers 202.
+// An open model (constant-arrival-rate): buyers keep arriving whether or not earlier ones were
+// answered, which is what makes a slow dependency visible as errors rather than as a slower test.
+//
+//   docker compose --profile loadtest run --rm k6 run /k6/sync-vs-async.js
+//
+// Compare `purchases_accepted{path:sync}` with `{path:async}` and `http_req_failed` of each
+// scenario in the summary. Parameters: params.json, `syncVsAsync`.
+import { check, sleep } from 'k6';
+import exec from 'k6/execution';
+import { Counter } from 'k6/metrics';
+import { params, purchase, scheduleConcert } from './lib/checkout.js';
+
+const run = params.syncVsAsync;
+const accepted = new Counter('purchases_accepted');
+const duration = `${run.durationSeconds}s`;
+
+/** @param {string} scenarioExec @param {string} startTime @returns {import('k6/options').ConstantArrivalRateScenario} */
+const offered = (scenarioExec, startTime) => ({
+  executor: 'constant-arrival-rate',
+  exec: scenarioExec,
+  startTime,
+  rate: run.offeredRate,
+  timeUnit: '1s',
+  duration,
+  preAllocatedVUs: Math.min(run.maxVUs, run.offeredRate),
+  maxVUs: run.maxVUs,
+  gracefulStop: '10s',
+});
+
+/** @type {import('k6/options').Options} */
+export const options = {
+  scenarios: {
+    sync: offered('buySync', '0s'),
+    // After the sync scenario and its graceful stop, so the two never share Billing.
+    async: offered('buyAsync', `${run.durationSeconds + 15}s`),
+  },
+  thresholds: {
+    // The point of the comparison: the async path takes the whole offered load.
+    'http_req_failed{scenario:async}': ['rate<0.001'],
+    // Shown in the summary for comparison; the sync path is expected to fail under this load.
+    'http_req_failed{scenario:sync}': [],
+    'purchases_accepted{path:sync}': [],
+    'purchases_accepted{path:async}': [],
+    'http_req_duration{scenario:sync}': [],
+    'http_req_duration{scenario:async}': [],
+  },
+};
+
+export function setup() {
+  const concertId = scheduleConcert(run.capacity);
+  // Billing learns of the concert through Kafka; until then the sync path answers 503.
+  const deadline = Date.now() + 30_000;
+  while (purchase('/orders/sync', concertId, 1, `k6-probe-${Date.now()}`).status === 503 && Date.now() < deadline) sleep(0.5);
+  return { concertId };
+}
+
+/** @param {{ concertId: string }} data */
+export function buySync(data) {
+  const response = purchase('/orders/sync', data.concertId, 1, `k6-sync-${data.concertId}-${exec.scenario.iterationInTest}`);
+  if (check(response, { 'sync: answered with a settled order (201)': (r) => r.status === 201 })) accepted.add(1, { path: 'sync' });
+}
+
+/** @param {{ concertId: string }} data */
+export function buyAsync(data) {
+  const response = purchase('/orders', data.concertId, 1, `k6-async-${data.concertId}-${exec.scenario.iterationInTest}`);
+  if (check(response, { 'async: accepted (202)': (r) => r.status === 202 })) accepted.add(1, { path: 'async' });
+}

@@ -1,0 +1,183 @@
+// The benchmark proper of `npm run bench:fanout` (see fanout.ts, which loads it once the namespace is set).
+import { topics, UserRegistered } from '@boxoffice/contracts';
+import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
+import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
+import { waitFor, type ServiceProcess, type TestSystem } from '@boxoffice/testing';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import pg from 'pg';
+import { FanoutMailSink } from './fanout.mail-sink.ts';
+
+const EVENTS = Number(process.env.FANOUT_EVENTS ?? 50_000);
+/**
+ * Partitions of the users topic, and how many of them each subscriber handles at once
+ * (KAFKA_CONCURRENCY). A group handles one event at a time per partition, so this bounds its
+ * parallelism; the services' own default is 3, which leaves these subscribers waiting on I/O.
+ */
+const PARTITIONS = Number(process.env.FANOUT_PARTITIONS ?? 12);
+/** Sign-ups per transaction, and transactions written at once. */
+const BATCH = 500;
+const WRITERS = 3;
+
+export async function runFanoutBench(system: TestSystem, services: ReadonlyArray<string>): Promise<void> {
+  const started = Date.now();
+  const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const sink = new FanoutMailSink();
+  const pools = new Map<string, pg.Pool>();
+  const db = (service: string) => {
+    if (!pools.has(service)) pools.set(service, new pg.Pool({ connectionString: system.databaseUrl(service), max: WRITERS + 1 }));
+    return pools.get(service)!;
+  };
+  const kafka = () => createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'bench-fanout', logLevel: 'error' });
+  const count = async (service: string, sql: string) => Number((await db(service).query(sql)).rows[0].n);
+
+  let cleaning: Promise<void> | null = null;
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      await Promise.all([...pools.values()].map((pool) => pool.end().catch(() => undefined)));
+      await system.teardown().catch((error: unknown) => log(`teardown: ${String(error)}`));
+      await sink.stop();
+      const admin = kafka().admin();
+      await admin.connect();
+      const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`${system.namespace}.`));
+      await admin.disconnect();
+      await new KafkaTopics(kafka()).delete(mine);
+      log(`cleaned up: processes stopped, databases dropped, ${mine.length} topics deleted`);
+    })();
+    return cleaning;
+  };
+  process.once('SIGINT', () => void cleanUp().finally(() => process.exit(130)));
+
+  try {
+    const smtpUrl = await sink.start();
+    // Created before Checkout starts, which would otherwise create it with the default 3 partitions.
+    await new KafkaTopics(kafka()).ensure([{ topic: topics.users, partitions: PARTITIONS }]);
+    log(`starting ${services.join(', ')} in namespace ${system.namespace}; ${topics.users} has ${PARTITIONS} partitions`);
+    const running = new Map<string, ServiceProcess>();
+    const envOf = (service: string) => ({ KAFKA_CONCURRENCY: String(PARTITIONS), ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}) });
+    await Promise.all(services.map(async (service) => running.set(service, await system.start(service, envOf(service)))));
+
+    // --- 1. the burst -------------------------------------------------------------------------
+    log(`writing ${EVENTS} sign-ups to Checkout's outbox, ${BATCH} per transaction, ${WRITERS} transactions at a time`);
+    const occurredAt = new Map<string, number>();
+    const envelopes = new EnvelopeFactory('checkout');
+    const outbox = new Outbox();
+    const writeStart = Date.now();
+    /** One batch as POST /users writes each sign-up: the user rows and their events, in one transaction. */
+    const writeBatch = async (from: number, to: number) => {
+      const client = await db('checkout').connect();
+      try {
+        await client.query('BEGIN');
+        const users = Array.from({ length: to - from }, (_, i) => ({ id: uuidV7(), email: `fan${from + i}@bench.example`, name: `Fan ${from + i}` }));
+        await client.query('INSERT INTO "user" (id, email, name) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])', [
+          users.map((u) => u.id),
+          users.map((u) => u.email),
+          users.map((u) => u.name),
+        ]);
+        const tx = { $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query(query, values)).rowCount ?? 0 };
+        for (const user of users) {
+          const event = envelopes.create(UserRegistered, { userId: user.id, email: user.email, name: user.name, ip: '127.0.0.1', userAgent: 'bench:fanout' });
+          await outbox.add(tx, event, destinationOf(UserRegistered, user.id));
+          occurredAt.set(event.id, Date.parse(event.occurredAt));
+        }
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (next < EVENTS) {
+          const from = next;
+          next = Math.min(EVENTS, next + BATCH);
+          await writeBatch(from, next);
+        }
+      }),
+    );
+    const writeSeconds = (Date.now() - writeStart) / 1000;
+    log(`written in ${writeSeconds.toFixed(1)} s`);
+
+    // --- 2. the fan-out -----------------------------------------------------------------------
+    const progress = async () => ({
+      published: await count('checkout', `SELECT count(*) AS n FROM outbox_message WHERE status = 'published' AND type = 'UserRegistered'`),
+      email: await count('email', `SELECT count(*) AS n FROM sent_email WHERE status = 'SENT'`),
+      analytics: await count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups'),
+      audit: await count('audit', 'SELECT count(*) AS n FROM audit_log'),
+    });
+    let lastReport = 0;
+    await waitFor(
+      progress,
+      (p) => {
+        if (Date.now() - lastReport > 5_000) {
+          lastReport = Date.now();
+          log(`published ${p.published}, email ${p.email} (mails received ${sink.received}), analytics ${p.analytics}, audit ${p.audit}`);
+        }
+        return p.email === EVENTS && p.analytics === EVENTS && p.audit === EVENTS;
+      },
+      { timeoutMs: 900_000, intervalMs: 500, description: 'every subscriber to process every event' },
+    );
+    log('every subscriber has processed every event');
+
+    const processedAt = async (service: string, sql: string) => (await db(service).query<{ id: string; at: Date }>(sql)).rows;
+    const summarise = (rows: Array<{ id: string; at: Date }>) => summary(rows, occurredAt);
+    const subscribers = {
+      email: summarise(await processedAt('email', 'SELECT event_id AS id, sent_at AS at FROM sent_email')),
+      analytics: summarise(await processedAt('analytics', `SELECT message_id AS id, received_at AS at FROM inbox_message WHERE consumer = 'analytics'`)),
+      audit: summarise(await processedAt('audit', 'SELECT event_id AS id, recorded_at AS at FROM audit_log')),
+    };
+    const allProcessedSeconds = (Math.max(...Object.values(subscribers).map((s) => s.lastAt)) - writeStart) / 1000;
+
+    // --- 3. the rebuild -----------------------------------------------------------------------
+    log('rebuild: stopping Analytics, running analytics:rebuild, starting Analytics again');
+    const rebuildStart = Date.now();
+    await running.get('analytics')!.stop();
+    const tool = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/analytics/rebuild.ts'], {
+      env: { ...process.env, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics') },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const [toolExit] = await once(tool, 'exit');
+    if (toolExit !== 0) throw new Error(`analytics:rebuild exited with ${toolExit}`);
+    await system.start('analytics', envOf('analytics'));
+    await waitFor(
+      () => count('analytics', `SELECT count(*) AS n FROM inbox_message WHERE consumer = 'analytics'`),
+      (n) => n === EVENTS,
+      { timeoutMs: 600_000, intervalMs: 500, description: 'Analytics to replay every event' },
+    );
+    const rebuildSeconds = (Date.now() - rebuildStart) / 1000;
+    const replay = summarise(await processedAt('analytics', `SELECT message_id AS id, received_at AS at FROM inbox_message WHERE consumer = 'analytics'`));
+    const signups = await count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups');
+    log(`rebuilt in ${rebuildSeconds.toFixed(1)} s (replay at ${replay.eventsPerSecond} events/s); sign-ups counted: ${signups}`);
+    if (signups !== EVENTS) throw new Error(`the rebuild counted ${signups} sign-ups, not ${EVENTS}`);
+
+    await cleanUp();
+    log('done');
+    console.log(
+      JSON.stringify({
+        events: EVENTS,
+        partitions: PARTITIONS,
+        writeSeconds: round(writeSeconds),
+        allProcessedSeconds: round(allProcessedSeconds),
+        subscribers: Object.fromEntries(Object.entries(subscribers).map(([name, s]) => [name, { eventsPerSecond: s.eventsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms }])),
+        rebuild: { seconds: round(rebuildSeconds), replayEventsPerSecond: replay.eventsPerSecond },
+      }),
+    );
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+/** One subscriber's figures: its own rate (first to last event it processed) and its end-to-end latencies. */
+function summary(rows: Array<{ id: string; at: Date }>, occurredAt: Map<string, number>) {
+  const times = rows.map((row) => row.at.getTime());
+  const firstAt = Math.min(...times);
+  const lastAt = Math.max(...times);
+  const latencies = rows.map((row) => row.at.getTime() - occurredAt.get(row.id)!).sort((a, b) => a - b);
+  const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
+  return { firstAt, lastAt, eventsPerSecond: Math.round(rows.length / Math.max(0.001, (lastAt - firstAt) / 1000)), p50Ms: percentile(50), p99Ms: percentile(99) };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,36 @@
+// `npm run bench:fanout`: how fast one stream of events fans out to three subscribers.
+//
+// Starts Checkout, Email, Analytics and Audit as processes in a fresh namespace with fresh
+// databases (TestSystem), and an SMTP server in this process for Email to send to. The users
+// topic gets FANOUT_PARTITIONS (default 12) partitions and each subscriber handles that many at
+// once (KAFKA_CONCURRENCY): one event in flight per partition is what bounds a group. Then:
+//   1. writes FANOUT_EVENTS (default 50,000) sign-ups straight into Checkout's database, in
+//      batches: the user row and its UserRegistered event in the outbox, in one transaction each
+//      batch, exactly what POST /users writes. Not through the API, so that the HTTP layer's cost
+//      does not hide the fan-out's; Checkout's outbox relay publishes them to Kafka as usual;
+//   2. waits until Email has sent, Analytics has counted and Audit has recorded every one, and
+//      reads from each service's database when it processed each event: Email's sent_email.sent_at
+//      (the SMTP server accepted the mail), Analytics' inbox_message.received_at, Audit's
+//      audit_log.recorded_at;
+//   3. stops Analytics, runs `analytics:rebuild`, starts Analytics again and times the replay.
+// Cleans up (processes, databases, topics) and prints one JSON line last.
+//
+// The latencies are those of a burst: all events are written within seconds and then queue, so
+// the p99 says how long the last events of the burst waited, not how long one event takes alone.
+import { spawnSync } from 'node:child_process';
+import { TestSystem } from '@boxoffice/testing';
+
+const services = ['checkout', 'email', 'analytics', 'audit'] as const;
+
+console.log('building the services (cached when nothing changed)');
+const build = spawnSync(process.execPath, ['node_modules/.bin/nx', 'run-many', '-t', 'build', `--projects=${services.join(',')}`, '--output-style=static'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+if (build.status !== 0) throw new Error('the build failed; run `npm run build` to see why');
+
+const system = new TestSystem();
+// The contracts name every topic after BOXOFFICE_NAMESPACE as they load, so the benchmark proper
+// (which writes events for this system's topics) is loaded only once it is set.
+process.env.BOXOFFICE_NAMESPACE = system.namespace;
+const { runFanoutBench } = await import('./fanout.run.ts');
+await runFanoutBench(system, services);

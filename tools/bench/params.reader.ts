@@ -1,0 +1,44 @@
+// k6/params.json is the one place the load parameters live: the k6 scripts read it with open(),
+// the autocannon benches with this, so both tools run the same scenario.
+import { readFileSync } from 'node:fs';
+
+export interface TicketSaleParams {
+  /** Seats of the concert on sale. */
+  readonly capacity: number;
+  /** Purchases fired at it (of `quantity` seats each): several times the capacity, so it sells out. */
+  readonly purchases: number;
+  readonly quantity: number;
+  /** Concurrent connections of the load generator, and the baseline's pg pool size is Checkout's. */
+  readonly connections: number;
+  /** Billing's BILLING_MAX_RATE in the bench: the drain rate the queue levels the spike down to. */
+  readonly billingMaxRate: number;
+  /**
+   * Requests sent before measuring, to both Checkout and the baseline, so neither is measured
+   * cold. Checkout's leave Billing a backlog to drain while the baseline runs: enough that the
+   * drain lasts about as long as the baseline does.
+   */
+  readonly warmup: number;
+  readonly settleTimeoutSeconds: number;
+  /** k6's ramping-arrival-rate spike (k6/ticket-sale.js); the autocannon bench fires as fast as it can instead. */
+  readonly spike: unknown;
+}
+
+export interface SyncVsAsyncParams {
+  /** Requests per second offered to each path, the same for both; Billing stays at ticketSale.billingMaxRate. */
+  readonly offeredRate: number;
+  readonly durationSeconds: number;
+  /** Enough that the synchronous path, waiting on Billing, is not held back by the load generator first. */
+  readonly connections: number;
+  /** A concert that cannot sell out during the comparison: both paths meet the same Billing work. */
+  readonly capacity: number;
+}
+
+export interface BenchParams {
+  readonly ticketSale: TicketSaleParams;
+  readonly syncVsAsync: SyncVsAsyncParams;
+}
+
+/** BENCH_PARAMS=<file> points at another copy, e.g. a smaller one for a quick try of a bench. */
+export function readParams(file: string | URL = process.env.BENCH_PARAMS ?? new URL('../../k6/params.json', import.meta.url)): BenchParams {
+  return JSON.parse(readFileSync(file, 'utf8')) as BenchParams;
+}

@@ -1,0 +1,328 @@
+// `npm run bench:ticket-sale`: the ticket sale under a spike, measured end to end.
+//
+//   1. Checkout and Billing run as processes in a fresh namespace with fresh databases (TestSystem).
+//   2. Baseline: a minimal node:http + pg server doing only the two inserts a 202 needs, one
+//      transaction per request (tools/bench/baseline.server.ts), under the same load.
+//   3. The sale: a concert of `capacity` seats, `purchases` POST /orders fired by autocannon as fast
+//      as Checkout answers, while Billing drains the charge queue at BILLING_MAX_RATE. Sampled every
+//      half second: the queue depth, the outbox, the orders by status. Then the tally from both
+//      databases: every accepted order settled, seats sold = capacity, no order charged twice.
+//   4. Sync vs async: the same offered rate against POST /orders/sync (waits for Billing) and
+//      POST /orders (waits for the commit only), Billing still capped.
+//
+// Parameters: k6/params.json (shared with the k6 scripts). Writes results/ticket-sale-<time>.json
+// and .svg; the last line printed is one JSON object with every figure.
+import { createMigratedTestDatabase, freePort, TestSystem, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { fire, type LoadResult } from './autocannon.load.ts';
+import { readParams } from './params.reader.ts';
+import { renderChart } from './svg.chart.ts';
+
+const { ticketSale: sale, syncVsAsync: comparison } = readParams();
+/** Checkout's Prisma pool (checkout.module.ts): the baseline gets as many connections. */
+const CHECKOUT_POOL_SIZE = 20;
+const ADMIN = { 'x-admin-key': 'local-admin-key' };
+const SAMPLE_EVERY_MS = 500;
+
+interface Sample {
+  /** Seconds since the sale's first request. */
+  readonly t: number;
+  readonly queueDepth: number | null;
+  readonly outboxPending: number;
+  readonly orders: { PENDING: number; CONFIRMED: number; REJECTED: number; total: number };
+}
+
+const log = (line = '') => console.log(line);
+const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+
+const system = new TestSystem();
+const pools: pg.Pool[] = [];
+let baselineServer: ChildProcess | undefined;
+let baselineDb: TestDatabase | undefined;
+
+// Ctrl-C in the middle must not leave services running and databases behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping the services and dropping the bench's databases`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+try {
+  log(`ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s`);
+  const billingPort = await freePort();
+  const [checkout] = await Promise.all([
+    system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}` }),
+    system.start('billing', { PORT: String(billingPort), BILLING_MAX_RATE: String(sale.billingMaxRate) }),
+  ]);
+  const checkoutDb = pool(system.databaseUrl('checkout'));
+  const billingDb = pool(system.databaseUrl('billing'));
+  const body = (concertId: string) => ({ concertId, quantity: sale.quantity, customerEmail: 'buyer@example.com' });
+
+  async function scheduleConcert(capacity: number): Promise<string> {
+    const response = await fetch(`${checkout.url}/concerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...ADMIN },
+      body: JSON.stringify({ name: `Bench ${randomUUID().slice(0, 8)}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents: 4_500 }),
+    });
+    if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
+    const { id } = (await response.json()) as { id: string };
+    // Billing hears of it through Kafka; a charge before that would wait in a retry queue.
+    await waitFor(() => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]), (r) => r.rowCount === 1, {
+      description: 'Billing to know the concert',
+    });
+    return id;
+  }
+
+  const pendingOf = async (concertId: string) =>
+    (await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status = 'PENDING'`, [concertId])).rows[0].n;
+
+  // ---- warm-up: both servers are measured warm (JIT, pools, caches) --------------------------
+  // Its orders also leave Billing a backlog, which it drains at its configured rate while the
+  // baseline runs: Checkout's sale is measured while Billing drains (and Checkout settles what it
+  // charged), so the baseline is measured with the same work going on beside it.
+  log('\n> warm-up');
+  const warmConcert = await scheduleConcert(1_000_000);
+  await fire({ url: `${checkout.url}/orders`, body: body(warmConcert), connections: sale.connections, amount: sale.warmup, acceptedStatus: 202 });
+
+  // ---- baseline ------------------------------------------------------------------------------
+  log(`> baseline: node:http + pg, one transaction per request, while Billing drains the warm-up (${await pendingOf(warmConcert)} pending)`);
+  baselineDb = await createMigratedTestDatabase('bench_baseline', 'apps/checkout/prisma/migrations');
+  const baselineConcert = randomUUID();
+  await baselineDb.pool.query(`INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Baseline', now(), $2, 4500)`, [
+    baselineConcert,
+    sale.capacity,
+  ]);
+  const baselineUrl = await startBaseline(baselineDb.url);
+  await fire({ url: `${baselineUrl}/orders`, body: body(baselineConcert), connections: sale.connections, amount: sale.warmup, acceptedStatus: 202 });
+  const baseline = await fire({ url: `${baselineUrl}/orders`, body: body(baselineConcert), connections: sale.connections, amount: sale.purchases, acceptedStatus: 202 });
+  printLoad('baseline', baseline);
+  const pendingAfterBaseline = await pendingOf(warmConcert);
+  log(`  (${pendingAfterBaseline} warm-up orders still pending when it ended${pendingAfterBaseline === 0 ? ': the drain ended before the baseline did' : ''})`);
+  await stopBaseline();
+  await waitFor(() => pendingOf(warmConcert), (n) => n === 0, { timeoutMs: 120_000, intervalMs: 250, description: 'the warm-up orders to settle' });
+
+  // ---- the sale ------------------------------------------------------------------------------
+  log('\n> the sale: as fast as Checkout accepts, while Billing drains');
+  const concertId = await scheduleConcert(sale.capacity);
+  const samples: Sample[] = [];
+  const startedAt = Date.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const next = Date.now() + SAMPLE_EVERY_MS;
+      try {
+        const response = await fetch(`${checkout.url}/dashboard/stats?concertId=${concertId}`);
+        const stats = (await response.json()) as { queueDepth: number | null; outboxPending: number; concert: { orders: Sample['orders'] } };
+        samples.push({ t: (Date.now() - startedAt) / 1_000, queueDepth: stats.queueDepth, outboxPending: stats.outboxPending, orders: stats.concert.orders });
+      } catch {
+        // A missed sample is a gap in the chart, not a failed run.
+      }
+      await delay(Math.max(0, next - Date.now()));
+    }
+  })();
+
+  const load = await fire({ url: `${checkout.url}/orders`, body: body(concertId), connections: sale.connections, amount: sale.purchases, acceptedStatus: 202 });
+  printLoad('checkout', load);
+  // A drain that misses the deadline is a finding to print, not a reason to print nothing.
+  const drained = await waitFor(() => pendingOf(concertId), (n) => n === 0, {
+    timeoutMs: sale.settleTimeoutSeconds * 1_000,
+    intervalMs: 100,
+    description: 'every accepted order to settle',
+  }).then(
+    () => true,
+    () => false,
+  );
+  const drainedAt = Date.now();
+  await delay(SAMPLE_EVERY_MS); // one more sample, showing the empty queue
+  sampling = false;
+  await sampler;
+
+  // ---- the tally -----------------------------------------------------------------------------
+  const orders = (
+    await checkoutDb.query<{ total: number; confirmed: number; rejected: number; pending: number; sold_out: number; declined: number }>(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed,
+              count(*) FILTER (WHERE status = 'REJECTED')::int AS rejected,
+              count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+              count(*) FILTER (WHERE rejection_reason = 'SOLD_OUT')::int AS sold_out,
+              count(*) FILTER (WHERE rejection_reason = 'PAYMENT_DECLINED')::int AS declined
+         FROM "order" WHERE concert_id = $1`,
+      [concertId],
+    )
+  ).rows[0];
+  const charges = (
+    await billingDb.query<{ charges: number; orders: number; captured: number; first: Date; last: Date }>(
+      `SELECT count(*)::int AS charges, count(DISTINCT order_id)::int AS orders,
+              count(*) FILTER (WHERE status = 'CAPTURED')::int AS captured,
+              min(created_at) AS first, max(created_at) AS last
+         FROM charge WHERE concert_id = $1`,
+      [concertId],
+    )
+  ).rows[0];
+  const seats = (await billingDb.query<{ capacity: number; seats_sold: number }>('SELECT capacity, seats_sold FROM seat_inventory WHERE concert_id = $1', [concertId]))
+    .rows[0];
+
+  // Charges are written at Billing's pace, so their timestamps measure the drain directly: over
+  // the whole sale, and after the spike, when Billing no longer shares the CPU with the intake.
+  const drainRate = charges.charges / ((charges.last.getTime() - charges.first.getTime()) / 1_000);
+  const afterSpike = (
+    await billingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM charge WHERE concert_id = $1 AND created_at > $2', [concertId, new Date(load.endedAt)])
+  ).rows[0].n;
+  const drainRateAfterSpike = afterSpike / Math.max(0.001, (charges.last.getTime() - load.endedAt) / 1_000);
+  // Lost: answered 202 and not in the database. Unsettled: still PENDING at the deadline (0 when drained).
+  const lost = load.accepted - orders.total;
+  const doubleCharges = charges.charges - charges.orders;
+  const peakQueue = Math.max(0, ...samples.map((s) => s.queueDepth ?? 0));
+  const timeToDrain = drained ? (drainedAt - load.endedAt) / 1_000 : null;
+
+  log('\nqueue depth over time (sampled every 0.5 s; shown every 5 s)');
+  log('     t   queue  outbox   pending  confirmed  rejected');
+  for (const s of samples.filter((_, i) => i % 10 === 0 || i === samples.length - 1)) {
+    log(
+      `${s.t.toFixed(1).padStart(6)} ${String(s.queueDepth ?? '-').padStart(7)} ${String(s.outboxPending).padStart(7)} ${String(s.orders.PENDING).padStart(9)} ${String(
+        s.orders.CONFIRMED,
+      ).padStart(10)} ${String(s.orders.REJECTED).padStart(9)}`,
+    );
+  }
+  log(`\naccepted             ${load.accepted.toLocaleString('en')} of ${load.sent.toLocaleString('en')} in ${load.seconds.toFixed(1)} s = ${round(load.acceptedPerSecond)}/s`);
+  log(`accept latency       p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
+  log(`baseline             ${round(baseline.acceptedPerSecond)}/s (p50 ${baseline.latencyMs.p50} ms, p99 ${baseline.latencyMs.p99} ms)`);
+  log(`checkout / baseline  ${(load.acceptedPerSecond / baseline.acceptedPerSecond).toFixed(2)}`);
+  log(`peak queue depth     ${peakQueue.toLocaleString('en')}`);
+  log(`drain rate           ${round(drainRate)}/s measured over the sale, ${round(drainRateAfterSpike)}/s after the spike (Billing's charges); ${sale.billingMaxRate}/s configured`);
+  log(
+    timeToDrain === null
+      ? `time to drain        NOT DRAINED: ${orders.pending} orders still pending ${sale.settleTimeoutSeconds} s after the last purchase was accepted`
+      : `time to drain        ${timeToDrain.toFixed(1)} s after the last purchase was accepted (${((drainedAt - load.startedAt) / 1_000).toFixed(1)} s from the first)`,
+  );
+  log(`tally                ${orders.confirmed} confirmed + ${orders.rejected} rejected (${orders.sold_out} sold out, ${orders.declined} declined) = ${orders.confirmed + orders.rejected} of ${load.accepted} accepted`);
+  log(`seats                ${seats.seats_sold} sold of ${seats.capacity}; ${charges.captured} payments captured for ${orders.confirmed} confirmed orders`);
+  log(`lost                 ${lost} (accepted, and not in the database); ${orders.pending} unsettled`);
+  log(`double charges       ${doubleCharges} (${charges.charges} charges for ${charges.orders} orders)`);
+
+  // ---- sync vs async -------------------------------------------------------------------------
+  log(`\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s each, Billing capped at ${sale.billingMaxRate}/s`);
+  if (!drained) {
+    log(`  NOTE: Billing is still working off ${orders.pending} orders of the sale; they share its permits and CPU with this comparison`);
+  }
+  const comparisonConcert = await scheduleConcert(comparison.capacity);
+  const offered = { body: body(comparisonConcert), connections: comparison.connections, durationSeconds: comparison.durationSeconds, overallRate: comparison.offeredRate };
+  const sync = await fire({ url: `${checkout.url}/orders/sync`, acceptedStatus: 201, ...offered });
+  printLoad('sync  POST /orders/sync', sync);
+  const async = await fire({ url: `${checkout.url}/orders`, acceptedStatus: 202, ...offered });
+  printLoad('async POST /orders', async);
+  log(`async / sync accepted ${(async.acceptedPerSecond / sync.acceptedPerSecond).toFixed(2)}`);
+
+  // ---- results -------------------------------------------------------------------------------
+  const figures = {
+    acceptedPerSecond: round(load.acceptedPerSecond),
+    baselinePerSecond: round(baseline.acceptedPerSecond),
+    ratio: round(load.acceptedPerSecond / baseline.acceptedPerSecond, 2),
+    p50Ms: load.latencyMs.p50,
+    p99Ms: load.latencyMs.p99,
+    drainRatePerSecond: round(drainRate),
+    drainRateAfterSpikePerSecond: round(drainRateAfterSpike),
+    configuredRatePerSecond: sale.billingMaxRate,
+    peakQueueDepth: peakQueue,
+    timeToDrainSeconds: timeToDrain === null ? null : round(timeToDrain, 1),
+    accepted: load.accepted,
+    confirmed: orders.confirmed,
+    rejected: orders.rejected,
+    sold: seats.seats_sold,
+    capacity: seats.capacity,
+    lost,
+    unsettled: orders.pending,
+    doubleCharges,
+    syncAcceptedPerSecond: round(sync.acceptedPerSecond),
+    syncErrorRate: round(sync.errorRate, 4),
+    asyncAcceptedPerSecond: round(async.acceptedPerSecond),
+    asyncErrorRate: round(async.errorRate, 4),
+    asyncToSyncRatio: round(async.acceptedPerSecond / sync.acceptedPerSecond, 2),
+  };
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync('results', { recursive: true });
+  const jsonFile = `results/ticket-sale-${stamp}.json`;
+  const svgFile = `results/ticket-sale-${stamp}.svg`;
+  writeFileSync(jsonFile, `${JSON.stringify({ params: { sale, comparison }, figures, load, baseline, sync, async, samples }, null, 2)}\n`);
+  writeFileSync(svgFile, chart(samples, sale.billingMaxRate, { loadEnds: (load.endedAt - startedAt) / 1_000, drained: drained ? (drainedAt - startedAt) / 1_000 : null }));
+  log(`\nwrote ${jsonFile} and ${svgFile}`);
+  log(JSON.stringify(figures));
+} finally {
+  await cleanUp();
+}
+
+async function cleanUp(): Promise<void> {
+  await stopBaseline();
+  await baselineDb?.drop().catch(() => {});
+  baselineDb = undefined;
+  await Promise.all(pools.splice(0).map((p) => p.end()));
+  await system.teardown();
+}
+
+function pool(url: string): pg.Pool {
+  const created = new pg.Pool({ connectionString: url, max: 2 });
+  pools.push(created);
+  return created;
+}
+
+function printLoad(name: string, result: LoadResult): void {
+  const codes = Object.entries(result.statusCodes)
+    .map(([code, n]) => `${code}: ${n}`)
+    .join(', ');
+  log(
+    `  ${name}: ${round(result.acceptedPerSecond)}/s accepted, ${result.accepted}/${result.sent} in ${result.seconds.toFixed(1)} s, ` +
+      `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, errors ${(result.errorRate * 100).toFixed(2)}% (${codes || 'no answers'})`,
+  );
+}
+
+async function startBaseline(databaseUrl: string): Promise<string> {
+  const child = spawn(process.execPath, ['tools/bench/baseline.server.ts', databaseUrl, String(CHECKOUT_POOL_SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  baselineServer = child;
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  const port = await waitFor(() => /listening (\d+)/.exec(output)?.[1], Boolean, { timeoutMs: 10_000, description: 'the baseline server to listen' });
+  return `http://127.0.0.1:${port}`;
+}
+
+async function stopBaseline(): Promise<void> {
+  const child = baselineServer;
+  baselineServer = undefined;
+  if (!child || child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** Two panels over the sale: the rates in and out, and the buffer between them. */
+function chart(points: Sample[], configuredRate: number, moments: { loadEnds: number; drained: number | null }): string {
+  const rate = (pick: (s: Sample) => number) =>
+    points.slice(1).map((s, i) => [s.t, Math.max(0, (pick(s) - pick(points[i])) / (s.t - points[i].t))] as const);
+  const settled = (s: Sample) => s.orders.CONFIRMED + s.orders.REJECTED;
+  const tEnd = points.at(-1)?.t ?? 0;
+  return renderChart(
+    `Ticket sale: ${sale.purchases.toLocaleString('en')} purchases, ${sale.capacity.toLocaleString('en')} seats, Billing capped at ${configuredRate}/s`,
+    [
+      {
+        title: 'orders per second',
+        series: [
+          { name: 'accepted/s (Checkout)', color: '#2563eb', points: rate((s) => s.orders.total) },
+          { name: 'settled/s (Billing)', color: '#16a34a', points: rate(settled) },
+          { name: 'BILLING_MAX_RATE', color: '#9ca3af', dashed: true, points: [[0, configuredRate], [tEnd, configuredRate]] },
+        ],
+      },
+      {
+        title: 'the buffer: charges waiting',
+        series: [
+          { name: 'charge queue depth', color: '#d97706', points: points.map((s) => [s.t, s.queueDepth ?? 0] as const) },
+          { name: 'outbox pending', color: '#7c3aed', points: points.map((s) => [s.t, s.outboxPending] as const) },
+        ],
+      },
+    ],
+    [{ x: moments.loadEnds, label: 'last purchase accepted' }, ...(moments.drained === null ? [] : [{ x: moments.drained, label: 'all settled' }])],
+  );
+}
