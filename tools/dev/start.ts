@@ -1,6 +1,7 @@
 // `npm start`: the five services natively, with their infrastructure, in one terminal.
 // Brings PostgreSQL, RabbitMQ and Kafka up (reusing what runs), builds, then runs every service
-// with its logs prefixed by its name. Ctrl-C sends SIGTERM to each: they finish in-flight work.
+// with its logs prefixed by its name, and a mail sink that prints what Email sends (unless an
+// SMTP server such as Mailpit already listens on 1025). Ctrl-C stops each: in-flight work finishes.
 import { spawnSync } from 'node:child_process';
 import concurrently from 'concurrently';
 
@@ -26,7 +27,10 @@ step('build', process.execPath, ['node_modules/nx/dist/bin/nx.js', 'run-many', '
 
 console.log('\n> services (Ctrl-C stops them all)');
 const { result } = concurrently(
-  services.map(({ name, color }) => ({ name, prefixColor: color, command: `node --env-file-if-exists=.env dist/apps/${name}/src/main.js` })),
+  [
+    ...services.map(({ name, color }) => ({ name, prefixColor: color, command: `node --env-file-if-exists=.env dist/apps/${name}/src/main.js` })),
+    { name: 'mail', prefixColor: 'gray', command: 'node tools/dev/mail-sink.ts' },
+  ],
   { prefix: 'name', killOthersOn: ['failure'], killSignal: 'SIGTERM' },
 );
 result.then(
