@@ -209,7 +209,7 @@ try {
   // ---- sync vs async -------------------------------------------------------------------------
   log(`\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s each, Billing capped at ${sale.billingMaxRate}/s`);
   if (!drained) {
-    log(`  NOTE: Billing is still working off ${orders.pending} orders of the sale; they share its permits and CPU with this comparison`);
+    log(`  NOTE: ${orders.pending} orders of the sale are still pending (Billing charging them, or Checkout applying the results): that work shares the CPU with this comparison`);
   }
   const comparisonConcert = await scheduleConcert(comparison.capacity);
   const offered = { body: body(comparisonConcert), connections: comparison.connections, durationSeconds: comparison.durationSeconds, overallRate: comparison.offeredRate };
@@ -311,7 +311,7 @@ function chart(points: Sample[], configuredRate: number, moments: { loadEnds: nu
         title: 'orders per second',
         series: [
           { name: 'accepted/s (Checkout)', color: '#2563eb', points: rate((s) => s.orders.total) },
-          { name: 'settled/s (Billing)', color: '#16a34a', points: rate(settled) },
+          { name: 'settled/s (CONFIRMED or REJECTED)', color: '#16a34a', points: rate(settled) },
           { name: 'BILLING_MAX_RATE', color: '#9ca3af', dashed: true, points: [[0, configuredRate], [tEnd, configuredRate]] },
         ],
       },

@@ -30,6 +30,8 @@ if (taken) {
       });
     },
   });
+  // A client that hangs up mid-mail (Email stopped by Ctrl-C) is no reason to stop catching mail.
+  server.on('error', (error) => console.log(`mail sink: ${error.message}`));
   server.listen(port, '127.0.0.1', () => console.log(`catching mail on smtp://127.0.0.1:${port}`));
   const stop = () => server.close(() => process.exit(0));
   process.once('SIGTERM', stop);

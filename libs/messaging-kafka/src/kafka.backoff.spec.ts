@@ -7,7 +7,8 @@ describe('waitWithHeartbeats', () => {
     const started = Date.now();
     await expect(waitWithHeartbeats(50, async () => void heartbeats++, new AbortController().signal, 10)).resolves.toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(49);
-    expect(heartbeats).toBeGreaterThanOrEqual(4);
+    // One heartbeat per 10 ms slice that ran; a loaded machine may run fewer, longer slices.
+    expect(heartbeats).toBeGreaterThanOrEqual(2);
   });
 
   it('gives up at once when the consumer stops', async () => {

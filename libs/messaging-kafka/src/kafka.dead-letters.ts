@@ -53,8 +53,13 @@ export class KafkaDeadLetters {
       const topics = (await admin.listTopics()).filter(isDeadLetterTopic).sort();
       const summaries: DeadLetterTopicSummary[] = [];
       for (const topic of topics) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        summaries.push({ topic, records: offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0) });
+        // A topic listed a moment ago may be gone now (its consumer group cleaned up): skip it.
+        const offsets = await admin.fetchTopicOffsets(topic).catch((error: { type?: string; cause?: { type?: string } }) => {
+          // kafkajs wraps the protocol error once its retries are spent.
+          if ((error.type ?? error.cause?.type) === 'UNKNOWN_TOPIC_OR_PARTITION') return null;
+          throw error;
+        });
+        if (offsets) summaries.push({ topic, records: offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0) });
       }
       return summaries;
     });

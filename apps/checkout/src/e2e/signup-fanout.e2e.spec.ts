@@ -24,6 +24,8 @@ class MailSink {
   });
 
   async start(): Promise<string> {
+    // The spec kills Email mid-conversation at teardown; a reset connection is expected then.
+    this.server.on('error', () => {});
     const listening = this.server.listen(0, '127.0.0.1');
     await once(listening, 'listening');
     return `smtp://127.0.0.1:${(listening.address() as AddressInfo).port}`;
