@@ -7,3 +7,4 @@ export { KafkaConsumer, type KafkaConsumerCounters, type KafkaConsumerOptions, t
 export { readGroupLag, type GroupLag, type PartitionLag } from './kafka.lag.js';
 export { KafkaReplay } from './kafka.replay.js';
 export { KafkaDeadLetters, type DeadLetter, type DeadLetterTopicSummary } from './kafka.dead-letters.js';
+export { isPassingKafkaError, whileKafkaSettles } from './kafka.propagation.js';

@@ -21,6 +21,7 @@ import { waitWithHeartbeats } from './kafka.backoff.js';
 import { deadLetterHeaders, readHeaders } from './kafka.headers.js';
 import { readGroupLag, type GroupLag } from './kafka.lag.js';
 import { OffsetCommits } from './kafka.offset-commits.js';
+import { whileKafkaSettles } from './kafka.propagation.js';
 import { deadLetterTopicOf, KafkaTopics, type TopicSpec } from './kafka.topics.js';
 
 export interface KafkaConsumerOptions {
@@ -192,7 +193,8 @@ export class KafkaConsumer {
       );
       await this.deadLetters.connect();
       await this.consumer.connect();
-      await this.consumer.subscribe({ topics: this.topics, fromBeginning });
+      // Topics created a moment ago (by this service or another) may not be known yet.
+      await whileKafkaSettles(() => this.consumer.subscribe({ topics: this.topics, fromBeginning }));
       await this.consumer.run({
         // Offsets are committed by hand, only for settled records: see settle() and OffsetCommits.
         autoCommit: false,

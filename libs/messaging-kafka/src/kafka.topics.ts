@@ -1,3 +1,4 @@
+import { whileKafkaSettles } from './kafka.propagation.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 
@@ -39,6 +40,10 @@ export class KafkaTopics {
 
   /** Creates the topics that do not exist yet and waits until every partition has a leader. Returns the created names. */
   async ensure(specs: ReadonlyArray<TopicSpec>): Promise<string[]> {
+    return whileKafkaSettles(() => this.ensureOnce(specs));
+  }
+
+  private async ensureOnce(specs: ReadonlyArray<TopicSpec>): Promise<string[]> {
     return this.withAdmin(async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((spec) => !existing.has(spec.topic));

@@ -1,0 +1,33 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * Errors a healthy cluster gives for a moment: a topic just created is not yet in every
+ * broker's metadata, a partition has no leader yet, the group coordinator (the internal
+ * __consumer_offsets topic, created on first use) is still loading. Seen on every fresh broker.
+ */
+const PASSING = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+]);
+
+export function isPassingKafkaError(error: unknown): boolean {
+  const e = error as { type?: string; cause?: { type?: string } } | null;
+  return PASSING.has(e?.type ?? '') || PASSING.has(e?.cause?.type ?? '');
+}
+
+/** Runs `work`, trying again while the cluster answers with one of those passing errors. */
+export async function whileKafkaSettles<T>(work: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isPassingKafkaError(error) || Date.now() + wait > deadline) throw error;
+      await delay(wait);
+    }
+  }
+}
