@@ -10,23 +10,16 @@
 // selects a namespaced copy of the system (the tests run in those).
 import { catalog, namespace } from '@boxoffice/contracts';
 import { silentLogger } from '@boxoffice/messaging';
-import { createKafkaClient, KafkaDeadLetters } from '@boxoffice/messaging-kafka';
-import { deadLetterQueueName, RabbitMqConnection, RabbitMqDeadLetters } from '@boxoffice/messaging-rabbitmq';
+import { createKafkaClient, KafkaDeadLetters, type DeadLetter as KafkaDeadLetter } from '@boxoffice/messaging-kafka';
+import { deadLetterQueueName, RabbitMqConnection, RabbitMqDeadLetters, type DeadLetter as RabbitMqDeadLetter } from '@boxoffice/messaging-rabbitmq';
 import { table, truncate } from './table.ts';
 
-interface Parked {
+/** A dead letter as either broker's tool describes it, and where it sits. */
+type Parked = (RabbitMqDeadLetter | KafkaDeadLetter) & {
   readonly broker: 'rabbitmq' | 'kafka';
   /** The dead letter queue or topic it sits in. */
   readonly store: string;
-  readonly id: string | null;
-  readonly type: string | null;
-  readonly attempts: number;
-  readonly lastError: string | null;
-  readonly firstFailureAt: string | null;
-  readonly lastFailureAt: string | null;
-  readonly originalSource: string;
-  readonly consumer: string | null;
-}
+};
 
 const usage = 'usage: npm run dlq -- list | show <id> | replay <id|--all> | purge';
 const [command, argument] = process.argv.slice(2);

@@ -96,34 +96,31 @@ async function apply(client: pg.Client, migration: Migration): Promise<void> {
 
 /** Creates the database named in the URL when the server does not have it yet. */
 export async function createDatabaseIfMissing(databaseUrl: string, log: (line: string) => void = () => {}): Promise<void> {
-  const url = new URL(databaseUrl);
-  const database = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
+  await onServer(databaseUrl, async (admin, database) => {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (rowCount === 0) {
-      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
-        // Another instance created it between our check and our CREATE: that is fine.
-        const createdMeanwhile = error.code === '42P04' || error.code === '23505';
-        if (!createdMeanwhile) throw error;
-      });
-      log(`created database ${database}`);
-    }
-  } finally {
-    await admin.end();
-  }
+    if (rowCount !== 0) return;
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+      // Another instance created it between our check and our CREATE: that is fine.
+      const createdMeanwhile = error.code === '42P04' || error.code === '23505';
+      if (!createdMeanwhile) throw error;
+    });
+    log(`created database ${database}`);
+  });
 }
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
+  await onServer(databaseUrl, (admin, database) => admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`));
+}
+
+/** Runs `work` on the server's maintenance database, with the name of the database in the URL. */
+async function onServer<T>(databaseUrl: string, work: (admin: pg.Client, database: string) => Promise<T>): Promise<T> {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: url.toString() });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    return await work(admin, database);
   } finally {
     await admin.end();
   }

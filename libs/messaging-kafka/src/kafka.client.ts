@@ -1,5 +1,5 @@
 import type { Logger } from '@boxoffice/messaging';
-import kafkajs, { type Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { applyKafkaJsRequestQueueFix } from './kafkajs.request-queue.fix.js';
 import { kafkaLogCreator, kafkaLogLevels, type KafkaLogLevel } from './kafka.logger.js';
 
@@ -26,4 +26,15 @@ export function createKafkaClient({ brokers, clientId, logLevel = 'warn', logger
     logLevel: kafkaLogLevels[logLevel],
     logCreator: kafkaLogCreator(logger),
   });
+}
+
+/** Runs `work` with a connected admin client, and disconnects it afterwards whatever happens. */
+export async function withAdmin<T>(kafka: Kafka, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }

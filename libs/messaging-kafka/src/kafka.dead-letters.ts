@@ -3,6 +3,7 @@ import kafkajs, { type Admin, type Kafka, type TopicMessages } from 'kafkajs';
 import { EnvelopeHeaders, failureOf, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
 import { isDeadLetterTopic } from './kafka.topics.js';
 import { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
+import { withAdmin } from './kafka.client.js';
 
 export interface DeadLetter {
   /** The message id, or null for a record so broken its id could not be read. */
@@ -137,14 +138,8 @@ export class KafkaDeadLetters {
     });
   }
 
-  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return await work(admin);
-    } finally {
-      await admin.disconnect();
-    }
+  private withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    return withAdmin(this.kafka, work);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { withAdmin } from './kafka.client.js';
 
 interface PartitionOffset {
   readonly partition: number;
@@ -53,13 +54,7 @@ export class KafkaReplay {
     }
   }
 
-  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return await work(admin);
-    } finally {
-      await admin.disconnect();
-    }
+  private withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    return withAdmin(this.kafka, work);
   }
 }

@@ -1,6 +1,7 @@
 import { whileKafkaSettles } from './kafka.propagation.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
+import { withAdmin } from './kafka.client.js';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -77,14 +78,8 @@ export class KafkaTopics {
     }
   }
 
-  private async withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      return await work(admin);
-    } finally {
-      await admin.disconnect();
-    }
+  private withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    return withAdmin(this.kafka, work);
   }
 }
 
