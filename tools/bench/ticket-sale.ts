@@ -40,7 +40,8 @@ interface Sample {
 const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
-const system = new TestSystem();
+// Full-size pools: the bench runs alone and measures the services as they are configured.
+const system = new TestSystem({});
 const pools: pg.Pool[] = [];
 let baselineServer: ChildProcess | undefined;
 let baselineDb: TestDatabase | undefined;

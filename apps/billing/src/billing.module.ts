@@ -24,7 +24,7 @@ export class BillingModule {
       controllers: [HealthController, ChargesController, ChargeJobsController],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.BILLING_CONCURRENCY + 5)),
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5)),
         ...provideMessaging({
           service: 'billing',
           databaseUrl: config.DATABASE_URL,

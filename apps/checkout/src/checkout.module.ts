@@ -26,7 +26,7 @@ export class CheckoutModule {
       controllers: [HealthController, ConcertsController, OrdersController, DashboardController, UsersController],
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, 20)),
+        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? 20)),
         ...provideMessaging({
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,

@@ -37,6 +37,8 @@ export function serviceEnv(service: string, port: number) {
     PORT: env.port(port),
     HOST: z.string().default('127.0.0.1'),
     DATABASE_URL: env.url(['postgresql:', 'postgres:'], `postgresql://postgres@127.0.0.1:5432/boxoffice_${service}`),
+    /** Caps the service's database connections; unset, each service sizes its pool to its concurrency. */
+    DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
     RABBITMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
     KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092'),
     LOG_LEVEL: env.logLevel(),

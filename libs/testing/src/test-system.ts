@@ -13,7 +13,11 @@ export class TestSystem {
   readonly namespace = uniqueName('e2e');
   private readonly running: ServiceProcess[] = [];
 
-  constructor(private readonly sharedEnv: Record<string, string> = {}) {}
+  /**
+   * Specs run side by side, each with several services, against one PostgreSQL: small pools keep
+   * them all under its connection limit (100 by default). Benchmarks pass their own size.
+   */
+  constructor(private readonly sharedEnv: Record<string, string> = { DATABASE_POOL_SIZE: '4' }) {}
 
   databaseUrl(service: string): string {
     return withDatabase(server, `${this.namespace}_${service}`);
