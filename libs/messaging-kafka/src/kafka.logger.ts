@@ -23,8 +23,19 @@ export function kafkaLogCreator(logger: Logger): logCreator {
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, ...fields } = log;
       const line = `kafkajs ${namespace}: ${message} ${JSON.stringify(fields)}`;
-      if (level <= kafkajs.logLevel.ERROR) logger.error(line);
+      if (isTopicCreationRace(namespace, fields)) logger.log(line);
+      else if (level <= kafkajs.logLevel.ERROR) logger.error(line);
       else if (level === kafkajs.logLevel.WARN) logger.warn(line);
       else logger.log(line);
     };
+}
+
+/**
+ * Services starting together each create the topics they use, and all but the first get
+ * TOPIC_ALREADY_EXISTS back. kafkajs logs that response as an error before its admin treats it as
+ * success; `KafkaTopics.ensure` then checks every partition has a leader and fails loudly if not,
+ * so the line is only noise at start and is logged at info.
+ */
+function isTopicCreationRace(namespace: string, fields: Record<string, unknown>): boolean {
+  return namespace === 'Connection' && fields.error === 'Topic creation errors';
 }

@@ -65,6 +65,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     }
     this.topics = [...new Set([...sends, ...receives].flatMap((route) => (route.transport === 'kafka' ? [route.topic] : [])))];
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 3 });
+    // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
+    // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
+    this.pool.on('error', (error) => options.logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
     const publishers: MessagePublisher[] = [];
     if (this.rabbitmqPublisher) publishers.push(this.rabbitmqPublisher);
     if (this.kafkaPublisher) publishers.push(this.kafkaPublisher);

@@ -17,6 +17,12 @@ export class PgTransactionRunner implements SqlExecutor {
 
   async $transaction<R>(work: (tx: SqlExecutor) => Promise<R>): Promise<R> {
     const client = await this.pool.connect();
+    // A connection killed while the transaction sits between statements is reported as an 'error'
+    // event, not by a query; without a listener it would crash the process instead of failing
+    // this transaction.
+    let broken: Error | undefined;
+    const onConnectionError = (error: Error) => (broken = error);
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const tx: SqlExecutor = {
@@ -26,10 +32,11 @@ export class PgTransactionRunner implements SqlExecutor {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK');
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
-      client.release();
+      client.off('error', onConnectionError);
+      client.release(broken);
     }
   }
 }
