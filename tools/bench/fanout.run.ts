@@ -2,7 +2,8 @@
 import { topics, UserRegistered } from '@boxoffice/contracts';
 import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
-import { waitFor, type ServiceProcess, type TestSystem } from '@boxoffice/testing';
+import type { ServiceProcess, TestSystem } from '@boxoffice/e2e';
+import { waitFor } from '@boxoffice/testing';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import pg from 'pg';

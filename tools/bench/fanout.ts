@@ -18,7 +18,7 @@
 // The latencies are those of a burst: all events are written within seconds and then queue, so
 // the p99 says how long the last events of the burst waited, not how long one event takes alone.
 import { spawnSync } from 'node:child_process';
-import { TestSystem } from '@boxoffice/testing';
+import { TestSystem } from '@boxoffice/e2e';
 
 const services = ['checkout', 'email', 'analytics', 'audit'] as const;
 

@@ -12,7 +12,8 @@
 //
 // Parameters: k6/params.json (shared with the k6 scripts). Writes results/ticket-sale-<time>.json
 // and .svg; the last line printed is one JSON object with every figure.
-import { createMigratedTestDatabase, freePort, TestSystem, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { freePort, TestSystem } from '@boxoffice/e2e';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';

@@ -7,24 +7,28 @@
  * see each other's messages.
  */
 export const namespace = process.env.BOXOFFICE_NAMESPACE ?? '';
-const named = (name: string) => (namespace ? `${namespace}.${name}` : name);
 
-export const queues = {
-  /** Billing's work queue of ChargeOrder commands (competing consumers). */
-  chargeOrder: named('billing.charge-order'),
-} as const;
+/** Every name under one namespace: this process's below, another system's for tools and tests. */
+export function channelNames(namespace: string) {
+  const named = (name: string) => (namespace ? `${namespace}.${name}` : name);
+  return {
+    queues: {
+      /** Billing's work queue of ChargeOrder commands (competing consumers). */
+      chargeOrder: named('billing.charge-order'),
+    },
+    exchanges: {
+      /** The direct exchange commands are sent to; the routing key is the queue's name. */
+      commands: named('boxoffice.commands'),
+    },
+    topics: {
+      concerts: named('boxoffice.concerts'),
+      orders: named('boxoffice.orders'),
+      payments: named('boxoffice.payments'),
+      users: named('boxoffice.users'),
+    },
+    /** A service's Kafka consumer group: one per service, so every service gets every event. */
+    consumerGroup: (service: string): string => named(service),
+  } as const;
+}
 
-export const exchanges = {
-  /** The direct exchange commands are sent to; the routing key is the queue's name. */
-  commands: named('boxoffice.commands'),
-} as const;
-
-export const topics = {
-  concerts: named('boxoffice.concerts'),
-  orders: named('boxoffice.orders'),
-  payments: named('boxoffice.payments'),
-  users: named('boxoffice.users'),
-} as const;
-
-/** A service's Kafka consumer group: one per service, so every service gets every event. */
-export const consumerGroup = (service: string): string => named(service);
+export const { queues, exchanges, topics, consumerGroup } = channelNames(namespace);

@@ -1,4 +1,4 @@
-export { createKafkaClient, type KafkaClientOptions } from './kafka.client.js';
+export { createKafkaClient, withAdmin, type KafkaClientOptions } from './kafka.client.js';
 export type { KafkaLogLevel } from './kafka.logger.js';
 export { deadLetterTopicOf, isDeadLetterTopic, KafkaTopics, type TopicSpec } from './kafka.topics.js';
 export { EnvelopeHeaders, KafkaDeadLetterHeaders } from './kafka.headers.js';

@@ -2,5 +2,3 @@ export { waitFor, type WaitOptions } from './wait-for.js';
 export { uniqueName } from './unique-name.js';
 export { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from './test-database.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';
-export { freePort, startServiceProcess, type ServiceProcess } from './service-process.js';
-export { TestSystem } from './test-system.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TestSystem, waitFor } from '@boxoffice/testing';
+import { TestSystem } from '@boxoffice/e2e';
+import { waitFor } from '@boxoffice/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CheckoutApi } from './checkout-api.js';
 

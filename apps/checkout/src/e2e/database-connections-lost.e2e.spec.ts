@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TestSystem, waitFor, type ServiceProcess } from '@boxoffice/testing';
+import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
+import { waitFor } from '@boxoffice/testing';
 import pg from 'pg';
 import { CheckoutApi } from './checkout-api.js';
 

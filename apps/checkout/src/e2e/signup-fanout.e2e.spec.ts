@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TestSystem, waitFor, type ServiceProcess } from '@boxoffice/testing';
+import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
+import { waitFor } from '@boxoffice/testing';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';

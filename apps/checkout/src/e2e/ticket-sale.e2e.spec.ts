@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TestSystem, waitFor } from '@boxoffice/testing';
+import { TestSystem } from '@boxoffice/e2e';
+import { waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CheckoutApi } from './checkout-api.js';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { waitFor } from './wait-for.js';
+import { waitFor } from '@boxoffice/testing';
 
 export interface ServiceProcess {
   readonly name: string;

@@ -1,13 +1,15 @@
 import { dropDatabase, withDatabase } from '@boxoffice/database';
+import { uniqueName } from '@boxoffice/testing';
+import { deleteNamespace } from './namespace-cleanup.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
-import { uniqueName } from './unique-name.js';
 
 const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /**
  * A copy of boxoffice for one end-to-end spec: its services as processes, each with a database
  * of its own, all under one BOXOFFICE_NAMESPACE so that its queues, topics and consumer groups
- * are its own too. `teardown` stops every process and drops the databases.
+ * are its own too. `teardown` stops every process, drops the databases and deletes the queues,
+ * topics and consumer groups of the namespace.
  */
 export class TestSystem {
   readonly namespace = uniqueName('e2e');
@@ -38,6 +40,6 @@ export class TestSystem {
   async teardown(): Promise<void> {
     await Promise.all(this.running.splice(0).map((instance) => instance.kill()));
     const services = ['checkout', 'billing', 'email', 'analytics', 'audit'];
-    await Promise.all(services.map((service) => dropDatabase(this.databaseUrl(service))));
+    await Promise.all([...services.map((service) => dropDatabase(this.databaseUrl(service))), deleteNamespace(this.namespace)]);
   }
 }

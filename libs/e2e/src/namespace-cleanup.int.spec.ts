@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { channelNames } from '@boxoffice/contracts';
+import { defaultRetryPolicy, silentLogger } from '@boxoffice/messaging';
+import { createKafkaClient, deadLetterTopicOf, KafkaTopics, withAdmin } from '@boxoffice/messaging-kafka';
+import { declareSourceTopology, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
+import { uniqueName, waitFor } from '@boxoffice/testing';
+import { deleteNamespace } from './namespace-cleanup.js';
+
+const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const kafka = createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'cleanup-spec', logger: silentLogger });
+
+describe('deleting a namespaced system from the brokers', () => {
+  const namespace = uniqueName('cleanup');
+  const other = uniqueName('cleanup-other');
+  let connection: RabbitMqConnection;
+
+  /** Declares on the brokers what a system's services would: queues, exchange, topics, a group. */
+  async function declareSystem(ns: string) {
+    const { queues, exchanges, topics, consumerGroup } = channelNames(ns);
+    const channel = await connection.createChannel();
+    const source = { transport: 'rabbitmq', queue: queues.chargeOrder, bindings: [{ exchange: exchanges.commands, routingKey: queues.chargeOrder }] } as const;
+    await declareSourceTopology(channel, source, defaultRetryPolicy);
+    await channel.close();
+    const group = consumerGroup('analytics');
+    await new KafkaTopics(kafka).ensure([{ topic: topics.users, partitions: 1 }, { topic: deadLetterTopicOf(topics.users, group), partitions: 1 }]);
+    await withAdmin(kafka, (admin) => admin.setOffsets({ groupId: group, topic: topics.users, partitions: [{ partition: 0, offset: '0' }] }));
+  }
+
+  async function queueExists(queue: string): Promise<boolean> {
+    const channel = await connection.createChannel();
+    channel.on('error', () => {}); // a 404 closes the channel with an error event
+    return channel.checkQueue(queue).then(
+      async () => (await channel.close(), true),
+      () => false,
+    );
+  }
+
+  const exchangeExists = async (exchange: string) => {
+    const channel = await connection.createChannel();
+    channel.on('error', () => {});
+    return channel.checkExchange(exchange).then(
+      async () => (await channel.close(), true),
+      () => false,
+    );
+  };
+
+  const kafkaNames = async (ns: string) =>
+    withAdmin(kafka, async (admin) => ({
+      topics: (await admin.listTopics()).filter((topic) => topic.startsWith(`${ns}.`)),
+      groups: (await admin.listGroups()).groups.map((group) => group.groupId).filter((id) => id.startsWith(`${ns}.`)),
+    }));
+
+  beforeAll(async () => {
+    connection = new RabbitMqConnection({ url: rabbitMqUrl, name: 'cleanup-spec', logger: silentLogger });
+    await connection.connect();
+    await declareSystem(namespace);
+    await declareSystem(other);
+  });
+  afterAll(async () => {
+    await deleteNamespace(other);
+    await connection.close();
+  });
+
+  it('removes its queues, exchange, topics and consumer groups', async () => {
+    const queues = topologyQueueNames(channelNames(namespace).queues.chargeOrder, defaultRetryPolicy);
+    expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => true));
+    await expect(kafkaNames(namespace)).resolves.toMatchObject({ topics: expect.arrayContaining([expect.any(String)]), groups: [expect.any(String)] });
+
+    await deleteNamespace(namespace);
+
+    expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => false));
+    await expect(exchangeExists(channelNames(namespace).exchanges.commands)).resolves.toBe(false);
+    // Kafka deletes topics in the background: wait until the metadata no longer lists them.
+    const left = await waitFor(() => kafkaNames(namespace), (names) => names.topics.length === 0, { description: 'the topics to be deleted' });
+    expect(left).toEqual({ topics: [], groups: [] });
+  });
+
+  it('leaves another namespace alone', async () => {
+    await expect(queueExists(channelNames(other).queues.chargeOrder)).resolves.toBe(true);
+    await expect(exchangeExists(channelNames(other).exchanges.commands)).resolves.toBe(true);
+    await expect(kafkaNames(other)).resolves.toEqual({ topics: expect.arrayContaining([channelNames(other).topics.users]), groups: [channelNames(other).consumerGroup('analytics')] });
+  });
+
+  it('refuses the empty namespace, which is the real system', async () => {
+    await expect(deleteNamespace('')).rejects.toThrow('refusing to delete the un-namespaced system');
+  });
+});
