@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Outbox, OutboxRelay, Outcome, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
-import { createTestDatabase, PgTransactionRunner, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { Outbox, OutboxRelay, Outcome, PgTransactionRunner, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
+import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { KafkaConsumer } from './kafka.consumer.js';
 import { KafkaPublisher } from './kafka.publisher.js';
 import { deadLetterTopicOf, KafkaTopics } from './kafka.topics.js';

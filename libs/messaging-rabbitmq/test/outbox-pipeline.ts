@@ -1,8 +1,8 @@
 // An outbox in a test database, a relay publishing it to RabbitMQ, and a consumer whose handler
 // records its effect through an inbox: the whole path of a command, for the specs that prove
 // "nothing lost, each effect once".
-import { Inbox, Outbox, OutboxRelay, Outcome, silentLogger, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
-import { createTestDatabase, PgTransactionRunner, type TestDatabase } from '@boxoffice/testing';
+import { Inbox, Outbox, OutboxRelay, Outcome, PgTransactionRunner, silentLogger, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
+import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import type { Envelope } from '@boxoffice/contracts';
 import { RabbitMqConsumer } from '../src/rabbitmq.consumer.js';
 import { RabbitMqPublisher } from '../src/rabbitmq.publisher.js';

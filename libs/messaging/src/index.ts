@@ -13,6 +13,8 @@ export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';
 export { Outbox } from './outbox/outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
+export { inPgTransaction } from './pg-transaction.js';
+export { PgTransactionRunner } from './pg-transaction-runner.js';
 export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
 export { Inbox, type InboxOptions } from './inbox/inbox.js';
 export { RateLimiter } from './rate-limiter.js';

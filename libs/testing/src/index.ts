@@ -1,4 +1,3 @@
 export { waitFor, type WaitOptions } from './wait-for.js';
 export { uniqueName } from './unique-name.js';
 export { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from './test-database.js';
-export { PgTransactionRunner } from './pg-transaction-runner.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { defineMessage } from '@boxoffice/contracts';
-import { createTestDatabase, PgTransactionRunner, type TestDatabase } from '@boxoffice/testing';
+import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
 import { Outcome } from '../handler-outcome.js';

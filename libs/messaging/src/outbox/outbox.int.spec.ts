@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { defineMessage, type Envelope } from '@boxoffice/contracts';
-import { createTestDatabase, PgTransactionRunner, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { createTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
 import type { KafkaDestination } from '../destination.js';

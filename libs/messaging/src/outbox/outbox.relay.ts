@@ -4,6 +4,7 @@ import type { Destination } from '../destination.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { MessagePublisher, OutgoingMessage } from '../message-publisher.port.js';
+import { inPgTransaction } from '../pg-transaction.js';
 import { outboxStore, type OutboxStats, type PendingMessage } from './outbox.store.js';
 
 export interface OutboxRelayOptions {
@@ -114,29 +115,16 @@ export class OutboxRelay {
   }
 
   private async publishBatch(): Promise<number> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection lost while we publish (database restart, failover) surfaces here, not as a
-    // crash: the claim transaction is gone, the rows are pending again, the next round retries.
-    const onConnectionError = (error: Error) => (broken = error);
-    client.on('error', onConnectionError);
-    let result: { claimed: number; failure?: unknown };
-    try {
-      await client.query('BEGIN');
+    // A connection lost while we publish (database restart, failover) fails this round, not the
+    // process: the claim transaction is gone, the rows are pending again, the next round retries.
+    const result = await inPgTransaction(this.pool, async (client) => {
       const claimed = await outboxStore.claim(client, this.options.batchSize);
       const { published, failure } = await this.publishAll(claimed.messages);
       await outboxStore.markPublished(client, published);
       if (failure) await outboxStore.recordFailure(client, failure.positions, describe(failure.error));
-      await client.query('COMMIT');
-      this.counters.published += published.length;
-      result = { claimed: claimed.messages.length + claimed.heldBack, failure: failure?.error };
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    } finally {
-      client.off('error', onConnectionError);
-      client.release(broken);
-    }
+      return { claimed: claimed.messages.length + claimed.heldBack, published: published.length, failure: failure?.error };
+    });
+    this.counters.published += result.published;
     // Thrown after the commit, so what was published stays marked and the failures are recorded.
     if (result.failure) throw result.failure;
     return result.claimed;

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { inPgTransaction } from './pg-transaction.js';
+
+describe('a transaction on a pooled pg client', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('pg_transaction');
+    await db.pool.query('CREATE TABLE note (text text NOT NULL)');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('commits what the work wrote when it resolves', async () => {
+    await inPgTransaction(db.pool, (client) => client.query("INSERT INTO note VALUES ('kept')"));
+    const { rows } = await db.pool.query('SELECT text FROM note');
+    expect(rows).toEqual([{ text: 'kept' }]);
+  });
+
+  it('rolls back what the work wrote when it throws', async () => {
+    const failing = inPgTransaction(db.pool, async (client) => {
+      await client.query("INSERT INTO note VALUES ('dropped')");
+      throw new Error('the business rule said no');
+    });
+    await expect(failing).rejects.toThrow('the business rule said no');
+    await expect(db.pool.query("SELECT count(*)::int AS n FROM note WHERE text = 'dropped'")).resolves.toMatchObject({ rows: [{ n: 0 }] });
+  });
+
+  describe('when PostgreSQL ends the connection while the transaction waits between statements', () => {
+    it('fails that transaction, and the next one runs on a fresh connection', async () => {
+      const failing = inPgTransaction(db.pool, async (client) => {
+        await client.query("INSERT INTO note VALUES ('lost')");
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        // The termination arrives as an 'error' event while no query runs; an unheard one would
+        // crash this process. Wait until the server has really dropped the session.
+        await waitFor(
+          async () => (await db.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [rows[0].pid])).rows[0].n,
+          (n) => n === 0,
+          { description: 'the session to end' },
+        );
+        await client.query("INSERT INTO note VALUES ('after')");
+      });
+
+      await expect(failing).rejects.toThrow();
+      await inPgTransaction(db.pool, (client) => client.query("INSERT INTO note VALUES ('next')"));
+      const { rows } = await db.pool.query("SELECT text FROM note WHERE text IN ('lost', 'after', 'next') ORDER BY text");
+      expect(rows).toEqual([{ text: 'next' }]);
+    });
+  });
+});
