@@ -3,9 +3,10 @@
 //   RabbitMQ: relay (claim batch, publish with confirms, mark, commit) vs amqplib on a confirm channel
 //   Kafka:    relay vs kafkajs with the same producer settings (idempotent, acks=all)
 // Both raw baselines publish in batches of the relay's batch size and wait for every ack.
-// BENCH_MESSAGES (default 20000) messages per measurement; the last line is JSON.
+// BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
+// of each side, alternating, and the median reported; the last line is JSON.
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
-import { EnvelopeFactory, OutboxRelay, silentLogger, type Destination } from '@boxoffice/messaging';
+import { EnvelopeFactory, OutboxRelay, silentLogger, type Destination, type MessagePublisher } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { RabbitMqConnection, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
 import { createTestDatabase, uniqueName } from '@boxoffice/testing';
@@ -14,6 +15,9 @@ import { randomUUID } from 'node:crypto';
 
 const count = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const batchSize = 500;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The relay's default; BENCH_RELAY_CONCURRENCY=1 shows what claiming while publishing buys. */
+const relayConcurrency = Number(process.env.BENCH_RELAY_CONCURRENCY ?? 2);
 const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const envelopes = new EnvelopeFactory('bench');
@@ -61,10 +65,10 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function relayRate(publisher: RabbitMqPublisher | KafkaPublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
+async function relayRate(publisher: MessagePublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
   await db.pool.query('TRUNCATE outbox_message');
   await fillOutbox(messages, destinationOf);
-  const relay = new OutboxRelay(db.pool, [publisher], { batchSize });
+  const relay = new OutboxRelay(db.pool, [publisher], { batchSize, concurrency: relayConcurrency });
   const rate = await timed(() => relay.drain());
   const { pending } = await relay.stats();
   if (pending !== 0) throw new Error(`relay left ${pending} messages pending`);
@@ -103,8 +107,41 @@ const toQueue = (): Destination => ({ transport: 'rabbitmq', exchange, routingKe
 const toTopic = (m: Envelope): Destination => ({ transport: 'kafka', topic, key: (m.payload as { userId: string }).userId });
 const round = (n: number) => Math.round(n);
 
+/** Median of `rounds` measurements of each, alternating which goes first, so drift hits both alike. */
+async function compare(raw: () => Promise<number>, relay: () => Promise<number>) {
+  const raws: number[] = [];
+  const relays: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      raws.push(await raw());
+      relays.push(await relay());
+    } else {
+      relays.push(await relay());
+      raws.push(await raw());
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { raw: median(raws), relay: median(relays) };
+}
+
+/** Our publisher without the outbox (mandatory flag, envelope headers): the relay's broker side. */
+async function publisherOnlyRate(publisher: MessagePublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
+  const outgoing = messages.map((envelope) => ({ envelope, destination: destinationOf(envelope) }));
+  return timed(async () => {
+    for (let i = 0; i < outgoing.length; i += batchSize) await publisher.publish(outgoing.slice(i, i + batchSize));
+  });
+}
+
+/** The relay's database work alone (claim, mark, commit), with a publisher that does nothing. */
+async function databaseOnlyRate(): Promise<number> {
+  const nothing = { transport: 'rabbitmq' as const, publish: async () => {} };
+  return relayRate(nothing, commands(), toQueue);
+}
+
+const emptyQueue = async () => void (await setup.purgeQueue(queue));
+
 try {
-  console.log(`bench:relay - ${count} messages per run, batches of ${batchSize}\n`);
+  console.log(`bench:relay - ${count} messages per run, batches of ${batchSize}, ${relayConcurrency} batches in flight, median of ${rounds} rounds\n`);
   const rabbitPublisher = new RabbitMqPublisher(rabbit);
   const kafkaPublisher = new KafkaPublisher(kafka);
   await kafkaPublisher.connect();
@@ -112,26 +149,48 @@ try {
   // A short warm-up of every path, so that neither side pays for first connections and JIT.
   await rawAmqplibRate(commands().slice(0, 1_000));
   await relayRate(rabbitPublisher, commands().slice(0, 1_000), toQueue);
-
-  const rabbitRaw = await rawAmqplibRate(commands());
-  const rabbitRelay = await relayRate(rabbitPublisher, commands(), toQueue);
-  console.log(`RabbitMQ  raw amqplib (confirm channel)  ${round(rabbitRaw).toString().padStart(7)} msg/s`);
-  console.log(`RabbitMQ  outbox relay                   ${round(rabbitRelay).toString().padStart(7)} msg/s   ratio ${(rabbitRelay / rabbitRaw).toFixed(2)}`);
-
   await rawKafkajsRate(events().slice(0, 1_000));
-  const kafkaRaw = await rawKafkajsRate(events());
-  const kafkaRelay = await relayRate(kafkaPublisher, events(), toTopic);
-  console.log(`Kafka     raw kafkajs (acks=all)         ${round(kafkaRaw).toString().padStart(7)} msg/s`);
-  console.log(`Kafka     outbox relay                   ${round(kafkaRelay).toString().padStart(7)} msg/s   ratio ${(kafkaRelay / kafkaRaw).toFixed(2)}`);
+  await emptyQueue();
+
+  // Each RabbitMQ measurement starts from an empty queue: a queue deep in earlier runs' messages
+  // accepts new ones more slowly, which would favour whichever side went first.
+  const rabbitmq = await compare(
+    async () => (await emptyQueue(), rawAmqplibRate(commands())),
+    async () => (await emptyQueue(), relayRate(rabbitPublisher, commands(), toQueue)),
+  );
+  console.log(`RabbitMQ  raw amqplib (confirm channel)  ${round(rabbitmq.raw).toString().padStart(7)} msg/s`);
+  console.log(`RabbitMQ  outbox relay                   ${round(rabbitmq.relay).toString().padStart(7)} msg/s   ratio ${(rabbitmq.relay / rabbitmq.raw).toFixed(2)}`);
+
+  const kafkaRates = await compare(
+    () => rawKafkajsRate(events()),
+    () => relayRate(kafkaPublisher, events(), toTopic),
+  );
+  console.log(`Kafka     raw kafkajs (acks=all)         ${round(kafkaRates.raw).toString().padStart(7)} msg/s`);
+  console.log(`Kafka     outbox relay                   ${round(kafkaRates.relay).toString().padStart(7)} msg/s   ratio ${(kafkaRates.relay / kafkaRates.raw).toFixed(2)}`);
+
+  // Where the gap comes from: the relay's two halves, each measured alone.
+  await emptyQueue();
+  const publisherOnly = {
+    rabbitmq: await publisherOnlyRate(rabbitPublisher, commands(), toQueue),
+    kafka: await publisherOnlyRate(kafkaPublisher, events(), toTopic),
+  };
+  const databaseOnly = await databaseOnlyRate();
+  console.log(`\nthe halves alone: RabbitMqPublisher ${round(publisherOnly.rabbitmq)} msg/s, KafkaPublisher ${round(publisherOnly.kafka)} msg/s,`);
+  console.log(`the relay's database work with a publisher that does nothing ${round(databaseOnly)} msg/s`);
 
   await kafkaPublisher.disconnect();
   await rabbitPublisher.close();
+  const figures = (rates: { raw: number; relay: number }) => ({ relay: round(rates.relay), raw: round(rates.raw), ratio: Number((rates.relay / rates.raw).toFixed(3)) });
   console.log(
     JSON.stringify({
-      rabbitmq: { relay: round(rabbitRelay), raw: round(rabbitRaw), ratio: Number((rabbitRelay / rabbitRaw).toFixed(3)) },
-      kafka: { relay: round(kafkaRelay), raw: round(kafkaRaw), ratio: Number((kafkaRelay / kafkaRaw).toFixed(3)) },
+      rabbitmq: figures(rabbitmq),
+      kafka: figures(kafkaRates),
+      publisherOnly: { rabbitmq: round(publisherOnly.rabbitmq), kafka: round(publisherOnly.kafka) },
+      databaseOnly: round(databaseOnly),
       messages: count,
       batchSize,
+      concurrency: relayConcurrency,
+      rounds,
     }),
   );
 } finally {

@@ -10,6 +10,12 @@ import { outboxStore, type OutboxStats, type PendingMessage } from './outbox.sto
 export interface OutboxRelayOptions {
   /** Messages claimed and published per transaction. */
   readonly batchSize?: number;
+  /**
+   * Batches in flight at once, each in its own claim transaction: while one waits for the
+   * broker's confirms, the next is claimed and serialised. Default 2. Per-key order holds as it
+   * does between separate relays (see `outboxStore.claim`).
+   */
+  readonly concurrency?: number;
   /** The fallback poll, for a missed notification; normally LISTEN/NOTIFY wakes the relay. */
   readonly pollIntervalMs?: number;
   /** How long published rows are kept (for inspection) before they are pruned. */
@@ -28,6 +34,8 @@ const CHANNEL = 'outbox_message';
  * messages, publishes them (the publisher resolves only when the broker confirmed), marks them
  * published and commits. A crash after publishing and before the commit leaves them pending, so
  * they are published again: delivery is at least once, and the consumers' inboxes drop the copy.
+ * Two batches are in flight by default (`concurrency`), so the database work of one overlaps the
+ * broker round trip of the other.
  */
 export class OutboxRelay {
   private readonly publishers: Map<Destination['transport'], MessagePublisher>;
@@ -36,7 +44,7 @@ export class OutboxRelay {
   private listener: pg.Client | null = null;
   private running: Promise<void> | null = null;
   private stopping = false;
-  private wake: (() => void) | null = null;
+  private readonly waiting = new Set<() => void>();
   private wakeRequested = false;
   private lastPruneAt = 0;
 
@@ -51,6 +59,7 @@ export class OutboxRelay {
     this.logger = options.logger ?? silentLogger;
     this.options = {
       batchSize: options.batchSize ?? 500,
+      concurrency: options.concurrency ?? 2,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       retentionMs: options.retentionMs ?? 24 * 60 * 60 * 1_000,
       pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
@@ -62,7 +71,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     this.stopping = false;
     await this.listen();
-    this.running = this.loop();
+    this.running = this.inParallel(() => this.loop()).then(() => {});
   }
 
   /** Finishes the batch in flight, then stops; pending messages wait for the next start. */
@@ -76,14 +85,18 @@ export class OutboxRelay {
     await listener?.end().catch(() => {});
   }
 
-  /** Publishes until nothing is pending. Returns how many messages it claimed. */
+  /**
+   * Publishes until nothing is pending. Returns how many messages it claimed. A batch stops only
+   * when its claim finds nothing: a claim that comes up empty because the other batches hold
+   * every pending row is fine, since whichever batch holds a row claims again after it commits.
+   */
   async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const claimed = await this.publishBatch();
-      total += claimed;
-      if (claimed < this.options.batchSize) return total;
-    }
+    const totals = await this.inParallel(async () => {
+      let total = 0;
+      for (let claimed = await this.publishBatch(); claimed > 0; claimed = await this.publishBatch()) total += claimed;
+      return total;
+    });
+    return totals.reduce((sum, total) => sum + total, 0);
   }
 
   async stats(): Promise<OutboxStats> {
@@ -93,6 +106,10 @@ export class OutboxRelay {
     } finally {
       client.release();
     }
+  }
+
+  private inParallel<T>(work: () => Promise<T>): Promise<T[]> {
+    return Promise.all(Array.from({ length: this.options.concurrency }, work));
   }
 
   private async loop(): Promise<void> {
@@ -118,6 +135,10 @@ export class OutboxRelay {
     // A connection lost while we publish (database restart, failover) fails this round, not the
     // process: the claim transaction is gone, the rows are pending again, the next round retries.
     const result = await inPgTransaction(this.pool, async (client) => {
+      // Marking published is the one write we can afford to lose: if PostgreSQL crashes before
+      // flushing it, the messages are published again and the consumers' inboxes drop the copies.
+      // So the commit does not wait for the WAL flush.
+      await client.query('SET LOCAL synchronous_commit = off');
       const claimed = await outboxStore.claim(client, this.options.batchSize);
       const { published, failure } = await this.publishAll(claimed.messages);
       await outboxStore.markPublished(client, published);
@@ -189,18 +210,18 @@ export class OutboxRelay {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wake = null;
-        this.wakeRequested = false;
+        this.waiting.delete(done);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
-      this.wake = done;
+      this.waiting.add(done);
     });
   }
 
+  /** Wakes every waiting batch loop; if none waits, the next one to wait goes straight on. */
   private wakeUp(): void {
-    if (this.wake) this.wake();
-    else this.wakeRequested = true;
+    if (this.waiting.size === 0) this.wakeRequested = true;
+    for (const done of [...this.waiting]) done();
   }
 }
 
