@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defaultRetryPolicy, DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
 import { declareSourceTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
+import { createKafkaClient, deadLetterTopicOf, EnvelopeHeaders, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { uniqueName } from '@boxoffice/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,13 +12,16 @@ const namespace = uniqueName('dlq');
 const queue = `${namespace}.billing.charge-order`;
 const exchange = `${namespace}.boxoffice.commands`;
 
-/** Runs `npm run dlq -- <args>` the way a person would, against this spec's namespace. */
-async function dlq(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/dlq/dlq.ts', ...args], {
-    env: { ...process.env, BOXOFFICE_NAMESPACE: namespace },
-  });
-  return stdout;
-}
+/** Runs `npm run dlq -- <args>` the way a person would, against one namespace's queues and topics. */
+const dlqIn =
+  (ns: string) =>
+  async (...args: string[]): Promise<string> => {
+    const { stdout } = await run(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/dlq/dlq.ts', ...args], {
+      env: { ...process.env, BOXOFFICE_NAMESPACE: ns },
+    });
+    return stdout;
+  };
+const dlq = dlqIn(namespace);
 
 describe('npm run dlq', () => {
   const connection = new RabbitMqConnection({ url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-spec', logger: silentLogger });
@@ -66,5 +70,56 @@ describe('npm run dlq', () => {
 
   it('says how to use it when the command is unknown', async () => {
     await expect(dlq('frobnicate')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge') });
+  });
+});
+
+describe('npm run dlq, for a Kafka dead letter', () => {
+  const kafkaNamespace = uniqueName('dlq-kafka');
+  const dlqKafka = dlqIn(kafkaNamespace);
+  const kafka = createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'dlq-spec', logger: silentLogger });
+  const topic = `${kafkaNamespace}.boxoffice.users`;
+  const deadLetterTopic = deadLetterTopicOf(topic, `${kafkaNamespace}.email`);
+  const id = randomUUID();
+  const body = JSON.stringify({ id, type: 'UserRegistered', payload: { email: 'not-an-email' } });
+
+  beforeAll(async () => {
+    await new KafkaTopics(kafka).ensure([{ topic, partitions: 1 }, { topic: deadLetterTopic, partitions: 1 }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: deadLetterTopic,
+      acks: -1,
+      messages: [
+        {
+          key: id,
+          value: body,
+          headers: {
+            [EnvelopeHeaders.messageId]: id,
+            [EnvelopeHeaders.type]: 'UserRegistered',
+            [KafkaDeadLetterHeaders.attempts]: '1',
+            [KafkaDeadLetterHeaders.lastError]: 'payload.email: Invalid email address',
+            [KafkaDeadLetterHeaders.originalSource]: topic,
+            [KafkaDeadLetterHeaders.consumer]: `${kafkaNamespace}.email`,
+            [KafkaDeadLetterHeaders.originalPartition]: '0',
+            [KafkaDeadLetterHeaders.originalOffset]: '7',
+          },
+        },
+      ],
+    });
+    await producer.disconnect();
+  });
+  afterAll(async () => {
+    await new KafkaTopics(kafka).delete([topic, deadLetterTopic]);
+  });
+
+  it('lists it with the topic it waits in', async () => {
+    const output = await dlqKafka('list');
+    expect(output).toMatch(new RegExp(`kafka\\s+${deadLetterTopic.replace(/\./g, '\\.')}\\s+${id}\\s+UserRegistered\\s+1\\s+.*Invalid email address`));
+  });
+
+  it('shows it in full, the record as it was consumed included', async () => {
+    const output = await dlqKafka('show', id);
+    expect(output).toMatch(new RegExp(`originalOffset\\s+7`));
+    expect(output).toContain(`body             ${body}`);
   });
 });

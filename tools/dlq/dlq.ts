@@ -2,7 +2,7 @@
 // boxoffice, in one place.
 //
 //   list                 every parked message, one line each
-//   show <id>            one message's failure record
+//   show <id>            one message's failure record and body
 //   replay <id> | --all  send back to where it failed, attempts reset, same message id
 //   purge                throw every parked message away
 //

@@ -31,9 +31,9 @@ describe('trimOffsets', () => {
 });
 
 describe('toDeadLetter', () => {
-  it('reads the failure and the origin from the headers', () => {
-    const letter = toDeadLetter(
-      record(0, 3, {
+  it('reads the failure and the origin from the headers, and keeps the record as it was', () => {
+    const letter = toDeadLetter({
+      ...record(0, 3, {
         'message-id': 'm-1',
         type: 'OrderConfirmed',
         'x-attempts': '5',
@@ -45,7 +45,8 @@ describe('toDeadLetter', () => {
         'x-original-partition': '2',
         'x-original-offset': '99',
       }),
-    );
+      value: Buffer.from('{"id":"m-1"}'),
+    });
     expect(letter).toEqual({
       id: 'm-1',
       type: 'OrderConfirmed',
@@ -59,6 +60,7 @@ describe('toDeadLetter', () => {
       offset: '3',
       originalPartition: 2,
       originalOffset: '99',
+      body: '{"id":"m-1"}',
     });
   });
 });

@@ -23,6 +23,8 @@ export interface DeadLetter {
   /** Where it sat in the original topic. */
   readonly originalPartition: number | null;
   readonly originalOffset: string | null;
+  /** The record's value as it was consumed (the envelope's JSON, or whatever broke). */
+  readonly body: string;
 }
 
 export interface DeadLetterTopicSummary {
@@ -180,6 +182,7 @@ export function toDeadLetter(record: TopicRecord): DeadLetter {
     offset: record.offset,
     originalPartition: originalPartition === undefined ? null : Number(originalPartition),
     originalOffset: record.headers[KafkaDeadLetterHeaders.originalOffset] ?? null,
+    body: record.value?.toString('utf8') ?? '',
   };
 }
 

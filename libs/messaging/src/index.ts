@@ -11,7 +11,7 @@ export { DeadLetterHeaders, recordFailure, type FailureRecord } from './dead-let
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';
-export { Outbox } from './outbox/outbox.js';
+export { Outbox, type OutboxEntry, type OutboxRow } from './outbox/outbox.js';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
 export { inPgTransaction } from './pg-transaction.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';

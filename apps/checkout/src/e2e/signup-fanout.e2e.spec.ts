@@ -1,51 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
-import { waitFor } from '@boxoffice/testing';
-import { once } from 'node:events';
+import { TestSmtpServer, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
-
-/** A real SMTP server in this process: Email sends to it over a socket, as to Mailpit. */
-class MailSink {
-  private readonly received: Array<{ to: string[]; subject: string }> = [];
-  private readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData: (stream, session, callback) => {
-      let raw = '';
-      stream.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
-      stream.on('end', () => {
-        const subject = /^Subject: (.*)$/im.exec(raw)?.[1]?.trim() ?? '';
-        this.received.push({ to: session.envelope.rcptTo.map((r) => r.address), subject });
-        callback();
-      });
-    },
-  });
-
-  async start(): Promise<string> {
-    // The spec kills Email mid-conversation at teardown; a reset connection is expected then.
-    this.server.on('error', () => {});
-    const listening = this.server.listen(0, '127.0.0.1');
-    await once(listening, 'listening');
-    return `smtp://127.0.0.1:${(listening.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  to(address: string) {
-    return this.received.filter((mail) => mail.to.includes(address));
-  }
-}
 
 // Publish/subscribe: Checkout publishes one UserRegistered; Email, Analytics and Audit each
 // consume it in their own consumer group, at their own pace, and one being down holds up no other.
 describe('a sign-up, fanned out to Email, Analytics and Audit', () => {
   const system = new TestSystem();
-  const inbox = new MailSink();
+  const inbox = new TestSmtpServer();
   let emailEnv: Record<string, string>;
   let checkout: ServiceProcess;
   let email: ServiceProcess;

@@ -1,5 +1,5 @@
 import { ChargeOrder, type Envelope, type PayloadOf } from '@boxoffice/contracts';
-import { destinationOf } from '@boxoffice/messaging';
+import { destinationOf, Outbox } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
@@ -36,7 +36,7 @@ const PLACE = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
     id uuid, concert_id uuid, quantity int, customer_email text, amount_cents int,
-    idempotency_key text, request_hash text, command_id uuid, command jsonb)
+    idempotency_key text, request_hash text, outbox_row jsonb)
 ),
 placed AS (
   INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash)
@@ -45,11 +45,9 @@ placed AS (
   RETURNING id, created_at
 ),
 queued AS (
-  -- The transactional outbox, as Outbox.add writes it (a command's partition key is its own id),
-  -- for the orders that went in and only those: one statement, so both commit or neither does.
-  INSERT INTO outbox_message (id, type, destination, partition_key, envelope)
-  SELECT input.command_id, $2, $3::jsonb, input.command_id::text, input.command
-    FROM input JOIN placed USING (id)
+  -- The transactional outbox, written as Outbox.add writes it, for the orders that went in and
+  -- only those: one statement, so both commit or neither does.
+  ${Outbox.insertRowsFrom('SELECT input.outbox_row FROM input JOIN placed USING (id)')}
 )
 SELECT id::text AS id, created_at FROM placed`;
 
@@ -74,7 +72,7 @@ interface Waiting {
 export class OrderPlacementGroupCommit {
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
-  private readonly destination = JSON.stringify(destinationOf(ChargeOrder, ''));
+  private readonly destination = destinationOf(ChargeOrder, '');
 
   readonly counters = { statements: 0, placements: 0 };
 
@@ -108,11 +106,10 @@ export class OrderPlacementGroupCommit {
       amount_cents: p.amountCents,
       idempotency_key: p.idempotencyKey,
       request_hash: p.requestHash,
-      command_id: p.command.id,
-      command: p.command,
+      outbox_row: Outbox.row(p.command, this.destination),
     }));
     try {
-      const placed = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(PLACE, JSON.stringify(rows), ChargeOrder.type, this.destination);
+      const placed = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(PLACE, JSON.stringify(rows));
       this.counters.statements += 1;
       this.counters.placements += placed.length;
       const createdAt = new Map(placed.map((row) => [row.id, row.created_at]));

@@ -134,6 +134,44 @@ describe('the transactional outbox', () => {
     });
   });
 
+  describe('when one relay keeps several batches in flight', () => {
+    it('drains every message once and keeps the order of each key', async () => {
+      const publisher = new RecordingPublisher();
+      publisher.onPublish = () => new Promise((resolve) => setImmediate(resolve));
+      const keys = Array.from({ length: 7 }, (_, i) => `k${i}`);
+      for (let round = 0; round < 10; round++) {
+        await addInTransaction(keys.map((key, i) => [envelopes.create(Ticked, { n: round * keys.length + i }), key]));
+      }
+      const relay = new OutboxRelay(db.pool, [publisher], { batchSize: 4, concurrency: 4 });
+
+      await expect(relay.drain()).resolves.toBeGreaterThanOrEqual(70);
+      expect(new Set(publisher.published.map((m) => m.envelope.id)).size).toBe(70);
+      expect(publisher.published).toHaveLength(70);
+      for (const key of keys) {
+        const sequence = publisher.published.filter((m) => (m.destination as KafkaDestination).key === key).map((m) => (m.envelope.payload as { n: number }).n);
+        expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+      }
+      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+    });
+  });
+
+  describe('when a transaction adds several messages at once', () => {
+    it('writes them with one statement, in order, and a rollback leaves none', async () => {
+      const batch = [1, 2, 3].map((n) => ({ envelope: envelopes.create(Ticked, { n }), destination: toKey('a'), headers: { n: String(n) } }));
+      await expect(
+        runner.$transaction(async (tx) => {
+          await outbox.addMany(tx, batch);
+          throw new Error('business rule broken');
+        }),
+      ).rejects.toThrow('business rule broken');
+      await expect(db.pool.query('SELECT count(*)::int AS n FROM outbox_message')).resolves.toMatchObject({ rows: [{ n: 0 }] });
+
+      await runner.$transaction((tx) => outbox.addMany(tx, batch));
+      const { rows } = await db.pool.query('SELECT id, partition_key, headers, status FROM outbox_message ORDER BY position');
+      expect(rows).toEqual(batch.map(({ envelope, headers }) => ({ id: envelope.id, partition_key: 'ticks:a', headers, status: 'pending' })));
+    });
+  });
+
   it('reports how many messages are pending and the age of the oldest', async () => {
     const relay = new OutboxRelay(db.pool, [new RecordingPublisher()]);
     await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a'], [envelopes.create(Ticked, { n: 2 }), 'b']]);

@@ -2,6 +2,25 @@ import type { Envelope } from '@boxoffice/contracts';
 import type { Destination } from '../destination.js';
 import type { SqlExecutor } from '../sql-client.js';
 
+/** One message to send: what `Outbox.add` takes, for `addMany`. */
+export interface OutboxEntry {
+  readonly envelope: Envelope;
+  readonly destination: Destination;
+  readonly headers?: Record<string, string>;
+}
+
+/** An `outbox_message` row as the outbox writes it; the table fills in status, position and times. */
+export interface OutboxRow {
+  readonly id: string;
+  readonly type: string;
+  readonly destination: Destination;
+  readonly partition_key: string;
+  readonly envelope: Envelope;
+  readonly headers: Record<string, string> | null;
+}
+
+const COLUMNS = ['id', 'type', 'destination', 'partition_key', 'envelope', 'headers'] as const;
+
 /**
  * The write side of the transactional outbox. Call `add` inside the Prisma transaction that makes
  * the business change: both commit or neither does, so a message is never published for a change
@@ -9,16 +28,40 @@ import type { SqlExecutor } from '../sql-client.js';
  */
 export class Outbox {
   async add(tx: SqlExecutor, envelope: Envelope, destination: Destination, headers?: Record<string, string>): Promise<void> {
+    await this.addMany(tx, [{ envelope, destination, headers }]);
+  }
+
+  /** Adds several messages with one statement, in the given order. */
+  async addMany(tx: SqlExecutor, entries: ReadonlyArray<OutboxEntry>): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map(({ envelope, destination, headers }) => Outbox.row(envelope, destination, headers));
     await tx.$executeRawUnsafe(
-      `INSERT INTO outbox_message (id, type, destination, partition_key, envelope, headers)
-       VALUES ($1::uuid, $2, $3::jsonb, $4, $5::jsonb, $6::jsonb)`,
-      envelope.id,
-      envelope.type,
-      JSON.stringify(destination),
-      partitionKeyOf(envelope, destination),
-      JSON.stringify(envelope),
-      headers ? JSON.stringify(headers) : null,
+      Outbox.insertRowsFrom('SELECT row AS outbox_row FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(row, n) ORDER BY n'),
+      JSON.stringify(rows),
     );
+  }
+
+  /** The row `add` writes for a message: for a statement that writes messages along with other rows. */
+  static row(envelope: Envelope, destination: Destination, headers?: Record<string, string>): OutboxRow {
+    return {
+      id: envelope.id,
+      type: envelope.type,
+      destination,
+      partition_key: partitionKeyOf(envelope, destination),
+      envelope,
+      headers: headers ?? null,
+    };
+  }
+
+  /**
+   * The INSERT that `add` runs, for a statement of your own: `source` is a query whose column
+   * `outbox_row` holds `Outbox.row`s as jsonb. Checkout's group commit uses it to write the
+   * ChargeOrder of exactly the orders its same statement inserted.
+   */
+  static insertRowsFrom(source: string): string {
+    return `INSERT INTO outbox_message (${COLUMNS.join(', ')})
+  SELECT ${COLUMNS.map((column) => `r.${column}`).join(', ')}
+    FROM (${source}) AS source, jsonb_populate_record(NULL::outbox_message, source.outbox_row) AS r`;
   }
 }
 
