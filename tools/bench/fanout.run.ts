@@ -1,6 +1,6 @@
 // The benchmark proper of `npm run bench:fanout` (see fanout.ts, which loads it once the namespace is set).
-import { topics, UserRegistered } from '@boxoffice/contracts';
-import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
+import { channelNames, UserRegistered } from '@boxoffice/contracts';
+import { EnvelopeFactory, Outbox, uuidV7, type KafkaDestination } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
 import type { ServiceProcess, TestSystem } from '@boxoffice/e2e';
 import { waitFor } from '@boxoffice/testing';
@@ -22,6 +22,9 @@ const WRITERS = 3;
 
 export async function runFanoutBench(system: TestSystem, services: ReadonlyArray<string>): Promise<void> {
   const started = Date.now();
+  // This system's names, from its namespace; not the module-level ones, which name the topics of
+  // whatever BOXOFFICE_NAMESPACE this process happened to load the contracts with.
+  const { topics } = channelNames(system.namespace);
   const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   const sink = new FanoutMailSink();
   const pools = new Map<string, pg.Pool>();
@@ -78,7 +81,7 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
         const tx = { $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query(query, values)).rowCount ?? 0 };
         for (const user of users) {
           const event = envelopes.create(UserRegistered, { userId: user.id, email: user.email, name: user.name, ip: '127.0.0.1', userAgent: 'bench:fanout' });
-          await outbox.add(tx, event, destinationOf(UserRegistered, user.id));
+          await outbox.add(tx, event, { transport: 'kafka', topic: topics.users, key: user.id } satisfies KafkaDestination);
           occurredAt.set(event.id, Date.parse(event.occurredAt));
         }
         await client.query('COMMIT');
@@ -134,7 +137,7 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const rebuildStart = Date.now();
     await running.get('analytics')!.stop();
     const tool = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/analytics/rebuild.ts'], {
-      env: { ...process.env, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics') },
+      env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics') },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const [toolExit] = await once(tool, 'exit');

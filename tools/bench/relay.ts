@@ -6,7 +6,7 @@
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
-import { EnvelopeFactory, OutboxRelay, silentLogger, type Destination, type MessagePublisher } from '@boxoffice/messaging';
+import { EnvelopeFactory, Outbox, OutboxRelay, silentLogger, type Destination, type MessagePublisher } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { RabbitMqConnection, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
 import { createTestDatabase, uniqueName } from '@boxoffice/testing';
@@ -44,18 +44,8 @@ const events = () => Array.from({ length: count }, () => {
 /** Writes the messages into the outbox, as services would have, before the clock starts. */
 async function fillOutbox(messages: Envelope[], destinationOf: (m: Envelope) => Destination): Promise<void> {
   for (let i = 0; i < messages.length; i += 1_000) {
-    const slice = messages.slice(i, i + 1_000);
-    await db.pool.query(
-      `INSERT INTO outbox_message (id, type, destination, partition_key, envelope)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::jsonb[])`,
-      [
-        slice.map((m) => m.id),
-        slice.map((m) => m.type),
-        slice.map((m) => JSON.stringify(destinationOf(m))),
-        slice.map((m) => { const d = destinationOf(m); return d.transport === 'kafka' ? `${d.topic}:${d.key}` : m.id; }),
-        slice.map((m) => JSON.stringify(m)),
-      ],
-    );
+    const rows = messages.slice(i, i + 1_000).map((m) => Outbox.row(m, destinationOf(m)));
+    await db.pool.query(Outbox.insertRowsFrom('SELECT jsonb_array_elements($1::jsonb) AS outbox_row'), [JSON.stringify(rows)]);
   }
 }
 
