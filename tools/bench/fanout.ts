@@ -13,7 +13,7 @@
 //      (the SMTP server accepted the mail), Analytics' inbox_message.received_at, Audit's
 //      audit_log.recorded_at;
 //   3. stops Analytics, runs `analytics:rebuild`, starts Analytics again and times the replay.
-// Cleans up (processes, databases, topics) and prints one JSON line last.
+// Cleans up (processes, databases, the namespace on the brokers) and prints one JSON line last.
 //
 // The latencies are those of a burst: all events are written within seconds and then queue, so
 // the p99 says how long the last events of the burst waited, not how long one event takes alone.
