@@ -8,6 +8,9 @@
 //   server.log          the broker's log (server.log.1 holds the previous run's)
 //   kafka.pid           the broker's process id, for infra:down
 // `rm -rf .cache/kafka` (with the broker stopped) starts over from nothing.
+//
+// The jars are shared; the rest is one broker's "home" (paths.ts, kafkaHome). A spec that must
+// restart a broker runs a throwaway one with a home and port of its own (test/throwaway-kafka.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -16,7 +19,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostPort } from './addresses.ts';
 import { findExecutable, run, tail } from './commands.ts';
-import { kafka as files, kafkaDir, shown } from './paths.ts';
+import { defaultKafkaHome, kafka as files, type KafkaHome, shown } from './paths.ts';
 
 export const KAFKA_INSTALL_HINT = 'Kafka needs Java 17+ and Maven: apt-get install -y openjdk-17-jre-headless maven';
 
@@ -36,55 +39,57 @@ export type NativeKafka = {
 };
 
 // Prepare whatever is missing (jars, storage), then start the broker detached so it outlives
-// infra:up. Throws an Error whose message tells a person what to do.
-export function startNativeKafka(address: HostPort, log: (line: string) => void): NativeKafka {
-  fs.mkdirSync(kafkaDir, { recursive: true });
-  const properties = serverProperties(address);
+// infra:up. Throws an Error whose message tells a person what to do. `home` holds the broker's
+// own files (storage, settings, log, pid): infra:up's in .cache/kafka, a test's throwaway one
+// elsewhere.
+export function startNativeKafka(address: HostPort, log: (line: string) => void, home: KafkaHome = defaultKafkaHome): NativeKafka {
+  fs.mkdirSync(home.dir, { recursive: true });
+  const properties = serverProperties(address, home);
 
   // Our broker is already running but did not answer: either it is still starting (wait for
   // it) or it was started for another address (a second one could not lock data/ anyway).
-  const earlier = runningBrokerPid();
+  const earlier = runningBrokerPid(home);
   if (earlier) {
-    if (readIfExists(files.serverProperties) !== properties) {
+    if (readIfExists(home.serverProperties) !== properties) {
       throw new Error(
-        `the broker in ${shown(kafkaDir)} (pid ${earlier}) runs with other settings (another KAFKA_BROKERS, or an ` +
+        `the broker in ${shown(home.dir)} (pid ${earlier}) runs with other settings (another KAFKA_BROKERS, or an ` +
           `edited template); stop it first: npm run infra:down`,
       );
     }
     log(`  kafka: the broker started earlier (pid ${earlier}) is running but not answering yet; waiting for it`);
-    return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage()) };
+    return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage(home)) };
   }
 
   const java = requireJava();
   resolveJars(log);
   // Written on every start so edits to the template (or a new KAFKA_BROKERS) take effect.
-  fs.writeFileSync(files.serverProperties, properties);
-  formatStorageOnce(java, log);
+  fs.writeFileSync(home.serverProperties, properties);
+  formatStorageOnce(java, log, home);
 
   // Keep one previous log, so a broker that died can still be diagnosed after a restart.
-  if (fs.existsSync(files.log)) fs.renameSync(files.log, `${files.log}.1`);
-  const out = fs.openSync(files.log, 'a');
-  const child: ChildProcess = spawn(java, [...JVM_OPTIONS, ...log4j(), '-cp', classpath(), 'kafka.Kafka', files.serverProperties], {
-    cwd: kafkaDir,
+  if (fs.existsSync(home.log)) fs.renameSync(home.log, `${home.log}.1`);
+  const out = fs.openSync(home.log, 'a');
+  const child: ChildProcess = spawn(java, [...JVM_OPTIONS, ...log4j(), '-cp', classpath(), 'kafka.Kafka', home.serverProperties], {
+    cwd: home.dir,
     detached: true, // its own process group: Ctrl-C on infra:up must not take the broker with it
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${java}`);
-  fs.writeFileSync(files.pid, `${child.pid}\n`);
+  fs.writeFileSync(home.pid, `${child.pid}\n`);
 
   let exitCode: number | null = null;
   child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : 1)));
-  return { pid: child.pid, exited: () => (exitCode === null ? undefined : brokerExitedMessage()) };
+  return { pid: child.pid, exited: () => (exitCode === null ? undefined : brokerExitedMessage(home)) };
 }
 
 // SIGTERM, then wait for the process to go away. Returns what happened, for infra:down to
 // print, or undefined if there was no broker to stop.
-export async function stopNativeKafka(): Promise<string | undefined> {
-  const pid = runningBrokerPid();
+export async function stopNativeKafka(home: KafkaHome = defaultKafkaHome): Promise<string | undefined> {
+  const pid = runningBrokerPid(home);
   if (!pid) {
-    fs.rmSync(files.pid, { force: true });
+    fs.rmSync(home.pid, { force: true });
     return undefined;
   }
   process.kill(pid, 'SIGTERM');
@@ -93,24 +98,24 @@ export async function stopNativeKafka(): Promise<string | undefined> {
   let outcome = `native broker stopped (pid ${pid})`;
   if (isAlive(pid)) {
     process.kill(pid, 'SIGKILL');
-    outcome = `native broker did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM, killed (pid ${pid}); see ${shown(files.log)}`;
+    outcome = `native broker did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM, killed (pid ${pid}); see ${shown(home.log)}`;
   }
-  fs.rmSync(files.pid, { force: true });
+  fs.rmSync(home.pid, { force: true });
   return outcome;
 }
 
 // The pid in kafka.pid, if that process is still our broker (a pid can be reused after a reboot).
-export function runningBrokerPid(): number | undefined {
+export function runningBrokerPid(home: KafkaHome = defaultKafkaHome): number | undefined {
   let pid: number;
   try {
-    pid = Number(fs.readFileSync(files.pid, 'utf8').trim());
+    pid = Number(fs.readFileSync(home.pid, 'utf8').trim());
   } catch {
     return undefined;
   }
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
   try {
     const commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(files.serverProperties)) return undefined;
+    if (!commandLine.includes('kafka.Kafka') || !commandLine.includes(home.serverProperties)) return undefined;
   } catch {
     // No /proc (macOS): trust the pid file.
   }
@@ -148,13 +153,15 @@ function resolveJars(log: (line: string) => void): void {
   fs.writeFileSync(files.libsStamp, `${pomHash}\n`);
 }
 
-function serverProperties(address: HostPort): string {
-  const controllerPort = Number(process.env.KAFKA_CONTROLLER_PORT || address.port + 1);
+function serverProperties(address: HostPort, home: KafkaHome): string {
+  // KAFKA_CONTROLLER_PORT names infra:up's controller port; any other broker uses the next port.
+  const override = home === defaultKafkaHome ? process.env.KAFKA_CONTROLLER_PORT : undefined;
+  const controllerPort = Number(override || address.port + 1);
   const values: Record<string, string> = {
     host: address.host,
     port: String(address.port),
     controllerPort: String(controllerPort),
-    dataDir: files.data,
+    dataDir: home.data,
   };
   const template = fs.readFileSync(files.template, 'utf8');
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
@@ -166,12 +173,12 @@ function serverProperties(address: HostPort): string {
 // KRaft refuses to start on an unformatted log dir. Formatting stamps it with a cluster id
 // (data/meta.properties), and a formatted dir must never be formatted again or its topics and
 // offsets are gone, so this runs only while meta.properties is missing.
-function formatStorageOnce(java: string, log: (line: string) => void): void {
-  if (fs.existsSync(path.join(files.data, 'meta.properties'))) return;
-  const clusterId = readIfExists(files.clusterId)?.trim() || newClusterId();
-  fs.writeFileSync(files.clusterId, `${clusterId}\n`);
-  log(`  kafka: formatting ${shown(files.data)} for cluster ${clusterId} (once)`);
-  const format = run(java, [...log4j(), '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.serverProperties]);
+function formatStorageOnce(java: string, log: (line: string) => void, home: KafkaHome): void {
+  if (fs.existsSync(path.join(home.data, 'meta.properties'))) return;
+  const clusterId = readIfExists(home.clusterId)?.trim() || newClusterId();
+  fs.writeFileSync(home.clusterId, `${clusterId}\n`);
+  log(`  kafka: formatting ${shown(home.data)} for cluster ${clusterId} (once)`);
+  const format = run(java, [...log4j(), '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', home.serverProperties]);
   if (!format.ok) throw new Error(`formatting Kafka storage failed:\n${tail(format.output)}`);
 }
 
@@ -197,8 +204,8 @@ function log4j(): string[] {
 
 // The first errors and their causes say why a broker died (a port taken, a bad setting);
 // the last lines of its log are mostly the shutdown that followed.
-function brokerExitedMessage(): string {
-  const logText = readIfExists(files.log) ?? '';
+function brokerExitedMessage(home: KafkaHome): string {
+  const logText = readIfExists(home.log) ?? '';
   const errors = logText.split('\n').filter((line) => /\] (ERROR|FATAL) |^Caused by: /.test(line));
   const why = errors.length > 0 ? tail(errors.slice(0, 6).join('\n')) : tail(logText);
   return `the Kafka broker exited during start-up:\n${why}`;

@@ -10,6 +10,7 @@ export const composeFile = path.join(repoRoot, 'docker-compose.yml');
 
 export const kafkaSourceDir = path.join(import.meta.dirname, 'kafka');
 export const kafkaDir = path.join(cacheDir, 'kafka');
+/** What every native broker shares: how its jars are resolved, the jars, its config templates. */
 export const kafka = {
   pom: path.join(kafkaSourceDir, 'pom.xml'),
   template: path.join(kafkaSourceDir, 'server.properties.template'),
@@ -18,12 +19,22 @@ export const kafka = {
   // A hash of the pom the jars in libs/ were resolved from; a different pom means resolve again.
   libsStamp: path.join(kafkaDir, 'libs', '.resolved-from-pom.sha256'),
   mavenLog: path.join(kafkaDir, 'maven.log'),
-  data: path.join(kafkaDir, 'data'),
-  clusterId: path.join(kafkaDir, 'cluster-id'),
-  serverProperties: path.join(kafkaDir, 'server.properties'),
-  log: path.join(kafkaDir, 'server.log'),
-  pid: path.join(kafkaDir, 'kafka.pid'),
 };
+
+/** The files of one broker. infra:up's broker lives in .cache/kafka; a test may run another elsewhere. */
+export type KafkaHome = ReturnType<typeof kafkaHome>;
+export function kafkaHome(dir: string) {
+  return {
+    dir,
+    data: path.join(dir, 'data'),
+    clusterId: path.join(dir, 'cluster-id'),
+    serverProperties: path.join(dir, 'server.properties'),
+    log: path.join(dir, 'server.log'),
+    pid: path.join(dir, 'kafka.pid'),
+  };
+}
+/** infra:up's broker. */
+export const defaultKafkaHome = kafkaHome(kafkaDir);
 
 // Paths in messages are shown relative to the repository, the way a developer would type them.
 export function shown(file: string): string {

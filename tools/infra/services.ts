@@ -4,7 +4,7 @@
 import type { HostPort } from './addresses.ts';
 import { startNativeKafka } from './kafka.ts';
 import { startNativePostgres, startNativeRabbitmq } from './native.ts';
-import { kafka as kafkaFiles, shown } from './paths.ts';
+import { defaultKafkaHome, shown } from './paths.ts';
 import { type Probe, probeKafka, probePostgres, probeRabbitmq } from './probe.ts';
 import type { ServiceName } from './state.ts';
 
@@ -54,7 +54,7 @@ export const INFRA_SERVICES: InfraService[] = [
     startTimeoutMs: 60_000,
     startNative: (address, log) => {
       const broker = startNativeKafka(address, log);
-      return { logs: shown(kafkaFiles.log), pid: broker.pid, exited: broker.exited };
+      return { logs: shown(defaultKafkaHome.log), pid: broker.pid, exited: broker.exited };
     },
   },
 ];

@@ -16,6 +16,7 @@ import {
   type RetryPolicy,
   type Subscription,
 } from '@boxoffice/messaging';
+import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs, { type Consumer, type EachMessagePayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { waitWithHeartbeats } from './kafka.backoff.js';
 import { deadLetterHeaders, readHeaders } from './kafka.headers.js';
@@ -61,7 +62,12 @@ export interface KafkaConsumerCounters {
   readonly skipped: number;
 }
 
-export type KafkaConsumerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+/** `rejoining`: kafkajs gave up after a crash (a broker restart, say) and the group is being joined again. */
+export type KafkaConsumerState = 'new' | 'starting' | 'running' | 'rejoining' | 'stopping' | 'stopped';
+
+/** How long to wait before joining again after a crash kafkajs does not restart from: doubles up to the max. */
+const REJOIN_INITIAL_DELAY_MS = 500;
+const REJOIN_MAX_DELAY_MS = 30_000;
 
 interface Route {
   readonly accepted: MessageDefinition[];
@@ -133,9 +139,11 @@ export class KafkaConsumer {
       this.logger.log(`kafka consumer ${payload.groupId}: joined, assigned ${JSON.stringify(payload.memberAssignment)}`),
     );
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(`kafka consumer ${payload.groupId}: crashed${payload.restart ? ', restarting' : ''}`, payload.error);
-      // kafkajs restarts after most errors; when it does not, the consumer is gone and health should say so.
-      if (!payload.restart) this.phase = 'stopped';
+      this.logger.error(`kafka consumer ${payload.groupId}: crashed${payload.restart ? ', kafkajs restarts it' : ', joining again'}`, payload.error);
+      // kafkajs restarts after the errors it deems retriable. After the others it has stopped for
+      // good, and some of those are passing too: right after a broker restart, "Failed to find
+      // group coordinator" while the coordinator is still loading. So we join again ourselves.
+      if (!payload.restart && !this.stopping.signal.aborted) void this.rejoin();
     });
   }
 
@@ -195,12 +203,7 @@ export class KafkaConsumer {
       await this.consumer.connect();
       // Topics created a moment ago (by this service or another) may not be known yet.
       await whileKafkaSettles(() => this.consumer.subscribe({ topics: this.topics, fromBeginning }));
-      await this.consumer.run({
-        // Offsets are committed by hand, only for settled records: see settle() and OffsetCommits.
-        autoCommit: false,
-        partitionsConsumedConcurrently,
-        eachMessage: (payload) => this.track(this.settle(payload)),
-      });
+      await this.consumer.run(this.runOptions(partitionsConsumedConcurrently));
     } catch (error) {
       await this.disconnect();
       throw error;
@@ -208,13 +211,53 @@ export class KafkaConsumer {
     if (this.phase === 'starting') this.phase = 'running';
   }
 
+  private runOptions(partitionsConsumedConcurrently: number) {
+    return {
+      // Offsets are committed by hand, only for settled records: see settle() and OffsetCommits.
+      autoCommit: false,
+      partitionsConsumedConcurrently,
+      eachMessage: (payload: EachMessagePayload) => this.track(this.settle(payload)),
+    };
+  }
+
+  /**
+   * Joins the group again after kafkajs stopped the consumer, with backoff, until it works or the
+   * consumer is stopped. kafkajs keeps the subscriptions; `run` is what its own restart calls. The
+   * group resumes from the committed offsets, so records handled but not yet committed come
+   * again, and the inbox drops them.
+   */
+  private async rejoin(): Promise<void> {
+    this.phase = 'rejoining';
+    const { partitionsConsumedConcurrently = 3 } = this.options;
+    for (let delayMs = REJOIN_INITIAL_DELAY_MS; ; delayMs = Math.min(REJOIN_MAX_DELAY_MS, delayMs * 2)) {
+      const waited = await delay(delayMs, undefined, { signal: this.stopping.signal }).then(
+        () => true,
+        () => false, // stopping
+      );
+      if (!waited) return;
+      try {
+        await this.consumer.run(this.runOptions(partitionsConsumedConcurrently));
+        if (this.stopping.signal.aborted) return;
+        this.phase = 'running';
+        this.logger.warn(`kafka consumer ${this.groupId}: joined the group again`);
+        return;
+      } catch (error) {
+        this.logger.warn(`kafka consumer ${this.groupId}: joining again failed (${String(error)}); next try in ${Math.min(REJOIN_MAX_DELAY_MS, delayMs * 2)} ms`);
+        // A failed join leaves kafkajs half-started; stopping resets it for the next `run`.
+        await this.consumer.stop().catch(() => {});
+      }
+    }
+  }
+
   private async shutdown(): Promise<void> {
     const wasRunning = this.started ? await this.started.then(() => true, () => false) : false;
     if (wasRunning) {
+      const rejoining = this.phase === 'rejoining';
       this.phase = 'stopping';
       this.stopping.abort();
       // Pausing stops the fetching; the records kafkajs already fetched are skipped in settle().
-      this.consumer.pause(this.topics.map((topic) => ({ topic })));
+      // A consumer that crashed and is between joins has nothing to pause.
+      if (!rejoining) this.consumer.pause(this.topics.map((topic) => ({ topic })));
       await Promise.allSettled([...this.inFlight]);
       // kafkajs commits nothing once it is stopping, so every commit has to be made before this.
       await this.commits.flush();
@@ -327,3 +370,4 @@ function routesOf(subscriptions: ReadonlyArray<Subscription>): Map<string, Route
   }
   return routes;
 }
+

@@ -119,6 +119,16 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
         },
       });
     }
+    const consumer = this.kafkaConsumer;
+    if (consumer) {
+      // Kafka answering is not enough: the group may be between joins after a broker restart.
+      checks.push({
+        name: 'kafka consumer',
+        check: async () => {
+          if (consumer.state !== 'running') throw new Error(`consumer group ${consumer.groupId} is ${consumer.state}`);
+        },
+      });
+    }
     return checks;
   }
 }
