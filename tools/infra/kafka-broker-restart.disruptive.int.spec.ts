@@ -54,11 +54,14 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
   }, 120_000);
 
   afterAll(async () => {
-    await relay?.stop();
-    await consumer?.stop();
-    await publisher?.disconnect().catch(() => {});
-    await db?.drop();
-    await broker?.destroy();
+    try {
+      await relay?.stop();
+      await consumer?.stop();
+      await publisher?.disconnect().catch(() => {});
+      await db?.drop();
+    } finally {
+      await broker?.destroy();
+    }
   }, 120_000);
 
   /** Sign-ups as Checkout writes them: each event in its own transaction through the outbox. */

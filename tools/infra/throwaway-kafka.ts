@@ -12,6 +12,9 @@ import { kafkaHome, type KafkaHome } from './paths.ts';
 import { probeKafka, waitUntilReady } from './probe.ts';
 
 export class ThrowawayKafka {
+  /** The broker process this object started last. */
+  private pid: number | undefined;
+
   private constructor(
     readonly address: HostPort,
     private readonly home: KafkaHome,
@@ -33,11 +36,15 @@ export class ThrowawayKafka {
   /** SIGTERM, as an orderly broker shutdown: it flushes its logs and closes client connections. */
   async stop(): Promise<void> {
     await stopNativeKafka(this.home);
+    // stopNativeKafka goes by the pid file; make sure the process we started is gone whatever it says.
+    if (this.pid !== undefined && isRunning(this.pid)) process.kill(this.pid, 'SIGKILL');
+    this.pid = undefined;
   }
 
   /** Starts it again on the same storage: topics, records and committed offsets are all still there. */
   async up(): Promise<void> {
     const started = startNativeKafka(this.address, () => {}, this.home);
+    this.pid = started.pid;
     const ready = await waitUntilReady('throwaway kafka', this.address, probeKafka, { timeoutMs: 60_000, log: () => {}, stopIf: started.exited });
     if (ready.state !== 'ready') throw new Error(`the throwaway Kafka broker did not start: ${ready.detail} (log: ${this.home.log})`);
   }
@@ -69,4 +76,13 @@ async function freePort(port: number): Promise<number> {
   server.close();
   await once(server, 'close');
   return got;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

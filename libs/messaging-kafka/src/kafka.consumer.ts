@@ -252,12 +252,14 @@ export class KafkaConsumer {
   private async shutdown(): Promise<void> {
     const wasRunning = this.started ? await this.started.then(() => true, () => false) : false;
     if (wasRunning) {
-      const rejoining = this.phase === 'rejoining';
       this.phase = 'stopping';
       this.stopping.abort();
       // Pausing stops the fetching; the records kafkajs already fetched are skipped in settle().
-      // A consumer that crashed and is between joins has nothing to pause.
-      if (!rejoining) this.consumer.pause(this.topics.map((topic) => ({ topic })));
+      try {
+        this.consumer.pause(this.topics.map((topic) => ({ topic })));
+      } catch {
+        // Between a crash and the next join there is no group to pause, and nothing is fetched.
+      }
       await Promise.allSettled([...this.inFlight]);
       // kafkajs commits nothing once it is stopping, so every commit has to be made before this.
       await this.commits.flush();
