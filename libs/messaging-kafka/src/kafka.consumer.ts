@@ -105,6 +105,8 @@ export class KafkaConsumer {
   private started: Promise<void> | null = null;
   private stopped: Promise<void> | null = null;
   private phase: KafkaConsumerState = 'new';
+  /** The rejoin under way, if any: one at a time, however many crashes report. */
+  private rejoining: Promise<void> | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -143,7 +145,7 @@ export class KafkaConsumer {
       // kafkajs restarts after the errors it deems retriable. After the others it has stopped for
       // good, and some of those are passing too: right after a broker restart, "Failed to find
       // group coordinator" while the coordinator is still loading. So we join again ourselves.
-      if (!payload.restart && !this.stopping.signal.aborted) void this.rejoin();
+      if (!payload.restart && !this.stopping.signal.aborted) this.rejoining ??= this.rejoin().finally(() => (this.rejoining = null));
     });
   }
 
