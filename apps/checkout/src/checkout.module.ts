@@ -14,6 +14,7 @@ import { OrderPlacementGroupCommit } from './orders/order-placement.group-commit
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { PaymentResultHandler } from './orders/payment-result.handler.js';
+import { SyncOrderPolicies } from './orders/sync-order.policies.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 
@@ -39,6 +40,7 @@ export class CheckoutModule {
         OrdersService,
         OrderPlacementGroupCommit,
         BillingClient,
+        SyncOrderPolicies,
         PaymentResultHandler,
         ChargeQueueDepth,
         DashboardStats,

@@ -1,14 +1,22 @@
 import { ZodValidationPipe } from '@boxoffice/platform';
-import { Body, Controller, Get, Headers, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, NotFoundException, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { BillingClient } from './billing.client.js';
 import { idempotencyKeySchema, orderIdSchema, placeOrderSchema } from './order.schemas.js';
 import { orderView } from './order.view.js';
 import { OrdersService } from './orders.service.js';
+import { RetryLaterException } from './retry-later.exception.js';
+import { SyncOrderPolicies } from './sync-order.policies.js';
 
 const idempotencyKey = new ZodValidationPipe(idempotencyKeySchema, 'Idempotency-Key');
 const body = new ZodValidationPipe(placeOrderSchema);
+
+/** The part of Fastify's reply the synchronous path uses: the time since the request arrived, and a header. */
+interface SyncReply {
+  readonly elapsedTime: number;
+  header(name: string, value: string): unknown;
+}
 
 @ApiTags('orders')
 @Controller('orders')
@@ -16,6 +24,7 @@ export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
     private readonly billing: BillingClient,
+    private readonly policies: SyncOrderPolicies,
   ) {}
 
   @Post()
@@ -30,14 +39,26 @@ export class OrdersController {
 
   @Post('sync')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Buy tickets synchronously: Checkout calls Billing over HTTP and waits (503/504 when Billing is down or slow)' })
+  @ApiOperation({
+    summary:
+      'Buy tickets synchronously: Checkout calls Billing over HTTP and waits. Fails fast: 503 with Retry-After when too many are in flight or Billing is failing, 504 at SYNC_TIMEOUT_MS',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiBody({ schema: z.toJSONSchema(placeOrderSchema) as object })
-  async placeSync(@Headers('idempotency-key') key: string | undefined, @Body() raw: unknown) {
-    const order = await this.orders.placeAndCharge(body.transform(raw), idempotencyKey.transform(key), (orderId, input) =>
-      this.billing.charge(orderId, input),
-    );
-    return orderView(order);
+  async placeSync(@Headers('idempotency-key') key: string | undefined, @Body() raw: unknown, @Res({ passthrough: true }) reply: SyncReply) {
+    // Validated before the policies: a malformed request takes no slot and counts for nothing.
+    const input = body.transform(raw);
+    const validKey = idempotencyKey.transform(key);
+    try {
+      const order = await this.policies.run(
+        (deadline) => this.orders.placeAndCharge(input, validKey, (orderId, order) => this.billing.charge(orderId, order, deadline)),
+        reply.elapsedTime,
+      );
+      return orderView(order);
+    } catch (error) {
+      if (error instanceof RetryLaterException) reply.header('retry-after', String(error.retryAfterSeconds));
+      throw error;
+    }
   }
 
   @Get(':id')
