@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EnvelopeFactory, Outbox } from '@boxoffice/messaging';
+import { createPrismaClient, providePrisma } from '@boxoffice/platform';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CHECKOUT_CONFIG, checkoutConfigSchema } from '../checkout.config.js';
+import { ConcertsService } from '../concerts/concerts.service.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { BillingClient } from './billing.client.js';
+import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
+import { OrdersController } from './orders.controller.js';
+import { OrdersService } from './orders.service.js';
+import { SyncOrderPolicies } from './sync-order.policies.js';
+
+// POST /orders/sync over real HTTP, in front of Checkout's real database, calling a stand-in for
+// Billing's HTTP API (POST /charges) that this spec makes answer, hang or go away. Checkout runs
+// in-process with only what the synchronous path needs: no broker is involved in it.
+
+const SYNC_TIMEOUT_MS = 500;
+
+/** Billing's POST /charges as the synchronous path sees it: it answers, hangs, or is not there. */
+class BillingStandIn {
+  mode: 'answer' | 'hang' = 'answer';
+  calls = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  private port = 0;
+  private server: Server | undefined;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((request, response) => this.charge(request, response));
+    server.listen(this.port, '127.0.0.1'); // the same port again after a stop
+    await once(server, 'listening');
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Down: the port refuses connections, as a stopped Billing does. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  }
+
+  private charge(request: IncomingMessage, response: ServerResponse): void {
+    this.calls++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    response.on('close', () => this.inFlight--);
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      if (this.mode === 'hang') return; // until Checkout gives up and closes the connection
+      const { orderId } = JSON.parse(body) as { orderId: string };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ orderId, status: 'CAPTURED' }));
+    });
+  }
+}
+
+describe('POST /orders/sync in front of a Billing that is slow or down', () => {
+  let db: TestDatabase;
+  let concertId: string;
+  const billing = new BillingStandIn();
+  const running: NestFastifyApplication[] = [];
+
+  /** A Checkout of its own for each case, so that one case's open circuit is not the next one's. */
+  async function startCheckout(settings: Record<string, string> = {}): Promise<string> {
+    const config = checkoutConfigSchema.parse({ DATABASE_URL: db.url, BILLING_URL: billing.url, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), ...settings });
+    @Module({})
+    class SyncPurchaseModule {}
+    const module: DynamicModule = {
+      module: SyncPurchaseModule,
+      controllers: [OrdersController],
+      providers: [
+        { provide: CHECKOUT_CONFIG, useValue: config },
+        ...providePrisma(() => createPrismaClient(PrismaClient, db.url, 4)),
+        { provide: Outbox, useValue: new Outbox() },
+        { provide: EnvelopeFactory, useValue: new EnvelopeFactory('checkout') },
+        ConcertsService,
+        OrdersService,
+        OrderPlacementGroupCommit,
+        BillingClient,
+        SyncOrderPolicies,
+      ],
+    };
+    const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: ['error'] });
+    running.push(app);
+    await app.listen(0, '127.0.0.1');
+    return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  }
+
+  /** One purchase; every request of this spec must get an HTTP answer, so a socket error fails it. */
+  async function buy(checkout: string, idempotencyKey = randomUUID()) {
+    const started = performance.now();
+    const response = await fetch(`${checkout}/orders/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      body: JSON.stringify({ concertId, quantity: 1, customerEmail: 'buyer@example.com' }),
+    });
+    const body = (await response.json()) as { status?: string; message?: string };
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, ms: performance.now() - started, idempotencyKey };
+  }
+
+  const ordersWithKeys = async (keys: string[]) =>
+    (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM "order" WHERE idempotency_key = ANY($1)', [keys])).rows[0].n;
+
+  beforeAll(async () => {
+    db = await createMigratedTestDatabase('sync_purchase', 'apps/checkout/prisma/migrations');
+    concertId = randomUUID();
+    await db.pool.query(`INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Night Shift', '2027-03-01T20:00:00Z', 1000, 4500)`, [concertId]);
+    await billing.start();
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((app) => app.close()));
+    await billing.stop();
+    await db.drop();
+  });
+
+  describe('when Billing answers', () => {
+    it('confirms the purchase in its response and records the order', async () => {
+      billing.mode = 'answer';
+      const checkout = await startCheckout();
+
+      const bought = await buy(checkout);
+
+      expect(bought).toMatchObject({ status: 201, body: { status: 'CONFIRMED' } });
+      await expect(ordersWithKeys([bought.idempotencyKey])).resolves.toBe(1);
+    });
+  });
+
+  describe('when Billing hangs', () => {
+    it('answers 504 by SYNC_TIMEOUT_MS + 100 ms with a clear message, and records no order', async () => {
+      billing.mode = 'hang';
+      const checkout = await startCheckout();
+
+      const bought = await buy(checkout);
+
+      expect(bought.status).toBe(504);
+      expect(bought.body.message).toMatch(/within 500 ms; ask again with the same Idempotency-Key/);
+      expect(bought.ms).toBeLessThan(SYNC_TIMEOUT_MS + 100);
+      await expect(ordersWithKeys([bought.idempotencyKey])).resolves.toBe(0);
+      // Checkout hung up on Billing at the deadline rather than leaving the call open.
+      await waitFor(() => billing.inFlight, (n) => n === 0, { timeoutMs: 5_000, description: 'Billing to see the call dropped' });
+    });
+
+    it('keeps the bulkhead’s calls in flight and its queue waiting, and refuses the rest at once with 503 and Retry-After', async () => {
+      billing.mode = 'hang';
+      billing.maxInFlight = 0;
+      const checkout = await startCheckout({ SYNC_BULKHEAD_SIZE: '2', SYNC_BULKHEAD_QUEUE: '2', SYNC_BREAKER_FAILURES: '100' });
+
+      const answers = await Promise.all(Array.from({ length: 12 }, () => buy(checkout)));
+
+      const refused = answers.filter((a) => a.status === 503);
+      const timedOut = answers.filter((a) => a.status === 504);
+      expect(refused).toHaveLength(12 - 2 - 2);
+      expect(timedOut).toHaveLength(2 + 2); // in flight and queued alike, by the deadline
+      for (const answer of refused) {
+        expect(answer.retryAfter).toBe('1');
+        expect(answer.body.message).toMatch(/too many synchronous purchases in flight/);
+        expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS / 2); // at once, not at the deadline
+      }
+      for (const answer of timedOut) expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS + 100);
+      // Billing sees a dropped call end a moment after Checkout has freed its slot: at most, not exactly.
+      expect(billing.maxInFlight).toBeLessThanOrEqual(2);
+      await expect(ordersWithKeys(answers.map((a) => a.idempotencyKey))).resolves.toBe(0);
+    });
+  });
+
+  describe('when Billing goes down', () => {
+    it('opens the circuit after a run of failures, then refuses at once without calling Billing', async () => {
+      const checkout = await startCheckout({ SYNC_BREAKER_FAILURES: '3', SYNC_BREAKER_HALF_OPEN_MS: '60000' });
+      await billing.stop();
+
+      const failures = [await buy(checkout), await buy(checkout), await buy(checkout)];
+      const refused = await buy(checkout);
+
+      expect(failures.map((f) => [f.status, f.body.message])).toEqual(Array(3).fill([503, expect.stringMatching(/billing is unavailable/)]));
+      expect(refused).toMatchObject({ status: 503, retryAfter: '60', body: { message: expect.stringMatching(/the circuit is open/) } });
+      expect(refused.ms).toBeLessThan(100);
+      await billing.start();
+    });
+
+    it('sends one probe once the half-open delay has passed, and closes the circuit when Billing answers it', async () => {
+      billing.mode = 'answer';
+      const checkout = await startCheckout({ SYNC_BREAKER_FAILURES: '3', SYNC_BREAKER_HALF_OPEN_MS: '1000' });
+      await billing.stop();
+      for (let i = 0; i < 3; i++) await buy(checkout);
+      await expect(buy(checkout)).resolves.toMatchObject({ status: 503, retryAfter: '1' });
+      await billing.start();
+      const callsWhileOpen = billing.calls;
+
+      // Open for a second: 503s, none reaching Billing, until the probe is let through and answered.
+      const probe = await waitFor(() => buy(checkout), (b) => b.status !== 503, { timeoutMs: 5_000, intervalMs: 100, description: 'the probe to be let through' });
+
+      expect(probe).toMatchObject({ status: 201, body: { status: 'CONFIRMED' } });
+      expect(billing.calls).toBe(callsWhileOpen + 1);
+      await expect(buy(checkout)).resolves.toMatchObject({ status: 201 });
+    });
+  });
+});
