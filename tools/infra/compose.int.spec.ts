@@ -1,0 +1,245 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '@boxoffice/config';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { ensureComposeV2, type ComposeV2 } from './compose-v2.ts';
+import { composeFile, repoRoot } from './paths.ts';
+
+// docker-compose.yml as Compose v2 reads it, on a machine without a Docker engine: Debian
+// trixie's docker-compose (Compose v2) and compose-spec (the compose-go validator), fetched
+// into .cache/compose-v2 by compose-v2.ts, parse, validate and normalise the file without a
+// daemon. The checks below read the normalised model (`config --format json`), so anchors,
+// merges and interpolation are already resolved the way `docker compose up` resolves them.
+
+const APPS = ['checkout', 'billing', 'email', 'analytics', 'audit'] as const;
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> };
+  environment?: Record<string, string | null>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  ports?: Array<{ host_ip?: string; target: number; published: string; protocol: string }>;
+  volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
+  profiles?: string[];
+}
+interface ComposeModel {
+  services: Record<string, ComposeService>;
+}
+
+let compose: ComposeV2;
+/** Runs a binary with only PATH and HOME, so no COMPOSE_* or K6_SCRIPT of the shell leaks in. */
+function run(binary: string, args: string[]) {
+  const result = spawnSync(binary, args, { cwd: repoRoot, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' } });
+  if (result.error) throw result.error;
+  return result;
+}
+const dockerCompose = (...args: string[]) => run(compose.dockerCompose, ['-f', composeFile, ...args]);
+
+let model: ComposeModel;
+let services: Record<string, ComposeService>;
+
+beforeAll(() => {
+  compose = ensureComposeV2();
+  // Every profile on, so that the load-test service is checked with the rest.
+  const result = dockerCompose('--profile', '*', 'config', '--format', 'json');
+  expect(result.stderr).toBe('');
+  model = JSON.parse(result.stdout) as ComposeModel;
+  services = model.services;
+});
+
+/** Every host:port a value names: URLs, and comma-separated host:port lists such as Kafka's brokers. */
+function addresses(value: string): Array<{ host: string; port: number | undefined }> {
+  return value.split(',').flatMap((part) => {
+    const text = part.trim();
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) && URL.canParse(text)) {
+      const url = new URL(text);
+      const defaults: Record<string, number> = { 'http:': 80, 'https:': 443 };
+      return [{ host: url.hostname, port: url.port ? Number(url.port) : defaults[url.protocol] }];
+    }
+    const hostPort = /^([\w.-]+):(\d{1,5})$/.exec(text);
+    return hostPort ? [{ host: hostPort[1]!, port: Number(hostPort[2]) }] : [];
+  });
+}
+
+/** The ports a service answers on inside the compose network. */
+function listensOn(name: string): number[] {
+  const service = services[name]!;
+  const env = service.environment ?? {};
+  const advertised = addresses((env.KAFKA_ADVERTISED_LISTENERS ?? '').replace(/\b[A-Z_]+:\/\//g, ''));
+  return [
+    ...(service.ports ?? []).map((port) => port.target),
+    ...(env.PORT ? [Number(env.PORT)] : []),
+    ...advertised.filter((address) => address.host === name).map((address) => address.port!),
+  ];
+}
+
+async function configSchemaOf(app: string): Promise<z.ZodObject> {
+  const module = (await import(path.join(repoRoot, 'apps', app, 'src', `${app}.config.ts`))) as Record<string, unknown>;
+  const schema = module[`${app}ConfigSchema`];
+  if (!schema) throw new Error(`apps/${app}/src/${app}.config.ts exports no ${app}ConfigSchema`);
+  return schema as z.ZodObject;
+}
+
+/** The ports the README's "Ports and URLs" table gives for Docker ("same" repeats the native column). */
+function readmeDockerPorts(): number[] {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const section = readme.split(/^### Ports and URLs$/m)[1]?.split(/^#/m)[0] ?? '';
+  const rows = section.split('\n').filter((line) => line.startsWith('|') && !/^\|\s*(what|-)/.test(line));
+  expect(rows.length).toBeGreaterThan(5);
+  return rows.flatMap((row) => {
+    const [, native = '', docker = ''] = row.split('|').slice(1, -1).map((cell) => cell.trim());
+    const text = /^(same|\+)/.test(docker) ? `${native} ${docker}` : docker;
+    return [...text.matchAll(/(?:localhost|127\.0\.0\.1):(\d+)/g)].map((match) => Number(match[1]));
+  });
+}
+
+/** The roles and databases docker/postgres/init.sql creates, read off its two service lists. */
+function initScript(): { roles: Map<string, string>; databases: Map<string, string> } {
+  const sql = readFileSync(path.join(repoRoot, 'docker/postgres/init.sql'), 'utf8');
+  const lists = [...sql.matchAll(/ARRAY\[([^\]]*)\]/g)].map((match) => [...match[1]!.matchAll(/'([^']+)'/g)].map((name) => name[1]!));
+  // The shape this reading relies on: a role named like the service with the same password,
+  // and boxoffice_<service> owned by it. If the script changes shape, this says so.
+  expect(sql).toContain("format('CREATE ROLE %I LOGIN PASSWORD %L', service, service)");
+  expect(sql).toContain("format('CREATE DATABASE %I OWNER %I', 'boxoffice_' || service, service)");
+  expect(lists).toHaveLength(2);
+  const [roleNames, databaseServices] = lists as [string[], string[]];
+  return {
+    roles: new Map(roleNames.map((role) => [role, role])),
+    databases: new Map(databaseServices.map((service) => [`boxoffice_${service}`, service])),
+  };
+}
+
+describe('docker-compose.yml under Compose v2', () => {
+  it('is Compose v2', () => {
+    expect(run(compose.dockerCompose, ['version', '--short']).stdout.trim()).toMatch(/^2\./);
+  });
+
+  it('passes `docker-compose config -q` as a whole and with each profile on', () => {
+    const profiles = dockerCompose('config', '--profiles').stdout.split('\n').filter(Boolean);
+    expect(profiles).toEqual(['loadtest']);
+    for (const args of [[], ...profiles.map((profile) => ['--profile', profile]), ['--profile', '*']]) {
+      const result = dockerCompose(...args, 'config', '-q');
+      expect({ args, stderr: result.stderr, status: result.status }).toEqual({ args, stderr: '', status: 0 });
+    }
+  });
+
+  it('is accepted by compose-spec, the reference validator', () => {
+    const result = run(compose.composeSpec, [composeFile]);
+    expect({ stderr: result.stderr, status: result.status }).toEqual({ stderr: '', status: 0 });
+  });
+
+  it('runs the five services from images built by the Dockerfile, one SERVICE each', () => {
+    for (const app of APPS) {
+      expect(services[app]?.image).toBe(`boxoffice/${app}:local`);
+      expect(services[app]?.build).toMatchObject({ context: repoRoot, dockerfile: 'Dockerfile', target: 'runtime', args: { SERVICE: app } });
+    }
+  });
+
+  it('pins every image it pulls to an exact version tag', () => {
+    const pulled = Object.entries(services).filter(([, service]) => !service.build);
+    expect(pulled.map(([name]) => name).sort()).toEqual(['k6', 'kafka', 'kafka-ui', 'mailpit', 'postgres', 'rabbitmq']);
+    for (const [name, service] of pulled) {
+      expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/) });
+    }
+  });
+
+  describe.each(APPS)('the environment of %s', (app) => {
+    it('names only variables its config schema reads, and fills it without error', async () => {
+      const schema = await configSchemaOf(app);
+      const environment = Object.fromEntries(Object.entries(services[app]!.environment ?? {}).map(([key, value]) => [key, value ?? '']));
+      const unknown = Object.keys(environment).filter((key) => !(key in schema.shape));
+      expect(unknown).toEqual([]);
+      expect(() => loadConfig(schema, environment)).not.toThrow();
+    });
+
+    it('leaves no setting at a default that means this container itself', async () => {
+      // Every default points at 127.0.0.1, right natively and wrong in a container: a variable
+      // missing here leaves the service talking to itself.
+      const config = loadConfig(await configSchemaOf(app), services[app]!.environment as Record<string, string>);
+      const loopback = Object.entries(config)
+        .filter(([key]) => key !== 'HOST')
+        .filter(([, value]) => /\b(127\.0\.0\.1|localhost)\b/.test(String(value)))
+        .map(([key]) => key);
+      expect(loopback).toEqual([]);
+      expect(config.HOST).toBe('0.0.0.0');
+    });
+
+    it('listens on the port it publishes, and checks its health there', () => {
+      const service = services[app]!;
+      const port = Number(service.environment?.PORT);
+      expect(service.ports?.map((published) => published.target)).toEqual([port]);
+      // /health/ready, not /live: dependants wait for a service whose database and brokers answer.
+      expect(service.healthcheck?.test?.join(' ')).toMatch(/^CMD node -e .*'http:\/\/127\.0\.0\.1:' \+ process\.env\.PORT \+ '\/health\/ready'/);
+    });
+  });
+
+  it("gives each service's DATABASE_URL a role and database that init.sql creates, the role owning it", () => {
+    const { roles, databases } = initScript();
+    const volumes = services.postgres!.volumes ?? [];
+    expect(volumes).toContainEqual(
+      expect.objectContaining({ type: 'bind', source: path.join(repoRoot, 'docker/postgres/init.sql'), target: expect.stringMatching(/^\/docker-entrypoint-initdb\.d\/.+\.sql$/) }),
+    );
+    for (const app of APPS) {
+      const url = new URL(services[app]!.environment!.DATABASE_URL!);
+      const database = url.pathname.slice(1);
+      expect({ app, host: url.hostname, port: url.port, password: url.password, owner: databases.get(database), role: roles.get(url.username) }).toEqual({
+        app,
+        host: 'postgres',
+        port: '5432',
+        password: roles.get(url.username),
+        owner: url.username,
+        role: url.username,
+      });
+    }
+    // Nothing created for a service that does not exist.
+    expect([...roles.keys()].sort()).toEqual([...APPS].sort());
+    expect([...databases.values()].sort()).toEqual([...APPS].sort());
+  });
+
+  it('waits, for every dependency, until its healthcheck passes', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const [dependency, { condition, required }] of Object.entries(service.depends_on ?? {})) {
+        const healthcheck = services[dependency]?.healthcheck;
+        expect({ name, dependency, condition, required, checked: Boolean(healthcheck?.test?.length) && healthcheck?.test?.[0] !== 'NONE' && !healthcheck?.disable }).toEqual({
+          name,
+          dependency,
+          condition: 'service_healthy',
+          required: true,
+          checked: true,
+        });
+      }
+    }
+  });
+
+  it('depends on every service its environment addresses, on a port that service listens on', () => {
+    let checked = 0;
+    for (const [name, service] of Object.entries(services)) {
+      for (const [variable, value] of Object.entries(service.environment ?? {})) {
+        if (variable === 'KAFKA_ADVERTISED_LISTENERS' || variable === 'KAFKA_LISTENERS' || variable === 'KAFKA_CONTROLLER_QUORUM_VOTERS') continue;
+        for (const { host, port } of addresses(value ?? '')) {
+          if (!(host in services) || host === name) continue;
+          checked += 1;
+          expect({ name, variable, host, dependsOn: service.depends_on?.[host]?.condition, portAnswers: listensOn(host).includes(port!) }).toEqual({
+            name,
+            variable,
+            host,
+            dependsOn: 'service_healthy',
+            portAnswers: true,
+          });
+        }
+      }
+    }
+    // Five DATABASE_URLs, RABBITMQ_URLs and KAFKA_BROKERS, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
+    expect(checked).toBe(19);
+  });
+
+  it("publishes exactly the ports of the README's table, on 127.0.0.1 and unchanged", () => {
+    const published = Object.values(services).flatMap((service) => service.ports ?? []);
+    for (const port of published) expect(port).toMatchObject({ host_ip: '127.0.0.1', published: String(port.target), protocol: 'tcp' });
+    const documented = [...new Set(readmeDockerPorts())].sort((a, b) => a - b);
+    expect(published.map((port) => port.target).sort((a, b) => a - b)).toEqual(documented);
+  });
+});
