@@ -5,9 +5,10 @@
 # docker-compose.yml builds each service this way. The deps and build stages do not depend on
 # SERVICE, so the five builds share them and only the small last layers differ.
 
-# Keep the major in step with the `node` devDependency in package.json (the Node that runs the
-# tests); type stripping and the built-in fetch in the healthcheck both need Node 24.
-ARG NODE_IMAGE=node:24.11-bookworm-slim
+# The same Node release as the `node` devDependency in package-lock.json, which runs the tests
+# and the native rehearsal of this image (tools/infra/dockerfile.unit.spec.ts checks they agree).
+# An exact tag, so the image starts the same next month; the healthcheck's fetch needs Node 24.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # --- deps: every dependency, dev tools included, from the lockfile alone --------------------
 # Only package*.json are copied, so editing source does not throw away this (slow) layer.
@@ -24,12 +25,6 @@ COPY . .
 # they must exist before the build compiles src/. Generating reads the schemas only.
 RUN npm run prisma:generate
 RUN npx nx run-many -t build
-# Gather each app's prisma/ folder (schema and migrations; the service applies its migrations
-# when it starts) under /out with the same relative paths, for the runtime stage to copy.
-RUN mkdir -p /out \
- && for dir in apps/*/prisma; do \
-      if [ -d "$dir" ]; then mkdir -p "/out/$dir" && cp -R "$dir/." "/out/$dir/"; fi; \
-    done
 
 # --- runtime: production dependencies and one service's compiled code -----------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -42,9 +37,12 @@ ARG SERVICE
 RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=checkout|billing|email|analytics|audit' >&2; exit 1; }
 ENV NODE_ENV=production SERVICE=${SERVICE}
 
+# What the service runs: the compiled libs, its own compiled app, and its prisma/ folder (the
+# migrations it applies at start, read relative to WORKDIR). This list is also what
+# tools/infra/runtime-stage.ts reads to rehearse the image natively; keep to the forms it knows.
 COPY --from=build /app/dist/libs ./dist/libs
 COPY --from=build /app/dist/apps/${SERVICE} ./dist/apps/${SERVICE}
-COPY --from=build /out/ ./
+COPY --from=build /app/apps/${SERVICE}/prisma ./apps/${SERVICE}/prisma
 
 USER node
 # Shell form so ${SERVICE} expands at run time; `exec` replaces the shell with node, so node
