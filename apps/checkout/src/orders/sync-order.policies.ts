@@ -21,9 +21,9 @@ const BULKHEAD_RETRY_AFTER_SECONDS = 1;
 
 /**
  * The synchronous purchase fails fast. Without these policies, 1,000 buyers a second against a
- * Billing that takes 250 pile up inside Checkout: every one holds a socket, a fetch and, at the
- * end, a database connection, until Checkout answers nobody in time (and POST /orders, on the same
- * process, starves with it). With them, from the outside in (cockatiel's policies, composed here):
+ * Billing that charges 250 a second pile up inside Checkout: each holds a socket, a fetch and, at
+ * the end, a database connection, until Checkout answers nobody in time (and POST /orders, in the
+ * same process, starves with it). docs/patterns/sync-vs-async.md has the figures. With them, from the outside in (cockatiel's policies, composed here):
  *
  *   deadline   the whole request, queueing and the database included, ends by SYNC_TIMEOUT_MS
  *              (504); the work's signal is aborted then, so a Billing call in flight is dropped
