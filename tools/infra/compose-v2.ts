@@ -61,7 +61,8 @@ export function ensureComposeV2(log: (line: string) => void = () => {}): Compose
     }
     fs.writeFileSync(path.join(root, 'versions.json'), `${JSON.stringify(versions, null, 2)}\n`);
     if (!complete(binaries(root))) throw new Error(`compose-v2: the packages did not contain the expected binaries (${root})`);
-    fs.rmSync(composeV2Dir, { recursive: true, force: true });
+    // Only a broken leftover is removed; a complete folder may be another spec's, in use.
+    if (fs.existsSync(composeV2Dir) && !complete(binaries(composeV2Dir))) fs.rmSync(composeV2Dir, { recursive: true, force: true });
     try {
       fs.renameSync(root, composeV2Dir);
     } catch (error) {
