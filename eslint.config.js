@@ -12,7 +12,8 @@ const dependencyRules = [
   { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:database'] },
   { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
   { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
+  // Test helpers build on each other: the transport contract suite uses the spec helpers.
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'] },
   // The end-to-end harness runs whole systems, so it knows the brokers (to clean up after one).
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:e2e'] },
@@ -39,7 +40,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', '**/test/**/*.ts', 'tools/**/*.ts'],
+    files: ['**/*.spec.ts', '**/test/**/*.ts', '**/src/testing/**/*.ts', 'tools/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', boundaries(testRules)] },
   },
   {

@@ -1,6 +1,6 @@
 // The benchmark proper of `npm run bench:fanout` (see fanout.ts, which loads it once the namespace is set).
 import { channelNames, UserRegistered } from '@boxoffice/contracts';
-import { EnvelopeFactory, Outbox, uuidV7, type KafkaDestination } from '@boxoffice/messaging';
+import { EnvelopeFactory, Outbox, uuidV7, type Destination, type SqlExecutor } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
 import type { ServiceProcess, TestSystem } from '@boxoffice/e2e';
 import { waitFor } from '@boxoffice/testing';
@@ -73,12 +73,16 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
           users.map((u) => u.email),
           users.map((u) => u.name),
         ]);
-        const tx = { $executeRawUnsafe: async (query: string, ...values: unknown[]) => (await client.query(query, values)).rowCount ?? 0 };
-        for (const user of users) {
-          const event = envelopes.create(UserRegistered, { userId: user.id, email: user.email, name: user.name, ip: '127.0.0.1', userAgent: 'bench:fanout' });
-          await outbox.add(tx, event, { transport: 'kafka', topic: topics.users, key: user.id } satisfies KafkaDestination);
-          occurredAt.set(event.id, Date.parse(event.occurredAt));
-        }
+        const tx: SqlExecutor = {
+          $executeRawUnsafe: async (query, ...values) => (await client.query(query, values)).rowCount ?? 0,
+          $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T,
+        };
+        const entries = users.map((user) => {
+          const envelope = envelopes.create(UserRegistered, { userId: user.id, email: user.email, name: user.name, ip: '127.0.0.1', userAgent: 'bench:fanout' });
+          occurredAt.set(envelope.id, Date.parse(envelope.occurredAt));
+          return { envelope, destination: { transport: 'kafka', channel: topics.users, key: user.id } satisfies Destination };
+        });
+        await outbox.addMany(tx, entries);
         await client.query('COMMIT');
       } finally {
         client.release();

@@ -6,9 +6,9 @@
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
-import { EnvelopeFactory, Outbox, OutboxRelay, silentLogger, type Destination, type MessagePublisher } from '@boxoffice/messaging';
-import { createKafkaClient, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
-import { RabbitMqConnection, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
+import { defaultRetryPolicy, EnvelopeFactory, Outbox, OutboxRelay, silentLogger, type Destination, type Publisher } from '@boxoffice/messaging';
+import { KafkaTopics, KafkaTransport } from '@boxoffice/messaging-kafka';
+import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import { createTestDatabase, uniqueName } from '@boxoffice/testing';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -26,13 +26,14 @@ const queue = uniqueName('bench.relay');
 const exchange = uniqueName('bench.relay.commands');
 const topic = uniqueName('bench.relay');
 const db = await createTestDatabase('bench_relay', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
-const rabbit = new RabbitMqConnection({ url: rabbitUrl, name: 'bench-relay', logger: silentLogger });
-await rabbit.connect();
-const setup = await rabbit.createChannel();
+const rabbitTransport = new RabbitMqTransport({ url: rabbitUrl, name: 'bench-relay', exchange, retryPolicy: defaultRetryPolicy, logger: silentLogger });
+await rabbitTransport.connect();
+const setup = await rabbitTransport.connection.createChannel();
 await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
 await setup.assertExchange(exchange, 'direct', { durable: true });
 await setup.bindQueue(queue, exchange, queue);
-const kafka = createKafkaClient({ brokers, clientId: 'bench-relay', logger: silentLogger });
+const kafkaTransport = new KafkaTransport({ brokers, clientId: 'bench-relay', logger: silentLogger });
+const kafka = kafkaTransport.kafka;
 await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
 
 const commands = () => Array.from({ length: count }, () => envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 2, customerEmail: 'ada@example.com' }));
@@ -55,7 +56,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function relayRate(publisher: MessagePublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
+async function relayRate(publisher: Publisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
   await db.pool.query('TRUNCATE outbox_message');
   await fillOutbox(messages, destinationOf);
   const relay = new OutboxRelay(db.pool, [publisher], { batchSize, concurrency: relayConcurrency });
@@ -93,8 +94,8 @@ async function rawKafkajsRate(messages: Envelope[]): Promise<number> {
   return rate;
 }
 
-const toQueue = (): Destination => ({ transport: 'rabbitmq', exchange, routingKey: queue });
-const toTopic = (m: Envelope): Destination => ({ transport: 'kafka', topic, key: (m.payload as { userId: string }).userId });
+const toQueue = (m: Envelope): Destination => ({ transport: 'rabbitmq', channel: queue, key: m.id });
+const toTopic = (m: Envelope): Destination => ({ transport: 'kafka', channel: topic, key: (m.payload as { userId: string }).userId });
 const round = (n: number) => Math.round(n);
 
 /** Median of `rounds` measurements of each, alternating which goes first, so drift hits both alike. */
@@ -115,7 +116,7 @@ async function compare(raw: () => Promise<number>, relay: () => Promise<number>)
 }
 
 /** Our publisher without the outbox (mandatory flag, envelope headers): the relay's broker side. */
-async function publisherOnlyRate(publisher: MessagePublisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
+async function publisherOnlyRate(publisher: Publisher, messages: Envelope[], destinationOf: (m: Envelope) => Destination) {
   const outgoing = messages.map((envelope) => ({ envelope, destination: destinationOf(envelope) }));
   return timed(async () => {
     for (let i = 0; i < outgoing.length; i += batchSize) await publisher.publish(outgoing.slice(i, i + batchSize));
@@ -124,7 +125,7 @@ async function publisherOnlyRate(publisher: MessagePublisher, messages: Envelope
 
 /** The relay's database work alone (claim, mark, commit), with a publisher that does nothing. */
 async function databaseOnlyRate(): Promise<number> {
-  const nothing = { transport: 'rabbitmq' as const, publish: async () => {} };
+  const nothing: Publisher = { name: 'rabbitmq', publish: async () => {} };
   return relayRate(nothing, commands(), toQueue);
 }
 
@@ -132,8 +133,8 @@ const emptyQueue = async () => void (await setup.purgeQueue(queue));
 
 try {
   console.log(`bench:relay - ${count} messages per run, batches of ${batchSize}, ${relayConcurrency} batches in flight, median of ${rounds} rounds\n`);
-  const rabbitPublisher = new RabbitMqPublisher(rabbit);
-  const kafkaPublisher = new KafkaPublisher(kafka);
+  const rabbitPublisher = rabbitTransport;
+  const kafkaPublisher = kafkaTransport;
   await kafkaPublisher.connect();
 
   // A short warm-up of every path, so that neither side pays for first connections and JIT.
@@ -168,8 +169,7 @@ try {
   console.log(`\nthe halves alone: RabbitMqPublisher ${round(publisherOnly.rabbitmq)} msg/s, KafkaPublisher ${round(publisherOnly.kafka)} msg/s,`);
   console.log(`the relay's database work with a publisher that does nothing ${round(databaseOnly)} msg/s`);
 
-  await kafkaPublisher.disconnect();
-  await rabbitPublisher.close();
+  await kafkaTransport.close();
   const figures = (rates: { raw: number; relay: number }) => ({ relay: round(rates.relay), raw: round(rates.raw), ratio: Number((rates.relay / rates.raw).toFixed(3)) });
   console.log(
     JSON.stringify({
@@ -186,7 +186,7 @@ try {
 } finally {
   await setup.deleteQueue(queue).catch(() => {});
   await setup.deleteExchange(exchange).catch(() => {});
-  await rabbit.close();
+  await rabbitTransport.close();
   await new KafkaTopics(kafka).delete([topic]).catch(() => {});
   await db.drop();
 }

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UserRegistered } from '@boxoffice/contracts';
-import { EnvelopeFactory, Inbox, Outbox, OutboxRelay, Outcome, PgTransactionRunner, silentLogger, type MessageHandler } from '@boxoffice/messaging';
-import { createKafkaClient, KafkaConsumer, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  Outbox,
+  OutboxRelay,
+  Outcome,
+  PgTransactionRunner,
+  silentLogger,
+  type SqlExecutor,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
+import { KafkaTopics, KafkaTransport } from '@boxoffice/messaging-kafka';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { ThrowawayKafka } from './throwaway-kafka.ts';
@@ -19,37 +29,41 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
   let db: TestDatabase;
   let runner: PgTransactionRunner;
   let relay: OutboxRelay;
-  let publisher: KafkaPublisher;
-  let consumer: KafkaConsumer;
+  let transport: KafkaTransport;
+  let consumer: TransportConsumer;
 
   beforeAll(async () => {
     broker = await ThrowawayKafka.start();
-    const kafka = createKafkaClient({ brokers: broker.brokers, clientId: 'restart-spec', logger: silentLogger });
+    transport = new KafkaTransport({
+      brokers: broker.brokers,
+      clientId: 'restart-spec',
+      consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
+      logger: silentLogger,
+    });
     db = await createTestDatabase('kafka_restart', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
     // No unique key on purpose: an event handled twice would show as a second row.
     await db.pool.query('CREATE TABLE effect (message_id uuid NOT NULL)');
     runner = new PgTransactionRunner(db.pool);
-    await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
+    await new KafkaTopics(transport.kafka).ensure([{ topic, partitions: 3 }]);
 
-    const inbox = new Inbox(runner, groupId);
-    const handler: MessageHandler = {
-      handle: (message) =>
-        inbox.handleOnce(message, async (tx) => {
-          await tx.$executeRawUnsafe('INSERT INTO effect (message_id) VALUES ($1::uuid)', message.id);
-          return Outcome.done();
-        }),
-    };
-    consumer = new KafkaConsumer(kafka, {
-      groupId,
-      subscriptions: [{ consumer: groupId, source: { transport: 'kafka', topic }, messages: [UserRegistered], handler }],
-      sessionTimeoutMs: 6_000,
-      heartbeatIntervalMs: 500,
-      maxWaitTimeMs: 100,
-      logger: silentLogger,
+    const pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: groupId,
+      database: runner,
+      handlers: [
+        {
+          message: UserRegistered,
+          handler: {
+            handle: async (message, { tx }) => {
+              await tx.$executeRawUnsafe('INSERT INTO effect (message_id) VALUES ($1::uuid)', message.id);
+              return Outcome.done();
+            },
+          },
+        },
+      ],
     });
+    consumer = transport.consumer({ consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 50, maxWaitMs: 5 }, concurrency: 3 });
     await consumer.start();
-    publisher = new KafkaPublisher(kafka);
-    relay = new OutboxRelay(db.pool, [publisher], { pollIntervalMs: 200, retryInitialDelayMs: 100, retryMaxDelayMs: 1_000, logger: silentLogger });
+    relay = new OutboxRelay(db.pool, [transport], { pollIntervalMs: 200, retryInitialDelayMs: 100, retryMaxDelayMs: 1_000, logger: silentLogger });
     await relay.start();
   }, 120_000);
 
@@ -57,7 +71,7 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     try {
       await relay?.stop();
       await consumer?.stop();
-      await publisher?.disconnect().catch(() => {});
+      await transport?.close().catch(() => {});
       await db?.drop();
     } finally {
       await broker?.destroy();
@@ -70,7 +84,7 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     for (let i = 0; i < count; i++) {
       const userId = randomUUID();
       const event = envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'restart-spec' });
-      await runner.$transaction((tx) => outbox.add(tx, event, { transport: 'kafka', topic, key: userId }));
+      await runner.$transaction((tx) => outbox.add(tx, event, { transport: 'kafka', channel: topic, key: userId }));
       ids.push(event.id);
     }
     return ids;

@@ -2,13 +2,9 @@ import { createPrismaClient, HealthController, provideMessaging, providePrisma }
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { AnalyticsConfig } from './analytics.config.js';
-import { analyticsSubscriptions } from './analytics.subscriptions.js';
+import { analyticsHandlers } from './analytics.handlers.js';
 import { PrismaClient } from './generated/prisma/client.js';
-import { OrderSettledHandler } from './projections/order-settled.handler.js';
-import { PaymentDeclinedHandler } from './projections/payment-declined.handler.js';
-import { SalesProjection } from './projections/sales.projection.js';
-import { SignupsProjection } from './projections/signups.projection.js';
-import { UserRegisteredHandler } from './projections/user-registered.handler.js';
+import { ProjectionsHandler } from './projections/projections.handler.js';
 import { StatsController } from './stats/stats.controller.js';
 import { StatsService } from './stats/stats.service.js';
 
@@ -24,18 +20,12 @@ export class AnalyticsModule {
         ...provideMessaging({
           service: 'analytics',
           databaseUrl: config.DATABASE_URL,
-          rabbitmqUrl: config.RABBITMQ_URL,
-          kafkaBrokers: config.KAFKA_BROKERS,
-          kafka: { partitionsConsumedConcurrently: config.KAFKA_CONCURRENCY },
-          handlers: [UserRegisteredHandler, OrderSettledHandler, PaymentDeclinedHandler],
-          subscriptions: analyticsSubscriptions,
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          concurrency: { kafka: config.KAFKA_CONCURRENCY },
+          handlers: analyticsHandlers,
         }),
-        SignupsProjection,
-        SalesProjection,
         StatsService,
-        UserRegisteredHandler,
-        OrderSettledHandler,
-        PaymentDeclinedHandler,
+        ProjectionsHandler,
       ],
     };
   }

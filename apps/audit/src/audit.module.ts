@@ -2,7 +2,7 @@ import { createPrismaClient, HealthController, provideMessaging, providePrisma }
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { AuditConfig } from './audit.config.js';
-import { auditSubscriptions } from './audit.subscriptions.js';
+import { auditHandlers } from './audit.handlers.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { AuditController } from './trail/audit.controller.js';
 import { AuditLog } from './trail/audit-log.js';
@@ -20,11 +20,9 @@ export class AuditModule {
         ...provideMessaging({
           service: 'audit',
           databaseUrl: config.DATABASE_URL,
-          rabbitmqUrl: config.RABBITMQ_URL,
-          kafkaBrokers: config.KAFKA_BROKERS,
-          kafka: { partitionsConsumedConcurrently: config.KAFKA_CONCURRENCY },
-          handlers: [EventRecordedHandler],
-          subscriptions: auditSubscriptions,
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          concurrency: { kafka: config.KAFKA_CONCURRENCY },
+          handlers: auditHandlers,
         }),
         AuditLog,
         EventRecordedHandler,

@@ -3,7 +3,7 @@ import { createPrismaClient, HealthController, provideMessaging, providePrisma }
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BILLING_CONFIG, type BillingConfig } from './billing.config.js';
-import { billingSubscriptions } from './billing.subscriptions.js';
+import { billingHandlers } from './billing.handlers.js';
 import { ChargeJobsController } from './charges/charge-jobs.controller.js';
 import { ChargeJobsCounter } from './charges/charge-jobs.counter.js';
 import { ChargeOrderHandler } from './charges/charge-order.handler.js';
@@ -18,6 +18,7 @@ import { SeatInventory } from './inventory/seat-inventory.js';
 @Module({})
 export class BillingModule {
   static register(config: BillingConfig): DynamicModule {
+    const limiter = new RateLimiter(config.BILLING_MAX_RATE);
     return {
       module: BillingModule,
       imports: [TerminusModule],
@@ -25,16 +26,16 @@ export class BillingModule {
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
         ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5)),
+        // One limiter for both doors to a charge: the work queue and POST /charges.
+        { provide: RateLimiter, useValue: limiter },
         ...provideMessaging({
           service: 'billing',
           databaseUrl: config.DATABASE_URL,
-          rabbitmqUrl: config.RABBITMQ_URL,
-          kafkaBrokers: config.KAFKA_BROKERS,
-          rabbitmq: { prefetch: config.BILLING_CONCURRENCY, concurrency: config.BILLING_CONCURRENCY },
-          handlers: [ChargeOrderHandler, ConcertScheduledHandler],
-          subscriptions: billingSubscriptions,
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          handlers: billingHandlers,
+          concurrency: { rabbitmq: config.BILLING_CONCURRENCY },
+          commandRate: limiter,
         }),
-        { provide: RateLimiter, useValue: new RateLimiter(config.BILLING_MAX_RATE) },
         { provide: PAYMENT_GATEWAY, useValue: new SimulatedPaymentGateway(config.PAYMENT_LATENCY_MS, config.PAYMENT_DECLINE_RATE) },
         { provide: ChargeJobsCounter, useValue: new ChargeJobsCounter() },
         SeatInventory,

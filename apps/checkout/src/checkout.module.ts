@@ -2,7 +2,7 @@ import { createPrismaClient, HealthController, provideMessaging, providePrisma }
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
-import { checkoutSubscriptions } from './checkout.subscriptions.js';
+import { checkoutHandlers } from './checkout.handlers.js';
 import { ConcertsController } from './concerts/concerts.controller.js';
 import { ConcertsService } from './concerts/concerts.service.js';
 import { ChargeQueueDepth } from './dashboard/charge-queue.depth.js';
@@ -10,6 +10,7 @@ import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DashboardStats } from './dashboard/dashboard.stats.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { BillingClient } from './orders/billing.client.js';
+import { OrderIdempotency } from './orders/order-idempotency.js';
 import { OrderPlacementGroupCommit } from './orders/order-placement.group-commit.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
@@ -31,14 +32,13 @@ export class CheckoutModule {
         ...provideMessaging({
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,
-          rabbitmqUrl: config.RABBITMQ_URL,
-          kafkaBrokers: config.KAFKA_BROKERS,
-          handlers: [PaymentResultHandler],
-          subscriptions: checkoutSubscriptions,
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          handlers: checkoutHandlers,
         }),
         ConcertsService,
         OrdersService,
         OrderPlacementGroupCommit,
+        OrderIdempotency,
         BillingClient,
         SyncOrderPolicies,
         PaymentResultHandler,

@@ -2,16 +2,14 @@ import { createPrismaClient, HealthController, provideMessaging, providePrisma }
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { EMAIL_CONFIG, type EmailConfig } from './email.config.js';
-import { emailSubscriptions } from './email.subscriptions.js';
+import { emailHandlers } from './email.handlers.js';
 import { EmailsController } from './emails/emails.controller.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { MailOutbox } from './mail/mail.outbox.js';
 import { MAILER } from './mail/mailer.port.js';
 import { SentEmails } from './mail/sent-emails.js';
 import { SmtpMailer } from './mail/smtp.mailer.js';
-import { ApologyMailHandler } from './notifications/apology-mail.handler.js';
-import { ReceiptMailHandler } from './notifications/receipt-mail.handler.js';
-import { WelcomeMailHandler } from './notifications/welcome-mail.handler.js';
+import { NotificationMailHandler } from './notifications/notification-mail.handler.js';
 
 @Module({})
 export class EmailModule {
@@ -26,11 +24,9 @@ export class EmailModule {
         ...provideMessaging({
           service: 'email',
           databaseUrl: config.DATABASE_URL,
-          rabbitmqUrl: config.RABBITMQ_URL,
-          kafkaBrokers: config.KAFKA_BROKERS,
-          kafka: { partitionsConsumedConcurrently: config.KAFKA_CONCURRENCY },
-          handlers: [WelcomeMailHandler, ReceiptMailHandler, ApologyMailHandler],
-          subscriptions: emailSubscriptions,
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          concurrency: { kafka: config.KAFKA_CONCURRENCY },
+          handlers: emailHandlers,
         }),
         {
           provide: MAILER,
@@ -43,9 +39,7 @@ export class EmailModule {
         },
         SentEmails,
         MailOutbox,
-        WelcomeMailHandler,
-        ReceiptMailHandler,
-        ApologyMailHandler,
+        NotificationMailHandler,
       ],
     };
   }

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { catalog, type CatalogEntry } from './catalog.js';
+import { catalog, commandExchange, type CatalogEntry } from './catalog.js';
 import { envelopeSchema } from './envelope.js';
 
 // AsyncAPI 3 ids must match ^[A-Za-z0-9_-]+$, so queue and topic names are turned into ids.
 const idOf = (name: string) => name.replace(/[^A-Za-z0-9_-]/g, '-');
 const messageId = (entry: CatalogEntry) => `${entry.message.type}_v${entry.message.version}`;
-const address = (entry: CatalogEntry) => (entry.route.transport === 'rabbitmq' ? entry.route.queue : entry.route.topic);
+const address = (entry: CatalogEntry) => entry.channel;
+/** The default deployment: commands on RabbitMQ, events on Kafka (MessagingRuntime's defaults). */
+const serverOf = (entry: CatalogEntry) => (entry.message.kind === 'command' ? 'rabbitmq' : 'kafka');
 
 /**
  * The AsyncAPI 3 description of every queue and topic, who sends and who receives, and the
@@ -21,11 +23,11 @@ export function buildAsyncApiDocument(entries: ReadonlyArray<CatalogEntry> = cat
     const channelId = idOf(address(entry));
     const channel = (channels[channelId] ??= {
       address: address(entry),
-      servers: [{ $ref: `#/servers/${entry.route.transport}` }],
+      servers: [{ $ref: `#/servers/${serverOf(entry)}` }],
       messages: {},
       bindings:
-        entry.route.transport === 'rabbitmq'
-          ? { amqp: { is: 'routingKey', exchange: { name: entry.route.exchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' } } }
+        serverOf(entry) === 'rabbitmq'
+          ? { amqp: { is: 'routingKey', exchange: { name: commandExchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' } } }
           : { kafka: { partitions: 3, replicas: 1 } },
     }) as { messages: Record<string, unknown> };
     channel.messages[messageId(entry)] = { $ref: `#/components/messages/${messageId(entry)}` };
@@ -35,7 +37,7 @@ export function buildAsyncApiDocument(entries: ReadonlyArray<CatalogEntry> = cat
       title: `${entry.message.type} v${entry.message.version} (${entry.message.kind})`,
       summary: entry.message.description,
       contentType: 'application/json',
-      ...(entry.route.transport === 'kafka' ? { bindings: { kafka: { key: { type: 'string', description: `the ${entry.route.keyedBy}` } } } } : {}),
+      ...(serverOf(entry) === 'kafka' ? { bindings: { kafka: { key: { type: 'string', description: `the ${entry.keyedBy}` } } } } : {}),
       payload: { ...jsonSchema(envelopeSchema), properties: { ...jsonSchema(envelopeSchema).properties, payload: jsonSchema(entry.message.schema) } },
     };
 
@@ -50,7 +52,7 @@ export function buildAsyncApiDocument(entries: ReadonlyArray<CatalogEntry> = cat
         action: 'receive',
         channel: { $ref: `#/channels/${channelId}` },
         messages: [ref],
-        summary: entry.route.transport === 'kafka' ? `consumer group ${consumer}` : `competing consumers of ${consumer}`,
+        summary: serverOf(entry) === 'kafka' ? `consumer group ${consumer}` : `competing consumers of ${consumer}`,
       };
     }
   }

@@ -1,5 +1,5 @@
 import { exchanges, queues, topics } from './channels.js';
-import type { MessageDefinition } from './message-definition.js';
+import type { MessageDefinition, PayloadOf } from './message-definition.js';
 import {
   ChargeOrder,
   ConcertScheduled,
@@ -13,67 +13,67 @@ import {
 
 export type ServiceName = 'checkout' | 'billing' | 'email' | 'analytics' | 'audit';
 
-/** A command goes through an exchange into one work queue; exactly one consumer does it. */
-export interface QueueRoute {
-  readonly transport: 'rabbitmq';
-  readonly exchange: string;
-  readonly queue: string;
-}
-
-/** An event goes to a topic, partitioned by a key that keeps one entity's events in order. */
-export interface TopicRoute {
-  readonly transport: 'kafka';
-  readonly topic: string;
-  readonly keyedBy: string;
-}
-
+/**
+ * One line of the message surface. Whether the channel is a queue or a topic follows from the
+ * message's kind: a command goes to a work queue (exactly one consumer does it), an event to a
+ * topic (every subscribing service gets a copy). Which broker carries each kind is the
+ * deployment's choice (MessagingRuntime), not the catalog's.
+ */
 export interface CatalogEntry {
   readonly message: MessageDefinition;
-  readonly route: QueueRoute | TopicRoute;
+  /** The queue (command) or topic (event) it travels on. */
+  readonly channel: string;
+  /** The payload field whose value is the partition key: messages with the same key keep their order. */
+  readonly keyedBy: string;
   readonly publisher: ServiceName;
   readonly consumers: ReadonlyArray<ServiceName>;
 }
 
-const commandQueue = (queue: string): QueueRoute => ({ transport: 'rabbitmq', exchange: exchanges.commands, queue });
-const topic = (name: string, keyedBy: string): TopicRoute => ({ transport: 'kafka', topic: name, keyedBy });
+/** A catalog line whose `keyedBy` is checked against the message's payload. */
+function entry<Definition extends MessageDefinition>(
+  line: Omit<CatalogEntry, 'message' | 'keyedBy'> & { readonly message: Definition; readonly keyedBy: keyof PayloadOf<Definition> & string },
+): CatalogEntry {
+  return line;
+}
 
 /**
- * The whole message surface of boxoffice: every message, where it travels, who sends it and who
- * receives it. The services' subscriptions and the AsyncAPI document (docs/asyncapi.json) follow it.
+ * The whole message surface of boxoffice, and the only place routing is stated: every message,
+ * the channel it travels on and its key, who sends it and who receives it. The services send
+ * and subscribe by message type; the AsyncAPI document (docs/asyncapi.json) follows from this.
  */
 export const catalog: ReadonlyArray<CatalogEntry> = [
-  { message: ConcertScheduled, route: topic(topics.concerts, 'concertId'), publisher: 'checkout', consumers: ['billing', 'audit'] },
-  { message: ChargeOrder, route: commandQueue(queues.chargeOrder), publisher: 'checkout', consumers: ['billing'] },
-  { message: PaymentCaptured, route: topic(topics.payments, 'orderId'), publisher: 'billing', consumers: ['checkout', 'audit'] },
-  {
-    message: PaymentDeclined,
-    route: topic(topics.payments, 'orderId'),
-    publisher: 'billing',
-    consumers: ['checkout', 'analytics', 'audit'],
-  },
-  { message: SeatsUnavailable, route: topic(topics.payments, 'orderId'), publisher: 'billing', consumers: ['checkout', 'audit'] },
-  {
-    message: OrderConfirmed,
-    route: topic(topics.orders, 'orderId'),
-    publisher: 'checkout',
-    consumers: ['email', 'analytics', 'audit'],
-  },
-  {
-    message: OrderRejected,
-    route: topic(topics.orders, 'orderId'),
-    publisher: 'checkout',
-    consumers: ['email', 'analytics', 'audit'],
-  },
-  {
-    message: UserRegistered,
-    route: topic(topics.users, 'userId'),
-    publisher: 'checkout',
-    consumers: ['email', 'analytics', 'audit'],
-  },
+  entry({ message: ConcertScheduled, channel: topics.concerts, keyedBy: 'concertId', publisher: 'checkout', consumers: ['billing', 'audit'] }),
+  entry({ message: ChargeOrder, channel: queues.chargeOrder, keyedBy: 'orderId', publisher: 'checkout', consumers: ['billing'] }),
+  entry({ message: PaymentCaptured, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'audit'] }),
+  entry({ message: PaymentDeclined, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'analytics', 'audit'] }),
+  entry({ message: SeatsUnavailable, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'audit'] }),
+  entry({ message: OrderConfirmed, channel: topics.orders, keyedBy: 'orderId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
+  entry({ message: OrderRejected, channel: topics.orders, keyedBy: 'orderId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
+  entry({ message: UserRegistered, channel: topics.users, keyedBy: 'userId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
 ];
 
-export function routeOf(message: MessageDefinition): QueueRoute | TopicRoute {
-  const entry = catalog.find((e) => e.message === message);
-  if (!entry) throw new Error(`${message.type} v${message.version} is not in the catalog`);
-  return entry.route;
+/** The direct exchange commands are published to, for brokers that route through one (RabbitMQ). */
+export const commandExchange = exchanges.commands;
+
+export function entryOf(message: Pick<MessageDefinition, 'type' | 'version'>, entries: ReadonlyArray<CatalogEntry> = catalog): CatalogEntry {
+  const found = entries.find((e) => e.message.type === message.type && e.message.version === message.version);
+  if (!found) throw new Error(`${message.type} v${message.version} is not in the catalog`);
+  return found;
+}
+
+/** What a service receives: its catalog lines. */
+export function consumedBy(service: ServiceName, entries: ReadonlyArray<CatalogEntry> = catalog): CatalogEntry[] {
+  return entries.filter((e) => e.consumers.includes(service));
+}
+
+/** What a service sends: its catalog lines. */
+export function publishedBy(service: ServiceName, entries: ReadonlyArray<CatalogEntry> = catalog): CatalogEntry[] {
+  return entries.filter((e) => e.publisher === service);
+}
+
+/** The partition key of one message, read from the field the catalog names. */
+export function keyOf(line: CatalogEntry, payload: unknown): string {
+  const key = (payload as Record<string, unknown> | null)?.[line.keyedBy];
+  if (typeof key !== 'string' || key === '') throw new Error(`${line.message.type} has no ${line.keyedBy} to key it by`);
+  return key;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { channelNames } from '@boxoffice/contracts';
 import { defaultRetryPolicy, silentLogger } from '@boxoffice/messaging';
 import { createKafkaClient, deadLetterTopicOf, KafkaTopics, withAdmin } from '@boxoffice/messaging-kafka';
-import { declareSourceTopology, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
+import { declareQueueTopology, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
 import { uniqueName, waitFor } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
 
@@ -18,8 +18,7 @@ describe('deleting a namespaced system from the brokers', () => {
   async function declareSystem(ns: string) {
     const { queues, exchanges, topics, consumerGroup } = channelNames(ns);
     const channel = await connection.createChannel();
-    const source = { transport: 'rabbitmq', queue: queues.chargeOrder, bindings: [{ exchange: exchanges.commands, routingKey: queues.chargeOrder }] } as const;
-    await declareSourceTopology(channel, source, defaultRetryPolicy);
+    await declareQueueTopology(channel, queues.chargeOrder, exchanges.commands, defaultRetryPolicy);
     await channel.close();
     const group = consumerGroup('analytics');
     await new KafkaTopics(kafka).ensure([{ topic: topics.users, partitions: 1 }, { topic: deadLetterTopicOf(topics.users, group), partitions: 1 }]);

@@ -1,10 +1,10 @@
+export { KafkaTransport, type KafkaTransportOptions } from './kafka.transport.js';
 export { createKafkaClient, withAdmin, type KafkaClientOptions } from './kafka.client.js';
 export type { KafkaLogLevel } from './kafka.logger.js';
 export { deadLetterTopicOf, isDeadLetterTopic, KafkaTopics, type TopicSpec } from './kafka.topics.js';
 export { EnvelopeHeaders, KafkaDeadLetterHeaders } from './kafka.headers.js';
-export { KafkaPublisher } from './kafka.publisher.js';
-export { KafkaConsumer, type KafkaConsumerCounters, type KafkaConsumerOptions, type KafkaConsumerState } from './kafka.consumer.js';
+export type { KafkaConsumerOptions } from './kafka.consumer.js';
 export { readGroupLag, type GroupLag, type PartitionLag } from './kafka.lag.js';
 export { KafkaReplay } from './kafka.replay.js';
-export { KafkaDeadLetters, type DeadLetter, type DeadLetterTopicSummary } from './kafka.dead-letters.js';
+export { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
 export { isPassingKafkaError, whileKafkaSettles } from './kafka.propagation.js';

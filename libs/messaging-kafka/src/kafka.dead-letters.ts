@@ -1,31 +1,9 @@
-import { DeadLetterHeaders } from '@boxoffice/messaging';
+import { DeadLetterNotFound, FailureHeaders, readFailure, type DeadLetter, type DeadLetterScope, type DeadLetterStore } from '@boxoffice/messaging';
 import kafkajs, { type Admin, type Kafka, type TopicMessages } from 'kafkajs';
-import { EnvelopeHeaders, failureOf, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
-import { isDeadLetterTopic } from './kafka.topics.js';
+import { EnvelopeHeaders, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
+import { deadLetterTopicOf, isDeadLetterTopic } from './kafka.topics.js';
 import { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
 import { withAdmin } from './kafka.client.js';
-
-export interface DeadLetter {
-  /** The message id, or null for a record so broken its id could not be read. */
-  readonly id: string | null;
-  readonly type: string | null;
-  readonly attempts: number;
-  readonly lastError: string;
-  readonly firstFailureAt: string | null;
-  readonly lastFailureAt: string | null;
-  /** The topic it was consumed from, where `replay` sends it back. */
-  readonly originalSource: string;
-  /** The consumer group that gave up on it. */
-  readonly consumer: string;
-  /** Where it sits in the dead-letter topic. */
-  readonly partition: number;
-  readonly offset: string;
-  /** Where it sat in the original topic. */
-  readonly originalPartition: number | null;
-  readonly originalOffset: string | null;
-  /** The record's value as it was consumed (the envelope's JSON, or whatever broke). */
-  readonly body: string;
-}
 
 export interface DeadLetterTopicSummary {
   readonly topic: string;
@@ -47,13 +25,49 @@ export interface DeadLetterTopicSummary {
  * marker once the records in front of it are replayed or purged. The listing stays exact and the
  * log never keeps more than the records still waiting plus those markers.
  */
-export class KafkaDeadLetters {
-  constructor(private readonly kafka: Kafka) {}
+export class KafkaDeadLetters implements DeadLetterStore {
+  /** The `<topic>.<group>.dlt` topics of the scope. */
+  private readonly topics: ReadonlySet<string>;
 
-  /** Every `*.dlt` topic with how many records it retains. */
+  constructor(
+    private readonly kafka: Kafka,
+    scope: DeadLetterScope,
+  ) {
+    this.topics = new Set(scope.flatMap(({ channel, consumers }) => consumers.map((group) => deadLetterTopicOf(channel, group))));
+  }
+
+  async list(): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    for (const { topic } of await this.listTopics()) letters.push(...(await this.listTopic(topic)));
+    return letters;
+  }
+
+  async replay(id: string): Promise<void> {
+    for (const { topic } of await this.listTopics()) {
+      if ((await this.replayFrom(topic, id)) > 0) return;
+    }
+    throw new DeadLetterNotFound(id);
+  }
+
+  async replayAll(): Promise<number> {
+    let replayed = 0;
+    for (const { topic } of await this.listTopics()) replayed += await this.replayFrom(topic, 'all');
+    return replayed;
+  }
+
+  async purge(): Promise<number> {
+    let purged = 0;
+    for (const { topic } of await this.listTopics()) {
+      purged += (await this.listTopic(topic)).length;
+      await this.purgeTopic(topic);
+    }
+    return purged;
+  }
+
+  /** The scope's dead-letter topics that exist, with how many records each retains. */
   async listTopics(): Promise<DeadLetterTopicSummary[]> {
     return this.withAdmin(async (admin) => {
-      const topics = (await admin.listTopics()).filter(isDeadLetterTopic).sort();
+      const topics = (await admin.listTopics()).filter((topic) => isDeadLetterTopic(topic) && this.topics.has(topic)).sort();
       const summaries: DeadLetterTopicSummary[] = [];
       for (const topic of topics) {
         // A topic listed a moment ago may be gone now (its consumer group cleaned up): skip it.
@@ -69,9 +83,9 @@ export class KafkaDeadLetters {
   }
 
   /** The dead letters waiting in a topic, oldest first per partition. */
-  async list(deadLetterTopic: string): Promise<DeadLetter[]> {
+  private async listTopic(deadLetterTopic: string): Promise<DeadLetter[]> {
     const { waiting } = await this.read(deadLetterTopic);
-    return waiting.map(toDeadLetter);
+    return waiting.map((record) => toDeadLetter(record, deadLetterTopic));
   }
 
   /**
@@ -80,13 +94,10 @@ export class KafkaDeadLetters {
    * a full set of attempts. Every consumer group on that topic sees the record again; the groups that
    * handled it the first time drop it in their inbox by its id. Returns how many were replayed.
    */
-  async replay(deadLetterTopic: string, which: string | 'all'): Promise<number> {
+  private async replayFrom(deadLetterTopic: string, which: string | 'all'): Promise<number> {
     const { waiting, highWatermarks } = await this.read(deadLetterTopic);
     const chosen = which === 'all' ? waiting : waiting.filter((record) => record.headers[EnvelopeHeaders.messageId] === which);
-    if (chosen.length === 0) {
-      if (which === 'all') return 0;
-      throw new Error(`no dead letter with id ${which} in ${deadLetterTopic}`);
-    }
+    if (chosen.length === 0) return 0;
 
     const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -112,7 +123,7 @@ export class KafkaDeadLetters {
   }
 
   /** Throws away everything in a dead-letter topic. */
-  async purge(deadLetterTopic: string): Promise<void> {
+  private async purgeTopic(deadLetterTopic: string): Promise<void> {
     assertDeadLetterTopic(deadLetterTopic);
     await this.withAdmin(async (admin) => {
       const offsets = await admin.fetchTopicOffsets(deadLetterTopic);
@@ -166,30 +177,32 @@ export function trimOffsets(highWatermarks: ReadonlyMap<number, bigint>, stillWa
   return trimTo;
 }
 
-export function toDeadLetter(record: TopicRecord): DeadLetter {
-  const failure = failureOf(record.headers);
+export function toDeadLetter(record: TopicRecord, store: string): DeadLetter {
+  const failure = readFailure(record.headers);
   const originalPartition = record.headers[KafkaDeadLetterHeaders.originalPartition];
+  const originalOffset = record.headers[KafkaDeadLetterHeaders.originalOffset];
   return {
+    transport: 'kafka',
+    store,
     id: record.headers[EnvelopeHeaders.messageId] ?? null,
     type: record.headers[EnvelopeHeaders.type] ?? null,
     attempts: failure.attempts ?? 0,
     lastError: failure.lastError ?? '',
     firstFailureAt: failure.firstFailureAt ?? null,
     lastFailureAt: failure.lastFailureAt ?? null,
-    originalSource: record.headers[DeadLetterHeaders.originalSource] ?? '',
-    consumer: record.headers[DeadLetterHeaders.consumer] ?? '',
-    partition: record.partition,
-    offset: record.offset,
-    originalPartition: originalPartition === undefined ? null : Number(originalPartition),
-    originalOffset: record.headers[KafkaDeadLetterHeaders.originalOffset] ?? null,
+    originalSource: record.headers[FailureHeaders.originalSource] ?? '',
+    consumer: record.headers[FailureHeaders.consumer] ?? null,
     body: record.value?.toString('utf8') ?? '',
+    position:
+      `partition ${record.partition} offset ${record.offset}` +
+      (originalPartition === undefined ? '' : `, from partition ${originalPartition} offset ${originalOffset ?? '?'}`),
   };
 }
 
 function replayMessages(records: ReadonlyArray<TopicRecord>): TopicMessages[] {
   const byTopic = new Map<string, TopicMessages>();
   for (const record of records) {
-    const topic = record.headers[DeadLetterHeaders.originalSource];
+    const topic = record.headers[FailureHeaders.originalSource];
     if (!topic) throw new Error(`dead letter at ${record.partition}:${record.offset} does not say where it came from`);
     let group = byTopic.get(topic);
     if (!group) byTopic.set(topic, (group = { topic, messages: [] }));

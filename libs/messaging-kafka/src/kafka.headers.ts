@@ -1,5 +1,5 @@
 import type { Envelope } from '@boxoffice/contracts';
-import { DeadLetterHeaders, type FailureRecord } from '@boxoffice/messaging';
+import { FailureHeaders, withoutFailure } from '@boxoffice/messaging';
 import type { IHeaders } from 'kafkajs';
 
 /**
@@ -16,11 +16,11 @@ export const EnvelopeHeaders = {
 } as const;
 
 /**
- * Kafka's additions to the shared DeadLetterHeaders: where in the original topic the record sat,
+ * Kafka's additions to the shared FailureHeaders: where in the original topic the record sat,
  * so an operator can find it there too.
  */
 export const KafkaDeadLetterHeaders = {
-  ...DeadLetterHeaders,
+  ...FailureHeaders,
   originalPartition: 'x-original-partition',
   originalOffset: 'x-original-offset',
 } as const;
@@ -55,55 +55,7 @@ export function readHeaders(headers: IHeaders | undefined): Headers {
   return read;
 }
 
-/** What a record already went through, if it failed before (absent fields stay absent). */
-export function failureOf(headers: Readonly<Headers>): Partial<FailureRecord> {
-  const attempts = Number(headers[DeadLetterHeaders.attempts]);
-  return {
-    ...(Number.isInteger(attempts) && attempts > 0 ? { attempts } : {}),
-    ...pick(headers, DeadLetterHeaders.lastError, 'lastError'),
-    ...pick(headers, DeadLetterHeaders.firstFailureAt, 'firstFailureAt'),
-    ...pick(headers, DeadLetterHeaders.lastFailureAt, 'lastFailureAt'),
-  };
-}
-
-export interface DeadLetterOrigin {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly groupId: string;
-}
-
-/**
- * The headers of a dead-letter record: the original ones (minus any stale failure record), the
- * failure, and where the record came from. `messageId` fills in the id header for a poison record
- * that was produced without one but whose id the decoder could still read.
- */
-export function deadLetterHeaders(
-  original: Readonly<Headers>,
-  failure: FailureRecord,
-  origin: DeadLetterOrigin,
-  messageId: string | null,
-): Headers {
-  return {
-    ...withoutFailureHeaders(original),
-    ...(messageId && !original[EnvelopeHeaders.messageId] ? { [EnvelopeHeaders.messageId]: messageId } : {}),
-    [KafkaDeadLetterHeaders.attempts]: String(failure.attempts),
-    [KafkaDeadLetterHeaders.lastError]: failure.lastError,
-    [KafkaDeadLetterHeaders.firstFailureAt]: failure.firstFailureAt,
-    [KafkaDeadLetterHeaders.lastFailureAt]: failure.lastFailureAt,
-    [KafkaDeadLetterHeaders.originalSource]: origin.topic,
-    [KafkaDeadLetterHeaders.consumer]: origin.groupId,
-    [KafkaDeadLetterHeaders.originalPartition]: String(origin.partition),
-    [KafkaDeadLetterHeaders.originalOffset]: origin.offset,
-  };
-}
-
 /** A replayed record starts afresh: same id and envelope headers, no failure history. */
 export function withoutFailureHeaders(headers: Readonly<Headers>): Headers {
-  const failureNames = new Set<string>([...Object.values(KafkaDeadLetterHeaders), replayedOffsetHeader]);
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !failureNames.has(name)));
-}
-
-function pick<K extends keyof FailureRecord>(headers: Readonly<Headers>, name: string, as: K): Partial<FailureRecord> {
-  return headers[name] === undefined ? {} : ({ [as]: headers[name] } as Partial<FailureRecord>);
+  return withoutFailure(headers, [KafkaDeadLetterHeaders.originalPartition, KafkaDeadLetterHeaders.originalOffset, replayedOffsetHeader]);
 }

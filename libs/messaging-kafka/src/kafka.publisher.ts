@@ -1,4 +1,4 @@
-import type { MessagePublisher, OutgoingMessage } from '@boxoffice/messaging';
+import type { OutgoingMessage } from '@boxoffice/messaging';
 import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import { envelopeHeaders } from './kafka.headers.js';
 
@@ -10,8 +10,7 @@ import { envelopeHeaders } from './kafka.headers.js';
  * partition's records in the order they were sent. acks=-1 (all in-sync replicas) is what lets
  * `publish` promise the records are safe once it resolves.
  */
-export class KafkaPublisher implements MessagePublisher {
-  readonly transport = 'kafka' as const;
+export class KafkaPublisher {
   private readonly producer: Producer;
   private connecting: Promise<void> | null = null;
 
@@ -64,8 +63,8 @@ export function toTopicMessages(messages: ReadonlyArray<OutgoingMessage>): Topic
     if (destination.transport !== 'kafka') {
       throw new Error(`KafkaPublisher cannot publish ${envelope.type} ${envelope.id} to ${destination.transport}`);
     }
-    let group = byTopic.get(destination.topic);
-    if (!group) byTopic.set(destination.topic, (group = { topic: destination.topic, messages: [] }));
+    let group = byTopic.get(destination.channel);
+    if (!group) byTopic.set(destination.channel, (group = { topic: destination.channel, messages: [] }));
     group.messages.push({
       key: destination.key,
       value: JSON.stringify(envelope),

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { uniqueName, waitFor } from '@boxoffice/testing';
-import { KafkaConsumer } from './kafka.consumer.js';
+import { uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { withAdmin } from './kafka.client.js';
+import { readGroupLag } from './kafka.lag.js';
 import { KafkaPublisher } from './kafka.publisher.js';
 import { KafkaReplay } from './kafka.replay.js';
 import { deadLetterTopicOf, KafkaTopics } from './kafka.topics.js';
-import { deleteGroups, fastGroup, RecordingHandler, testEvent, testKafka, TestEvent } from './testing/kafka.fixtures.js';
+import { deleteGroups, pipelineDatabase, RecordingHandler, testConsumer, testEvent, testKafka } from './testing/kafka.fixtures.js';
 
 const kafka = testKafka('replay-spec');
 const topics = new KafkaTopics(kafka);
@@ -17,18 +18,15 @@ const before = Array.from({ length: 3 }, (_, seq) => testEvent(topic, `key-${seq
 const after = Array.from({ length: 3 }, (_, seq) => testEvent(topic, `key-${seq}`, seq + 3));
 const ids = (messages: typeof before) => messages.map((message) => message.envelope.id).sort();
 let cut: Date;
+let db: TestDatabase;
 
 /** Runs the group until it has settled everything on the topic, and returns what it handled. */
 async function runGroupToEnd(): Promise<string[]> {
   const handler = new RecordingHandler();
-  const consumer = new KafkaConsumer(kafka, {
-    ...fastGroup,
-    groupId,
-    subscriptions: [{ consumer: groupId, source: { transport: 'kafka', topic }, messages: [TestEvent], handler }],
-  });
+  const { consumer } = testConsumer(kafka, db, groupId, topic, handler);
   await consumer.start();
   try {
-    await waitFor(() => consumer.lag(), (lag) => lag.total === 0 && lag.partitions.some((p) => p.committed > 0), { description: 'the group caught up' });
+    await waitFor(() => withAdmin(kafka, (admin) => readGroupLag(admin, groupId, [topic])), (lag) => lag.total === 0 && lag.partitions.some((p) => p.committed > 0), { description: 'the group caught up' });
   } finally {
     await consumer.stop();
   }
@@ -36,6 +34,7 @@ async function runGroupToEnd(): Promise<string[]> {
 }
 
 beforeAll(async () => {
+  db = await pipelineDatabase('kafka_replay');
   await topics.ensure([{ topic, partitions: 3 }]);
   await publisher.publish(before);
   // Record timestamps are set by the producer in ms: let the clock pass the cut before the rest.
@@ -49,6 +48,7 @@ afterAll(async () => {
   await publisher.disconnect();
   await topics.delete([topic, deadLetterTopicOf(topic, groupId)]);
   await deleteGroups(kafka, [groupId]);
+  await db.drop();
 });
 
 describe('replaying a topic for a stopped consumer group', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Outbox, OutboxRelay, Outcome, PgTransactionRunner, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
-import { KafkaConsumer } from './kafka.consumer.js';
 import { KafkaPublisher } from './kafka.publisher.js';
 import { deadLetterTopicOf, KafkaTopics } from './kafka.topics.js';
-import { deleteGroups, fastGroup, testEvent, testKafka, TestEvent, type TestPayload } from './testing/kafka.fixtures.js';
+import { deleteGroups, testConsumer, testEvent, testKafka, type TestPayload } from './testing/kafka.fixtures.js';
+import type { KafkaConsumer } from './kafka.consumer.js';
 import type { Envelope } from '@boxoffice/contracts';
 
 describe('events from the outbox, through Kafka, to a consumer group', () => {
@@ -13,17 +13,13 @@ describe('events from the outbox, through Kafka, to a consumer group', () => {
   const groupId = uniqueName('outbox_order_group');
   const keys = Array.from({ length: 10 }, (_, i) => `key-${i}`);
   const seen = new Map<string, number[]>();
-  const handler: MessageHandler<TestPayload> = {
+  const handler: MessageHandler<TestPayload, SqlExecutor> = {
     async handle(message: Envelope<TestPayload>) {
       seen.set(message.payload.key, [...(seen.get(message.payload.key) ?? []), message.payload.seq]);
       return Outcome.done();
     },
   };
-  const consumer = new KafkaConsumer(kafka, {
-    ...fastGroup,
-    groupId,
-    subscriptions: [{ consumer: groupId, source: { transport: 'kafka', topic }, messages: [TestEvent], handler }],
-  });
+  let consumer: KafkaConsumer;
   const publishers = [new KafkaPublisher(kafka), new KafkaPublisher(kafka)];
   let db: TestDatabase;
   let relays: OutboxRelay[];
@@ -31,10 +27,11 @@ describe('events from the outbox, through Kafka, to a consumer group', () => {
   beforeAll(async () => {
     db = await createTestDatabase('outbox_kafka', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
     await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
+    ({ consumer } = testConsumer(kafka, db, groupId, topic, handler));
     await consumer.start();
     // Two relays share the outbox, in small batches, so that each key's messages are spread
     // over many batches and both relays.
-    relays = publishers.map((publisher) => new OutboxRelay(db.pool, [publisher], { batchSize: 7, pollIntervalMs: 100 }));
+    relays = publishers.map((publisher) => new OutboxRelay(db.pool, [{ name: 'kafka', publish: (batch) => publisher.publish(batch) }], { batchSize: 7, pollIntervalMs: 100 }));
     await Promise.all(relays.map((relay) => relay.start()));
   });
   afterAll(async () => {

@@ -21,7 +21,7 @@ describe('when RabbitMQ restarts in the middle of a stream of commands', () => {
 
   it('processes every message, each effect once', async () => {
     const connection = await connect('restart');
-    await pipeline.start(connection, source);
+    await pipeline.start(source);
     const messages = Array.from({ length: 300 }, () => chargeOrder());
     for (let i = 0; i < 300; i += 30) await pipeline.add(messages.slice(i, i + 30), source);
 

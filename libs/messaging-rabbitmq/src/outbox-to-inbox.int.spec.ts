@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { OutboxPipeline } from '../test/outbox-pipeline.js';
-import { chargeOrder, connect, deleteTopology, testSource, waitFor, type TestSource } from '../test/test-broker.js';
+import { chargeOrder, connect, deleteTopology, testSource, toQueue, waitFor, type TestSource } from '../test/test-broker.js';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
-import { RabbitMqPublisher } from './rabbitmq.publisher.js';
 
 describe('a command from the outbox, through RabbitMQ, into a consumer with an inbox', () => {
   let connection: RabbitMqConnection;
@@ -24,8 +23,8 @@ describe('a command from the outbox, through RabbitMQ, into a consumer with an i
     it('publishes the message again, and the inbox ignores the second copy', async () => {
       let killed = false;
       let terminated: number | null = null;
-      await pipeline.start(connection, source, (publisher) => ({
-        transport: publisher.transport,
+      await pipeline.start(source, (publisher) => ({
+        name: publisher.name,
         publish: async (messages) => {
           await publisher.publish(messages);
           if (killed) return;
@@ -56,12 +55,9 @@ describe('a command from the outbox, through RabbitMQ, into a consumer with an i
 
   describe('when the same message is delivered three times', () => {
     it('has one effect', async () => {
-      await pipeline.start(connection, source);
+      await pipeline.start(source);
       const message = chargeOrder();
-      const publisher = new RabbitMqPublisher(connection);
-      const destination = { transport: 'rabbitmq', exchange: source.exchange, routingKey: source.queue } as const;
-      await publisher.publish([1, 2, 3].map(() => ({ envelope: message, destination })));
-      await publisher.close();
+      await pipeline.transport.publish([1, 2, 3].map(() => toQueue(source, message)));
 
       await waitFor(() => pipeline.deliveries, (n) => n === 3, { description: 'three deliveries' });
       await expect(pipeline.effects()).resolves.toEqual(new Map([[message.id, 1]]));

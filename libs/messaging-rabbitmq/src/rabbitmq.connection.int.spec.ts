@@ -3,18 +3,9 @@ import type { ChannelModel } from 'amqplib';
 import type { Socket } from 'node:net';
 import { silentLogger } from '@boxoffice/messaging';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  chargeOrder,
-  connect,
-  deleteTopology,
-  depth,
-  fastRetry,
-  recordingHandler,
-  send,
-  subscription,
-  testSource,
-  waitFor,
-} from '../test/test-broker.js';
+import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { PgTransactionRunner, type TransportConsumer } from '@boxoffice/messaging';
+import { chargeOrder, connect, deleteTopology, depth, fastRetry, pipelineFor, recordingHandler, testSource, toQueue, waitFor } from '../test/test-broker.js';
 import { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqConsumer } from './rabbitmq.consumer.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
@@ -29,15 +20,18 @@ describe('RabbitMqConnection', () => {
     const source = testSource('reconnect');
     let admin: RabbitMqConnection;
     let consumerConnection: RabbitMqConnection;
-    let consumer: RabbitMqConsumer;
+    let consumer: TransportConsumer;
+    let db: TestDatabase;
 
     beforeAll(async () => {
       admin = await connect('reconnect-spec-publisher');
       consumerConnection = await connect('reconnect-spec-consumer');
+      db = await createTestDatabase('reconnect', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
     });
 
     afterAll(async () => {
       await consumer.stop();
+      await db.drop();
       await consumerConnection.close();
       await deleteTopology(admin, source);
       await admin.close();
@@ -50,11 +44,16 @@ describe('RabbitMqConnection', () => {
         await delay(5); // slow enough that the cut lands while messages are in flight
         return { kind: 'done' };
       });
-      consumer = new RabbitMqConsumer(consumerConnection, { retryPolicy: fastRetry, prefetch: 10, concurrency: 3 });
-      await consumer.start([subscription(source, handler)]);
-      const publisher = new RabbitMqPublisher(admin);
+      const pipeline = pipelineFor(new PgTransactionRunner(db.pool), handler);
+      consumer = new RabbitMqConsumer(
+        consumerConnection,
+        { consumer: 'reconnect', channels: [source.queue], pipeline, batch: { maxMessages: 5, maxWaitMs: 5 }, concurrency: 3 },
+        { exchange: source.exchange, retryPolicy: fastRetry },
+      );
+      await consumer.start();
+      const publisher = new RabbitMqPublisher(admin, { exchange: source.exchange });
       const commands = Array.from({ length: 60 }, () => chargeOrder());
-      await send(publisher, source, commands);
+      await publisher.publish(commands.map((command) => toQueue(source, command)));
       await publisher.close();
 
       await waitFor(() => seen.length, (n) => n >= 10, { description: '10 messages handled' });

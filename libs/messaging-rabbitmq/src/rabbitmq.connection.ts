@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '@boxoffice/messaging';
+import { Backoff, type Logger } from '@boxoffice/messaging';
 
 export interface RabbitMqConnectionOptions {
   /** amqp://user:password@host:port/vhost */
@@ -110,16 +110,16 @@ export class RabbitMqConnection {
 
   private async establish(): Promise<void> {
     const { initialDelayMs = 200, maxDelayMs = 30_000 } = this.options;
-    for (let attempt = 1; ; attempt++) {
+    // Jitter, so a fleet that lost the broker together does not come back in lockstep.
+    const backoff = new Backoff({ initialDelayMs, maxDelayMs, multiplier: 2, jitter: 0.5 });
+    for (;;) {
       if (this.closed) throw new Error(`rabbitmq ${this.options.name}: closed`);
       try {
         await this.open();
         return;
       } catch (error) {
         if (this.closed) throw new Error(`rabbitmq ${this.options.name}: closed`);
-        // Backoff with jitter, so a fleet that lost the broker together does not come back in lockstep.
-        const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
-        const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+        const wait = backoff.next();
         this.logger.warn(`rabbitmq ${this.options.name}: connecting failed (${describe(error)}); retrying in ${wait} ms`);
         await delay(wait, undefined, { signal: this.closing.signal }).catch(() => {});
       }

@@ -1,122 +1,96 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  decodeInbound,
-  defaultRetryPolicy,
-  DeadLetterHeaders,
-  Outcome,
+  Backoff,
+  reconnectBackoff,
   silentLogger,
-  systemClock,
-  type Clock,
-  type HandlerOutcome,
+  type ConsumerSpec,
+  type ConsumerState,
   type Logger,
-  type RabbitMqSource,
   type RetryPolicy,
-  type Subscription,
+  type Settlement,
+  type SourceSemantics,
+  type TransportConsumer,
 } from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
-import { planFailure } from './rabbitmq.failure-plan.js';
-import { copyOptionsOf, readFailureRecord } from './rabbitmq.message.js';
-import { declareSourceTopology } from './rabbitmq.topology.js';
+import { copyOptionsOf, headersOf } from './rabbitmq.message.js';
+import { deadLetterQueueName, declareQueueTopology, retryLevelFor, retryQueueName } from './rabbitmq.topology.js';
 
 export interface RabbitMqConsumerOptions {
-  /** Unacked deliveries the broker sends ahead, per queue. A little above `concurrency` keeps handlers busy. */
-  readonly prefetch?: number;
-  /** Handler calls running at once, per subscription. */
-  readonly concurrency?: number;
-  readonly retryPolicy?: RetryPolicy;
-  readonly clock?: Clock;
-  /** How long `stop()` waits for running handlers; after that their messages are left to redelivery. */
+  readonly exchange: string;
+  readonly retryPolicy: RetryPolicy;
+  /** How long `stop()` waits for the batches in flight; after that their messages are left to redelivery. */
   readonly stopTimeoutMs?: number;
   readonly logger?: Logger;
-  /** Called for every delivery, before it is decoded and handled: a hook for metrics, tracing and tests. */
-  readonly onDelivery?: (delivery: DeliveryInfo) => void;
 }
 
-export interface DeliveryInfo {
-  readonly consumer: string;
-  readonly queue: string;
-  readonly messageId: string | undefined;
-  /** Failed attempts before this one, from the `x-attempts` header: 0 on a first delivery. */
-  readonly attempts: number;
-  /** The broker delivered it before and it was never acked: a consumer died or lost its connection. */
-  readonly redelivered: boolean;
-}
+/** A work queue is this consumer's alone, and competing consumers reorder it anyway. */
+const semantics: SourceSemantics = { ordered: false, exclusive: true };
 
-type Failed = Exclude<HandlerOutcome, { kind: 'done' }>;
-
-type RabbitMqSubscription = Subscription & { readonly source: RabbitMqSource };
-
-/** One subscription's consuming state: its channel on the current connection and its deliveries waiting for a handler slot. */
+/** One channel consuming one queue: it gathers a batch, has it processed, settles it, and takes the next. */
 interface Lane {
-  readonly subscription: RabbitMqSubscription;
+  readonly queue: string;
   channel: Channel | null;
   consumerTag: string | null;
   /** A lone closed channel is being replaced; one attempt loop at a time. */
   resubscribing: boolean;
-  running: number;
-  readonly waiting: Array<{ readonly channel: Channel; readonly message: ConsumeMessage }>;
+  readonly buffer: Array<{ readonly channel: Channel; readonly message: ConsumeMessage }>;
+  /** Wakes the lane's loop when a delivery arrives or the consumer stops. */
+  wake: (() => void) | null;
+  running: Promise<void> | null;
 }
 
 /**
- * Competing consumers on RabbitMQ work queues. Each delivery is decoded at the boundary, handed
- * to its subscription's handler, and settled by the handler's outcome:
+ * Competing consumers on RabbitMQ work queues, in batches. Each lane is a channel whose prefetch
+ * window holds two batches: while one batch is in the pipeline (one database transaction), the
+ * next is already on its way. After the commit the lane carries out the pipeline's settlements:
  *
- * - `done`: ack. Only after the handler resolved, and the handler commits its database
- *   transaction (inbox row included) inside, so an ack never precedes the work it confirms.
- * - `retry` (or a thrown error): a copy goes to the delay queue of its backoff level with updated
- *   failure headers, and only once RabbitMQ confirmed the copy is the original acked. A crash
- *   between the two leaves the message twice; the consumer's inbox absorbs the second one.
- * - no attempts left, `dead-letter`, or a message that does not decode (poison): a copy goes to
- *   `<queue>.dlq` with its failure headers, then the original is acked.
+ * - retry: a copy, with its failure headers, goes to the delay queue of its backoff level with a
+ *   per-message expiration; dead-letter: a copy goes to `<queue>.dlq`. Each copy is confirmed by
+ *   RabbitMQ before the original is acked, so a crash in between leaves a copy and a redelivery,
+ *   and the inbox drops the second.
+ * - then one `ack(last, multiple)` settles the whole batch: every earlier delivery on the channel
+ *   belongs to this batch or an earlier one, already settled.
  *
  * Anything unacked when a channel or connection dies is redelivered by the broker; after a
  * reconnect the connection's setup starts consuming again.
  */
-export class RabbitMqConsumer {
+export class RabbitMqConsumer implements TransportConsumer {
   private readonly lanes: Lane[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
   private sender: Promise<ConfirmedSender> | null = null;
   private unregister: (() => void) | null = null;
   private stopping = false;
-  /** Cancels the waits of resubscribe loops when the consumer stops. */
+  private phase: ConsumerState = 'new';
+  /** Cancels the waits of resubscribe loops and batch lingers when the consumer stops. */
   private halt = new AbortController();
-  private readonly prefetch: number;
-  private readonly concurrency: number;
-  private readonly policy: RetryPolicy;
-  private readonly clock: Clock;
   private readonly logger: Logger;
-
-  readonly counters = { processed: 0, retried: 0, deadLettered: 0, inFlight: 0 };
 
   constructor(
     private readonly connection: RabbitMqConnection,
-    private readonly options: RabbitMqConsumerOptions = {},
+    private readonly spec: ConsumerSpec,
+    private readonly options: RabbitMqConsumerOptions,
   ) {
-    this.prefetch = options.prefetch ?? 20;
-    this.concurrency = options.concurrency ?? 10;
-    this.policy = options.retryPolicy ?? defaultRetryPolicy;
-    this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
   }
 
+  get state(): ConsumerState {
+    return this.phase;
+  }
+
   /**
-   * Declares each RabbitMQ subscription's topology and starts consuming, now if the connection
-   * is up (a broken topology fails here) and again after every reconnect. Subscriptions on
-   * other transports are left to their own consumer.
+   * Declares each queue's topology and starts consuming, now if the connection is up (a broken
+   * topology fails here) and again after every reconnect.
    */
-  async start(subscriptions: ReadonlyArray<Subscription>): Promise<void> {
+  async start(): Promise<void> {
     if (this.unregister) throw new Error('RabbitMqConsumer already started');
-    const mine = subscriptions.filter((s): s is RabbitMqSubscription => s.source.transport === 'rabbitmq');
-    const queues = mine.map((s) => s.source.queue);
-    const repeated = queues.find((queue, i) => queues.indexOf(queue) !== i);
-    // Two subscriptions on one queue would take each other's messages and dead-letter them as unexpected.
-    if (repeated) throw new Error(`more than one subscription consumes ${repeated}`);
+    this.phase = 'starting';
     this.stopping = false;
     this.halt = new AbortController();
-    for (const subscription of mine) {
-      this.lanes.push({ subscription, channel: null, consumerTag: null, resubscribing: false, running: 0, waiting: [] });
+    for (const queue of this.spec.channels) {
+      for (let i = 0; i < this.spec.concurrency; i++) {
+        this.lanes.push({ queue, channel: null, consumerTag: null, resubscribing: false, buffer: [], wake: null, running: null });
+      }
     }
     try {
       this.unregister = await this.connection.onConnect((model) => this.consumeAll(model));
@@ -125,44 +99,48 @@ export class RabbitMqConsumer {
       this.stopping = true;
       this.halt.abort();
       for (const lane of this.lanes.splice(0)) await lane.channel?.close().catch(() => {});
+      this.phase = 'stopped';
       throw error;
     }
+    for (const lane of this.lanes) lane.running = this.run(lane);
+    this.phase = 'running';
   }
 
   /**
-   * Stops taking work, lets running handlers finish (up to `stopTimeoutMs`), then closes the
-   * channels. Messages waiting for a handler slot go back to the queue at once, for the other
-   * consumers; anything still unacked at the end is redelivered by the broker.
+   * Stops taking work, lets the batches in flight finish and settle (up to `stopTimeoutMs`), then
+   * closes the channels. Deliveries buffered for a next batch go back to the queue at once.
    */
   async stop(): Promise<void> {
     if (!this.unregister) return;
+    this.phase = 'stopping';
     this.stopping = true;
     this.halt.abort();
     this.unregister();
     this.unregister = null;
     for (const lane of this.lanes) {
       if (lane.channel && lane.consumerTag) await lane.channel.cancel(lane.consumerTag).catch(() => {});
-      for (const { channel, message } of lane.waiting.splice(0)) settle(() => channel.nack(message, false, true));
+      lane.wake?.();
     }
-    await this.waitForInFlight();
+    await this.waitForBatches();
+    for (const lane of this.lanes) {
+      for (const { channel, message } of lane.buffer.splice(0)) settle(() => channel.nack(message, false, true), this.logger);
+    }
     for (const lane of this.lanes.splice(0)) await lane.channel?.close().catch(() => {});
     const sender = await this.sender?.catch(() => null);
     this.sender = null;
     await sender?.close();
+    this.phase = 'stopped';
   }
 
-  private async waitForInFlight(): Promise<void> {
+  private async waitForBatches(): Promise<void> {
     const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
     const timer = new AbortController();
     const finished = await Promise.race([
-      Promise.allSettled([...this.inFlight]).then(() => true),
+      Promise.allSettled(this.lanes.map((lane) => lane.running)).then(() => true),
       delay(timeoutMs, false, { signal: timer.signal }).catch(() => false),
     ]);
     timer.abort();
-    if (!finished) {
-      const running = this.inFlight.size;
-      this.logger.warn(`rabbitmq consumer: ${running} handlers still running after ${timeoutMs} ms; the broker redelivers their messages`);
-    }
+    if (!finished) this.logger.warn(`rabbitmq consumer: batches still running after ${timeoutMs} ms; the broker redelivers their messages`);
   }
 
   /** The setup run on every (re)connect: each lane gets a channel on the new connection. */
@@ -172,113 +150,125 @@ export class RabbitMqConsumer {
   }
 
   private async consume(lane: Lane, channel: Channel): Promise<void> {
-    const { source } = lane.subscription;
-    channel.on('error', (error: Error) => this.logger.warn(`rabbitmq consumer ${source.queue}: channel error (${error.message})`));
+    channel.on('error', (error: Error) => this.logger.warn(`rabbitmq consumer ${lane.queue}: channel error (${error.message})`));
     channel.on('close', () => this.channelClosed(lane, channel));
     try {
-      await declareSourceTopology(channel, source, this.policy);
-      await channel.prefetch(this.prefetch);
+      await declareQueueTopology(channel, lane.queue, this.options.exchange, this.options.retryPolicy);
+      // Two batches' worth: one in the pipeline, the next arriving meanwhile.
+      await channel.prefetch(this.spec.batch.maxMessages * 2);
       // Set before consuming: the first deliveries can arrive before `consume` resolves.
       lane.channel = channel;
-      const { consumerTag } = await channel.consume(source.queue, (message) => this.accept(lane, channel, message));
+      const { consumerTag } = await channel.consume(lane.queue, (message) => this.accept(lane, channel, message));
       lane.consumerTag = consumerTag;
     } catch (error) {
       await channel.close().catch(() => {});
       throw error;
     }
-    this.logger.log(`rabbitmq consumer ${lane.subscription.consumer}: consuming ${source.queue}`);
+    this.logger.log(`rabbitmq consumer ${this.spec.consumer}: consuming ${lane.queue}`);
   }
 
   private accept(lane: Lane, channel: Channel, message: ConsumeMessage | null): void {
     if (message === null) {
       // The broker cancelled us (the queue was deleted): closing the channel re-declares and resubscribes.
-      this.logger.warn(`rabbitmq consumer ${lane.subscription.source.queue}: cancelled by the broker`);
+      this.logger.warn(`rabbitmq consumer ${lane.queue}: cancelled by the broker`);
       void channel.close().catch(() => {});
       return;
     }
-    lane.waiting.push({ channel, message });
-    this.pump(lane);
+    lane.buffer.push({ channel, message });
+    lane.wake?.();
   }
 
-  /** Starts handlers for waiting deliveries while the lane has free slots. */
-  private pump(lane: Lane): void {
-    while (lane.running < this.concurrency && lane.waiting.length > 0 && !this.stopping) {
-      const { channel, message } = lane.waiting.shift()!;
-      lane.running += 1;
-      this.counters.inFlight += 1;
-      const work: Promise<void> = this.process(lane, channel, message)
-        .catch((error) => this.logger.error(`rabbitmq consumer ${lane.subscription.source.queue}: unexpected failure`, error))
-        .finally(() => {
-          lane.running -= 1;
-          this.counters.inFlight -= 1;
-          this.inFlight.delete(work);
-          this.pump(lane);
-        });
-      this.inFlight.add(work);
+  /** The lane's loop: a batch, then the next, until the consumer stops. */
+  private async run(lane: Lane): Promise<void> {
+    while (!this.stopping) {
+      const batch = await this.nextBatch(lane);
+      if (batch.length > 0) await this.handle(lane, batch);
     }
   }
 
-  private async process(lane: Lane, channel: Channel, message: ConsumeMessage): Promise<void> {
-    const { subscription } = lane;
-    const { consumer, source } = subscription;
-    const { headers, messageId } = message.properties;
-    this.options.onDelivery?.({
-      consumer,
-      queue: source.queue,
-      messageId,
-      attempts: readFailureRecord(headers).attempts ?? 0,
-      redelivered: message.fields.redelivered,
+  /**
+   * Waits for the first delivery, then up to `maxWaitMs` for the batch to fill: a batch closes at
+   * its size or its wait, whichever comes first, which bounds the latency batching adds. All its
+   * deliveries come from one channel (a lane's channel changes only when it is replaced).
+   */
+  private async nextBatch(lane: Lane): Promise<Array<{ channel: Channel; message: ConsumeMessage }>> {
+    const { maxMessages, maxWaitMs } = this.spec.batch;
+    while (lane.buffer.length === 0 && !this.stopping) await this.wait(lane);
+    const deadline = performance.now() + maxWaitMs;
+    while (lane.buffer.length < maxMessages && !this.stopping && performance.now() < deadline) {
+      await this.wait(lane, deadline - performance.now());
+    }
+    const channel = lane.buffer[0]?.channel;
+    const sameChannel = lane.buffer.findIndex((d) => d.channel !== channel);
+    const size = Math.min(maxMessages, sameChannel < 0 ? lane.buffer.length : sameChannel);
+    return this.stopping ? [] : lane.buffer.splice(0, size);
+  }
+
+  private wait(lane: Lane, timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        lane.wake = null;
+        resolve();
+      };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
+      lane.wake = done;
     });
-    const decoded = decodeInbound(message.content, subscription.messages);
-    if (!decoded.ok) {
-      // Poison: retrying cannot make it valid.
-      await this.failed(lane, channel, message, { kind: 'dead-letter', reason: `poison: ${decoded.error}` });
-      return;
-    }
-    let outcome: HandlerOutcome;
-    try {
-      outcome = await subscription.handler.handle(decoded.envelope);
-    } catch (error) {
-      outcome = Outcome.retry(error instanceof Error ? error.message : String(error));
-    }
-    if (outcome.kind === 'done') {
-      settle(() => channel.ack(message), this.logger);
-      this.counters.processed += 1;
-    } else {
-      await this.failed(lane, channel, message, outcome);
-    }
   }
 
-  private async failed(lane: Lane, channel: Channel, message: ConsumeMessage, outcome: Failed): Promise<void> {
-    const { consumer, source } = lane.subscription;
-    const { headers, messageId, type } = message.properties;
-    const where = `rabbitmq consumer ${source.queue}`;
+  /** Processes a batch (again after a backoff while the database is away) and settles it. */
+  private async handle(lane: Lane, batch: ReadonlyArray<{ channel: Channel; message: ConsumeMessage }>): Promise<void> {
+    const channel = batch[0].channel;
+    const inbound = batch.map(({ message }) => ({ body: message.content, headers: headersOf(message) }));
+    const backoff = new Backoff(reconnectBackoff);
+    let settlements: Settlement[];
+    for (;;) {
+      try {
+        settlements = await this.spec.pipeline.process(lane.queue, inbound, semantics);
+        break;
+      } catch (error) {
+        if (this.stopping || lane.channel !== channel) {
+          // Not settled: the broker gives them to someone else (or to us again) once the channel goes.
+          for (const { message } of batch) settle(() => channel.nack(message, false, true), this.logger);
+          return;
+        }
+        const wait = backoff.next();
+        this.logger.warn(`rabbitmq consumer ${lane.queue}: a batch of ${batch.length} failed (${String(error)}); trying it again in ${wait} ms`);
+        await delay(wait, undefined, { signal: this.halt.signal }).catch(() => {});
+      }
+    }
     if (lane.channel !== channel) {
-      // The channel it came on is gone, so the broker redelivers the original: a copy now would be a second one.
-      this.logger.warn(`${where}: channel lost while handling ${messageId}; the broker redelivers it`);
+      // The channel it came on is gone, so the broker redelivers the batch; the inbox makes those duplicates.
+      this.logger.warn(`rabbitmq consumer ${lane.queue}: channel lost while handling a batch; the broker redelivers it`);
       return;
     }
-    const failure = { queue: source.queue, consumer, headers, reason: outcome.reason, permanent: outcome.kind === 'dead-letter' };
-    const plan = planFailure(failure, this.policy, this.clock.now());
-    const copy = copyOptionsOf(message, plan.headers);
+    const unmoved = new Set<number>();
+    for (let i = 0; i < batch.length; i++) {
+      const settlement = settlements[i];
+      if ((settlement.kind === 'retry' || settlement.kind === 'dead-letter') && !(await this.moveCopy(lane.queue, batch[i].message, settlement))) {
+        unmoved.add(i);
+      }
+    }
+    if (unmoved.size === 0) {
+      settle(() => channel.ack(batch[batch.length - 1].message, true), this.logger);
+      return;
+    }
+    // A copy that RabbitMQ did not confirm: its original goes back to the queue, attempts unchanged.
+    batch.forEach(({ message }, i) => settle(() => (unmoved.has(i) ? channel.nack(message, false, true) : channel.ack(message)), this.logger));
+  }
+
+  /** Publishes the retry or dead-letter copy and waits for RabbitMQ's confirm; false if it did not come. */
+  private async moveCopy(queue: string, message: ConsumeMessage, settlement: Extract<Settlement, { kind: 'retry' | 'dead-letter' }>): Promise<boolean> {
+    const copy = copyOptionsOf(message, settlement.headers);
+    const target =
+      settlement.kind === 'retry' ? retryQueueName(queue, retryLevelFor(this.options.retryPolicy, settlement.attempts).level) : deadLetterQueueName(queue);
     try {
       const sender = await this.confirmedSender();
-      await sender.send('', plan.queue, message.content, plan.kind === 'retry' ? { ...copy, expiration: String(plan.delayMs) } : copy);
+      await sender.send('', target, message.content, settlement.kind === 'retry' ? { ...copy, expiration: String(settlement.delayMs) } : copy);
+      return true;
     } catch (error) {
-      // The copy is not safely stored, so the original must stay: back to the queue, attempts unchanged.
-      this.logger.error(`${where}: could not move message ${messageId} to ${plan.queue}; requeued`, error);
-      settle(() => channel.nack(message, false, true), this.logger);
-      return;
-    }
-    // Acked only now: a crash right here leaves the copy and redelivers the original, and the inbox drops the duplicate.
-    settle(() => channel.ack(message), this.logger);
-    const what = `${type} ${messageId} (attempt ${plan.attempts} of ${this.policy.maxAttempts})`;
-    if (plan.kind === 'retry') {
-      this.counters.retried += 1;
-      this.logger.warn(`${where}: ${what} failed, retrying in ${plan.delayMs} ms: ${outcome.reason}`);
-    } else {
-      this.counters.deadLettered += 1;
-      this.logger.error(`${where}: ${what} dead-lettered to ${plan.queue}: ${plan.headers[DeadLetterHeaders.lastError]}`);
+      this.logger.error(`rabbitmq consumer ${queue}: could not move message ${message.properties.messageId} to ${target}; requeued`, error);
+      return false;
     }
   }
 
@@ -295,7 +285,7 @@ export class RabbitMqConsumer {
   }
 
   /**
-   * A channel closed. Its unacked deliveries are back in the queue, so those still waiting here
+   * A channel closed. Its unacked deliveries are back in the queue, so those still buffered here
    * are dropped. If the connection is fine (the broker closed just this channel), consuming starts
    * again on a new channel; if the connection went, its reconnect setup does that.
    */
@@ -303,23 +293,23 @@ export class RabbitMqConsumer {
     if (lane.channel !== channel) return;
     lane.channel = null;
     lane.consumerTag = null;
-    lane.waiting.splice(0, lane.waiting.length, ...lane.waiting.filter((w) => w.channel !== channel));
+    lane.buffer.splice(0, lane.buffer.length, ...lane.buffer.filter((d) => d.channel !== channel));
     if (!this.stopping && !lane.resubscribing) void this.resubscribe(lane);
   }
 
   private async resubscribe(lane: Lane): Promise<void> {
     lane.resubscribing = true;
+    const backoff = new Backoff(reconnectBackoff);
     try {
-      for (let attempt = 1; ; attempt++) {
-        const backoff = Math.min(30_000, 500 * 2 ** (attempt - 1));
-        await delay(backoff, undefined, { signal: this.halt.signal }).catch(() => {});
+      for (;;) {
+        await delay(backoff.next(), undefined, { signal: this.halt.signal }).catch(() => {});
         // A lost connection's own setup resubscribes every lane; only a lone closed channel is ours to reopen.
         if (this.stopping || lane.channel || !this.connection.isConnected) return;
         try {
           await this.consume(lane, await this.connection.createChannel());
           return;
         } catch (error) {
-          this.logger.warn(`rabbitmq consumer ${lane.subscription.source.queue}: resubscribing failed (${String(error)})`);
+          this.logger.warn(`rabbitmq consumer ${lane.queue}: resubscribing failed (${String(error)})`);
         }
       }
     } finally {
@@ -332,7 +322,7 @@ export class RabbitMqConsumer {
  * Acks and nacks are sent on the channel the message came from. If that channel is already
  * closed, amqplib throws; the broker has requeued the message then, so there is nothing to do.
  */
-function settle(operation: () => void, logger: Logger = silentLogger): void {
+function settle(operation: () => void, logger: Logger): void {
   try {
     operation();
   } catch (error) {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Message } from 'amqplib';
-import { chargeOrder, connect, deleteTopology, fastRetry, send, testSource, withChannel } from '../test/test-broker.js';
+import { chargeOrder, connect, deleteTopology, fastRetry, testSource, toQueue, withChannel } from '../test/test-broker.js';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
-import { declareSourceTopology } from './rabbitmq.topology.js';
+import { declareQueueTopology } from './rabbitmq.topology.js';
 
 describe('RabbitMqPublisher', () => {
   let connection: RabbitMqConnection;
@@ -12,8 +12,8 @@ describe('RabbitMqPublisher', () => {
 
   beforeAll(async () => {
     connection = await connect('publisher-spec');
-    publisher = new RabbitMqPublisher(connection);
-    await withChannel(connection, (channel) => declareSourceTopology(channel, source, fastRetry));
+    publisher = new RabbitMqPublisher(connection, { exchange: source.exchange });
+    await withChannel(connection, (channel) => declareQueueTopology(channel, source.queue, source.exchange, fastRetry));
   });
 
   afterAll(async () => {
@@ -27,8 +27,7 @@ describe('RabbitMqPublisher', () => {
 
     await publisher.publish(
       batch.map((envelope) => ({
-        envelope,
-        destination: { transport: 'rabbitmq', exchange: source.exchange, routingKey: source.queue },
+        ...toQueue(source, envelope),
         headers: { 'x-replayed-by': 'spec' },
       })),
     );
@@ -54,18 +53,18 @@ describe('RabbitMqPublisher', () => {
 
   describe('when no queue is bound to the routing key', () => {
     it('rejects, so the outbox keeps the message instead of RabbitMQ dropping it', async () => {
-      await expect(send(publisher, { ...source, queue: `${source.queue}.nobody` }, [chargeOrder()])).rejects.toThrow(/unroutable/);
+      await expect(publisher.publish([toQueue({ ...source, queue: `${source.queue}.nobody` }, chargeOrder())])).rejects.toThrow(/unroutable/);
     });
 
     it('still publishes the next batch', async () => {
-      await expect(send(publisher, source, [chargeOrder()])).resolves.toBeUndefined();
+      await expect(publisher.publish([toQueue(source, chargeOrder())])).resolves.toBeUndefined();
     });
   });
 
   describe('when the destination is not RabbitMQ', () => {
     it('rejects the batch', async () => {
       await expect(
-        publisher.publish([{ envelope: chargeOrder(), destination: { transport: 'kafka', topic: 't', key: 'k' } }]),
+        publisher.publish([{ envelope: chargeOrder(), destination: { transport: 'kafka', channel: 't', key: 'k' } }]),
       ).rejects.toThrow(/cannot publish to kafka:t/);
     });
   });

@@ -1,27 +1,21 @@
 import type { ConfirmChannel } from 'amqplib';
-import {
-  describeDestination,
-  silentLogger,
-  type Destination,
-  type Logger,
-  type MessagePublisher,
-  type OutgoingMessage,
-  type RabbitMqDestination,
-} from '@boxoffice/messaging';
+import { describeDestination, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { publishOptionsFor } from './rabbitmq.message.js';
 import { declareCommandExchange } from './rabbitmq.topology.js';
 
 export interface RabbitMqPublisherOptions {
+  /** The direct exchange commands go through; the routing key is the destination queue. */
+  readonly exchange: string;
   readonly logger?: Logger;
 }
 
 interface OpenChannel {
   readonly channel: ConfirmChannel;
   readonly sender: ConfirmedSender;
-  /** Exchanges declared on this channel; a new channel declares again, in case one was deleted. */
-  readonly exchanges: Set<string>;
+  /** Whether the exchange is declared on this channel; a new channel declares again, in case it was deleted. */
+  exchangeDeclared: boolean;
 }
 
 /**
@@ -31,34 +25,28 @@ interface OpenChannel {
  * every message, and rejects if any was nacked, returned as unroutable, or lost with the channel;
  * the relay then keeps the whole batch and publishes it again (consumers' inboxes drop the copies).
  */
-export class RabbitMqPublisher implements MessagePublisher {
-  readonly transport = 'rabbitmq' as const;
+export class RabbitMqPublisher {
   private opening: Promise<OpenChannel> | null = null;
   private readonly logger: Logger;
 
   constructor(
     private readonly connection: RabbitMqConnection,
-    options: RabbitMqPublisherOptions = {},
+    private readonly options: RabbitMqPublisherOptions,
   ) {
     this.logger = options.logger ?? silentLogger;
   }
 
   async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     if (messages.length === 0) return;
-    const destinations = messages.map(({ destination }) => rabbitMqDestination(destination));
+    const wrong = messages.find(({ destination }) => destination.transport !== 'rabbitmq');
+    if (wrong) throw new Error(`RabbitMqPublisher cannot publish to ${describeDestination(wrong.destination)}`);
     const open = await this.open();
-    for (const { exchange } of destinations) {
-      if (open.exchanges.has(exchange)) continue;
-      await declareCommandExchange(open.channel, exchange);
-      open.exchanges.add(exchange);
+    if (!open.exchangeDeclared) {
+      await declareCommandExchange(open.channel, this.options.exchange);
+      open.exchangeDeclared = true;
     }
-    const confirms = messages.map(({ envelope, headers }, i) =>
-      open.sender.send(
-        destinations[i].exchange,
-        destinations[i].routingKey,
-        Buffer.from(JSON.stringify(envelope)),
-        publishOptionsFor(envelope, headers),
-      ),
+    const confirms = messages.map(({ envelope, headers, destination }) =>
+      open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), publishOptionsFor(envelope, headers)),
     );
     await Promise.all(confirms);
   }
@@ -80,13 +68,9 @@ export class RabbitMqPublisher implements MessagePublisher {
     }
     this.opening = this.connection.createConfirmChannel().then((channel) => {
       this.logger.log('rabbitmq publisher: confirm channel open');
-      return { channel, sender: new ConfirmedSender(channel, this.logger), exchanges: new Set<string>() };
+      return { channel, sender: new ConfirmedSender(channel, this.logger), exchangeDeclared: false };
     });
     return this.opening;
   }
 }
 
-function rabbitMqDestination(destination: Destination): RabbitMqDestination {
-  if (destination.transport !== 'rabbitmq') throw new Error(`RabbitMqPublisher cannot publish to ${describeDestination(destination)}`);
-  return destination;
-}

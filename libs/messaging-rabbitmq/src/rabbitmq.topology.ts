@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { nominalDelayMs, type RabbitMqSource, type RetryPolicy } from '@boxoffice/messaging';
+import { nominalDelayMs, type RetryPolicy } from '@boxoffice/messaging';
 
 /**
  * The RabbitMQ side of the system, declared from code so a fresh broker needs no setup and a
@@ -8,10 +8,10 @@ import { nominalDelayMs, type RabbitMqSource, type RetryPolicy } from '@boxoffic
  * is a no-op. Declaring it with *different* arguments fails with PRECONDITION_FAILED (406), so
  * changing a retry policy's delays means deleting the old `<queue>.retry.<n>` queues first.
  *
- *   commands exchange (direct) --routing key = queue--> <queue> --consumer--> handler
- *        handler fails, attempts left:  consumer --publish, expiration = delay--> <queue>.retry.<n>
+ *   commands exchange (direct) --routing key = queue--> <queue> --consumer--> pipeline
+ *        the pipeline says retry:       consumer --publish, expiration = delay--> <queue>.retry.<n>
  *        ...n's TTL expires:            <queue>.retry.<n> --dead-letter to '' / <queue>--> <queue>
- *        no attempts left or poison:    consumer --publish--> <queue>.dlq (waits for a human)
+ *        the pipeline says dead-letter: consumer --publish--> <queue>.dlq (waits for a human)
  */
 
 /**
@@ -81,13 +81,10 @@ export async function declareCommandExchange(channel: Channel, exchange: string)
  * it asked for; messages never share a level with a much longer delay, which is why there is one
  * queue per level rather than a single delay queue.
  */
-export async function declareSourceTopology(channel: Channel, source: RabbitMqSource, policy: RetryPolicy): Promise<void> {
-  const { queue } = source;
+export async function declareQueueTopology(channel: Channel, queue: string, exchange: string, policy: RetryPolicy): Promise<void> {
   await channel.assertQueue(queue, { durable: true, arguments: classicQueue });
-  for (const binding of source.bindings) {
-    await declareCommandExchange(channel, binding.exchange);
-    await channel.bindQueue(queue, binding.exchange, binding.routingKey);
-  }
+  await declareCommandExchange(channel, exchange);
+  await channel.bindQueue(queue, exchange, queue);
   for (const { level, maxDelayMs } of retryLevels(policy)) {
     await channel.assertQueue(retryQueueName(queue, level), {
       durable: true,
@@ -102,7 +99,7 @@ export async function declareSourceTopology(channel: Channel, source: RabbitMqSo
   await channel.assertQueue(deadLetterQueueName(queue), { durable: true, arguments: classicQueue });
 }
 
-/** Every queue `declareSourceTopology` declares for `queue`, for cleanup in tests and tools. */
+/** Every queue `declareQueueTopology` declares for `queue`, for cleanup in tests and tools. */
 export function topologyQueueNames(queue: string, policy: RetryPolicy): string[] {
   return [queue, ...retryLevels(policy).map(({ level }) => retryQueueName(queue, level)), deadLetterQueueName(queue)];
 }

@@ -1,21 +1,19 @@
 // An outbox in a test database, a relay publishing it to RabbitMQ, and a consumer whose handler
-// records its effect through an inbox: the whole path of a command, for the specs that prove
-// "nothing lost, each effect once".
-import { Inbox, Outbox, OutboxRelay, Outcome, PgTransactionRunner, silentLogger, type MessageHandler, type SqlExecutor } from '@boxoffice/messaging';
+// records its effect through the pipeline's inbox: the whole path of a command, for the specs that
+// prove "nothing lost, each effect once".
+import { Outbox, OutboxRelay, Outcome, PgTransactionRunner, silentLogger, type Publisher, type SqlExecutor, type TransportConsumer } from '@boxoffice/messaging';
 import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import type { Envelope } from '@boxoffice/contracts';
-import { RabbitMqConsumer } from '../src/rabbitmq.consumer.js';
-import { RabbitMqPublisher } from '../src/rabbitmq.publisher.js';
-import type { RabbitMqConnection } from '../src/rabbitmq.connection.js';
-import { fastRetry, subscription, type TestSource } from './test-broker.js';
+import { RabbitMqTransport } from '../src/rabbitmq.transport.js';
+import { fastRetry, pipelineFor, rabbitMqUrl, toQueue, type TestSource } from './test-broker.js';
 
 export class OutboxPipeline {
   readonly outbox = new Outbox();
-  /** Deliveries the handler has finished (its inbox transaction committed or found a duplicate). */
+  /** Deliveries the handler has finished (its transaction committed or the inbox found a duplicate). */
   deliveries = 0;
   relay!: OutboxRelay;
-  consumer!: RabbitMqConsumer;
-  private publisher!: RabbitMqPublisher;
+  consumer!: TransportConsumer;
+  transport!: RabbitMqTransport;
   private runner!: PgTransactionRunner;
 
   private constructor(readonly db: TestDatabase) {}
@@ -30,45 +28,44 @@ export class OutboxPipeline {
   }
 
   /** Starts relay and consumer; `wrapPublisher` lets a spec interfere with publishing. */
-  async start(connection: RabbitMqConnection, source: TestSource, wrapPublisher = (p: RabbitMqPublisher) => p as Pick<RabbitMqPublisher, 'transport' | 'publish'>) {
-    this.publisher = new RabbitMqPublisher(connection);
-    this.relay = new OutboxRelay(this.db.pool, [wrapPublisher(this.publisher)], { retryInitialDelayMs: 50, pollIntervalMs: 200, logger: silentLogger });
-    const inbox = new Inbox(this.runner, 'pipeline');
-    const handler: MessageHandler = {
-      handle: async (message) => {
-        const outcome = await inbox.handleOnce(message, async (tx) => {
-          await tx.$executeRawUnsafe('INSERT INTO effect (message_id) VALUES ($1::uuid)', message.id);
-          return Outcome.done();
-        });
-        this.deliveries += 1;
-        return outcome;
+  async start(source: TestSource, wrapPublisher = (p: Publisher): Publisher => p) {
+    this.transport = new RabbitMqTransport({ url: rabbitMqUrl, name: 'outbox-pipeline', exchange: source.exchange, retryPolicy: fastRetry, reconnectInitialDelayMs: 50 });
+    await this.transport.connect();
+    this.relay = new OutboxRelay(this.db.pool, [wrapPublisher(this.transport)], { retryInitialDelayMs: 50, pollIntervalMs: 200, logger: silentLogger });
+    const processor = pipelineFor(this.runner, {
+      handle: async (message, context) => {
+        await context.tx.$executeRawUnsafe('INSERT INTO effect (message_id) VALUES ($1::uuid)', message.id);
+        return Outcome.done();
+      },
+    });
+    const counting = {
+      process: async (...args: Parameters<typeof processor.process>) => {
+        const settlements = await processor.process(...args);
+        this.deliveries += settlements.filter((s) => s.kind === 'ack').length;
+        return settlements;
       },
     };
-    this.consumer = new RabbitMqConsumer(connection, { retryPolicy: fastRetry, prefetch: 20, concurrency: 5 });
-    await this.consumer.start([subscription(source, handler)]);
+    this.consumer = this.transport.consumer({ consumer: 'pipeline', channels: [source.queue], pipeline: counting, batch: { maxMessages: 20, maxWaitMs: 5 }, concurrency: 2 });
+    await this.consumer.start();
     await this.relay.start();
   }
 
   async add(envelopes: Envelope[], source: TestSource): Promise<void> {
     await this.runner.$transaction(async (tx: SqlExecutor) => {
-      for (const envelope of envelopes) {
-        await this.outbox.add(tx, envelope, { transport: 'rabbitmq', exchange: source.exchange, routingKey: source.queue });
-      }
+      await this.outbox.addMany(tx, envelopes.map((envelope) => toQueue(source, envelope)));
     });
   }
 
   /** How many times each message's effect happened. */
   async effects(): Promise<Map<string, number>> {
-    const { rows } = await this.db.pool.query<{ message_id: string; n: number }>(
-      'SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id',
-    );
+    const { rows } = await this.db.pool.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id');
     return new Map(rows.map((row) => [row.message_id, row.n]));
   }
 
   async stop(): Promise<void> {
     await this.consumer?.stop();
     await this.relay?.stop();
-    await this.publisher?.close();
+    await this.transport?.close();
     await this.db.drop();
   }
 }

@@ -1,21 +1,22 @@
-// Shared by the integration specs: a connection to the real broker, a source of their own per
+// Shared by the integration specs: a connection to the real broker, a queue of their own per
 // test, and cleanup. Not part of the library's API.
 import type { Channel } from 'amqplib';
 import { ChargeOrder, type Envelope } from '@boxoffice/contracts';
 import {
+  ConsumerPipeline,
   EnvelopeFactory,
   Outcome,
   silentLogger,
   type HandlerOutcome,
   type MessageHandler,
-  type RabbitMqSource,
+  type OutgoingMessage,
   type RetryPolicy,
-  type Subscription,
+  type SqlExecutor,
+  type TransactionRunner,
 } from '@boxoffice/messaging';
 import { uniqueName, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { RabbitMqConnection } from '../src/rabbitmq.connection.js';
-import { RabbitMqPublisher } from '../src/rabbitmq.publisher.js';
 import { topologyQueueNames } from '../src/rabbitmq.topology.js';
 
 export { uniqueName, waitFor };
@@ -31,47 +32,41 @@ export async function connect(name: string): Promise<RabbitMqConnection> {
   return connection;
 }
 
-export type TestSource = RabbitMqSource & { readonly exchange: string };
-
 /** A queue and exchange no other spec uses. */
+export interface TestSource {
+  readonly queue: string;
+  readonly exchange: string;
+}
+
 export function testSource(prefix: string): TestSource {
-  const queue = uniqueName(`${prefix}.q`);
-  const exchange = uniqueName(`${prefix}.x`);
-  return { transport: 'rabbitmq', queue, exchange, bindings: [{ exchange, routingKey: queue }] };
+  return { queue: uniqueName(`${prefix}.q`), exchange: uniqueName(`${prefix}.x`) };
 }
 
 const envelopes = new EnvelopeFactory('checkout');
 
 export function chargeOrder(quantity = 1): Envelope {
-  return envelopes.create(ChargeOrder, {
-    orderId: randomUUID(),
-    concertId: randomUUID(),
-    quantity,
-    customerEmail: 'ada@example.com',
-  });
+  return envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity, customerEmail: 'ada@example.com' });
 }
 
-export function send(publisher: RabbitMqPublisher, source: TestSource, messages: Envelope[]): Promise<void> {
-  const destination = { transport: 'rabbitmq', exchange: source.exchange, routingKey: source.queue } as const;
-  return publisher.publish(messages.map((envelope) => ({ envelope, destination })));
+export function toQueue(source: TestSource, envelope: Envelope): OutgoingMessage {
+  return { envelope, destination: { transport: 'rabbitmq', channel: source.queue, key: envelope.id } };
 }
 
 /** A handler that records what it saw and answers as `decide` says (done by default). */
-export function recordingHandler(
-  decide: (message: Envelope, call: number) => Promise<HandlerOutcome> | HandlerOutcome = () => Outcome.done(),
-) {
+export function recordingHandler(decide: (message: Envelope) => Promise<HandlerOutcome> | HandlerOutcome = () => Outcome.done()) {
   const seen: Envelope[] = [];
-  const handler: MessageHandler = {
+  const handler: MessageHandler<unknown, SqlExecutor> = {
     async handle(message) {
       seen.push(message);
-      return decide(message, seen.filter((m) => m.id === message.id).length);
+      return decide(message);
     },
   };
   return { handler, seen };
 }
 
-export function subscription(source: RabbitMqSource, handler: MessageHandler, consumer = 'test-consumer'): Subscription {
-  return { consumer, source, messages: [ChargeOrder], handler };
+/** A pipeline for ChargeOrder on the given database, with one handler. */
+export function pipelineFor(database: TransactionRunner<SqlExecutor>, handler: MessageHandler<unknown, SqlExecutor>, consumer = 'test-consumer') {
+  return new ConsumerPipeline<SqlExecutor>({ consumer, handlers: [{ message: ChargeOrder, handler }], database, retryPolicy: fastRetry });
 }
 
 /** Ready messages in a queue; unacked ones are not counted. */

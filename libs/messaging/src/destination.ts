@@ -1,34 +1,79 @@
-import { routeOf, type MessageDefinition } from '@boxoffice/contracts';
+import { catalog, entryOf, keyOf, type CatalogEntry, type MessageDefinition, type MessageKind, type ServiceName } from '@boxoffice/contracts';
 
-/**
- * Where a message goes. The rule of the system: commands go to a RabbitMQ exchange and land in
- * exactly one queue; events go to a Kafka topic and every consumer group gets a copy.
- */
-export type Destination = RabbitMqDestination | KafkaDestination;
+/** A transport's name as configuration spells it: `rabbitmq`, `kafka`, ... */
+export type TransportName = string;
 
-export interface RabbitMqDestination {
-  readonly transport: 'rabbitmq';
-  readonly exchange: string;
-  readonly routingKey: string;
-}
-
-export interface KafkaDestination {
-  readonly transport: 'kafka';
-  readonly topic: string;
-  /** The partition key: messages with the same key keep their order. */
+/** Where one message goes: the transport, the queue or topic, and the key that orders it there. */
+export interface Destination {
+  readonly transport: TransportName;
+  readonly channel: string;
+  /** The partition key: messages with the same key on the same channel keep their order. */
   readonly key: string;
 }
 
+/** Which transport carries each kind of message: the one choice a deployment makes. */
+export type TransportChoice = Readonly<Record<MessageKind, TransportName>>;
+
+/** Today's: commands through RabbitMQ queues, events through Kafka topics. */
+export const defaultTransports: TransportChoice = { command: 'rabbitmq', event: 'kafka' };
+
 export function describeDestination(destination: Destination): string {
-  return destination.transport === 'rabbitmq'
-    ? `rabbitmq:${destination.exchange}/${destination.routingKey}`
-    : `kafka:${destination.topic}[${destination.key}]`;
+  return `${destination.transport}:${destination.channel}[${destination.key}]`;
 }
 
-/** Where the catalog says a message goes; `key` is its partition key on Kafka (ignored for queues). */
-export function destinationOf(message: MessageDefinition, key: string): Destination {
-  const route = routeOf(message);
-  return route.transport === 'rabbitmq'
-    ? { transport: 'rabbitmq', exchange: route.exchange, routingKey: route.queue }
-    : { transport: 'kafka', topic: route.topic, key };
+/** What one service reads from one transport: channels and the messages expected on them. */
+export interface ConsumerSource {
+  readonly transport: TransportName;
+  readonly channels: ReadonlyArray<string>;
+  readonly messages: ReadonlyArray<MessageDefinition>;
+}
+
+/**
+ * The catalog read for one deployment: where a message goes, and what a service consumes from
+ * where. Nothing else in the system states a route.
+ */
+export class Routing {
+  constructor(
+    readonly transports: TransportChoice = defaultTransports,
+    readonly entries: ReadonlyArray<CatalogEntry> = catalog,
+  ) {}
+
+  transportOf(message: Pick<MessageDefinition, 'kind'>): TransportName {
+    return this.transports[message.kind];
+  }
+
+  destinationOf(message: MessageDefinition, payload: unknown): Destination {
+    const line = entryOf(message, this.entries);
+    return { transport: this.transportOf(message), channel: line.channel, key: keyOf(line, payload) };
+  }
+
+  /** The service's sources, one per transport it consumes from. */
+  sourcesOf(service: ServiceName): ConsumerSource[] {
+    const byTransport = new Map<TransportName, { channels: Set<string>; messages: MessageDefinition[] }>();
+    for (const line of this.entries.filter((e) => e.consumers.includes(service))) {
+      const transport = this.transportOf(line.message);
+      const source = byTransport.get(transport) ?? { channels: new Set<string>(), messages: [] };
+      source.channels.add(line.channel);
+      source.messages.push(line.message);
+      byTransport.set(transport, source);
+    }
+    return [...byTransport].map(([transport, { channels, messages }]) => ({ transport, channels: [...channels], messages }));
+  }
+
+  /** Every transport the service sends to or receives from. */
+  transportsOf(service: ServiceName): TransportName[] {
+    const used = this.entries.filter((e) => e.publisher === service || e.consumers.includes(service));
+    return [...new Set(used.map((e) => this.transportOf(e.message)))];
+  }
+
+  /** The channels a transport carries, with the services that read each: for provisioning and dead-letter tools. */
+  channelsOn(transport: TransportName): Array<{ readonly channel: string; readonly kind: MessageKind; readonly consumers: ServiceName[] }> {
+    const channels = new Map<string, { channel: string; kind: MessageKind; consumers: Set<ServiceName> }>();
+    for (const line of this.entries.filter((e) => this.transportOf(e.message) === transport)) {
+      const channel = channels.get(line.channel) ?? { channel: line.channel, kind: line.message.kind, consumers: new Set<ServiceName>() };
+      for (const consumer of line.consumers) channel.consumers.add(consumer);
+      channels.set(line.channel, channel);
+    }
+    return [...channels.values()].map((c) => ({ ...c, consumers: [...c.consumers] }));
+  }
 }

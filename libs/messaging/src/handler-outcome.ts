@@ -1,6 +1,6 @@
 /**
  * What a handler decided. Handlers return their outcome and never touch a channel or a consumer:
- * the transport turns it into an ack, a delayed retry or a move to the dead letter destination.
+ * the consumer pipeline turns it into a commit, a delayed retry or a dead letter.
  */
 export type HandlerOutcome =
   | { readonly kind: 'done' }

@@ -1,20 +1,67 @@
 export { systemClock, uuidV7, type Clock, type IdGenerator } from './clock.js';
-export { describeDestination, destinationOf, type Destination, type KafkaDestination, type RabbitMqDestination } from './destination.js';
+export { Backoff, delayWithJitterMs, nominalDelayMs, reconnectBackoff, type BackoffSettings } from './backoff.js';
+export {
+  defaultTransports,
+  describeDestination,
+  Routing,
+  type ConsumerSource,
+  type Destination,
+  type TransportChoice,
+  type TransportName,
+} from './destination.js';
 export { EnvelopeFactory, type EnvelopeOptions } from './envelope.factory.js';
 export { Outcome, type HandlerOutcome } from './handler-outcome.js';
-export type { MessageHandler } from './message-handler.js';
-export type { KafkaSource, RabbitMqSource, Source, Subscription } from './subscription.js';
-export type { MessagePublisher, OutgoingMessage } from './message-publisher.port.js';
-export { decodeInbound, type Decoded } from './inbound-decoder.js';
-export { defaultRetryPolicy, delayWithJitterMs, hasAttemptsLeft, nominalDelayMs, type RetryPolicy } from './retry-policy.js';
-export { DeadLetterHeaders, recordFailure, type FailureRecord } from './dead-letter.headers.js';
+export {
+  handlerKey,
+  isBatchHandler,
+  type AnyHandler,
+  type BatchHandler,
+  type HandlerContext,
+  type HandlerRegistration,
+  type MessageContext,
+  type MessageHandler,
+} from './consumer/message-handler.js';
+export {
+  ConsumerPipeline,
+  type BatchProcessor,
+  type ConsumerPipelineOptions,
+  type InboundMessage,
+  type PipelineCounters,
+  type Settlement,
+  type SourceSemantics,
+} from './consumer/consumer.pipeline.js';
+export { decodeInbound, type Decoded } from './consumer/inbound-decoder.js';
+export type {
+  BatchSettings,
+  ChannelDepth,
+  ConsumerSpec,
+  ConsumerState,
+  DeadLetterScope,
+  OutgoingMessage,
+  Transport,
+  TransportConsumer,
+} from './transport.port.js';
+export { defaultRetryPolicy, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js';
+export {
+  FailureHeaders,
+  readFailure,
+  readOrigin,
+  recordFailure,
+  withFailure,
+  withoutFailure,
+  type FailureOrigin,
+  type FailureRecord,
+  type Headers,
+} from './failure.headers.js';
+export { DeadLetterNotFound, findDeadLetter, type DeadLetter, type DeadLetterStore } from './dead-letters/dead-letter.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';
 export { Outbox, type OutboxEntry, type OutboxRow } from './outbox/outbox.js';
-export { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
+export { MessageSender } from './outbox/message.sender.js';
+export { OutboxRelay, type OutboxRelayOptions, type Publisher } from './outbox/outbox.relay.js';
 export { inPgTransaction } from './pg-transaction.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';
 export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
-export { Inbox, type InboxOptions } from './inbox/inbox.js';
+export { Inbox } from './inbox/inbox.js';
 export { RateLimiter } from './rate-limiter.js';

@@ -1,16 +1,12 @@
+import type { BackoffSettings } from './backoff.js';
+
 /**
- * How often and how far apart a failing message is tried. Exponential backoff with jitter, so a
- * burst of failures does not come back as a synchronised burst of retries.
- * See https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+ * How often and how far apart a failing message is tried: the backoff between attempts, and how
+ * many attempts before it is dead-lettered.
  */
-export interface RetryPolicy {
+export interface RetryPolicy extends BackoffSettings {
   /** Total attempts including the first delivery; after the last one the message is dead-lettered. */
   readonly maxAttempts: number;
-  readonly initialDelayMs: number;
-  readonly multiplier: number;
-  readonly maxDelayMs: number;
-  /** 0..1: each delay is drawn from [delay * (1 - jitter), delay]. */
-  readonly jitter: number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -20,16 +16,6 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 30_000,
   jitter: 0.2,
 };
-
-/** The nominal delay before attempt `attempt + 1`, after `attempt` failed attempts (1-based). */
-export function nominalDelayMs(policy: RetryPolicy, attempt: number): number {
-  return Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (attempt - 1));
-}
-
-export function delayWithJitterMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
-  const nominal = nominalDelayMs(policy, attempt);
-  return Math.round(nominal * (1 - policy.jitter * random()));
-}
 
 export function hasAttemptsLeft(policy: RetryPolicy, attemptsSoFar: number): boolean {
   return attemptsSoFar < policy.maxAttempts;

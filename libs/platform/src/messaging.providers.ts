@@ -1,43 +1,52 @@
 import type { ServiceName } from '@boxoffice/contracts';
-import { EnvelopeFactory, Inbox, Outbox, type SqlExecutor, type Subscription, type TransactionRunner } from '@boxoffice/messaging';
-import { Logger, type InjectionToken, type Provider } from '@nestjs/common';
+import {
+  EnvelopeFactory,
+  MessageSender,
+  Routing,
+  type AnyHandler,
+  type HandlerRegistration,
+  type SqlExecutor,
+  type TransactionRunner,
+} from '@boxoffice/messaging';
+import { Logger, type Provider, type Type } from '@nestjs/common';
 import { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
 import { databaseReadiness, PRISMA } from './prisma.provider.js';
 import { READINESS_CHECKS } from './readiness-check.js';
 
-export interface MessagingProviderOptions extends Omit<MessagingRuntimeOptions, 'subscriptions' | 'logger'> {
-  /** The handler classes the subscriptions need, in the order `subscriptions` takes them. */
-  readonly handlers: ReadonlyArray<InjectionToken>;
-  readonly subscriptions: (...handlers: never[]) => ReadonlyArray<Subscription>;
+export interface MessagingProviderOptions
+  extends Omit<MessagingRuntimeOptions, 'handlers' | 'database' | 'sender' | 'routing' | 'logger'> {
+  /** The service's `<service>.handlers.ts`: message type -> handler class (a provider of the module). */
+  readonly handlers: ReadonlyArray<HandlerRegistration<Type<AnyHandler<never>>>>;
 }
 
 /**
- * What every service gets for messaging: an Outbox and an EnvelopeFactory to send with, an Inbox
- * for its handlers, the MessagingRuntime that runs relay and consumers, and readiness checks for
- * its database and brokers.
+ * What every service gets for messaging: a MessageSender to send with, the MessagingRuntime that
+ * runs relay and consumers with the service's handlers, and readiness checks for its database
+ * and brokers.
  */
 export function provideMessaging(options: MessagingProviderOptions): Provider[] {
-  const { handlers, subscriptions, ...runtime } = options;
+  const { handlers, ...runtime } = options;
+  const routing = new Routing();
+  const sender = new MessageSender(new EnvelopeFactory(options.service as ServiceName), routing);
+  const classes = [...new Set(handlers.map(({ handler }) => handler))];
   return [
-    { provide: Outbox, useValue: new Outbox() },
-    { provide: EnvelopeFactory, useValue: new EnvelopeFactory(options.service as ServiceName) },
-    {
-      provide: Inbox,
-      useFactory: (prisma: TransactionRunner<SqlExecutor> & SqlExecutor) => new Inbox(prisma, options.service),
-      inject: [PRISMA],
-    },
+    { provide: MessageSender, useValue: sender },
     {
       provide: MessagingRuntime,
-      useFactory: (...instances: never[]) =>
-        new MessagingRuntime({ ...runtime, subscriptions: subscriptions(...instances), logger: new Logger('messaging') }),
-      inject: [...handlers],
+      useFactory: (database: TransactionRunner<SqlExecutor>, ...instances: AnyHandler<SqlExecutor>[]) =>
+        new MessagingRuntime({
+          ...runtime,
+          routing,
+          sender,
+          database,
+          handlers: handlers.map(({ message, handler }) => ({ message, handler: instances[classes.indexOf(handler)] })),
+          logger: new Logger('messaging'),
+        }),
+      inject: [PRISMA, ...classes],
     },
     {
       provide: READINESS_CHECKS,
-      useFactory: (prisma: Parameters<typeof databaseReadiness>[0], messaging: MessagingRuntime) => [
-        databaseReadiness(prisma),
-        ...messaging.readiness(),
-      ],
+      useFactory: (prisma: Parameters<typeof databaseReadiness>[0], messaging: MessagingRuntime) => [databaseReadiness(prisma), ...messaging.readiness()],
       inject: [PRISMA, MessagingRuntime],
     },
   ];

@@ -1,134 +1,258 @@
-import { catalog, consumerGroup, type ServiceName } from '@boxoffice/contracts';
-import { OutboxRelay, type Logger, type MessagePublisher, type Subscription } from '@boxoffice/messaging';
-import { createKafkaClient, KafkaConsumer, KafkaPublisher, KafkaTopics } from '@boxoffice/messaging-kafka';
-import { RabbitMqConnection, RabbitMqConsumer, RabbitMqPublisher } from '@boxoffice/messaging-rabbitmq';
+import { channelNames, namespace as processNamespace, type ServiceName } from '@boxoffice/contracts';
+import {
+  ConsumerPipeline,
+  defaultRetryPolicy,
+  OutboxRelay,
+  Routing,
+  type RateLimiter,
+  type AnyHandler,
+  type BatchSettings,
+  type ChannelDepth,
+  type DeadLetterStore,
+  type HandlerRegistration,
+  type Logger,
+  type MessageSender,
+  type PipelineCounters,
+  type RetryPolicy,
+  type SqlExecutor,
+  type TransactionRunner,
+  type Transport,
+  type TransportConsumer,
+  type TransportName,
+} from '@boxoffice/messaging';
+import { KafkaTransport } from '@boxoffice/messaging-kafka';
+import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { ReadinessCheck } from './readiness-check.js';
+
+export interface BrokerSettings {
+  readonly rabbitmqUrl: string;
+  readonly kafkaBrokers: ReadonlyArray<string>;
+}
 
 export interface MessagingRuntimeOptions {
   readonly service: ServiceName;
   readonly databaseUrl: string;
-  readonly rabbitmqUrl: string;
-  readonly kafkaBrokers: ReadonlyArray<string>;
-  /** Everything the service consumes (its `<service>.subscriptions.ts`). */
-  readonly subscriptions: ReadonlyArray<Subscription>;
-  readonly rabbitmq?: { readonly prefetch?: number; readonly concurrency?: number };
-  readonly kafka?: { readonly partitions?: number; readonly retentionMs?: number; readonly partitionsConsumedConcurrently?: number };
+  readonly brokers: BrokerSettings;
+  /** The service's `<service>.handlers.ts`: message type -> handler instance. */
+  readonly handlers: ReadonlyArray<HandlerRegistration<AnyHandler<SqlExecutor>>>;
+  /** The service's Prisma client: batches run in its transactions. */
+  readonly database: TransactionRunner<SqlExecutor>;
+  readonly sender: MessageSender;
+  readonly routing: Routing;
+  readonly batch?: Partial<BatchSettings>;
+  /** Batches in flight per transport: channels on a queue, partitions of a topic. */
+  readonly concurrency?: Partial<Record<TransportName, number>>;
+  /**
+   * Load levelling of the service's work queue: the limiter's rate is for the whole service,
+   * shared among its instances (see `shareRate`). Pass the same limiter to any other door to the
+   * same work, so the database sees one rate whichever way the work comes in.
+   */
+  readonly commandRate?: RateLimiter;
+  readonly retryPolicy?: RetryPolicy;
+  /** Topic partitions (Kafka) for the topics this service creates. */
+  readonly partitions?: number;
   readonly logger: Logger;
 }
 
-/** Seven days of events stay in each topic, so a consumer can be rebuilt by replaying them. */
-const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** A batch closes at 100 messages or after 5 ms: short enough to add little latency, long enough to fill under load. */
+const DEFAULT_BATCH: BatchSettings = { maxMessages: 100, maxWaitMs: 5 };
+/** How often an instance looks at how many instances share the command rate. */
+const SHARE_INTERVAL_MS = 2_000;
+
+interface Consumption {
+  readonly transport: Transport;
+  readonly consumer: TransportConsumer;
+  readonly pipeline: ConsumerPipeline<SqlExecutor>;
+  readonly channels: ReadonlyArray<string>;
+  /** The name the transport knows the consumer by (the namespaced group). */
+  readonly name: string;
+  /** A work queue behind the command rate limiter. */
+  readonly levelled: boolean;
+}
 
 /**
- * A service's messaging, assembled from the catalog: the outbox relay with a publisher for each
- * broker the service sends to, and a consumer for each broker it receives from. Starts after the
- * application is built and stops before it closes, in the order that loses nothing: consumers
- * first (finishing the messages in flight), then the relay, then the connections.
+ * A service's messaging, assembled from the catalog: one transport per broker it uses, the
+ * outbox relay publishing through them, and one consumer per transport it receives from, each
+ * feeding the one ConsumerPipeline. Starts after the application is built and stops before it
+ * closes, in the order that loses nothing: consumers first (finishing the batches in flight),
+ * then the relay, then the connections.
+ *
+ * Accepting work needs only the database (the outbox is the reason), so consumers join in the
+ * background: a Kafka rebalance or a dead member's session timeout delays consuming, never
+ * accepting. Readiness names each part.
  */
 export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly relay: OutboxRelay;
-  readonly rabbitmq: RabbitMqConnection | null = null;
-  readonly rabbitmqConsumer: RabbitMqConsumer | null = null;
-  readonly kafka: ReturnType<typeof createKafkaClient> | null = null;
-  readonly kafkaConsumer: KafkaConsumer | null = null;
-  private readonly rabbitmqPublisher: RabbitMqPublisher | null = null;
-  private readonly kafkaPublisher: KafkaPublisher | null = null;
+  readonly transports = new Map<TransportName, Transport>();
+  private readonly consumptions: Consumption[] = [];
   private readonly pool: pg.Pool;
-  private readonly topics: string[];
+  private readonly names = channelNames(processNamespace);
+  private readonly stopping = new AbortController();
+  private starting: Promise<void> | null = null;
+  private readonly limiter: RateLimiter | null;
+  /** The whole service's command rate, before this instance took its share. */
+  private readonly totalRate: number | null;
 
   constructor(private readonly options: MessagingRuntimeOptions) {
-    const sends = catalog.filter((entry) => entry.publisher === options.service).map((entry) => entry.route);
-    const receives = options.subscriptions.map((subscription) => subscription.source);
-    const usesRabbitMq = [...sends, ...receives].some((route) => route.transport === 'rabbitmq');
-    const usesKafka = [...sends, ...receives].some((route) => route.transport === 'kafka');
+    const { service, routing, logger } = options;
+    const retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
+    for (const name of routing.transportsOf(service)) this.transports.set(name, this.createTransport(name, retryPolicy));
+    this.limiter = options.commandRate ?? null;
+    this.totalRate = this.limiter?.ratePerSecond ?? null;
 
-    if (usesRabbitMq) {
-      this.rabbitmq = new RabbitMqConnection({ url: options.rabbitmqUrl, name: options.service, logger: options.logger });
-      if (sends.some((route) => route.transport === 'rabbitmq')) this.rabbitmqPublisher = new RabbitMqPublisher(this.rabbitmq, { logger: options.logger });
-      if (receives.some((source) => source.transport === 'rabbitmq')) {
-        this.rabbitmqConsumer = new RabbitMqConsumer(this.rabbitmq, { ...options.rabbitmq, logger: options.logger });
-      }
+    const batch = { ...DEFAULT_BATCH, ...options.batch };
+    for (const source of routing.sourcesOf(service)) {
+      const transport = this.transports.get(source.transport)!;
+      const isCommandQueue = source.messages.some((m) => m.kind === 'command');
+      const limiter = isCommandQueue ? this.limiter : null;
+      const pipeline = new ConsumerPipeline<SqlExecutor>({
+        consumer: service,
+        handlers: options.handlers.filter(({ message }) => source.messages.includes(message)),
+        database: options.database,
+        sender: options.sender,
+        retryPolicy,
+        admit: limiter ? (count) => limiter.acquire(count) : undefined,
+        logger,
+      });
+      const name = this.names.consumerGroup(service);
+      const consumer = transport.consumer({
+        consumer: name,
+        channels: source.channels,
+        pipeline,
+        batch: limiter ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) } : batch,
+        concurrency: options.concurrency?.[source.transport] ?? 2,
+      });
+      this.consumptions.push({ transport, consumer, pipeline, channels: source.channels, name, levelled: limiter !== null });
     }
-    if (usesKafka) {
-      this.kafka = createKafkaClient({ brokers: options.kafkaBrokers, clientId: options.service, logger: options.logger });
-      if (sends.some((route) => route.transport === 'kafka')) this.kafkaPublisher = new KafkaPublisher(this.kafka);
-      if (receives.some((source) => source.transport === 'kafka')) {
-        this.kafkaConsumer = new KafkaConsumer(this.kafka, {
-          groupId: consumerGroup(options.service),
-          subscriptions: options.subscriptions,
-          partitionsConsumedConcurrently: options.kafka?.partitionsConsumedConcurrently,
-          logger: options.logger,
-        });
-      }
-    }
-    this.topics = [...new Set([...sends, ...receives].flatMap((route) => (route.transport === 'kafka' ? [route.topic] : [])))];
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 3 });
     // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
     // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
-    this.pool.on('error', (error) => options.logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
-    const publishers: MessagePublisher[] = [];
-    if (this.rabbitmqPublisher) publishers.push(this.rabbitmqPublisher);
-    if (this.kafkaPublisher) publishers.push(this.kafkaPublisher);
-    this.relay = new OutboxRelay(this.pool, publishers, { logger: options.logger });
+    this.pool.on('error', (error) => logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
+    this.relay = new OutboxRelay(this.pool, [...this.transports.values()], { logger });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.rabbitmq) await this.rabbitmq.connect();
-    if (this.kafka) {
-      await new KafkaTopics(this.kafka).ensure(
-        this.topics.map((topic) => ({
-          topic,
-          partitions: this.options.kafka?.partitions ?? 3,
-          retentionMs: this.options.kafka?.retentionMs ?? DEFAULT_RETENTION_MS,
-        })),
-      );
+    const { service, routing } = this.options;
+    for (const transport of this.transports.values()) {
+      await transport.connect();
+      // What this service sends to and reads from exists before the first message goes out.
+      const channels = routing.channelsOn(transport.name).map(({ channel }) => channel);
+      const used = new Set(routing.entries.filter((e) => e.publisher === service || e.consumers.includes(service)).map((e) => e.channel));
+      await transport.provision(channels.filter((channel) => used.has(channel)));
     }
-    await this.kafkaPublisher?.connect();
-    await this.rabbitmqConsumer?.start(this.options.subscriptions);
-    await this.kafkaConsumer?.start();
     await this.relay.start();
+    this.starting = this.startConsumers();
+    if (this.totalRate) void this.shareRate(this.totalRate);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.rabbitmqConsumer?.stop(), this.kafkaConsumer?.stop()]);
+    this.stopping.abort();
+    await this.starting;
+    await Promise.all(this.consumptions.map(({ consumer }) => consumer.stop()));
     await this.relay.stop();
-    await this.rabbitmqPublisher?.close();
-    await this.kafkaPublisher?.disconnect();
-    await this.rabbitmq?.close();
+    for (const transport of this.transports.values()) await transport.close();
     await this.pool.end();
   }
 
-  readiness(): ReadinessCheck[] {
-    const checks: ReadinessCheck[] = [];
-    const rabbitmq = this.rabbitmq;
-    if (rabbitmq) checks.push({ name: 'rabbitmq', check: () => rabbitmq.createChannel().then((channel) => channel.close()) });
-    const kafka = this.kafka;
-    if (kafka) {
-      checks.push({
-        name: 'kafka',
-        check: async () => {
-          const admin = kafka.admin();
-          await admin.connect();
+  /** Each consumer joins on its own, and tries again (with backoff) until it is in or the service stops. */
+  private async startConsumers(): Promise<void> {
+    await Promise.all(
+      this.consumptions.map(async ({ consumer, name, transport }) => {
+        for (let wait = 500; !this.stopping.signal.aborted; wait = Math.min(30_000, wait * 2)) {
           try {
-            await admin.describeCluster();
-          } finally {
-            await admin.disconnect();
+            await consumer.start();
+            return;
+          } catch (error) {
+            this.options.logger.warn(`${transport.name} consumer ${name}: could not start (${String(error)}); trying again in ${wait} ms`);
+            await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => {});
           }
-        },
-      });
+        }
+      }),
+    );
+  }
+
+  /**
+   * The configured rate is for the whole service, however many instances run: RabbitMQ counts
+   * the consumers on the work queue, each instance knows how many of those are its own lanes,
+   * and so takes its share. One instance alone runs at the whole rate.
+   */
+  private async shareRate(total: number): Promise<void> {
+    const queue = this.consumptions.find(({ levelled }) => levelled);
+    if (!queue || !this.limiter) return;
+    const lanes = (this.options.concurrency?.[queue.transport.name] ?? 2) * queue.channels.length;
+    while (!this.stopping.signal.aborted) {
+      await delay(SHARE_INTERVAL_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
+      if (this.stopping.signal.aborted) return;
+      try {
+        const { consumers } = await queue.transport.depth(queue.channels[0], queue.name);
+        const instances = Math.max(1, Math.round((consumers ?? lanes) / lanes));
+        this.limiter.setRate(total / instances);
+      } catch {
+        // Keep the last share until the broker answers again.
+      }
     }
-    const consumer = this.kafkaConsumer;
-    if (consumer) {
-      // Kafka answering is not enough: the group may be between joins after a broker restart.
+  }
+
+  /** The per-instance share of the command rate right now (for the dashboard and tests). */
+  get commandRate(): number | null {
+    return this.limiter?.ratePerSecond ?? null;
+  }
+
+  /** How far behind each consumer of this service is, per channel. */
+  async depths(): Promise<ChannelDepth[]> {
+    const depths: ChannelDepth[] = [];
+    for (const { transport, channels, name } of this.consumptions) {
+      for (const channel of channels) depths.push(await transport.depth(channel, name));
+    }
+    return depths;
+  }
+
+  /** The depth of a channel on the transport that carries it, as seen by `consumer` (a service). */
+  async depthOf(channel: string, consumer: ServiceName): Promise<ChannelDepth | null> {
+    const line = this.options.routing.entries.find((e) => e.channel === channel);
+    const transport = line ? this.transports.get(this.options.routing.transportOf(line.message)) : undefined;
+    return transport ? transport.depth(channel, this.names.consumerGroup(consumer)) : null;
+  }
+
+  /** The dead letters of every channel this service's transports carry, as one store each. */
+  deadLetterStores(): DeadLetterStore[] {
+    return [...this.transports.values()].map((transport) =>
+      transport.deadLetters(
+        this.options.routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(this.names.consumerGroup) })),
+      ),
+    );
+  }
+
+  get counters(): PipelineCounters[] {
+    return this.consumptions.map(({ pipeline }) => pipeline.counters);
+  }
+
+  readiness(): ReadinessCheck[] {
+    const checks: ReadinessCheck[] = [...this.transports.values()].map((transport) => ({ name: transport.name, check: () => transport.health() }));
+    for (const { consumer, transport, name } of this.consumptions) {
+      // The broker answering is not enough: the consumer may be joining, or between joins after a restart.
       checks.push({
-        name: 'kafka consumer',
+        name: `${transport.name} consumer`,
         check: async () => {
-          if (consumer.state !== 'running') throw new Error(`consumer group ${consumer.groupId} is ${consumer.state}`);
+          if (consumer.state !== 'running') throw new Error(`${name} is ${consumer.state}`);
         },
       });
     }
     return checks;
+  }
+
+  private createTransport(name: TransportName, retryPolicy: RetryPolicy): Transport {
+    const { service, brokers, logger } = this.options;
+    switch (name) {
+      case 'rabbitmq':
+        return new RabbitMqTransport({ url: brokers.rabbitmqUrl, name: service, exchange: this.names.exchanges.commands, retryPolicy, logger });
+      case 'kafka':
+        return new KafkaTransport({ brokers: brokers.kafkaBrokers, clientId: service, partitions: this.options.partitions ?? 3, logger });
+      default:
+        throw new Error(`no transport named ${name} (known: rabbitmq, kafka)`);
+    }
   }
 }

@@ -1,6 +1,5 @@
-import { Inbox } from '@boxoffice/messaging';
+import { MessagingRuntime } from '@boxoffice/platform';
 import { Controller, Get, Header } from '@nestjs/common';
-import type { Tx } from '../database.js';
 import { renderStatsPage } from './stats.page.js';
 import { StatsService } from './stats.service.js';
 
@@ -10,7 +9,7 @@ const startedAt = new Date();
 export class StatsController {
   constructor(
     private readonly stats: StatsService,
-    private readonly inbox: Inbox<Tx>,
+    private readonly messaging: MessagingRuntime,
   ) {}
 
   /** Sign-ups per day, tickets and revenue per day and per concert, conversion. */
@@ -32,6 +31,7 @@ export class StatsController {
    */
   @Get('instance')
   instance() {
-    return { pid: process.pid, startedAt: startedAt.toISOString(), ...this.inbox.counters };
+    const [counters] = this.messaging.counters;
+    return { pid: process.pid, startedAt: startedAt.toISOString(), processed: counters?.processed ?? 0, duplicates: counters?.duplicates ?? 0 };
   }
 }

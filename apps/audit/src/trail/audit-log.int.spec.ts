@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConcertScheduled, OrderConfirmed, UserRegistered } from '@boxoffice/contracts';
-import { EnvelopeFactory } from '@boxoffice/messaging';
+import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
+import type { Envelope } from '@boxoffice/contracts';
 import { createPrismaClient } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { createHash, randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { AuditLog } from './audit-log.js';
+import { auditHandlers } from '../audit.handlers.js';
 import { EventRecordedHandler } from './event-recorded.handler.js';
 
 describe('the audit log', () => {
@@ -13,13 +15,17 @@ describe('the audit log', () => {
   let db: TestDatabase;
   let prisma: PrismaClient;
   let log: AuditLog;
-  let recorder: EventRecordedHandler;
+  let pipeline: ConsumerPipeline<SqlExecutor>;
+  /** Events delivered to Audit's pipeline as one batch from `topic`. */
+  const deliver = (topic: string, ...batch: Envelope[]) =>
+    pipeline.process(topic, batch.map((event) => ({ body: JSON.stringify(event), headers: {} })), { ordered: true, exclusive: false });
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('audit_log', 'apps/audit/prisma/migrations');
     prisma = createPrismaClient(PrismaClient, db.url);
     log = new AuditLog(prisma);
-    recorder = new EventRecordedHandler(log);
+    const handler = new EventRecordedHandler(log);
+    pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'audit', handlers: auditHandlers.map(({ message }) => ({ message, handler })), database: prisma });
   });
   afterAll(async () => {
     await prisma.$disconnect();
@@ -31,7 +37,7 @@ describe('the audit log', () => {
 
   it('records who did what, from where and when, with a hash of the payload', async () => {
     const event = signUp();
-    await expect(recorder.forTopic('boxoffice.users').handle(event)).resolves.toEqual({ kind: 'done' });
+    await expect(deliver('boxoffice.users', event)).resolves.toEqual([{ kind: 'ack', as: 'done' }]);
 
     const { entries } = await log.find({ actor: event.payload.userId, limit: 10 });
     expect(entries).toEqual([
@@ -60,8 +66,8 @@ describe('the audit log', () => {
       customerEmail: 'grace@example.com',
     });
     const concert = events.create(ConcertScheduled, { concertId: randomUUID(), name: 'Dawn', startsAt: '2027-01-01T20:00:00Z', capacity: 10, priceCents: 100 });
-    await recorder.forTopic('boxoffice.orders').handle(order);
-    await recorder.forTopic('boxoffice.concerts').handle(concert);
+    await deliver('boxoffice.orders', order);
+    await deliver('boxoffice.concerts', concert);
 
     const rows = await prisma.auditLog.findMany({ where: { eventId: { in: [order.id, concert.id] } }, orderBy: { position: 'asc' } });
     expect(rows.map((row) => [row.type, row.actor, row.ip])).toEqual([
@@ -73,9 +79,8 @@ describe('the audit log', () => {
   describe('when the same event arrives twice', () => {
     it('keeps one entry', async () => {
       const event = signUp();
-      const handler = recorder.forTopic('boxoffice.users');
-      await Promise.all([handler.handle(event), handler.handle(event)]);
-      await handler.handle(event);
+      await Promise.all([deliver('boxoffice.users', event, event), deliver('boxoffice.users', event)]);
+      await deliver('boxoffice.users', event);
       await expect(prisma.auditLog.count({ where: { eventId: event.id } })).resolves.toBe(1);
     });
   });

@@ -1,5 +1,6 @@
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
+import type { SqlExecutor } from '@boxoffice/messaging';
 import type { PrismaClient } from '../database.js';
 import type { AuditLog as AuditRow } from '../generated/prisma/client.js';
 import type { AuditEntry } from './audit-entry.js';
@@ -27,13 +28,23 @@ export class AuditLog {
    * redelivered event a no-op, so the log needs no separate inbox. Returns whether it was new.
    */
   async append(entry: AuditEntry): Promise<boolean> {
-    // Plain SQL, not createMany: this runs for every event on every topic, and on this stack
-    // createMany took about 1.4 ms of CPU per row against 0.5 ms for the same INSERT.
-    const inserted = await this.prisma.$executeRaw`
-      INSERT INTO audit_log (event_id, type, topic, actor, ip, occurred_at, payload_hash)
-      VALUES (${entry.eventId}::uuid, ${entry.type}, ${entry.topic}, ${entry.actor}, ${entry.ip}, ${entry.occurredAt}, ${entry.payloadHash})
-      ON CONFLICT (event_id) DO NOTHING`;
-    return inserted === 1;
+    return (await this.appendAll(this.prisma, [entry])) === 1;
+  }
+
+  /**
+   * Appends a batch of entries with one statement, in the caller's transaction; returns how many
+   * were new. Plain SQL, not createMany: this runs for every event on every topic, and on this
+   * stack createMany took about 1.4 ms of CPU per row against 0.5 ms for the same INSERT.
+   */
+  async appendAll(db: SqlExecutor, entries: ReadonlyArray<AuditEntry>): Promise<number> {
+    if (entries.length === 0) return 0;
+    return db.$executeRawUnsafe(
+      `INSERT INTO audit_log (event_id, type, topic, actor, ip, occurred_at, payload_hash)
+       SELECT "eventId", type, topic, actor, ip, "occurredAt", "payloadHash"
+         FROM json_to_recordset($1::json) AS e("eventId" uuid, type text, topic text, actor text, ip text, "occurredAt" timestamptz, "payloadHash" text)
+       ON CONFLICT (event_id) DO NOTHING`,
+      JSON.stringify(entries),
+    );
   }
 
   /**

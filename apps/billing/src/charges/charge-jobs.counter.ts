@@ -12,9 +12,9 @@ export class ChargeJobsCounter {
   readonly startedAt = new Date();
   private done = 0;
 
-  /** Called once the job's transaction committed, never for a redelivery the inbox dropped. */
-  recordDone(): void {
-    this.done += 1;
+  /** Called once the jobs' transaction committed, never for a redelivery the inbox dropped. */
+  recordDone(jobs = 1): void {
+    this.done += jobs;
   }
 
   snapshot() {

@@ -1,5 +1,5 @@
 import { ChargeOrder } from '@boxoffice/contracts';
-import { RateLimiter } from '@boxoffice/messaging';
+import { MessageSender, RateLimiter } from '@boxoffice/messaging';
 import { PRISMA, ZodValidationPipe } from '@boxoffice/platform';
 import { Body, Controller, HttpCode, Inject, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +13,7 @@ export class ChargesController {
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly charges: ChargeService,
     private readonly rate: RateLimiter,
+    private readonly messages: MessageSender,
   ) {}
 
   @Post()
@@ -26,7 +27,9 @@ export class ChargesController {
     // would take money for an order it never recorded. (A retry with the same key still works.)
     if (http.raw.socket.destroyed) throw new ServiceUnavailableException('the caller gave up while waiting for capacity');
     try {
-      const status = await this.prisma.$transaction((tx) => this.charges.charge(tx, request), { timeout: 30_000 });
+      const status = await this.prisma.$transaction((tx) => this.charges.charge(tx, request, (definition, payload) => this.messages.send(tx, definition, payload)), {
+        timeout: 30_000,
+      });
       return { orderId: request.orderId, status };
     } catch (error) {
       if (error instanceof UnknownConcertError) throw new ServiceUnavailableException(error.message);

@@ -1,5 +1,5 @@
 import { ConcertScheduled } from '@boxoffice/contracts';
-import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
+import { MessageSender, uuidV7 } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
@@ -13,16 +13,14 @@ export class ConcertsService {
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
-    private readonly outbox: Outbox,
-    private readonly envelopes: EnvelopeFactory,
+    private readonly messages: MessageSender,
   ) {}
 
   /** Schedules a concert and announces it: Billing builds the seat inventory from the event. */
   async schedule(input: ScheduleConcert): Promise<Concert> {
     return this.prisma.$transaction(async (tx) => {
       const concert = await tx.concert.create({ data: { id: uuidV7(), ...input, startsAt: new Date(input.startsAt) } });
-      const event = this.envelopes.create(ConcertScheduled, { ...input, concertId: concert.id });
-      await this.outbox.add(tx, event, destinationOf(ConcertScheduled, concert.id));
+      await this.messages.send(tx, ConcertScheduled, { ...input, concertId: concert.id });
       return concert;
     });
   }

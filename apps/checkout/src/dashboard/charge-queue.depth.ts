@@ -3,35 +3,26 @@ import { MessagingRuntime } from '@boxoffice/platform';
 import { Injectable } from '@nestjs/common';
 
 export interface QueueDepth {
-  /** Messages ready in Billing's work queue: orders accepted and not yet taken by a Billing instance. */
+  /** Jobs waiting in Billing's work queue: orders accepted and not yet taken by a Billing instance. */
   readonly messages: number;
-  /** Billing instances consuming it right now; 0 while Billing is down. */
-  readonly consumers: number;
+  /** Billing's consumers on it right now (each instance has a few); 0 while Billing is down. Null where the transport cannot tell. */
+  readonly consumers: number | null;
 }
 
 /**
- * The buffer of load levelling, measured where it is: RabbitMQ's count of ChargeOrder jobs
- * waiting in `billing.charge-order`. Asked over Checkout's own connection (the one its outbox
- * relay publishes on), with a passive declare, which changes nothing on the broker.
+ * The buffer of load levelling, measured where it is: the depth of `billing.charge-order` on
+ * whichever transport carries commands, asked through the transport port over Checkout's own
+ * connection (the one its outbox relay publishes on). Asking changes nothing on the broker.
  */
 @Injectable()
 export class ChargeQueueDepth {
   constructor(private readonly messaging: MessagingRuntime) {}
 
-  /** null when it cannot be known: RabbitMQ is unreachable, or Billing never declared its queue. */
+  /** null when it cannot be known: the broker is unreachable. */
   async read(): Promise<QueueDepth | null> {
-    const connection = this.messaging.rabbitmq;
-    if (!connection?.isConnected) return null;
     try {
-      // A channel per reading: a queue that does not exist closes the channel it was asked on.
-      const channel = await connection.createChannel();
-      channel.on('error', () => {}); // the 404 arrives here as well as in the rejected promise
-      try {
-        const { messageCount, consumerCount } = await channel.checkQueue(queues.chargeOrder);
-        return { messages: messageCount, consumers: consumerCount };
-      } finally {
-        await channel.close().catch(() => {});
-      }
+      const depth = await this.messaging.depthOf(queues.chargeOrder, 'billing');
+      return depth ? { messages: depth.waiting, consumers: depth.consumers } : null;
     } catch {
       return null;
     }

@@ -88,7 +88,10 @@ describe('when Billing is down during a sale', () => {
         { description: 'the orders accepted during the outage to settle' },
       );
       expect(settled.map((order) => order.status)).toEqual(Array(20).fill('CONFIRMED'));
-      await expect(checkout.stats()).resolves.toMatchObject({ queueDepth: 0, queueConsumers: 1 });
+      // Billing consumes again: each instance has a channel per batch in flight (BILLING_CONCURRENCY).
+      const stats = await checkout.stats();
+      expect(stats.queueDepth).toBe(0);
+      expect(stats.queueConsumers).toBeGreaterThan(0);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChargeOrder } from '@boxoffice/contracts';
-import { EnvelopeFactory, uuidV7 } from '@boxoffice/messaging';
+import { ChargeOrder, queues } from '@boxoffice/contracts';
+import { EnvelopeFactory, MessageSender, Routing, uuidV7 } from '@boxoffice/messaging';
 import { createPrismaClient } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ describe('the group commit behind POST /orders', () => {
   let prisma: PrismaClient;
   let placements: OrderPlacementGroupCommit;
   let concertId: string;
-  const envelopes = new EnvelopeFactory('checkout');
+  const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('group_commit', 'apps/checkout/prisma/migrations');
@@ -29,7 +29,7 @@ describe('the group commit behind POST /orders', () => {
   const placement = (idempotencyKey = randomUUID()): Placement => {
     const id = uuidV7();
     const order = { concertId, quantity: 2, customerEmail: 'ada@example.com' };
-    return { id, ...order, amountCents: 9000, idempotencyKey, requestHash: 'hash', command: envelopes.create(ChargeOrder, { orderId: id, ...order }) };
+    return { id, ...order, amountCents: 9000, idempotencyKey, requestHash: 'hash', command: messages.entry(ChargeOrder, { orderId: id, ...order }) };
   };
   const outboxOf = async (orderIds: string[]) =>
     (
@@ -54,7 +54,7 @@ describe('the group commit behind POST /orders', () => {
       const outbox = await outboxOf(batch.map((p) => p.id));
       expect(outbox).toHaveLength(40);
       // As Outbox.add writes a command: its own id is its partition key.
-      for (const row of outbox) expect(row).toMatchObject({ type: 'ChargeOrder', partition_key: row.id });
+      for (const row of outbox) expect(row).toMatchObject({ type: 'ChargeOrder', partition_key: `${queues.chargeOrder}:${row.order_id}` });
     });
   });
 

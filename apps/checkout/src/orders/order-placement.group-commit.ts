@@ -1,5 +1,4 @@
-import { ChargeOrder, type Envelope, type PayloadOf } from '@boxoffice/contracts';
-import { destinationOf, Outbox } from '@boxoffice/messaging';
+import { Outbox, type OutboxEntry } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
@@ -13,7 +12,8 @@ export interface Placement {
   readonly amountCents: number;
   readonly idempotencyKey: string;
   readonly requestHash: string;
-  readonly command: Envelope<PayloadOf<typeof ChargeOrder>>;
+  /** Its ChargeOrder, envelope and destination (MessageSender.entry). */
+  readonly command: OutboxEntry;
 }
 
 /** When the row went in; null when the Idempotency-Key was there already (in the table, or earlier in the same batch). */
@@ -72,7 +72,6 @@ interface Waiting {
 export class OrderPlacementGroupCommit {
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
-  private readonly destination = destinationOf(ChargeOrder, '');
 
   readonly counters = { statements: 0, placements: 0 };
 
@@ -106,7 +105,7 @@ export class OrderPlacementGroupCommit {
       amount_cents: p.amountCents,
       idempotency_key: p.idempotencyKey,
       request_hash: p.requestHash,
-      outbox_row: Outbox.row(p.command, this.destination),
+      outbox_row: Outbox.row(p.command.envelope, p.command.destination),
     }));
     try {
       const placed = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(PLACE, JSON.stringify(rows));

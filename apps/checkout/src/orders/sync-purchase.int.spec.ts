@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EnvelopeFactory, Outbox } from '@boxoffice/messaging';
+import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
 import { createPrismaClient, providePrisma } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -13,6 +13,7 @@ import { CHECKOUT_CONFIG, checkoutConfigSchema } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { BillingClient } from './billing.client.js';
+import { OrderIdempotency } from './order-idempotency.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
@@ -85,8 +86,8 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
         ...providePrisma(() => createPrismaClient(PrismaClient, db.url, 4)),
-        { provide: Outbox, useValue: new Outbox() },
-        { provide: EnvelopeFactory, useValue: new EnvelopeFactory('checkout') },
+        { provide: MessageSender, useValue: new MessageSender(new EnvelopeFactory('checkout'), new Routing()) },
+        OrderIdempotency,
         ConcertsService,
         OrdersService,
         OrderPlacementGroupCommit,

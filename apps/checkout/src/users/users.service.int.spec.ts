@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { topics } from '@boxoffice/contracts';
-import { EnvelopeFactory, Outbox } from '@boxoffice/messaging';
+import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
 import { createPrismaClient } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { ConflictException } from '@nestjs/common';
@@ -9,16 +9,16 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { UsersService } from './users.service.js';
 
 describe('signing up', () => {
-  const outbox = new Outbox();
   const origin = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (jest)' };
   let db: TestDatabase;
   let prisma: PrismaClient;
   let users: UsersService;
+  const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('checkout_users', 'apps/checkout/prisma/migrations');
     prisma = createPrismaClient(PrismaClient, db.url);
-    users = new UsersService(prisma, outbox, new EnvelopeFactory('checkout'));
+    users = new UsersService(prisma, messages);
   });
   afterAll(async () => {
     await prisma.$disconnect();
@@ -36,7 +36,7 @@ describe('signing up', () => {
 
     const [event] = await eventsAbout(email);
     expect(event).toMatchObject({
-      destination: { transport: 'kafka', topic: topics.users, key: user.id },
+      destination: { transport: 'kafka', channel: topics.users, key: user.id },
       envelope: { type: 'UserRegistered', source: 'checkout', payload: { userId: user.id, email, name: 'Ada', ...origin } },
     });
   });
@@ -54,7 +54,7 @@ describe('signing up', () => {
   describe('when the event cannot be written', () => {
     it('does not create the user either', async () => {
       const email = `${randomUUID()}@example.com`;
-      jest.spyOn(outbox, 'add').mockRejectedValueOnce(new Error('disk full'));
+      jest.spyOn(messages, 'addMany').mockRejectedValueOnce(new Error('disk full'));
       await expect(users.register({ email, name: 'Ada' }, origin)).rejects.toThrow('disk full');
       await expect(prisma.user.count({ where: { email } })).resolves.toBe(0);
     });

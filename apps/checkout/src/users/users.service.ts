@@ -1,5 +1,5 @@
 import { UserRegistered } from '@boxoffice/contracts';
-import { destinationOf, EnvelopeFactory, Outbox, uuidV7 } from '@boxoffice/messaging';
+import { MessageSender, uuidV7 } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { ConflictException, Inject, Injectable } from '@nestjs/common';
 import { isUniqueViolation, type PrismaClient } from '../database.js';
@@ -10,8 +10,7 @@ import type { SignUp, SignUpOrigin } from './user.schemas.js';
 export class UsersService {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
-    private readonly outbox: Outbox,
-    private readonly envelopes: EnvelopeFactory,
+    private readonly messages: MessageSender,
   ) {}
 
   /**
@@ -23,9 +22,8 @@ export class UsersService {
     try {
       return await this.prisma.$transaction(async (tx) => {
         const user = await tx.user.create({ data: { id: uuidV7(), ...input } });
-        const event = this.envelopes.create(UserRegistered, { userId: user.id, ...input, ...origin });
-        // Keyed by user id: every later event about this user lands on the same partition, in order.
-        await this.outbox.add(tx, event, destinationOf(UserRegistered, user.id));
+        // Keyed by user id (the catalog says so): every later event about this user stays in order.
+        await this.messages.send(tx, UserRegistered, { userId: user.id, ...input, ...origin });
         return user;
       });
     } catch (error) {

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { UserRegistered } from '@boxoffice/contracts';
-import { EnvelopeFactory, Inbox } from '@boxoffice/messaging';
+import type { Envelope } from '@boxoffice/contracts';
+import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
 import { createPrismaClient } from '@boxoffice/platform';
 import { createMigratedTestDatabase, TestSmtpServer, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../database.js';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { WelcomeMailHandler } from '../notifications/welcome-mail.handler.js';
+import { emailHandlers } from '../email.handlers.js';
+import { NotificationMailHandler } from '../notifications/notification-mail.handler.js';
 import { MailOutbox, messageIdOf } from './mail.outbox.js';
-import { welcomeMail } from './mail.templates.js';
 import { SentEmails } from './sent-emails.js';
 import { SmtpMailer } from './smtp.mailer.js';
 
@@ -23,7 +23,7 @@ describe('record-then-send: one mail per event', () => {
   let mailer: SmtpMailer;
   let sentEmails: SentEmails;
   let outbox: MailOutbox;
-  let welcome: WelcomeMailHandler;
+  let pipeline: ConsumerPipeline<SqlExecutor>;
 
   beforeAll(async () => {
     const url = await smtp.start();
@@ -31,11 +31,13 @@ describe('record-then-send: one mail per event', () => {
     prisma = createPrismaClient(PrismaClient, db.url);
     mailer = new SmtpMailer({ url, from: 'boxoffice <tickets@boxoffice.example>', maxConnections: 2, timeoutMs: 5_000 });
     sentEmails = new SentEmails(prisma);
-    outbox = new MailOutbox(new Inbox<Tx>(prisma, 'email'), sentEmails, mailer, {
+    outbox = new MailOutbox(sentEmails, mailer, {
       EMAIL_RESEND_AFTER_MS: RESEND_AFTER_MS,
       EMAIL_RESEND_INTERVAL_MS: 60_000, // the sweep is driven by hand here, with resendStale()
     });
-    welcome = new WelcomeMailHandler(outbox);
+    const handler = new NotificationMailHandler(outbox);
+    // The service's own pipeline and handlers: a delivery here is what the Kafka consumer hands over.
+    pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'email', handlers: emailHandlers.map(({ message }) => ({ message, handler })), database: prisma });
   });
   afterAll(async () => {
     mailer.onApplicationShutdown();
@@ -48,13 +50,15 @@ describe('record-then-send: one mail per event', () => {
     const email = `${randomUUID()}@example.com`;
     return envelopes.create(UserRegistered, { userId: randomUUID(), email, name: 'Ada', ip: '127.0.0.1', userAgent: 'jest' });
   };
+  /** One delivery of the event to Email's pipeline, as from the users topic; its settlement. */
+  const deliver = async (event: Envelope) => (await pipeline.process('boxoffice.users', [{ body: JSON.stringify(event), headers: {} }], { ordered: true, exclusive: false }))[0];
   const rowOf = (eventId: string) => prisma.sentEmail.findUniqueOrThrow({ where: { eventId } });
   /** Runs the resend sweep until it has sent something: it only does once the lease has passed. */
   const resendOnceDue = () => waitFor(() => outbox.resendStale(), (tried) => tried > 0, { description: 'the resend sweep to pick the mail up' });
 
   it('sends a welcome mail when somebody signs up, and records it as SENT', async () => {
     const event = registered();
-    await expect(welcome.handle(event)).resolves.toEqual({ kind: 'done' });
+    await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'done' });
 
     expect(smtp.to(event.payload.email)).toEqual([
       { to: [event.payload.email], subject: 'Welcome to boxoffice, Ada', messageId: messageIdOf(event.id), text: expect.stringContaining('Hello Ada,') },
@@ -65,34 +69,34 @@ describe('record-then-send: one mail per event', () => {
   describe('when the same event arrives twice at once', () => {
     it('sends one mail', async () => {
       const event = registered();
-      await Promise.all([welcome.handle(event), welcome.handle(event)]);
-      await welcome.handle(event);
+      await Promise.all([deliver(event), deliver(event)]);
+      await deliver(event);
 
       expect(smtp.to(event.payload.email)).toHaveLength(1);
       await expect(outbox.resendStale()).resolves.toBe(0);
     });
   });
 
-  describe('when the process dies before the inbox transaction commits', () => {
-    it('sends nothing, and the redelivered event sends the mail once', async () => {
+  describe('when recording fails before the batch transaction commits', () => {
+    it('sends nothing, and the retried event sends the mail once', async () => {
       const event = registered();
       jest.spyOn(sentEmails, 'record').mockRejectedValueOnce(new Error('connection terminated'));
-      await expect(welcome.handle(event)).rejects.toThrow('connection terminated');
+      await expect(deliver(event)).resolves.toMatchObject({ kind: 'retry', reason: 'connection terminated' });
       expect(smtp.to(event.payload.email)).toHaveLength(0);
       await expect(prisma.sentEmail.count({ where: { eventId: event.id } })).resolves.toBe(0);
 
-      await welcome.handle(event);
+      await deliver(event);
       expect(smtp.to(event.payload.email)).toHaveLength(1);
     });
   });
 
   describe('when the process dies after recording the mail and before sending it', () => {
-    /** What sendOnce does up to the crash: the inbox transaction commits the mail as SENDING. */
-    const recordOnly = (event: ReturnType<typeof registered>) =>
-      new Inbox<Tx>(prisma, 'email').handleOnce(event, async (tx) => {
-        await sentEmails.record(tx, event.id, welcomeMail(event.payload));
-        return { kind: 'done' };
-      });
+    /** What a delivery does up to the crash: the batch's transaction commits the mail as SENDING. */
+    const recordOnly = async (event: ReturnType<typeof registered>) => {
+      const sendRecorded = jest.spyOn(outbox, 'sendRecorded').mockResolvedValueOnce(undefined);
+      await deliver(event);
+      sendRecorded.mockRestore();
+    };
 
     it('the resend sweep sends it, once', async () => {
       const event = registered();
@@ -105,13 +109,14 @@ describe('record-then-send: one mail per event', () => {
       await expect(outbox.resendStale()).resolves.toBe(0);
     });
 
-    it('a redelivery of the event sends it at once, and only once', async () => {
+    it('a redelivery of the event is a duplicate, and the sweep still sends the mail once', async () => {
       const event = registered();
       await recordOnly(event);
 
-      await welcome.handle(event);
-      await welcome.handle(event);
+      await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'duplicate' });
+      await resendOnceDue();
       expect(smtp.to(event.payload.email)).toHaveLength(1);
+      await expect(prisma.sentEmail.count({ where: { eventId: event.id } })).resolves.toBe(1);
     });
   });
 
@@ -119,7 +124,8 @@ describe('record-then-send: one mail per event', () => {
     it('sends it a second time, with the same Message-ID: the window this design leaves open', async () => {
       const event = registered();
       jest.spyOn(sentEmails, 'markSent').mockRejectedValueOnce(new Error('process killed'));
-      await expect(welcome.handle(event)).rejects.toThrow('process killed');
+      // The batch is done (its transaction committed); the failure after it is only logged.
+      await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'done' });
       expect(smtp.to(event.payload.email)).toHaveLength(1);
 
       await resendOnceDue();
@@ -133,7 +139,7 @@ describe('record-then-send: one mail per event', () => {
     it('keeps it SENDING with the reason, and a later resend delivers it', async () => {
       const event = registered();
       smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 451, message: 'try again later' } : { accept: true });
-      await expect(welcome.handle(event)).resolves.toEqual({ kind: 'done' });
+      await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'done' });
       await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENDING', lastError: expect.stringContaining('try again later') });
 
       smtp.decide = () => ({ accept: true });
@@ -147,7 +153,7 @@ describe('record-then-send: one mail per event', () => {
     it('marks it FAILED and never sends it again', async () => {
       const event = registered();
       smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 550, message: 'no such mailbox' } : { accept: true });
-      await welcome.handle(event);
+      await deliver(event);
       await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'FAILED', lastError: expect.stringContaining('no such mailbox') });
 
       smtp.decide = () => ({ accept: true });

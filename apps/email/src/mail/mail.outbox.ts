@@ -1,5 +1,3 @@
-import type { Envelope } from '@boxoffice/contracts';
-import { Inbox, Outcome, type HandlerOutcome } from '@boxoffice/messaging';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Tx } from '../database.js';
@@ -19,12 +17,11 @@ const SWEEP_BATCH = 100;
  * A mail cannot join a database transaction, so "exactly once" is out of reach; this is the
  * closest a side effect gets, and the window that remains is narrow and named:
  *
- *   1. In the inbox transaction, record the mail as SENDING, keyed by the event id. A crash
- *      before this commits records nothing and sends nothing; the broker redelivers the event.
- *   2. After the commit, claim the row and send. A duplicate delivery finds the inbox row and
- *      records nothing; it claims and sends only if the mail is still SENDING and unclaimed
- *      (the first delivery died before sending), so it finishes the job instead of repeating it.
- *   3. Once the SMTP server accepted the mail, mark it SENT.
+ *   1. In the batch's transaction (with the inbox rows), record the mails as SENDING, keyed by
+ *      event id. A crash before this commits records nothing and sends nothing; the broker
+ *      redelivers the events, and a duplicate delivery later finds the inbox row and records nothing.
+ *   2. After the commit, claim the batch's rows and send them over the SMTP pool at once.
+ *   3. Once the SMTP server accepted a mail, mark it SENT (one UPDATE for the batch).
  *   4. Every EMAIL_RESEND_INTERVAL_MS, and at start, send again what is still SENDING
  *      EMAIL_RESEND_AFTER_MS after its last attempt: a failed send, a process that died.
  *
@@ -40,21 +37,19 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
   private sweeping: Promise<void> | null = null;
 
   constructor(
-    private readonly inbox: Inbox<Tx>,
     private readonly sentEmails: SentEmails,
     @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(EMAIL_CONFIG) private readonly settings: ResendSettings,
   ) {}
 
-  async sendOnce(event: Envelope, mail: Mail): Promise<HandlerOutcome> {
-    const outcome = await this.inbox.handleOnce(event, async (tx) => {
-      await this.sentEmails.record(tx, event.id, mail);
-      return Outcome.done();
-    });
-    const claimed = await this.sentEmails.claim(event.id, this.settings.EMAIL_RESEND_AFTER_MS);
-    if (claimed) await this.attempt(claimed);
-    // Done even when the send failed: the mail is recorded, and the sweep owns it from here.
-    return outcome;
+  /** Step 1, in the batch's transaction. */
+  record(tx: Tx, mails: ReadonlyArray<{ readonly eventId: string; readonly mail: Mail }>): Promise<void> {
+    return this.sentEmails.record(tx, mails);
+  }
+
+  /** Steps 2 and 3, after the commit. A failed send stays SENDING: the sweep owns it from there. */
+  async sendRecorded(eventIds: ReadonlyArray<string>): Promise<void> {
+    await this.attempt(await this.sentEmails.claim(eventIds, this.settings.EMAIL_RESEND_AFTER_MS));
   }
 
   /** Sends again what is still unsent after the lease; returns how many it tried. */
@@ -62,7 +57,7 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
     let tried = 0;
     for (;;) {
       const due = await this.sentEmails.claimStale(this.settings.EMAIL_RESEND_AFTER_MS, SWEEP_BATCH);
-      for (const mail of due) await this.attempt(mail);
+      await this.attempt(due);
       tried += due.length;
       if (due.length < SWEEP_BATCH || this.stopping.signal.aborted) return tried;
     }
@@ -77,21 +72,27 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
     await this.sweeping;
   }
 
-  private async attempt(mail: ClaimedMail): Promise<void> {
-    try {
-      await this.mailer.send({ ...mail, messageId: messageIdOf(mail.eventId) });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (error instanceof PermanentMailError) {
-        this.logger.error(`mail ${mail.id} to ${mail.to} refused for good, not resending: ${reason}`);
-        await this.sentEmails.markFailed(mail.id, reason);
-      } else {
-        this.logger.warn(`mail ${mail.id} to ${mail.to} not sent, resending in ${this.settings.EMAIL_RESEND_AFTER_MS} ms: ${reason}`);
-        await this.sentEmails.recordError(mail.id, reason);
-      }
-      return;
-    }
-    await this.sentEmails.markSent(mail.id);
+  /** Sends the claimed mails at once (the SMTP pool bounds how many go in parallel), then marks the sent ones together. */
+  private async attempt(mails: ReadonlyArray<ClaimedMail>): Promise<void> {
+    const sent: string[] = [];
+    await Promise.all(
+      mails.map(async (mail) => {
+        try {
+          await this.mailer.send({ ...mail, messageId: messageIdOf(mail.eventId) });
+          sent.push(mail.id);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          if (error instanceof PermanentMailError) {
+            this.logger.error(`mail ${mail.id} to ${mail.to} refused for good, not resending: ${reason}`);
+            await this.sentEmails.markFailed(mail.id, reason);
+          } else {
+            this.logger.warn(`mail ${mail.id} to ${mail.to} not sent, resending in ${this.settings.EMAIL_RESEND_AFTER_MS} ms: ${reason}`);
+            await this.sentEmails.recordError(mail.id, reason);
+          }
+        }
+      }),
+    );
+    await this.sentEmails.markSent(sent);
   }
 
   private async sweepPeriodically(): Promise<void> {

@@ -1,11 +1,22 @@
 // Shared by this lib's specs only (not exported from the lib): the broker address, a test event,
 // and the short timings that keep consumer-group tests fast.
 import { defineMessage, type Envelope } from '@boxoffice/contracts';
-import { EnvelopeFactory, Outcome, type HandlerOutcome, type MessageHandler, type OutgoingMessage, type RetryPolicy } from '@boxoffice/messaging';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  Outcome,
+  PgTransactionRunner,
+  type HandlerOutcome,
+  type MessageHandler,
+  type OutgoingMessage,
+  type RetryPolicy,
+  type SqlExecutor,
+} from '@boxoffice/messaging';
+import { createTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
 import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { createKafkaClient } from '../kafka.client.js';
-import type { KafkaConsumerOptions } from '../kafka.consumer.js';
+import { KafkaConsumer, type KafkaConsumerOptions } from '../kafka.consumer.js';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
 
@@ -26,14 +37,34 @@ export type TestPayload = z.infer<typeof TestEvent.schema>;
 const envelopes = new EnvelopeFactory('messaging-kafka-spec');
 
 export function testEvent(topic: string, key: string, seq = 0): OutgoingMessage {
-  return { envelope: envelopes.create(TestEvent, { key, seq }), destination: { transport: 'kafka', topic, key } };
+  return { envelope: envelopes.create(TestEvent, { key, seq }), destination: { transport: 'kafka', channel: topic, key } };
 }
 
 /** Retries in tens of milliseconds instead of seconds; no jitter, so delays are exact lower bounds. */
 export const fastRetry: RetryPolicy = { maxAttempts: 5, initialDelayMs: 20, multiplier: 2, maxDelayMs: 200, jitter: 0 };
 
 /** The broker's minimum session timeout (group.min.session.timeout.ms) and a fetch that returns quickly on stop. */
-export const fastGroup = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100, retryPolicy: fastRetry } satisfies Partial<KafkaConsumerOptions>;
+export const fastGroup = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 } satisfies Partial<KafkaConsumerOptions>;
+
+/** A database with the messaging tables, for the pipeline's inbox. */
+export function pipelineDatabase(prefix: string): Promise<TestDatabase> {
+  return createTestDatabase(prefix, [new URL('../../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+}
+
+/**
+ * A consumer group on one topic whose pipeline hands TestEvents to `handler`. The inbox key is
+ * fresh unless given, so a group that reads a topic again sees the records again.
+ */
+export function testConsumer(kafka: Kafka, db: TestDatabase, groupId: string, topic: string, handler: MessageHandler<TestPayload, SqlExecutor>, inboxKey = uniqueName('inbox')) {
+  const pipeline = new ConsumerPipeline<SqlExecutor>({
+    consumer: inboxKey,
+    handlers: [{ message: TestEvent, handler: handler as MessageHandler<never, SqlExecutor> }],
+    database: new PgTransactionRunner(db.pool),
+    retryPolicy: fastRetry,
+  });
+  const consumer = new KafkaConsumer(kafka, { consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 100, maxWaitMs: 5 }, concurrency: 3 }, fastGroup);
+  return { consumer, pipeline };
+}
 
 export interface Delivery {
   readonly envelope: Envelope<TestPayload>;
@@ -42,7 +73,7 @@ export interface Delivery {
 }
 
 /** A handler that records every delivery and answers with `decide` (default: done). */
-export class RecordingHandler implements MessageHandler<TestPayload> {
+export class RecordingHandler implements MessageHandler<TestPayload, SqlExecutor> {
   readonly deliveries: Delivery[] = [];
 
   constructor(private readonly decide: (envelope: Envelope<TestPayload>, attempt: number) => HandlerOutcome | Promise<HandlerOutcome> = () => Outcome.done()) {}

@@ -1,70 +1,44 @@
-import type { Envelope } from '@boxoffice/contracts';
-import type { HandlerOutcome } from '../handler-outcome.js';
-import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
-
-/** Carries a non-done outcome out of the transaction, so that the transaction rolls back. */
-class Abandon extends Error {
-  constructor(readonly outcome: HandlerOutcome) {
-    super(`abandoned: ${outcome.kind}`);
-  }
-}
-
-export interface InboxOptions {
-  /** Interactive transaction timeout; the handler's work must fit in it. */
-  readonly transactionTimeoutMs?: number;
-}
+import type { SqlExecutor } from '../sql-client.js';
 
 /**
- * Makes a handler's effect happen once per message, however often the broker delivers it.
- * The inbox row and the handler's database work commit in one transaction; the broker ack or
- * offset commit comes after. A crash before the commit leaves neither, and the redelivery does
- * the work; a crash after it leaves both, and the redelivery finds the row and does nothing.
+ * Makes a message's effect happen once per consumer, however often it is delivered. The consumer
+ * pipeline claims a whole batch with one statement, in the batch's transaction, before any
+ * handler runs: a row that was already there is a duplicate, and its message is acknowledged
+ * with no effect. A second consumer holding the same message at the same moment waits on the
+ * first one's uncommitted row, then finds it: the two can never both do the work. The broker ack
+ * or offset commit comes after the commit; a crash before it redelivers, and the row says "done".
  */
-export class Inbox<Tx extends SqlExecutor> {
-  readonly counters = { processed: 0, duplicates: 0 };
+export const Inbox = {
+  /** Inserts a row per message; returns the ids that were new. One statement for the batch. */
+  async claim(tx: SqlExecutor, consumer: string, messages: ReadonlyArray<{ readonly id: string; readonly type: string }>): Promise<Set<string>> {
+    if (messages.length === 0) return new Set();
+    const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
+      `INSERT INTO inbox_message (consumer, message_id, type)
+       SELECT $1, m.id, m.type FROM json_to_recordset($2::json) AS m(id uuid, type text)
+       ON CONFLICT DO NOTHING
+       RETURNING message_id::text AS id`,
+      consumer,
+      JSON.stringify(messages.map(({ id, type }) => ({ id, type }))),
+    );
+    return new Set(rows.map((row) => row.id));
+  },
 
-  constructor(
-    private readonly db: TransactionRunner<Tx> & SqlExecutor,
-    private readonly consumer: string,
-    private readonly options: InboxOptions = {},
-  ) {}
-
-  async handleOnce(message: Envelope, work: (tx: Tx) => Promise<HandlerOutcome>): Promise<HandlerOutcome> {
-    try {
-      const outcome = await this.db.$transaction(
-        async (tx) => {
-          const isNew = await tx.$executeRawUnsafe(
-            `INSERT INTO inbox_message (consumer, message_id, type) VALUES ($1, $2::uuid, $3)
-             ON CONFLICT DO NOTHING`,
-            this.consumer,
-            message.id,
-            message.type,
-          );
-          if (isNew === 0) return null; // processed before: acknowledge, change nothing
-          const outcome = await work(tx);
-          if (outcome.kind !== 'done') throw new Abandon(outcome);
-          return outcome;
-        },
-        { timeout: this.options.transactionTimeoutMs ?? 30_000, maxWait: 30_000 },
-      );
-      if (outcome === null) {
-        this.counters.duplicates += 1;
-        return { kind: 'done' };
-      }
-      this.counters.processed += 1;
-      return outcome;
-    } catch (error) {
-      if (error instanceof Abandon) return error.outcome;
-      throw error;
-    }
-  }
+  /** Takes back the claims of messages that were not done after all (they failed, or were held back). */
+  async release(tx: SqlExecutor, consumer: string, ids: ReadonlyArray<string>): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.$executeRawUnsafe(
+      `DELETE FROM inbox_message WHERE consumer = $1 AND message_id IN (SELECT value::uuid FROM json_array_elements_text($2::json))`,
+      consumer,
+      JSON.stringify(ids),
+    );
+  },
 
   /** Forgets messages older than the window; a duplicate older than that would be processed again. */
-  async prune(olderThanMs: number): Promise<number> {
-    return this.db.$executeRawUnsafe(
+  async prune(db: SqlExecutor, consumer: string, olderThanMs: number): Promise<number> {
+    return db.$executeRawUnsafe(
       `DELETE FROM inbox_message WHERE consumer = $1 AND received_at < now() - make_interval(secs => $2::float8 / 1000)`,
-      this.consumer,
+      consumer,
       olderThanMs,
     );
-  }
-}
+  },
+} as const;

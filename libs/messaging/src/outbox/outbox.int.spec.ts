@@ -4,16 +4,17 @@ import { createTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testi
 import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
-import type { KafkaDestination } from '../destination.js';
-import type { MessagePublisher, OutgoingMessage } from '../message-publisher.port.js';
+import type { Destination } from '../destination.js';
+import type { OutgoingMessage } from '../transport.port.js';
+import type { Publisher } from './outbox.relay.js';
 import { Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox.relay.js';
 
 // These specs are about the database side of the outbox: what is committed, claimed and marked.
 // The publisher here records what it is given; publishing to the real brokers is proven in the
 // RabbitMQ and Kafka libs' specs.
-class RecordingPublisher implements MessagePublisher {
-  readonly transport = 'kafka' as const;
+class RecordingPublisher implements Publisher {
+  constructor(readonly name = 'kafka') {}
   readonly published: OutgoingMessage[] = [];
   failuresLeft = 0;
   onPublish: (batch: ReadonlyArray<OutgoingMessage>) => Promise<void> = async () => {};
@@ -30,7 +31,7 @@ class RecordingPublisher implements MessagePublisher {
 
 const Ticked = defineMessage({ type: 'Ticked', version: 1, kind: 'event', description: 'test', schema: z.object({ n: z.number() }) });
 const envelopes = new EnvelopeFactory('outbox-spec');
-const toKey = (key: string): KafkaDestination => ({ transport: 'kafka', topic: 'ticks', key });
+const toKey = (key: string, transport = 'kafka'): Destination => ({ transport, channel: 'ticks', key });
 const sql = new URL('../../sql/outbox-inbox.sql', import.meta.url);
 
 describe('the transactional outbox', () => {
@@ -49,16 +50,16 @@ describe('the transactional outbox', () => {
   });
   afterAll(() => db.drop());
 
-  function startRelay(publisher: MessagePublisher, options = {}) {
-    const relay = new OutboxRelay(db.pool, [publisher], { pollIntervalMs: 60_000, retryInitialDelayMs: 20, ...options });
+  function startRelay(publisher: Publisher | Publisher[], options = {}) {
+    const relay = new OutboxRelay(db.pool, [publisher].flat(), { pollIntervalMs: 60_000, retryInitialDelayMs: 20, ...options });
     relays.push(relay);
     return relay.start().then(() => relay);
   }
 
-  async function addInTransaction(messages: Array<[Envelope, string]>, thenFail = false) {
+  async function addInTransaction(messages: Array<[Envelope, string]>, thenFail = false, transport = 'kafka') {
     await runner.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS business (n int) ON COMMIT DROP');
-      for (const [envelope, key] of messages) await outbox.add(tx, envelope, toKey(key));
+      for (const [envelope, key] of messages) await outbox.add(tx, envelope, toKey(key, transport));
       if (thenFail) throw new Error('business rule broken');
     });
   }
@@ -128,7 +129,7 @@ describe('the transactional outbox', () => {
       expect(publishers.filter((p) => p.published.length > 0).length).toBeGreaterThan(1);
       // All relays run in this process, so publishOrder is the true order across them.
       for (const key of keys) {
-        const sequence = publishOrder.filter((m) => (m.destination as KafkaDestination).key === key).map((m) => (m.envelope.payload as { n: number }).n);
+        const sequence = publishOrder.filter((m) => m.destination.key === key).map((m) => (m.envelope.payload as { n: number }).n);
         expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
       }
     });
@@ -148,7 +149,7 @@ describe('the transactional outbox', () => {
       expect(new Set(publisher.published.map((m) => m.envelope.id)).size).toBe(70);
       expect(publisher.published).toHaveLength(70);
       for (const key of keys) {
-        const sequence = publisher.published.filter((m) => (m.destination as KafkaDestination).key === key).map((m) => (m.envelope.payload as { n: number }).n);
+        const sequence = publisher.published.filter((m) => m.destination.key === key).map((m) => (m.envelope.payload as { n: number }).n);
         expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
       }
       await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
@@ -169,6 +170,21 @@ describe('the transactional outbox', () => {
       await runner.$transaction((tx) => outbox.addMany(tx, batch));
       const { rows } = await db.pool.query('SELECT id, partition_key, headers, status FROM outbox_message ORDER BY position');
       expect(rows).toEqual(batch.map(({ envelope, headers }) => ({ id: envelope.id, partition_key: 'ticks:a', headers, status: 'pending' })));
+    });
+  });
+
+  describe('when one transport keeps failing', () => {
+    it('publishes the other transport\'s messages all the same, however many of the failing one wait', async () => {
+      const down = new RecordingPublisher('rabbitmq');
+      down.failuresLeft = Number.MAX_SAFE_INTEGER;
+      const up = new RecordingPublisher('kafka');
+      // More waiting for the broken transport than one claim takes, and older than the rest.
+      await addInTransaction(Array.from({ length: 30 }, (_, n): [Envelope, string] => [envelopes.create(Ticked, { n }), `r${n}`]), false, 'rabbitmq');
+      await addInTransaction([[envelopes.create(Ticked, { n: 100 }), 'k']]);
+      await startRelay([down, up], { batchSize: 10 });
+      await waitFor(() => up.published.length, (n) => n === 1, { description: 'the kafka message published past the failing rabbitmq ones' });
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM outbox_message WHERE status = 'pending'`);
+      expect(rows[0].n).toBe(30);
     });
   });
 

@@ -1,19 +1,19 @@
 import pg from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Destination } from '../destination.js';
+import { Backoff } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import type { MessagePublisher, OutgoingMessage } from '../message-publisher.port.js';
 import { inPgTransaction } from '../pg-transaction.js';
+import type { OutgoingMessage, Transport } from '../transport.port.js';
 import { outboxStore, type OutboxStats, type PendingMessage } from './outbox.store.js';
 
 export interface OutboxRelayOptions {
   /** Messages claimed and published per transaction. */
   readonly batchSize?: number;
   /**
-   * Batches in flight at once, each in its own claim transaction: while one waits for the
-   * broker's confirms, the next is claimed and serialised. Default 2. Per-key order holds as it
-   * does between separate relays (see `outboxStore.claim`).
+   * Batches in flight at once per transport, each in its own claim transaction: while one waits
+   * for the broker's confirms, the next is claimed and serialised. Default 2. Per-key order holds
+   * as it does between separate relays (see `outboxStore.claim`).
    */
   readonly concurrency?: number;
   /** The fallback poll, for a missed notification; normally LISTEN/NOTIFY wakes the relay. */
@@ -29,16 +29,20 @@ export interface OutboxRelayOptions {
 
 const CHANNEL = 'outbox_message';
 
+/** What the relay needs of a transport. */
+export type Publisher = Pick<Transport, 'name' | 'publish'>;
+
 /**
  * Publishes what the services wrote to their outbox. Each round claims a batch of pending
  * messages, publishes them (the publisher resolves only when the broker confirmed), marks them
  * published and commits. A crash after publishing and before the commit leaves them pending, so
  * they are published again: delivery is at least once, and the consumers' inboxes drop the copy.
  * Two batches are in flight by default (`concurrency`), so the database work of one overlaps the
- * broker round trip of the other.
+ * broker round trip of the other. Each transport has loops and claims of its own: a broker that
+ * is down holds back its own messages, never another transport's.
  */
 export class OutboxRelay {
-  private readonly publishers: Map<Destination['transport'], MessagePublisher>;
+  private readonly publishers: ReadonlyArray<Publisher>;
   private readonly options: Required<Omit<OutboxRelayOptions, 'logger'>>;
   private readonly logger: Logger;
   private listener: pg.Client | null = null;
@@ -52,10 +56,10 @@ export class OutboxRelay {
 
   constructor(
     private readonly pool: pg.Pool,
-    publishers: ReadonlyArray<MessagePublisher>,
+    publishers: ReadonlyArray<Publisher>,
     options: OutboxRelayOptions = {},
   ) {
-    this.publishers = new Map(publishers.map((p) => [p.transport, p]));
+    this.publishers = publishers;
     this.logger = options.logger ?? silentLogger;
     this.options = {
       batchSize: options.batchSize ?? 500,
@@ -71,7 +75,8 @@ export class OutboxRelay {
   async start(): Promise<void> {
     this.stopping = false;
     await this.listen();
-    this.running = this.inParallel(() => this.loop()).then(() => {});
+    this.running = this.inParallel((publisher) => this.loop(publisher)).then(() => {});
+    void this.warnAboutStrandedTransports();
   }
 
   /** Finishes the batch in flight, then stops; pending messages wait for the next start. */
@@ -91,9 +96,9 @@ export class OutboxRelay {
    * every pending row is fine, since whichever batch holds a row claims again after it commits.
    */
   async drain(): Promise<number> {
-    const totals = await this.inParallel(async () => {
+    const totals = await this.inParallel(async (publisher) => {
       let total = 0;
-      for (let claimed = await this.publishBatch(); claimed > 0; claimed = await this.publishBatch()) total += claimed;
+      for (let claimed = await this.publishBatch(publisher); claimed > 0; claimed = await this.publishBatch(publisher)) total += claimed;
       return total;
     });
     return totals.reduce((sum, total) => sum + total, 0);
@@ -108,30 +113,45 @@ export class OutboxRelay {
     }
   }
 
-  private inParallel<T>(work: () => Promise<T>): Promise<T[]> {
-    return Promise.all(Array.from({ length: this.options.concurrency }, work));
+  private inParallel<T>(work: (publisher: Publisher) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.publishers.flatMap((publisher) => Array.from({ length: this.options.concurrency }, () => work(publisher))));
   }
 
-  private async loop(): Promise<void> {
-    let failures = 0;
+  private async loop(publisher: Publisher): Promise<void> {
+    const backoff = new Backoff({ initialDelayMs: this.options.retryInitialDelayMs, maxDelayMs: this.options.retryMaxDelayMs, multiplier: 2, jitter: 0.2 });
     while (!this.stopping) {
       try {
-        const claimed = await this.publishBatch();
-        failures = 0;
+        const claimed = await this.publishBatch(publisher);
+        backoff.reset();
         await this.pruneWhenDue();
         if (claimed > 0) continue; // there may be more, or messages held back for this round
         await this.waitForWork();
       } catch (error) {
-        failures += 1;
         this.counters.failedPublishes += 1;
-        const backoff = Math.min(this.options.retryMaxDelayMs, this.options.retryInitialDelayMs * 2 ** (failures - 1));
-        this.logger.warn(`outbox relay: publish failed (${describe(error)}); retrying in ${backoff} ms`);
-        await this.waitForWork(backoff);
+        const delayMs = backoff.next();
+        this.logger.warn(`outbox relay: publish to ${publisher.name} failed (${describe(error)}); retrying in ${delayMs} ms`);
+        await this.waitForWork(delayMs);
       }
     }
   }
 
-  private async publishBatch(): Promise<number> {
+  /** Rows for a transport this service has no publisher for would wait for ever: say so once. */
+  private async warnAboutStrandedTransports(): Promise<void> {
+    const client = await this.pool.connect().catch(() => null);
+    if (!client) return;
+    try {
+      const known = new Set(this.publishers.map((p) => p.name));
+      for (const transport of await outboxStore.pendingTransports(client)) {
+        if (!known.has(transport)) this.logger.error(`outbox relay: messages for ${transport} are pending, and this service has no ${transport} publisher`);
+      }
+    } catch {
+      // Only a warning: the relay itself goes on.
+    } finally {
+      client.release();
+    }
+  }
+
+  private async publishBatch(publisher: Publisher): Promise<number> {
     // A connection lost while we publish (database restart, failover) fails this round, not the
     // process: the claim transaction is gone, the rows are pending again, the next round retries.
     const result = await inPgTransaction(this.pool, async (client) => {
@@ -139,34 +159,22 @@ export class OutboxRelay {
       // flushing it, the messages are published again and the consumers' inboxes drop the copies.
       // So the commit does not wait for the WAL flush.
       await client.query('SET LOCAL synchronous_commit = off');
-      const claimed = await outboxStore.claim(client, this.options.batchSize);
-      const { published, failure } = await this.publishAll(claimed.messages);
-      await outboxStore.markPublished(client, published);
-      if (failure) await outboxStore.recordFailure(client, failure.positions, describe(failure.error));
-      return { claimed: claimed.messages.length + claimed.heldBack, published: published.length, failure: failure?.error };
+      const claimed = await outboxStore.claim(client, publisher.name, this.options.batchSize);
+      const positions = claimed.messages.map((m) => m.position);
+      let failure: unknown;
+      try {
+        if (claimed.messages.length > 0) await publisher.publish(claimed.messages.map(toOutgoing));
+        await outboxStore.markPublished(client, positions);
+      } catch (error) {
+        failure = error;
+        await outboxStore.recordFailure(client, positions, describe(error));
+      }
+      return { claimed: claimed.messages.length + claimed.heldBack, published: failure ? 0 : positions.length, failure };
     });
     this.counters.published += result.published;
     // Thrown after the commit, so what was published stays marked and the failures are recorded.
     if (result.failure) throw result.failure;
     return result.claimed;
-  }
-
-  /** Publishes each transport's share in claim order; one transport failing does not hold back another. */
-  private async publishAll(claimed: ReadonlyArray<PendingMessage>) {
-    const published: string[] = [];
-    let failure: { positions: string[]; error: unknown } | undefined;
-    for (const [transport, messages] of groupByTransport(claimed)) {
-      const positions = messages.map((m) => m.position);
-      const publisher = this.publishers.get(transport);
-      try {
-        if (!publisher) throw new Error(`no ${transport} publisher configured`);
-        await publisher.publish(messages.map(toOutgoing));
-        published.push(...positions);
-      } catch (error) {
-        failure = { positions: [...(failure?.positions ?? []), ...positions], error };
-      }
-    }
-    return { published, failure };
   }
 
   private async pruneWhenDue(): Promise<void> {
@@ -223,16 +231,6 @@ export class OutboxRelay {
     if (this.waiting.size === 0) this.wakeRequested = true;
     for (const done of [...this.waiting]) done();
   }
-}
-
-function groupByTransport(messages: ReadonlyArray<PendingMessage>) {
-  const groups = new Map<Destination['transport'], PendingMessage[]>();
-  for (const message of messages) {
-    const group = groups.get(message.destination.transport) ?? [];
-    group.push(message);
-    groups.set(message.destination.transport, group);
-  }
-  return groups;
 }
 
 function toOutgoing(message: PendingMessage): OutgoingMessage {

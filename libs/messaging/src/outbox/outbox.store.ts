@@ -16,6 +16,15 @@ export interface ClaimedBatch {
   readonly heldBack: number;
 }
 
+/**
+ * Rows written before the catalog named channels said `exchange`/`routingKey` (commands) or
+ * `topic` (events): read them as today's destinations, so an upgrade leaves nothing stranded.
+ */
+function current(destination: Destination & { routingKey?: string; topic?: string }): Destination {
+  if (destination.channel) return destination;
+  return { transport: destination.transport, channel: destination.routingKey ?? destination.topic ?? '', key: destination.key ?? '' };
+}
+
 export interface OutboxStats {
   readonly pending: number;
   readonly oldestPendingAgeMs: number;
@@ -33,12 +42,12 @@ export interface OutboxStats {
  * already reached the broker. Either way the later message cannot overtake it.
  */
 export const outboxStore = {
-  async claim(client: pg.ClientBase, limit: number): Promise<ClaimedBatch> {
+  async claim(client: pg.ClientBase, transport: string, limit: number): Promise<ClaimedBatch> {
     const { rows } = await client.query<PendingMessage & { held_back: boolean }>(
       `WITH claimed AS (
          SELECT position, partition_key, envelope, destination, headers
            FROM outbox_message
-          WHERE status = 'pending'
+          WHERE status = 'pending' AND destination->>'transport' = $2
           ORDER BY position
           LIMIT $1
             FOR UPDATE SKIP LOCKED)
@@ -50,10 +59,10 @@ export const outboxStore = {
                          AND earlier.position NOT IN (SELECT position FROM claimed)) AS held_back
          FROM claimed
         ORDER BY claimed.position`,
-      [limit],
+      [limit, transport],
     );
     return {
-      messages: rows.filter((row) => !row.held_back).map(({ held_back: _, ...message }) => message),
+      messages: rows.filter((row) => !row.held_back).map(({ held_back: _, ...message }) => ({ ...message, destination: current(message.destination) })),
       heldBack: rows.filter((row) => row.held_back).length,
     };
   },
@@ -83,6 +92,14 @@ export const outboxStore = {
       [olderThanMs],
     );
     return rowCount ?? 0;
+  },
+
+  /** The transports that have pending messages, so a relay with no publisher for one can say so. */
+  async pendingTransports(client: pg.ClientBase): Promise<string[]> {
+    const { rows } = await client.query<{ transport: string }>(
+      `SELECT DISTINCT destination->>'transport' AS transport FROM outbox_message WHERE status = 'pending'`,
+    );
+    return rows.map((row) => row.transport);
   },
 
   async stats(client: pg.ClientBase): Promise<OutboxStats> {

@@ -47,7 +47,7 @@ export class Outbox {
       id: envelope.id,
       type: envelope.type,
       destination,
-      partition_key: partitionKeyOf(envelope, destination),
+      partition_key: partitionKeyOf(destination),
       envelope,
       headers: headers ?? null,
     };
@@ -66,10 +66,9 @@ export class Outbox {
 }
 
 /**
- * The relay publishes messages with the same key in the order they were added, and may publish
- * different keys in parallel. On Kafka that is the partition key. A work queue is consumed by
- * competing consumers, which reorder anyway, so each command is a key of its own.
+ * The relay publishes messages with the same key on the same channel in the order they were
+ * added, and may publish different keys in parallel: the catalog's `keyedBy` says what the key is.
  */
-function partitionKeyOf(envelope: Envelope, destination: Destination): string {
-  return destination.transport === 'kafka' ? `${destination.topic}:${destination.key}` : envelope.id;
+function partitionKeyOf(destination: Destination): string {
+  return `${destination.channel}:${destination.key}`;
 }

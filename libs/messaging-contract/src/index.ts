@@ -1,0 +1,1 @@
+export { describeTransportContract, type ContractChannel, type TransportFixture } from './transport.contract.js';

@@ -1,0 +1,95 @@
+import {
+  silentLogger,
+  type ChannelDepth,
+  type ConsumerSpec,
+  type DeadLetterScope,
+  type DeadLetterStore,
+  type Logger,
+  type OutgoingMessage,
+  type Transport,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
+import type { Kafka } from 'kafkajs';
+import { createKafkaClient, withAdmin } from './kafka.client.js';
+import { KafkaConsumer, type KafkaConsumerOptions } from './kafka.consumer.js';
+import { KafkaDeadLetters } from './kafka.dead-letters.js';
+import { readGroupLag } from './kafka.lag.js';
+import { KafkaPublisher } from './kafka.publisher.js';
+import { KafkaTopics } from './kafka.topics.js';
+
+export interface KafkaTransportOptions {
+  readonly brokers: ReadonlyArray<string>;
+  /** Shown in the broker's view of the group and connections: the service. */
+  readonly clientId: string;
+  /** Partitions of the topics `provision` creates. Default 3. */
+  readonly partitions?: number;
+  /** How long the topics keep events, so a projection can be rebuilt by replaying them. Default 7 days. */
+  readonly retentionMs?: number;
+  readonly consumer?: Omit<KafkaConsumerOptions, 'logger'>;
+  readonly logger?: Logger;
+}
+
+const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1_000;
+
+/**
+ * Kafka behind the transport port: a stream. The broker keeps a retained log and knows nothing
+ * of deliveries; each consumer group keeps its own cursor (the committed offset), so "ack" means
+ * "my group has read this far", nothing is deleted, and the log can be read again from the start.
+ * Retries happen in place (kafka.consumer.ts); dead letters go to a topic per group.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly kafka: Kafka;
+  private readonly publisher: KafkaPublisher;
+  private readonly consumers = new Set<KafkaConsumer>();
+  private readonly logger: Logger;
+
+  constructor(private readonly options: KafkaTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.kafka = createKafkaClient({ brokers: [...options.brokers], clientId: options.clientId, logger: this.logger });
+    this.publisher = new KafkaPublisher(this.kafka);
+  }
+
+  /** Connects the producer: fails fast on a bad address. */
+  connect(): Promise<void> {
+    return this.publisher.connect();
+  }
+
+  /** Consumers not stopped by now are abandoned, uncommitted work and all (stop them first to finish it). */
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.abandon()));
+    await this.publisher.disconnect();
+  }
+
+  async provision(topics: ReadonlyArray<string>): Promise<void> {
+    await new KafkaTopics(this.kafka).ensure(
+      topics.map((topic) => ({ topic, partitions: this.options.partitions ?? 3, retentionMs: this.options.retentionMs ?? SEVEN_DAYS_MS })),
+    );
+  }
+
+  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    return this.publisher.publish(messages);
+  }
+
+  consumer(spec: ConsumerSpec): TransportConsumer {
+    const consumer = new KafkaConsumer(this.kafka, spec, { ...this.options.consumer, logger: this.logger });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+    return new KafkaDeadLetters(this.kafka, scope);
+  }
+
+  health(): Promise<void> {
+    return withAdmin(this.kafka, async (admin) => void (await admin.describeCluster()));
+  }
+
+  /** The group's lag on the topic: records written and not yet settled by it. */
+  depth(topic: string, group: string): Promise<ChannelDepth> {
+    return withAdmin(this.kafka, async (admin) => {
+      const lag = await readGroupLag(admin, group, [topic]);
+      return { channel: topic, consumer: group, waiting: lag.total, consumers: null };
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import {
+  silentLogger,
+  type ChannelDepth,
+  type ConsumerSpec,
+  type DeadLetterScope,
+  type DeadLetterStore,
+  type Logger,
+  type OutgoingMessage,
+  type RetryPolicy,
+  type Transport,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
+import { RabbitMqConnection } from './rabbitmq.connection.js';
+import { RabbitMqConsumer } from './rabbitmq.consumer.js';
+import { RabbitMqDeadLetters } from './rabbitmq.dead-letters.js';
+import { RabbitMqPublisher } from './rabbitmq.publisher.js';
+import { declareQueueTopology } from './rabbitmq.topology.js';
+
+export interface RabbitMqTransportOptions {
+  /** amqp://user:password@host:port/vhost */
+  readonly url: string;
+  /** The connection's name in the management UI: the service. */
+  readonly name: string;
+  /** The direct exchange commands are published to. */
+  readonly exchange: string;
+  /** The backoff of the delay queues; the consumer pipeline uses the same policy. */
+  readonly retryPolicy: RetryPolicy;
+  readonly logger?: Logger;
+  /** Reconnect backoff's first wait; small in tests. */
+  readonly reconnectInitialDelayMs?: number;
+}
+
+/**
+ * RabbitMQ behind the transport port: a smart broker. Ack means "done, delete it"; the broker
+ * tracks each delivery and redelivers what a dead consumer held. Commands reach their queue
+ * through one direct exchange; retries wait in delay queues and dead letters in `<queue>.dlq`
+ * (rabbitmq.topology.ts).
+ */
+export class RabbitMqTransport implements Transport {
+  readonly name = 'rabbitmq';
+  readonly connection: RabbitMqConnection;
+  private readonly publisher: RabbitMqPublisher;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: RabbitMqTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.connection = new RabbitMqConnection({ url: options.url, name: options.name, logger: this.logger, initialDelayMs: options.reconnectInitialDelayMs });
+    this.publisher = new RabbitMqPublisher(this.connection, { exchange: options.exchange, logger: this.logger });
+  }
+
+  connect(): Promise<void> {
+    return this.connection.connect();
+  }
+
+  async close(): Promise<void> {
+    await this.publisher.close();
+    await this.connection.close();
+  }
+
+  /**
+   * Declares each work queue with its binding, delay queues and dead letter queue. The sending
+   * service does it as well as the consuming one, so a command sent before its consumer ever
+   * started waits in its queue instead of coming back unroutable.
+   */
+  async provision(queues: ReadonlyArray<string>): Promise<void> {
+    if (queues.length === 0) return;
+    const channel = await this.connection.createChannel();
+    try {
+      for (const queue of queues) await declareQueueTopology(channel, queue, this.options.exchange, this.options.retryPolicy);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    return this.publisher.publish(messages);
+  }
+
+  consumer(spec: ConsumerSpec): TransportConsumer {
+    return new RabbitMqConsumer(this.connection, spec, { exchange: this.options.exchange, retryPolicy: this.options.retryPolicy, logger: this.logger });
+  }
+
+  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+    return new RabbitMqDeadLetters(this.connection, scope.map(({ channel }) => channel), { logger: this.logger });
+  }
+
+  async health(): Promise<void> {
+    const channel = await this.connection.createChannel();
+    await channel.close();
+  }
+
+  /** A passive declare, which changes nothing; a queue nobody declared yet reads as empty, with no consumers. */
+  async depth(queue: string, consumer: string): Promise<ChannelDepth> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => {}); // a 404 arrives here as well as in the rejected promise
+    try {
+      const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      return { channel: queue, consumer, waiting: messageCount, consumers: consumerCount };
+    } catch {
+      return { channel: queue, consumer, waiting: 0, consumers: 0 };
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,368 @@
+import type { Envelope, MessageDefinition, PayloadOf } from '@boxoffice/contracts';
+import { delayWithJitterMs } from '../backoff.js';
+import type { EnvelopeOptions } from '../envelope.factory.js';
+import { readFailure, recordFailure, withFailure, type Headers } from '../failure.headers.js';
+import { Outcome, type HandlerOutcome } from '../handler-outcome.js';
+import { Inbox } from '../inbox/inbox.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { MessageSender } from '../outbox/message.sender.js';
+import type { OutboxEntry } from '../outbox/outbox.js';
+import { defaultRetryPolicy, hasAttemptsLeft, type RetryPolicy } from '../retry-policy.js';
+import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
+import { systemClock, type Clock } from '../clock.js';
+import { decodeInbound } from './inbound-decoder.js';
+import {
+  handlerKey,
+  isBatchHandler,
+  type AnyHandler,
+  type BatchHandler,
+  type HandlerContext,
+  type HandlerRegistration,
+  type MessageHandler,
+} from './message-handler.js';
+
+/** A message as a transport received it: bytes and headers, nothing decoded yet. */
+export interface InboundMessage {
+  readonly body: Buffer | string | null;
+  readonly headers: Headers;
+}
+
+/**
+ * What the transport must do with one message of a batch, after the batch's commit:
+ * - `ack`: done, a duplicate the inbox dropped, or an event this consumer does not take;
+ * - `retry`: deliver it again after `delayMs`, carrying `headers` (its failure record);
+ * - `dead-letter`: park it with `headers` in the dead letter store;
+ * - `held`: not handled, because an earlier message of an ordered source is waiting for a retry;
+ *   deliver it again after that one.
+ */
+export type Settlement =
+  | { readonly kind: 'ack'; readonly as: 'done' | 'duplicate' | 'skipped' }
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly attempts: number; readonly reason: string; readonly headers: Record<string, string> }
+  | {
+      readonly kind: 'dead-letter';
+      readonly attempts: number;
+      readonly reason: string;
+      readonly headers: Record<string, string>;
+      readonly messageId: string | null;
+    }
+  | { readonly kind: 'held' };
+
+/** How the source behaves, as the transport knows it. */
+export interface SourceSemantics {
+  /** A log read in order (a partition): nothing may overtake a message that waits for a retry. */
+  readonly ordered: boolean;
+  /** The source is this consumer's alone (a work queue): a type it does not handle is poison, not someone else's. */
+  readonly exclusive: boolean;
+}
+
+/** What a transport consumer hands its batches to. */
+export interface BatchProcessor {
+  process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]>;
+}
+
+export interface ConsumerPipelineOptions<Tx extends SqlExecutor> {
+  /** The consuming service: the inbox key, and the `x-consumer` of its dead letters. */
+  readonly consumer: string;
+  readonly handlers: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>;
+  readonly database: TransactionRunner<Tx>;
+  /** How handlers send; required if any handler sends. */
+  readonly sender?: MessageSender;
+  readonly retryPolicy?: RetryPolicy;
+  /** Load levelling: waits until `count` more messages may go to the database. */
+  readonly admit?: (count: number) => Promise<void>;
+  /** Interactive transaction timeout: a whole batch must fit in it. */
+  readonly transactionTimeoutMs?: number;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+export interface PipelineCounters {
+  batches: number;
+  processed: number;
+  duplicates: number;
+  skipped: number;
+  retried: number;
+  deadLettered: number;
+}
+
+interface Work<Tx> {
+  readonly index: number;
+  readonly message: InboundMessage;
+  readonly envelope: Envelope;
+  readonly handler: AnyHandler<Tx>;
+}
+
+type Failed = Exclude<HandlerOutcome, { kind: 'done' }>;
+
+const SAVEPOINT = 'consumer_pipeline_message';
+
+/**
+ * The one place where a consumed message's outcome is decided, for every transport.
+ *
+ * A batch goes through in one database transaction:
+ *   1. decode each message (JSON, envelope, payload): what fails is poison, dead-lettered at once;
+ *   2. claim the inbox rows of all of them with one INSERT; a row already there is a duplicate;
+ *   3. run the handlers, each message (or each run of a batch handler) under a savepoint, so a
+ *      failure undoes that message alone: it is retried or dead-lettered by itself and the rest
+ *      commit. A batch handler that throws is bisected until the failing message is found. On an
+ *      ordered source, messages after one that waits for a retry are held, never run ahead of it;
+ *   4. write every message the handlers sent with one multi-row outbox INSERT;
+ *   5. COMMIT, and only then return the settlements for the transport to carry out.
+ * A crash before 5 changes nothing and the broker redelivers; after it, the inbox rows turn the
+ * redelivery into duplicates. If the transaction itself fails (the database is away), `process`
+ * throws, nothing is settled, and the transport tries the batch again later.
+ */
+export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor {
+  readonly counters: PipelineCounters = { batches: 0, processed: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0 };
+  private readonly handlers = new Map<string, AnyHandler<Tx>>();
+  private readonly accepted: MessageDefinition[] = [];
+  private readonly policy: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ConsumerPipelineOptions<Tx>) {
+    for (const { message, handler } of options.handlers) {
+      if (this.handlers.has(handlerKey(message))) throw new Error(`${message.type} v${message.version} has two handlers in ${options.consumer}`);
+      this.handlers.set(handlerKey(message), handler);
+      this.accepted.push(message);
+    }
+    this.policy = options.retryPolicy ?? defaultRetryPolicy;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get consumer(): string {
+    return this.options.consumer;
+  }
+
+  get retryPolicy(): RetryPolicy {
+    return this.policy;
+  }
+
+  async process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]> {
+    const settlements: Settlement[] = new Array<Settlement>(messages.length);
+    const work: Work<Tx>[] = [];
+    messages.forEach((message, index) => {
+      const decoded = decodeInbound(message.body ?? '', this.accepted);
+      if (decoded.ok) {
+        work.push({ index, message, envelope: decoded.envelope, handler: this.handlers.get(handlerKey(decoded.definition))! });
+      } else if (decoded.notSubscribed && !semantics.exclusive) {
+        // A topic carries several types and every consumer reads all of them: someone else's event.
+        settlements[index] = { kind: 'ack', as: 'skipped' };
+      } else {
+        // Poison: no retry can make these bytes valid.
+        settlements[index] = this.failed(source, message, Outcome.deadLetter(`poison: ${decoded.error}`) as Failed, decoded.messageId);
+      }
+    });
+    let done: Work<Tx>[] = [];
+    if (work.length > 0) {
+      await this.options.admit?.(work.length);
+      await this.prepare(work);
+      done = await this.options.database.$transaction((tx) => this.inTransaction(tx, source, work, settlements, semantics), {
+        timeout: this.options.transactionTimeoutMs ?? 60_000,
+        maxWait: 30_000,
+      });
+    }
+    this.count(settlements);
+    await this.afterCommit(done);
+    return settlements;
+  }
+
+  private async inTransaction(tx: Tx, source: string, work: ReadonlyArray<Work<Tx>>, settlements: Settlement[], semantics: SourceSemantics): Promise<Work<Tx>[]> {
+    const fresh = await Inbox.claim(tx, this.consumer, work.map(({ envelope }) => envelope));
+    const entries: OutboxEntry[] = [];
+    const done: Work<Tx>[] = [];
+    const released: string[] = [];
+    const isFresh = (item: Work<Tx>) => fresh.delete(item.envelope.id.toLowerCase()); // a second copy in the batch is a duplicate
+    let holding = false;
+
+    for (let i = 0; i < work.length; ) {
+      const item = work[i];
+      if (holding) {
+        settlements[item.index] = { kind: 'held' };
+        if (isFresh(item)) released.push(item.envelope.id);
+        i += 1;
+      } else if (!isFresh(item)) {
+        settlements[item.index] = { kind: 'ack', as: 'duplicate' };
+        i += 1;
+      } else if (isBatchHandler(item.handler)) {
+        const run = [item];
+        for (i += 1; i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
+          isFresh(work[i]);
+          run.push(work[i]);
+        }
+        const results = await this.runBatch(tx, source, item.handler, run, entries, semantics);
+        for (const [runItem, outcome] of results) {
+          if (outcome === 'held') {
+            settlements[runItem.index] = { kind: 'held' };
+            released.push(runItem.envelope.id);
+          } else if (outcome.kind === 'done') {
+            settlements[runItem.index] = { kind: 'ack', as: 'done' };
+            done.push(runItem);
+          } else {
+            settlements[runItem.index] = this.failed(source, runItem.message, outcome as Failed, runItem.envelope.id);
+            released.push(runItem.envelope.id);
+            holding ||= semantics.ordered && settlements[runItem.index].kind === 'retry';
+          }
+        }
+      } else {
+        const outcome = await this.runOne(tx, source, item, item.handler, entries);
+        if (outcome.kind === 'done') {
+          settlements[item.index] = { kind: 'ack', as: 'done' };
+          done.push(item);
+        } else {
+          settlements[item.index] = this.failed(source, item.message, outcome, item.envelope.id);
+          released.push(item.envelope.id);
+          holding ||= semantics.ordered && settlements[item.index].kind === 'retry';
+        }
+        i += 1;
+      }
+    }
+    await this.options.sender?.addMany(tx, entries);
+    if (entries.length > 0 && !this.options.sender) throw new Error(`${this.consumer}: a handler sent a message, but the pipeline has no sender`);
+    await Inbox.release(tx, this.consumer, released);
+    return done;
+  }
+
+  /** One message under its own savepoint: a failure undoes its writes and sends, nothing else. */
+  private async runOne(tx: Tx, source: string, item: Work<Tx>, handler: MessageHandler<never, Tx>, entries: OutboxEntry[]): Promise<HandlerOutcome> {
+    const sent: OutboxEntry[] = [];
+    const attempt = (readFailure(item.message.headers).attempts ?? 0) + 1;
+    const context = { ...this.context(tx, source, sent, item.envelope), attempt };
+    await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
+    let outcome: HandlerOutcome;
+    try {
+      outcome = await handler.handle(item.envelope as Envelope<never>, context);
+    } catch (error) {
+      // A handler that throws is asking for a retry: the error may well be transient.
+      outcome = Outcome.retry(error instanceof Error ? error.message : String(error));
+    }
+    if (outcome.kind === 'done') {
+      await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      entries.push(...sent);
+    } else {
+      await this.undo(tx);
+    }
+    return outcome;
+  }
+
+  /**
+   * A run for a batch handler under one savepoint. If it throws, the run is undone and split in
+   * two, each tried on its own, down to the single message that fails. On an ordered source the
+   * second half waits (held) when the first leaves a message to retry.
+   */
+  private async runBatch(
+    tx: Tx,
+    source: string,
+    handler: BatchHandler<never, Tx>,
+    run: ReadonlyArray<Work<Tx>>,
+    entries: OutboxEntry[],
+    semantics: SourceSemantics,
+  ): Promise<Array<[Work<Tx>, HandlerOutcome | 'held']>> {
+    const sent: OutboxEntry[] = [];
+    await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
+    try {
+      await handler.handleBatch(run.map(({ envelope }) => envelope as Envelope<never>), this.context(tx, source, sent));
+      await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+      entries.push(...sent);
+      return run.map((item) => [item, Outcome.done()]);
+    } catch (error) {
+      await this.undo(tx);
+      if (run.length === 1) return [[run[0], Outcome.retry(error instanceof Error ? error.message : String(error))]];
+    }
+    const middle = Math.ceil(run.length / 2);
+    const first = await this.runBatch(tx, source, handler, run.slice(0, middle), entries, semantics);
+    const mustWait = semantics.ordered && first.some(([item, outcome]) => outcome === 'held' || this.willRetry(item, outcome));
+    const second = mustWait
+      ? run.slice(middle).map((item): [Work<Tx>, 'held'] => [item, 'held'])
+      : await this.runBatch(tx, source, handler, run.slice(middle), entries, semantics);
+    return [...first, ...second];
+  }
+
+  private async undo(tx: Tx): Promise<void> {
+    await tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
+  }
+
+  private context(tx: Tx, source: string, sent: OutboxEntry[], cause?: Envelope): HandlerContext<Tx> {
+    const sender = this.options.sender;
+    return {
+      tx,
+      source,
+      send: <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>, options: EnvelopeOptions = {}) => {
+        if (!sender) throw new Error(`${this.consumer}: a handler sent ${definition.type}, but the pipeline has no sender`);
+        const entry = sender.entry(definition, payload, { causedBy: cause, ...options });
+        sent.push(entry);
+        return entry.envelope as Envelope<PayloadOf<Definition>>;
+      },
+    };
+  }
+
+  /** A failed attempt: another one after a backoff while attempts are left, else the dead letter store. */
+  private failed(source: string, message: InboundMessage, outcome: Failed, messageId: string | null): Settlement {
+    const record = recordFailure(readFailure(message.headers), outcome.reason, this.clock.now());
+    const headers = withFailure(message.headers, record, { source, consumer: this.consumer });
+    const what = `${source}: ${messageId ?? 'a message with no id'} (attempt ${record.attempts} of ${this.policy.maxAttempts})`;
+    if (outcome.kind === 'dead-letter' || !hasAttemptsLeft(this.policy, record.attempts)) {
+      this.logger.error(`${this.consumer} consumer ${what} dead-lettered: ${record.lastError}`);
+      return { kind: 'dead-letter', attempts: record.attempts, reason: record.lastError, headers, messageId };
+    }
+    const delayMs = delayWithJitterMs(this.policy, record.attempts, this.random);
+    this.logger.warn(`${this.consumer} consumer ${what} failed, retrying in ${delayMs} ms: ${record.lastError}`);
+    return { kind: 'retry', delayMs, attempts: record.attempts, reason: record.lastError, headers };
+  }
+
+  /** Whether `failed` will make this outcome a retry (and not a dead letter, its attempts spent). */
+  private willRetry(item: Work<Tx>, outcome: HandlerOutcome): boolean {
+    return outcome.kind === 'retry' && hasAttemptsLeft(this.policy, (readFailure(item.message.headers).attempts ?? 0) + 1);
+  }
+
+  private count(settlements: ReadonlyArray<Settlement>): void {
+    this.counters.batches += 1;
+    for (const settlement of settlements) {
+      if (settlement.kind === 'ack') {
+        if (settlement.as === 'done') this.counters.processed += 1;
+        else if (settlement.as === 'duplicate') this.counters.duplicates += 1;
+        else this.counters.skipped += 1;
+      } else if (settlement.kind === 'retry') this.counters.retried += 1;
+      else if (settlement.kind === 'dead-letter') this.counters.deadLettered += 1;
+    }
+  }
+
+  /** Each handler's `prepare` for its messages of the batch; a failure only means `handle` does the work itself. */
+  private async prepare(work: ReadonlyArray<Work<Tx>>): Promise<void> {
+    for (const [handler, envelopes] of byHandler(work, (handler) => !isBatchHandler(handler) && handler.prepare !== undefined)) {
+      try {
+        await (handler as MessageHandler<never, Tx>).prepare!(envelopes as Envelope<never>[]);
+      } catch (error) {
+        this.logger.warn(`${this.consumer} consumer: preparing a batch failed (${String(error)}); its handler works unprepared`);
+      }
+    }
+  }
+
+  /** Side effects after the commit (a mail, a counter): a failure here is logged, the batch stays done. */
+  private async afterCommit(done: ReadonlyArray<Work<Tx>>): Promise<void> {
+    for (const [handler, envelopes] of byHandler(done, (handler) => handler.afterCommit !== undefined)) {
+      try {
+        await handler.afterCommit!(envelopes as Envelope<never>[]);
+      } catch (error) {
+        this.logger.error(`${this.consumer} consumer: after-commit work failed`, error);
+      }
+    }
+  }
+}
+
+/** The messages of a batch grouped by their handler, in batch order, for the handlers `wanted` picks. */
+function byHandler<Tx>(work: ReadonlyArray<Work<Tx>>, wanted: (handler: AnyHandler<Tx>) => boolean): Map<AnyHandler<Tx>, Envelope[]> {
+  const groups = new Map<AnyHandler<Tx>, Envelope[]>();
+  for (const { handler, envelope } of work) {
+    if (!wanted(handler)) continue;
+    const list = groups.get(handler) ?? [];
+    list.push(envelope);
+    groups.set(handler, list);
+  }
+  return groups;
+}
