@@ -20,7 +20,7 @@ export class AnalyticsModule {
         ...provideMessaging({
           service: 'analytics',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
           concurrency: { kafka: config.KAFKA_CONCURRENCY },
           handlers: analyticsHandlers,
         }),

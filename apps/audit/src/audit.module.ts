@@ -20,7 +20,7 @@ export class AuditModule {
         ...provideMessaging({
           service: 'audit',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
           concurrency: { kafka: config.KAFKA_CONCURRENCY },
           handlers: auditHandlers,
         }),

@@ -31,7 +31,7 @@ export class BillingModule {
         ...provideMessaging({
           service: 'billing',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
           handlers: billingHandlers,
           concurrency: { rabbitmq: config.BILLING_CONCURRENCY },
           commandRate: limiter,

@@ -32,7 +32,7 @@ export class CheckoutModule {
         ...provideMessaging({
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS },
+          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
           handlers: checkoutHandlers,
         }),
         ConcertsService,

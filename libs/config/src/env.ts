@@ -41,6 +41,18 @@ export function serviceEnv(service: string, port: number) {
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
     RABBITMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
     KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092'),
+    /**
+     * How long a Kafka consumer group waits for a member it does not hear from before it moves
+     * that member's partitions to the others; heartbeats go every tenth of it. A SIGKILLed
+     * instance never says goodbye, so this is how long its partitions go unread, and how long a
+     * restarted instance's join can wait on the old membership (accepting never waits on it).
+     * 10 s with 1 s heartbeats: a dead member is noticed three times sooner than with kafkajs's
+     * 30 s, and a live one is thrown out only after ten heartbeats in a row are missed, i.e. a
+     * batch or an event-loop stall of about 9 s; the broker refuses anything below its
+     * group.min.session.timeout.ms, 6 s by default. Kafka's own default went from 10 s to 45 s
+     * (KIP-735) for clients on flaky cloud networks: raise it there.
+     */
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(10_000),
     LOG_LEVEL: env.logLevel(),
     /** How long a SIGTERM may take: stop taking work, finish in-flight, close connections. */
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),

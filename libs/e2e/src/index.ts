@@ -1,3 +1,3 @@
 export { deleteNamespace } from './namespace-cleanup.js';
-export { freePort, startServiceProcess, type ServiceProcess } from './service-process.js';
+export { freePort, startServiceProcess, type ServiceProcess, type StartOptions, type StartWaitsFor } from './service-process.js';
 export { TestSystem } from './test-system.js';

@@ -8,6 +8,8 @@ export interface ServiceProcess {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  /** `performance.now()` right after the process was spawned: restart figures count from here. */
+  readonly spawnedAt: number;
   /** Everything the process printed, for the failure message of a test. */
   output(): string;
   /** SIGTERM, then waits for the exit: the graceful way. */
@@ -28,10 +30,24 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Runs a built service (`dist/apps/<name>/src/main.js`) as its own process, the way `npm start`
- * and the Docker image do, and resolves once its /health/ready answers 200.
+ * The health check to wait for (libs/platform's HealthController): `ready` (everything, the
+ * default), `accepting` (its database: it takes requests), `consuming` (brokers, relay,
+ * consumers), `live` (it serves HTTP), or `nothing`, to return at once and measure the start.
  */
-export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 45_000): Promise<ServiceProcess> {
+export type StartWaitsFor = 'ready' | 'accepting' | 'consuming' | 'live' | 'nothing';
+
+export interface StartOptions {
+  readonly waitFor?: StartWaitsFor;
+  /** How long the check may take to pass. Default 45 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs a built service (`dist/apps/<name>/src/main.js`) as its own process, the way `npm start`
+ * and the Docker image do, and resolves once its `/health/<waitFor>` answers 200 (`ready` unless
+ * told otherwise).
+ */
+export async function startServiceProcess(name: string, env: Record<string, string>, { waitFor: check = 'ready', timeoutMs = 45_000 }: StartOptions = {}): Promise<ServiceProcess> {
   const entry = `dist/apps/${name}/src/main.js`;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = env.PORT ?? String(await freePort());
@@ -39,6 +55,7 @@ export async function startServiceProcess(name: string, env: Record<string, stri
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const spawnedAt = performance.now();
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -46,25 +63,28 @@ export async function startServiceProcess(name: string, env: Record<string, stri
   const url = `http://127.0.0.1:${port}`;
   const exitedEarly = () => child.exitCode !== null || child.signalCode !== null;
 
-  try {
-    await waitFor(
-      async () => {
-        if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
-        return (await fetch(`${url}/health/ready`)).status;
-      },
-      (status) => status === 200 || exitedEarly(),
-      { timeoutMs: readyTimeoutMs, intervalMs: 200, description: `${name} to be ready` },
-    );
-    if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`);
+  if (check !== 'nothing') {
+    try {
+      await waitFor(
+        async () => {
+          if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
+          return (await fetch(`${url}/health/${check}`)).status;
+        },
+        (status) => status === 200 || exitedEarly(),
+        { timeoutMs, intervalMs: 200, description: `${name}'s /health/${check} to answer 200` },
+      );
+      if (exitedEarly()) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output}`);
+    }
   }
 
   return {
     name,
     url,
     child,
+    spawnedAt,
     output: () => output,
     async stop() {
       if (!exitedEarly()) child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { dropDatabase, withDatabase } from '@boxoffice/database';
 import { uniqueName } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
-import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { startServiceProcess, type ServiceProcess, type StartOptions } from './service-process.js';
 
 const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -25,14 +25,21 @@ export class TestSystem {
     return withDatabase(server, `${this.namespace}_${service}`);
   }
 
-  /** Starts one more instance of a service (several instances share its database and queues). */
-  async start(service: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-    const instance = await startServiceProcess(service, {
-      BOXOFFICE_NAMESPACE: this.namespace,
-      DATABASE_URL: this.databaseUrl(service),
-      ...this.sharedEnv,
-      ...env,
-    });
+  /**
+   * Starts one more instance of a service (several instances share its database and queues), and
+   * resolves once its /health/ready answers, or the check `options.waitFor` names.
+   */
+  async start(service: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServiceProcess> {
+    const instance = await startServiceProcess(
+      service,
+      {
+        BOXOFFICE_NAMESPACE: this.namespace,
+        DATABASE_URL: this.databaseUrl(service),
+        ...this.sharedEnv,
+        ...env,
+      },
+      options,
+    );
     this.running.push(instance);
     return instance;
   }

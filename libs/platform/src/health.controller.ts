@@ -2,7 +2,19 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
 
-/** Every service's health endpoints. Add it to the root module next to TerminusModule. */
+/**
+ * Every service's health endpoints. Add it to the root module next to TerminusModule.
+ *
+ * | path                | 200 when                                                        | fits               |
+ * | ------------------- | --------------------------------------------------------------- | ------------------ |
+ * | `/health/live`      | the process serves HTTP                                         | a liveness probe   |
+ * | `/health/accepting` | its database answers: it takes requests (Checkout's 202)        | a front door       |
+ * | `/health/consuming` | brokers connected, outbox relay running, consumers in a group   | a worker's queue   |
+ * | `/health/ready`     | both of the above                                               | the default        |
+ *
+ * The split is what lets a restarted Checkout take purchases while its Kafka group is still
+ * rebalancing (see readiness-check.ts).
+ */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -18,12 +30,30 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Its database and brokers answer: it can do its work. 503 with the failing checks otherwise. */
+  /** Its database answers: it can accept work through its own door. 503 with the failing check otherwise. */
+  @Get('accepting')
+  @HealthCheck()
+  accepting() {
+    return this.run(this.checks.filter(({ part }) => part === 'accepting'));
+  }
+
+  /** Its brokers, relay and consumers are up: it takes work from its queues and topics and hands work on. */
+  @Get('consuming')
+  @HealthCheck()
+  consuming() {
+    return this.run(this.checks.filter(({ part }) => part === 'consuming'));
+  }
+
+  /** Accepting and consuming: it can do all of its work. 503 with the failing checks otherwise. */
   @Get('ready')
   @HealthCheck()
   ready() {
+    return this.run(this.checks);
+  }
+
+  private run(checks: ReadonlyArray<ReadinessCheck>) {
     return this.health.check(
-      this.checks.map((readiness) => async () => {
+      checks.map((readiness) => async () => {
         const indicator = this.indicators.check(readiness.name);
         try {
           await withTimeout(readiness.check(), 2_000);

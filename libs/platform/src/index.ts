@@ -1,5 +1,5 @@
 export { HealthController } from './health.controller.js';
-export { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
+export { READINESS_CHECKS, type ReadinessCheck, type ReadinessPart } from './readiness-check.js';
 export { createPrismaClient } from './prisma-client.factory.js';
 export { runService, startService, type ServiceOptions } from './service.bootstrap.js';
 export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma } from './prisma.provider.js';

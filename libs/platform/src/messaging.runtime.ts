@@ -30,6 +30,12 @@ import type { ReadinessCheck } from './readiness-check.js';
 export interface BrokerSettings {
   readonly rabbitmqUrl: string;
   readonly kafkaBrokers: ReadonlyArray<string>;
+  /**
+   * How long the Kafka group waits for a silent member before moving its partitions
+   * (`KAFKA_SESSION_TIMEOUT_MS`, default 10 s: see serviceEnv in libs/config for why). The
+   * heartbeat is a tenth of it.
+   */
+  readonly kafkaSessionTimeoutMs: number;
 }
 
 export interface MessagingRuntimeOptions {
@@ -61,6 +67,15 @@ export interface MessagingRuntimeOptions {
 const DEFAULT_BATCH: BatchSettings = { maxMessages: 100, maxWaitMs: 5 };
 /** How often an instance looks at how many instances share the command rate. */
 const SHARE_INTERVAL_MS = 2_000;
+/**
+ * Heartbeats per session timeout. kafkajs heartbeats from the consume loop (between chunks), not
+ * from a thread of its own, so a slow chunk delays them: ten chances per session leave a chunk
+ * nine tenths of the timeout before a live member is thrown out, and a rebalance reaches the live
+ * members within one interval. Kafka's usual ratio is a third.
+ */
+const HEARTBEATS_PER_SESSION = 10;
+/** A start step that failed (a broker not answering yet) is tried again after this, doubling. */
+const START_RETRY = { initialMs: 500, maxMs: 30_000 } as const;
 
 interface Consumption {
   readonly transport: Transport;
@@ -76,13 +91,16 @@ interface Consumption {
 /**
  * A service's messaging, assembled from the catalog: one transport per broker it uses, the
  * outbox relay publishing through them, and one consumer per transport it receives from, each
- * feeding the one ConsumerPipeline. Starts after the application is built and stops before it
- * closes, in the order that loses nothing: consumers first (finishing the batches in flight),
- * then the relay, then the connections.
+ * feeding the one ConsumerPipeline. Stops before the application closes, in the order that loses
+ * nothing: consumers first (finishing the batches in flight), then the relay, then the connections.
  *
- * Accepting work needs only the database (the outbox is the reason), so consumers join in the
- * background: a Kafka rebalance or a dead member's session timeout delays consuming, never
- * accepting. Readiness names each part.
+ * Accepting work needs only the database (the outbox is the reason), so all of messaging starts
+ * in the background and the service listens at once: a broker that is not up yet, a Kafka
+ * rebalance or a dead member's session timeout delays consuming, never accepting. Each transport
+ * connects and provisions its channels, retrying until its broker answers; its consumers start
+ * once it is up, and the relay once every transport is (so nothing is published to a queue or
+ * topic that does not exist yet). What was accepted meanwhile waits in the outbox. Readiness
+ * names each part (`consuming`), apart from the database (`accepting`): see readiness-check.ts.
  */
 export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly relay: OutboxRelay;
@@ -92,6 +110,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   private readonly names = channelNames(processNamespace);
   private readonly stopping = new AbortController();
   private starting: Promise<void> | null = null;
+  /** Transports connected and provisioned; until then their readiness check says so. */
+  private readonly up = new Set<TransportName>();
+  private relayRunning = false;
   private readonly limiter: RateLimiter | null;
   /** The whole service's command rate, before this instance took its share. */
   private readonly totalRate: number | null;
@@ -134,44 +155,83 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     this.relay = new OutboxRelay(this.pool, [...this.transports.values()], { logger });
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const { service, routing } = this.options;
-    for (const transport of this.transports.values()) {
-      await transport.connect();
-      // What this service sends to and reads from exists before the first message goes out.
-      const channels = routing.channelsOn(transport.name).map(({ channel }) => channel);
-      const used = new Set(routing.entries.filter((e) => e.publisher === service || e.consumers.includes(service)).map((e) => e.channel));
-      await transport.provision(channels.filter((channel) => used.has(channel)));
-    }
-    await this.relay.start();
-    this.starting = this.startConsumers();
+  /** Not awaited by Nest's bootstrap on purpose: the service listens while this goes on. */
+  onApplicationBootstrap(): void {
+    this.starting = this.start().catch((error: unknown) => this.options.logger.error(`messaging did not start: ${String(error)}`));
     if (this.totalRate) void this.shareRate(this.totalRate);
   }
 
+  /**
+   * Stops in the order that loses nothing. A start step under way is let finish first (a consumer
+   * joining, the relay starting), so nothing is left half-started; a connect still retrying is
+   * not waited for, and closing its transport, last, ends it.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
     await this.starting;
     await Promise.all(this.consumptions.map(({ consumer }) => consumer.stop()));
     await this.relay.stop();
+    this.relayRunning = false;
     for (const transport of this.transports.values()) await transport.close();
     await this.pool.end();
   }
 
-  /** Each consumer joins on its own, and tries again (with backoff) until it is in or the service stops. */
-  private async startConsumers(): Promise<void> {
-    await Promise.all(
-      this.consumptions.map(async ({ consumer, name, transport }) => {
-        for (let wait = 500; !this.stopping.signal.aborted; wait = Math.min(30_000, wait * 2)) {
-          try {
-            await consumer.start();
-            return;
-          } catch (error) {
-            this.options.logger.warn(`${transport.name} consumer ${name}: could not start (${String(error)}); trying again in ${wait} ms`);
-            await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => {});
-          }
-        }
-      }),
-    );
+  private async start(): Promise<void> {
+    const up = new Map([...this.transports].map(([name, transport]) => [name, this.bringUp(transport)]));
+    const relay = async () => {
+      const allUp = (await Promise.all(up.values())).every(Boolean);
+      if (allUp) this.relayRunning = await this.retrying('outbox relay: could not start', () => this.relay.start());
+    };
+    // Each consumer joins on its own: RabbitMQ's work queue is consumed while a Kafka group is still rebalancing.
+    const consumers = this.consumptions.map(async ({ consumer, name, transport }) => {
+      if (await up.get(transport.name)) await this.retrying(`${transport.name} consumer ${name}: could not start`, () => consumer.start());
+    });
+    await Promise.all([relay(), ...consumers]);
+  }
+
+  /** Connects a transport and creates what this service sends to and reads from. False if the service stopped first. */
+  private async bringUp(transport: Transport): Promise<boolean> {
+    const { service, routing } = this.options;
+    const connected = await this.retrying(`${transport.name}: could not connect`, () => this.unlessStopping(transport.connect()));
+    if (!connected) return false;
+    const channels = routing.channelsOn(transport.name).map(({ channel }) => channel);
+    const used = new Set(routing.entries.filter((e) => e.publisher === service || e.consumers.includes(service)).map((e) => e.channel));
+    // Provisioned on its own: a second connect() on a connected RabbitMQ transport would open a second connection.
+    const provisioned = await this.retrying(`${transport.name}: could not provision`, () => transport.provision(channels.filter((channel) => used.has(channel))));
+    if (provisioned) this.up.add(transport.name);
+    return provisioned;
+  }
+
+  /** Runs a start step until it succeeds or the service stops, with backoff. True once it succeeded. */
+  private async retrying(failure: string, step: () => Promise<void>): Promise<boolean> {
+    const { signal } = this.stopping;
+    for (let wait: number = START_RETRY.initialMs; !signal.aborted; wait = Math.min(START_RETRY.maxMs, wait * 2)) {
+      try {
+        await step();
+        return !signal.aborted;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.options.logger.warn(`${failure} (${String(error)}); trying again in ${wait} ms`);
+        await delay(wait, undefined, { signal }).catch(() => {});
+      }
+    }
+    return false;
+  }
+
+  /**
+   * `work`, or a rejection as soon as the service stops. For RabbitMQ's connect, which retries
+   * until the broker answers and ends only when the transport is closed: shutdown goes on
+   * without it and closes the transport last.
+   */
+  private unlessStopping(work: Promise<void>): Promise<void> {
+    const { signal } = this.stopping;
+    work.catch(() => {}); // rejected by close() during shutdown: expected
+    return new Promise<void>((resolve, reject) => {
+      const stopped = () => reject(new Error('the service is stopping'));
+      if (signal.aborted) return stopped();
+      signal.addEventListener('abort', stopped, { once: true });
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stopped));
+    });
   }
 
   /**
@@ -230,12 +290,28 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     return this.consumptions.map(({ pipeline }) => pipeline.counters);
   }
 
+  /** The `consuming` part of readiness: each transport up and its broker answering, the relay, each consumer. */
   readiness(): ReadinessCheck[] {
-    const checks: ReadinessCheck[] = [...this.transports.values()].map((transport) => ({ name: transport.name, check: () => transport.health() }));
+    const checks: ReadinessCheck[] = [...this.transports.values()].map((transport) => ({
+      name: transport.name,
+      part: 'consuming',
+      check: async () => {
+        if (!this.up.has(transport.name)) throw new Error(`${transport.name} is not connected and provisioned yet`);
+        await transport.health();
+      },
+    }));
+    checks.push({
+      name: 'outbox relay',
+      part: 'consuming',
+      check: async () => {
+        if (!this.relayRunning) throw new Error('the outbox relay is not running (its transports are not all up yet)');
+      },
+    });
     for (const { consumer, transport, name } of this.consumptions) {
       // The broker answering is not enough: the consumer may be joining, or between joins after a restart.
       checks.push({
         name: `${transport.name} consumer`,
+        part: 'consuming',
         check: async () => {
           if (consumer.state !== 'running') throw new Error(`${name} is ${consumer.state}`);
         },
@@ -250,7 +326,16 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       case 'rabbitmq':
         return new RabbitMqTransport({ url: brokers.rabbitmqUrl, name: service, exchange: this.names.exchanges.commands, retryPolicy, logger });
       case 'kafka':
-        return new KafkaTransport({ brokers: brokers.kafkaBrokers, clientId: service, partitions: this.options.partitions ?? 3, logger });
+        return new KafkaTransport({
+          brokers: brokers.kafkaBrokers,
+          clientId: service,
+          partitions: this.options.partitions ?? 3,
+          consumer: {
+            sessionTimeoutMs: brokers.kafkaSessionTimeoutMs,
+            heartbeatIntervalMs: Math.floor(brokers.kafkaSessionTimeoutMs / HEARTBEATS_PER_SESSION),
+          },
+          logger,
+        });
       default:
         throw new Error(`no transport named ${name} (known: rabbitmq, kafka)`);
     }

@@ -23,6 +23,7 @@ export function providePrisma(create: () => Disconnectable): Provider[] {
   return [{ provide: PRISMA, useFactory: create }, PrismaLifecycle];
 }
 
+/** The one check accepting work waits for: the outbox makes the database the only dependency of a 202. */
 export function databaseReadiness(prisma: Disconnectable): ReadinessCheck {
-  return { name: 'database', check: async () => void (await prisma.$queryRawUnsafe('SELECT 1')) };
+  return { name: 'database', part: 'accepting', check: async () => void (await prisma.$queryRawUnsafe('SELECT 1')) };
 }
