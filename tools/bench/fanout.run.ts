@@ -51,10 +51,10 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const smtpUrl = await sink.start();
     // Created before Checkout starts, which would otherwise create it with the default 3 partitions.
     await new KafkaTopics(kafka()).ensure([{ topic: topics.users, partitions: PARTITIONS }]);
-    log(`starting ${services.join(', ')} in namespace ${system.namespace}; ${topics.users} has ${PARTITIONS} partitions`);
+    log(`starting checkout in namespace ${system.namespace}; ${topics.users} has ${PARTITIONS} partitions`);
     const running = new Map<string, ServiceProcess>();
     const envOf = (service: string) => ({ KAFKA_CONCURRENCY: String(PARTITIONS), ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}) });
-    await Promise.all(services.map(async (service) => running.set(service, await system.start(service, envOf(service)))));
+    running.set('checkout', await system.start('checkout'));
 
     // --- 1. the burst -------------------------------------------------------------------------
     log(`writing ${EVENTS} sign-ups to Checkout's outbox, ${BATCH} per transaction, ${WRITERS} transactions at a time`);
@@ -100,6 +100,18 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     );
     const writeSeconds = (Date.now() - writeStart) / 1000;
     log(`written in ${writeSeconds.toFixed(1)} s`);
+    // The subscribers start once the log holds the whole burst, so each one's rate is its own,
+    // not the relay's: all three drain the same backlog at once, sharing the machine.
+    await waitFor(
+      () => count('checkout', `SELECT count(*) AS n FROM outbox_message WHERE status = 'pending'`),
+      (n) => n === 0,
+      { timeoutMs: 300_000, intervalMs: 250, description: 'the relay to publish every event' },
+    );
+    const publishSeconds = (Date.now() - writeStart) / 1000;
+    log(`published in ${publishSeconds.toFixed(1)} s; starting ${services.filter((s) => s !== 'checkout').join(', ')}`);
+    await Promise.all(
+      services.filter((service) => service !== 'checkout').map(async (service) => running.set(service, await system.start(service, envOf(service)))),
+    );
 
     // --- 2. the fan-out -----------------------------------------------------------------------
     const progress = async () => ({
@@ -132,25 +144,21 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const allProcessedSeconds = (Math.max(...Object.values(subscribers).map((s) => s.lastAt)) - writeStart) / 1000;
 
     // --- 3. the rebuild -----------------------------------------------------------------------
-    log('rebuild: stopping Analytics, running analytics:rebuild, starting Analytics again');
+    // Damaged numbers, as after a bug, rebuilt from the log while Analytics runs.
+    log('rebuild: zeroing the sign-up counts, then analytics:rebuild with Analytics running');
+    await db('analytics').query('UPDATE daily_signups SET signups = 0');
     const rebuildStart = Date.now();
-    await running.get('analytics')!.stop();
-    const tool = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/analytics/rebuild.ts'], {
+    const tool = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/analytics/src/rebuild/rebuild.main.ts'], {
       env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics') },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const [toolExit] = await once(tool, 'exit');
     if (toolExit !== 0) throw new Error(`analytics:rebuild exited with ${toolExit}`);
-    await system.start('analytics', envOf('analytics'));
-    await waitFor(
-      () => count('analytics', `SELECT count(*) AS n FROM inbox_message WHERE consumer = 'analytics'`),
-      (n) => n === EVENTS,
-      { timeoutMs: 600_000, intervalMs: 500, description: 'Analytics to replay every event' },
-    );
+    // The tool's whole run: its start, reading the log, the fold and the write.
     const rebuildSeconds = (Date.now() - rebuildStart) / 1000;
-    const replay = summarise(await processedAt('analytics', `SELECT message_id AS id, received_at AS at FROM inbox_message WHERE consumer = 'analytics'`));
     const signups = await count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups');
-    log(`rebuilt in ${rebuildSeconds.toFixed(1)} s (replay at ${replay.eventsPerSecond} events/s); sign-ups counted: ${signups}`);
+    const rebuildEventsPerSecond = Math.round(EVENTS / rebuildSeconds);
+    log(`rebuilt in ${rebuildSeconds.toFixed(1)} s (${rebuildEventsPerSecond} events/s, the tool's start included); sign-ups counted: ${signups}`);
     if (signups !== EVENTS) throw new Error(`the rebuild counted ${signups} sign-ups, not ${EVENTS}`);
 
     await cleanUp();
@@ -160,9 +168,10 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
         events: EVENTS,
         partitions: PARTITIONS,
         writeSeconds: round(writeSeconds),
+        publishSeconds: round(publishSeconds),
         allProcessedSeconds: round(allProcessedSeconds),
         subscribers: Object.fromEntries(Object.entries(subscribers).map(([name, s]) => [name, { eventsPerSecond: s.eventsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms }])),
-        rebuild: { seconds: round(rebuildSeconds), replayEventsPerSecond: replay.eventsPerSecond },
+        rebuild: { seconds: round(rebuildSeconds), eventsPerSecond: rebuildEventsPerSecond },
       }),
     );
   } catch (error) {

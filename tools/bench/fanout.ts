@@ -12,7 +12,7 @@
 //      reads from each service's database when it processed each event: Email's sent_email.sent_at
 //      (the SMTP server accepted the mail), Analytics' inbox_message.received_at, Audit's
 //      audit_log.recorded_at;
-//   3. stops Analytics, runs `analytics:rebuild`, starts Analytics again and times the replay.
+//   3. damages Analytics' numbers and times `analytics:rebuild`, run while Analytics runs.
 // Cleans up (processes, databases, the namespace on the brokers) and prints one JSON line last.
 //
 // The latencies are those of a burst: all events are written within seconds and then queue, so

@@ -12,6 +12,11 @@ export interface TicketSaleParams {
   readonly connections: number;
   /** Billing's BILLING_MAX_RATE in the bench: the drain rate the queue levels the spike down to. */
   readonly billingMaxRate: number;
+  /** Purchases a second the autocannon sale offers: the spike (k6's ramp tops out at the same rate). */
+  readonly spikeRate: number;
+  /** The steady rate at which the time from accepted to confirmed is measured, and for how long. */
+  readonly steadyRate: number;
+  readonly steadySeconds: number;
   /**
    * Requests sent before measuring, to both Checkout and the baseline, so neither is measured
    * cold. Checkout's leave Billing a backlog to drain while the baseline runs: enough that the
@@ -19,7 +24,7 @@ export interface TicketSaleParams {
    */
   readonly warmup: number;
   readonly settleTimeoutSeconds: number;
-  /** k6's ramping-arrival-rate spike (k6/ticket-sale.js); the autocannon bench fires as fast as it can instead. */
+  /** k6's ramping-arrival-rate spike (k6/ticket-sale.js); the autocannon bench offers `spikeRate` throughout instead. */
   readonly spike: unknown;
 }
 

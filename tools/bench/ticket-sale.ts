@@ -1,17 +1,22 @@
 // `npm run bench:ticket-sale`: the ticket sale under a spike, measured end to end.
 //
-//   1. Checkout and Billing run as processes in a fresh namespace with fresh databases (TestSystem).
+//   1. All five services run as processes in a fresh namespace with fresh databases (TestSystem),
+//      as `npm start` runs them; Email sends to a mail sink in this process.
 //   2. Baseline: a minimal node:http + pg server doing only the two inserts a 202 needs, one
 //      transaction per request (tools/bench/baseline.server.ts), under the same load.
-//   3. The sale: a concert of `capacity` seats, `purchases` POST /orders fired by autocannon as fast
-//      as Checkout answers, while Billing drains the charge queue at BILLING_MAX_RATE. Sampled every
-//      half second: the queue depth, the outbox, the orders by status. Then the tally from both
-//      databases: every accepted order settled, seats sold = capacity, no order charged twice.
+//   3. The sale: a concert of `capacity` seats, `purchases` POST /orders offered by autocannon at
+//      `spikeRate`, while Billing drains the charge queue at BILLING_MAX_RATE. Sampled every half
+//      second: the queue depth, the outbox, the orders by status. Then the tally from both
+//      databases: every accepted order settled, seats sold = capacity, no order charged twice; and
+//      the CPU every process involved spent on it (/proc: the services, PostgreSQL, RabbitMQ,
+//      Kafka), per order settled.
+//   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, and the time from each one's
+//      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99.
 //   4. Sync vs async: the same offered rate against POST /orders/sync (waits for Billing) and
 //      POST /orders (waits for the commit only), Billing still capped: each alone, then both at
 //      once, to see how much of its rate the async path keeps while the sync path is hammered.
 //      Once with Checkout's fail-fast policies on, once on a Checkout restarted with
-//      SYNC_POLICIES=off (docs/patterns/sync-vs-async.md).
+//      SYNC_POLICIES=off (docs/patterns/sync-vs-async.md). BENCH_SYNC_VS_ASYNC=off leaves it out.
 //
 // Parameters: k6/params.json (shared with the k6 scripts). Writes results/ticket-sale-<time>.json
 // and .svg; the last line printed is one JSON object with every figure.
@@ -24,6 +29,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { fire, type LoadResult } from './autocannon.load.ts';
+import { FanoutMailSink } from './fanout.mail-sink.ts';
+import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
 
@@ -52,6 +59,7 @@ const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 const system = new TestSystem({});
 const pools: pg.Pool[] = [];
 let baselineServer: ChildProcess | undefined;
+const mailSink = new FanoutMailSink();
 let baselineDb: TestDatabase | undefined;
 
 // Ctrl-C in the middle must not leave services running and databases behind.
@@ -65,11 +73,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   log(`ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s`);
   const billingPort = await freePort();
-  const [firstCheckout] = await Promise.all([
+  const smtpUrl = await mailSink.start();
+  const [firstCheckout, billing, ...subscribers] = await Promise.all([
     system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS) }),
     system.start('billing', { PORT: String(billingPort), BILLING_MAX_RATE: String(sale.billingMaxRate) }),
+    system.start('email', { SMTP_URL: smtpUrl }),
+    system.start('analytics'),
+    system.start('audit'),
   ]);
   let checkout = firstCheckout;
+  /** The services' pids, for the CPU account: Checkout's may change (the sync comparison restarts it). */
+  const servicePids = () => new Map([checkout, billing, ...subscribers].map((service) => [service.child.pid!, service.name]));
   const checkoutDb = pool(system.databaseUrl('checkout'));
   const billingDb = pool(system.databaseUrl('billing'));
   const body = (concertId: string) => ({ concertId, quantity: sale.quantity, customerEmail: 'buyer@example.com' });
@@ -137,7 +151,15 @@ try {
     }
   })();
 
-  const load = await fire({ url: `${checkout.url}/orders`, body: body(concertId), connections: sale.connections, amount: sale.purchases, acceptedStatus: 202 });
+  const cpuBefore = cpuSnapshot(servicePids());
+  const load = await fire({
+    url: `${checkout.url}/orders`,
+    body: body(concertId),
+    connections: sale.connections,
+    amount: sale.purchases,
+    overallRate: sale.spikeRate,
+    acceptedStatus: 202,
+  });
   printLoad('checkout', load);
   // A drain that misses the deadline is a finding to print, not a reason to print nothing.
   const drained = await waitFor(() => pendingOf(concertId), (n) => n === 0, {
@@ -149,6 +171,7 @@ try {
     () => false,
   );
   const drainedAt = Date.now();
+  const cpuMs = cpuBetween(cpuBefore, cpuSnapshot(servicePids()));
   await delay(SAMPLE_EVERY_MS); // one more sample, showing the empty queue
   sampling = false;
   await sampler;
@@ -215,13 +238,45 @@ try {
   log(`seats                ${seats.seats_sold} sold of ${seats.capacity}; ${charges.captured} payments captured for ${orders.confirmed} confirmed orders`);
   log(`lost                 ${lost} (accepted, and not in the database); ${orders.pending} unsettled`);
   log(`double charges       ${doubleCharges} (${charges.charges} charges for ${charges.orders} orders)`);
+  const cpuTotal = Object.values(cpuMs).reduce((a, b) => a + b, 0);
+  const settled = orders.confirmed + orders.rejected;
+  const cpuMsPerOrder = cpuTotal / Math.max(1, settled);
+  log(
+    `cpu per order        ${cpuMsPerOrder.toFixed(2)} ms (${Math.round(cpuTotal).toLocaleString('en')} ms for ${settled} settled orders: ` +
+      Object.entries(cpuMs)
+        .sort(([, a], [, b]) => b - a)
+        .map(([role, ms]) => `${role} ${(ms / Math.max(1, settled)).toFixed(2)}`)
+        .join(', ') +
+      ')',
+  );
+
+  // ---- steady: accepted to confirmed ---------------------------------------------------------
+  log(`\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED`);
+  const steadyConcert = await scheduleConcert(1_000_000);
+  const steady = await fire({
+    url: `${checkout.url}/orders`,
+    body: body(steadyConcert),
+    connections: 20,
+    durationSeconds: sale.steadySeconds,
+    overallRate: sale.steadyRate,
+    acceptedStatus: 202,
+  });
+  printLoad('steady', steady);
+  await waitFor(() => pendingOf(steadyConcert), (n) => n === 0, { timeoutMs: 120_000, intervalMs: 100, description: 'the steady orders to settle' });
+  const { rows: [toConfirmed] } = await checkoutDb.query<{ p50: number; p99: number; n: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99, count(*)::int AS n
+       FROM (SELECT EXTRACT(EPOCH FROM settled_at - created_at) * 1000 AS ms FROM "order" WHERE concert_id = $1 AND status = 'CONFIRMED') t`,
+    [steadyConcert],
+  );
+  log(`accept to confirmed  p50 ${round(toConfirmed.p50)} ms, p99 ${round(toConfirmed.p99)} ms (${toConfirmed.n} confirmed orders at ${sale.steadyRate}/s)`);
 
   // ---- sync vs async -------------------------------------------------------------------------
+  const compareSync = process.env.BENCH_SYNC_VS_ASYNC !== 'off';
   // Each phase starts with Billing's queue drained, so that a phase does not pay for the one
   // before it. "Beside" fires both loads at once: the async path's rate there, over its rate
   // alone, is what the synchronous path's failures cost the asynchronous one on the same process.
-  log(`\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s a phase, Billing capped at ${sale.billingMaxRate}/s, SYNC_TIMEOUT_MS ${SYNC_TIMEOUT_MS}`);
-  if (!drained) {
+  if (compareSync) log(`\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s a phase, Billing capped at ${sale.billingMaxRate}/s, SYNC_TIMEOUT_MS ${SYNC_TIMEOUT_MS}`);
+  if (compareSync && !drained) {
     log(`  NOTE: ${orders.pending} orders of the sale are still pending (Billing charging them, or Checkout applying the results): that work shares the CPU with this comparison`);
   }
   const comparisonConcert = await scheduleConcert(comparison.capacity);
@@ -261,13 +316,38 @@ try {
     return { syncAlone, asyncAlone, syncBeside, asyncBeside, asyncKept };
   }
 
-  const withPolicies = await compare('on');
-  // The same Checkout without the policies: a new process on the same database and queues.
-  await checkout.stop();
-  checkout = await system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), SYNC_POLICIES: 'off' });
-  const withoutPolicies = await compare('off');
-  const { syncAlone: sync, asyncAlone: async } = withPolicies;
-  log(`  async / sync accepted ${(async.acceptedPerSecond / sync.acceptedPerSecond).toFixed(2)} (alone, policies on)`);
+  let syncFigures: Record<string, number | null> = {};
+  let withPolicies: Awaited<ReturnType<typeof compare>> | null = null;
+  let withoutPolicies: Awaited<ReturnType<typeof compare>> | null = null;
+  if (compareSync) {
+    withPolicies = await compare('on');
+    // The same Checkout without the policies: a new process on the same database and queues.
+    await checkout.stop();
+    checkout = await system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), SYNC_POLICIES: 'off' });
+    withoutPolicies = await compare('off');
+    const { syncAlone: sync, asyncAlone: async } = withPolicies;
+    log(`  async / sync accepted ${(async.acceptedPerSecond / sync.acceptedPerSecond).toFixed(2)} (alone, policies on)`);
+    syncFigures = {
+      syncAcceptedPerSecond: round(sync.acceptedPerSecond),
+      syncErrorRate: round(sync.errorRate, 4),
+      asyncAcceptedPerSecond: round(async.acceptedPerSecond),
+      asyncErrorRate: round(async.errorRate, 4),
+      asyncToSyncRatio: round(async.acceptedPerSecond / sync.acceptedPerSecond, 2),
+      syncP99Ms: sync.latencyMs.p99,
+      syncNoAnswer: noAnswer(sync),
+      asyncBesideSyncPerSecond: round(withPolicies.asyncBeside.acceptedPerSecond),
+      asyncKeptBesideSync: round(withPolicies.asyncKept, 2),
+      syncBesideP99Ms: withPolicies.syncBeside.latencyMs.p99,
+      syncBesideNoAnswer: noAnswer(withPolicies.syncBeside),
+      syncOffAcceptedPerSecond: round(withoutPolicies.syncAlone.acceptedPerSecond),
+      syncOffErrorRate: round(withoutPolicies.syncAlone.errorRate, 4),
+      syncOffP99Ms: withoutPolicies.syncAlone.latencyMs.p99,
+      syncOffNoAnswer: noAnswer(withoutPolicies.syncAlone),
+      asyncOffAcceptedPerSecond: round(withoutPolicies.asyncAlone.acceptedPerSecond),
+      asyncOffBesideSyncPerSecond: round(withoutPolicies.asyncBeside.acceptedPerSecond),
+      asyncOffKeptBesideSync: round(withoutPolicies.asyncKept, 2),
+    };
+  }
 
   // ---- results -------------------------------------------------------------------------------
   const figures = {
@@ -289,24 +369,12 @@ try {
     lost,
     unsettled: orders.pending,
     doubleCharges,
-    syncAcceptedPerSecond: round(sync.acceptedPerSecond),
-    syncErrorRate: round(sync.errorRate, 4),
-    asyncAcceptedPerSecond: round(async.acceptedPerSecond),
-    asyncErrorRate: round(async.errorRate, 4),
-    asyncToSyncRatio: round(async.acceptedPerSecond / sync.acceptedPerSecond, 2),
-    syncP99Ms: sync.latencyMs.p99,
-    syncNoAnswer: noAnswer(sync),
-    asyncBesideSyncPerSecond: round(withPolicies.asyncBeside.acceptedPerSecond),
-    asyncKeptBesideSync: round(withPolicies.asyncKept, 2),
-    syncBesideP99Ms: withPolicies.syncBeside.latencyMs.p99,
-    syncBesideNoAnswer: noAnswer(withPolicies.syncBeside),
-    syncOffAcceptedPerSecond: round(withoutPolicies.syncAlone.acceptedPerSecond),
-    syncOffErrorRate: round(withoutPolicies.syncAlone.errorRate, 4),
-    syncOffP99Ms: withoutPolicies.syncAlone.latencyMs.p99,
-    syncOffNoAnswer: noAnswer(withoutPolicies.syncAlone),
-    asyncOffAcceptedPerSecond: round(withoutPolicies.asyncAlone.acceptedPerSecond),
-    asyncOffBesideSyncPerSecond: round(withoutPolicies.asyncBeside.acceptedPerSecond),
-    asyncOffKeptBesideSync: round(withoutPolicies.asyncKept, 2),
+    cpuMsPerOrder: round(cpuMsPerOrder, 2),
+    cpuMsPerOrderByProcess: Object.fromEntries(Object.entries(cpuMs).map(([role, ms]) => [role, round(ms / Math.max(1, settled), 2)])),
+    steadyRatePerSecond: sale.steadyRate,
+    acceptToConfirmedP50Ms: round(toConfirmed.p50),
+    acceptToConfirmedP99Ms: round(toConfirmed.p99),
+    ...syncFigures,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync('results', { recursive: true });
@@ -322,6 +390,7 @@ try {
 
 async function cleanUp(): Promise<void> {
   await stopBaseline();
+  await mailSink.stop().catch(() => {});
   await baselineDb?.drop().catch(() => {});
   baselineDb = undefined;
   await Promise.all(pools.splice(0).map((p) => p.end()));

@@ -11,8 +11,8 @@ export const emailConfigSchema = z.object({
   /** Where mail is sent. docker-compose.yml points it at Mailpit (UI on http://localhost:8025). */
   SMTP_URL: env.url(['smtp:', 'smtps:'], 'smtp://127.0.0.1:1025'),
   MAIL_FROM: z.string().min(3).default('boxoffice <tickets@boxoffice.example>'),
-  /** Pooled SMTP connections. More than the partitions consumed at once buys nothing. */
-  SMTP_MAX_CONNECTIONS: env.positiveInt(5),
+  /** Pooled SMTP connections: a batch's mails are sent over all of them at once. */
+  SMTP_MAX_CONNECTIONS: env.positiveInt(10),
   /** Connecting, the greeting and every silence on the socket each give up after this long. */
   SMTP_TIMEOUT_MS: env.positiveInt(10_000),
   /**

@@ -112,7 +112,11 @@ export class KafkaConsumer implements TransportConsumer {
 
   /** Creates the group's dead-letter topics, joins the group and starts consuming. Resolves once joined. */
   start(): Promise<void> {
-    this.started ??= this.run();
+    // A start that failed (the broker away, say) may be tried again: it is not remembered.
+    this.started ??= this.run().catch((error: unknown) => {
+      this.started = null;
+      throw error;
+    });
     return this.started;
   }
 

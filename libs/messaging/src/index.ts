@@ -16,6 +16,7 @@ export {
   isBatchHandler,
   type AnyHandler,
   type BatchHandler,
+  type BatchOutcomes,
   type HandlerContext,
   type HandlerRegistration,
   type MessageContext,

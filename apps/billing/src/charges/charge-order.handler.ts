@@ -1,20 +1,22 @@
-import { ChargeOrder, type Envelope, type PayloadOf } from '@boxoffice/contracts';
-import { Outcome, type HandlerOutcome, type MessageContext, type MessageHandler } from '@boxoffice/messaging';
+import type { ChargeOrder, Envelope, PayloadOf } from '@boxoffice/contracts';
+import { Outcome, type BatchHandler, type BatchOutcomes, type HandlerContext, type HandlerOutcome } from '@boxoffice/messaging';
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
 import { ChargeJobsCounter } from './charge-jobs.counter.js';
-import { ChargeService, UnknownConcertError } from './charge.service.js';
+import { ChargeService } from './charge.service.js';
 import type { Authorization } from './payment-gateway.port.js';
 
 type Charge = PayloadOf<typeof ChargeOrder>;
 
 /**
- * A job from Billing's work queue: charge one order. The pipeline admits jobs at the configured
- * safe rate; the payment provider is asked for the whole batch at once, before the transaction,
- * so the seat row is locked only while the charges are written.
+ * Jobs from Billing's work queue: charge each order. The pipeline admits jobs at the configured
+ * safe rate; the payment provider is asked for the whole batch at once before the transaction
+ * (prepare), and the batch is charged set-based, so the seat rows are locked only while a few
+ * statements write the lot.
  */
 @Injectable()
-export class ChargeOrderHandler implements MessageHandler<Charge, Tx> {
+export class ChargeOrderHandler implements BatchHandler<Charge, Tx> {
+  /** Holds authorized in `prepare`, by order id, until the batch that asked for them is charged. */
   private readonly authorized = new Map<string, Promise<Authorization>>();
 
   constructor(
@@ -23,25 +25,27 @@ export class ChargeOrderHandler implements MessageHandler<Charge, Tx> {
   ) {}
 
   async prepare(messages: ReadonlyArray<Envelope<Charge>>): Promise<void> {
-    for (const [id, authorization] of await this.charges.authorizeAll(messages.map((m) => ({ id: m.id, request: m.payload })))) {
-      this.authorized.set(id, authorization);
-    }
+    for (const [orderId, authorization] of await this.charges.authorizeAll(messages.map((m) => m.payload))) this.authorized.set(orderId, authorization);
   }
 
-  async handle(message: Envelope<Charge>, context: MessageContext<Tx>): Promise<HandlerOutcome> {
-    const authorization = this.authorized.get(message.id);
-    this.authorized.delete(message.id);
-    try {
-      await this.charges.charge(context.tx, message.payload, context.send, authorization);
-      return Outcome.done();
-    } catch (error) {
-      // Events and commands travel separately, so the order can arrive before its concert does.
-      if (error instanceof UnknownConcertError) return Outcome.retry(error.message);
-      throw error;
-    }
+  async handleBatch(messages: ReadonlyArray<Envelope<Charge>>, { tx, send }: HandlerContext<Tx>): Promise<BatchOutcomes> {
+    const jobs = messages.map((m) => ({ request: m.payload, prepared: this.take(m.payload.orderId) }));
+    const results = await this.charges.chargeAll(tx, jobs, send);
+    const outcomes = new Map<string, HandlerOutcome>();
+    // Events and commands travel separately, so an order can arrive before its concert does.
+    results.forEach((result, i) => {
+      if (result === null) outcomes.set(messages[i].id, Outcome.retry(`concert ${messages[i].payload.concertId} is not in the seat inventory yet`));
+    });
+    return outcomes;
   }
 
   afterCommit(messages: ReadonlyArray<Envelope<Charge>>): void {
     this.jobs.recordDone(messages.length);
+  }
+
+  private take(orderId: string): Promise<Authorization> | undefined {
+    const authorization = this.authorized.get(orderId);
+    this.authorized.delete(orderId);
+    return authorization;
   }
 }

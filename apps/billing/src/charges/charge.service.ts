@@ -4,13 +4,21 @@ import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient, Tx } from '../database.js';
 import type { ChargeStatus } from '../generated/prisma/client.js';
-import { SeatInventory } from '../inventory/seat-inventory.js';
 import { PAYMENT_GATEWAY, type Authorization, type PaymentGateway } from './payment-gateway.port.js';
 
 export type ChargeRequest = PayloadOf<typeof ChargeOrder>;
 
 /** How a charge sends its result: a handler's `context.send`, or the outbox in an HTTP request's transaction. */
 export type Send = <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>) => unknown;
+
+/** One charge to make: the request, and the hold authorized for it before the transaction, if any. */
+export interface ChargeJob {
+  readonly request: ChargeRequest;
+  readonly prepared?: Promise<Authorization>;
+}
+
+/** What became of a job: its charge's status, or null when its concert is not known yet. */
+export type ChargeResult = ChargeStatus | null;
 
 /** Billing has not heard of the concert yet: its ConcertScheduled event is still on the way. */
 export class UnknownConcertError extends Error {
@@ -19,95 +27,151 @@ export class UnknownConcertError extends Error {
   }
 }
 
+interface Seats {
+  readonly priceCents: number;
+  readonly capacity: number;
+  sold: number;
+  readonly sold0: number;
+}
+
 /**
- * Charging one order: reserve its seats and take the money, or say why not, exactly once per
- * order. Used by the ChargeOrder queue handler and by the synchronous POST /charges alike.
+ * Charging orders: reserve their seats and take the money, or say why not, exactly once per
+ * order. Used for a batch of jobs from the ChargeOrder queue and for the synchronous POST
+ * /charges alike, and set-based: a batch costs a handful of statements, not a handful per order.
+ *
+ * The seat rows are the hot spot of a sale: every purchase of a concert updates its row. They are
+ * locked once for the batch (FOR UPDATE, in concert order, so two batches never wait on each
+ * other in opposite orders), the seats are counted off in memory in the batch's order, and
+ * written back with one UPDATE: never oversold, whatever runs beside.
  */
 @Injectable()
 export class ChargeService {
   constructor(
-    private readonly seats: SeatInventory,
     @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
     @Inject(PRISMA) private readonly prisma: PrismaClient,
   ) {}
 
   /**
    * Authorizes a batch of charges at once, outside any transaction: the provider's latency is
-   * then paid once per batch, in parallel, not once per charge while a seat row is locked.
-   * Charges whose concert is unknown yet are left out; a hold not needed in the end is voided.
+   * then paid once per batch, in parallel, not once per charge while the seat rows are locked.
+   * Orders charged before (a redelivery) and concerts not known yet are left out; a hold not
+   * needed in the end is voided.
    */
-  async authorizeAll(charges: ReadonlyArray<{ id: string; request: ChargeRequest }>): Promise<Map<string, Promise<Authorization>>> {
-    const concertIds = [...new Set(charges.map(({ request }) => request.concertId))];
+  async authorizeAll(requests: ReadonlyArray<ChargeRequest>): Promise<Map<string, Promise<Authorization>>> {
+    const charged = new Set(
+      (await this.prisma.charge.findMany({ where: { orderId: { in: requests.map((r) => r.orderId) } }, select: { orderId: true } })).map((row) => row.orderId),
+    );
     const prices = new Map(
-      (await this.prisma.seatInventory.findMany({ where: { concertId: { in: concertIds } }, select: { concertId: true, priceCents: true } })).map(
-        (row) => [row.concertId, row.priceCents],
-      ),
+      (
+        await this.prisma.seatInventory.findMany({
+          where: { concertId: { in: [...new Set(requests.map((r) => r.concertId))] } },
+          select: { concertId: true, priceCents: true },
+        })
+      ).map((row) => [row.concertId, row.priceCents]),
     );
     const authorized = new Map<string, Promise<Authorization>>();
-    for (const { id, request } of charges) {
+    for (const request of requests) {
       const price = prices.get(request.concertId);
-      if (price !== undefined) authorized.set(id, this.gateway.authorize({ orderId: request.orderId, amountCents: price * request.quantity }));
+      if (price === undefined || charged.has(request.orderId) || authorized.has(request.orderId)) continue;
+      authorized.set(request.orderId, this.gateway.authorize({ orderId: request.orderId, amountCents: price * request.quantity }));
     }
     return authorized;
   }
 
-  async charge(tx: Tx, request: ChargeRequest, send: Send, prepared?: Promise<Authorization>): Promise<ChargeStatus> {
-    // The unique order id makes a second request for the same order a read, never a second charge.
-    const earlier = await tx.charge.findUnique({ where: { orderId: request.orderId } });
-    if (earlier) return this.release(prepared, earlier.status);
-
-    const inventory = await this.seats.find(tx, request.concertId);
-    if (!inventory) throw new UnknownConcertError(request.concertId);
-    const amountCents = inventory.priceCents * request.quantity;
-    const remaining = inventory.capacity - inventory.seatsSold;
-    if (remaining < request.quantity) return this.release(prepared, await this.seatsUnavailable(tx, request, amountCents, remaining, send));
-
-    // Authorize before taking the seat row lock, so the provider's latency does not serialise
-    // every purchase of a concert behind one lock.
-    const authorization = (await prepared) ?? (await this.gateway.authorize({ orderId: request.orderId, amountCents }));
-    if (!authorization.approved) {
-      await this.record(tx, request, amountCents, 'DECLINED', authorization.reason);
-      await send(PaymentDeclined, { ...ids(request), amountCents, reason: authorization.reason });
-      return 'DECLINED';
-    }
-    // The seat row is the hot spot of a sale: every purchase of the concert updates it, and its
-    // lock is held from the UPDATE until the commit, so transactions pass it one at a time (a
-    // batch of charges is one transaction, so it holds the lock once for all of them). The
-    // capture is written first, under a savepoint, and undone if the last seats went to someone
-    // else meanwhile; it is sent only once the seats are reserved, since a send is not undone
-    // by a savepoint of this service's own.
-    await tx.$executeRawUnsafe('SAVEPOINT capture');
-    await this.record(tx, request, amountCents, 'CAPTURED', null, authorization.paymentId);
-    if (await this.seats.reserve(tx, request.concertId, request.quantity)) {
-      await send(PaymentCaptured, { ...ids(request), quantity: request.quantity, amountCents, paymentId: authorization.paymentId });
-      return 'CAPTURED';
-    }
-
-    await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT capture');
-    await this.gateway.void(authorization);
-    const now = await this.seats.find(tx, request.concertId);
-    return this.seatsUnavailable(tx, request, amountCents, now ? now.capacity - now.seatsSold : 0, send);
-  }
-
-  /** A hold authorized for the batch that this charge did not need goes back. */
-  private async release(prepared: Promise<Authorization> | undefined, status: ChargeStatus): Promise<ChargeStatus> {
-    const authorization = await prepared;
-    if (authorization?.approved) await this.gateway.void(authorization);
+  /** One charge (the synchronous path); throws UnknownConcertError. */
+  async charge(tx: Tx, request: ChargeRequest, send: Send): Promise<ChargeStatus> {
+    const [status] = await this.chargeAll(tx, [{ request }], send);
+    if (status === null) throw new UnknownConcertError(request.concertId);
     return status;
   }
 
-  private async seatsUnavailable(tx: Tx, request: ChargeRequest, amountCents: number, remaining: number, send: Send) {
-    await this.record(tx, request, amountCents, 'SEATS_UNAVAILABLE', `${remaining} seats left`);
-    await send(SeatsUnavailable, { ...ids(request), requested: request.quantity, remaining: Math.max(0, remaining) });
-    return 'SEATS_UNAVAILABLE' as const;
+  /** Charges a batch in order, in the caller's transaction; one result per job. */
+  async chargeAll(tx: Tx, jobs: ReadonlyArray<ChargeJob>, send: Send): Promise<ChargeResult[]> {
+    const orderIds = jobs.map(({ request }) => request.orderId);
+    const concertIds = [...new Set(jobs.map(({ request }) => request.concertId))].sort();
+    // The unique order id makes a second request for the same order a read, never a second charge.
+    const earlier = new Map(
+      (
+        await tx.$queryRawUnsafe<Array<{ order_id: string; status: ChargeStatus }>>(
+          `SELECT order_id::text, status::text AS status FROM charge WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+          JSON.stringify(orderIds),
+        )
+      ).map((row) => [row.order_id, row.status]),
+    );
+    const seats = new Map(
+      (
+        await tx.$queryRawUnsafe<Array<{ concert_id: string; capacity: number; seats_sold: number; price_cents: number }>>(
+          `SELECT concert_id::text, capacity, seats_sold, price_cents FROM seat_inventory
+            WHERE concert_id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) ORDER BY concert_id FOR UPDATE`,
+          JSON.stringify(concertIds),
+        )
+      ).map((row): [string, Seats] => [row.concert_id, { priceCents: row.price_cents, capacity: row.capacity, sold: row.seats_sold, sold0: row.seats_sold }]),
+    );
+
+    const results: ChargeResult[] = [];
+    const rows: Array<{ id: string; orderId: string; concertId: string; quantity: number; amountCents: number; status: ChargeStatus; reason: string | null }> = [];
+    const events: Array<() => unknown> = [];
+    for (const { request, prepared } of jobs) {
+      const before = earlier.get(request.orderId);
+      const inventory = seats.get(request.concertId);
+      if (before !== undefined || !inventory) {
+        await this.release(prepared);
+        results.push(before ?? null);
+        continue;
+      }
+      const amountCents = inventory.priceCents * request.quantity;
+      const remaining = inventory.capacity - inventory.sold;
+      const ids = { orderId: request.orderId, concertId: request.concertId };
+      let status: ChargeStatus;
+      let reason: string | null = null;
+      let id = uuidV7();
+      if (remaining < request.quantity) {
+        await this.release(prepared);
+        status = 'SEATS_UNAVAILABLE';
+        reason = `${remaining} seats left`;
+        events.push(() => send(SeatsUnavailable, { ...ids, requested: request.quantity, remaining: Math.max(0, remaining) }));
+      } else {
+        const authorization = (await prepared) ?? (await this.gateway.authorize({ orderId: request.orderId, amountCents }));
+        if (authorization.approved) {
+          inventory.sold += request.quantity;
+          status = 'CAPTURED';
+          id = authorization.paymentId;
+          events.push(() => send(PaymentCaptured, { ...ids, quantity: request.quantity, amountCents, paymentId: authorization.paymentId }));
+        } else {
+          status = 'DECLINED';
+          reason = authorization.reason;
+          events.push(() => send(PaymentDeclined, { ...ids, amountCents, reason: authorization.reason }));
+        }
+      }
+      // A second job for the same order in this batch reads this one's result.
+      earlier.set(request.orderId, status);
+      rows.push({ id, orderId: request.orderId, concertId: request.concertId, quantity: request.quantity, amountCents, status, reason });
+      results.push(status);
+    }
+
+    if (rows.length > 0) {
+      await tx.$executeRawUnsafe(
+        `INSERT INTO charge (id, order_id, concert_id, quantity, amount_cents, status, reason)
+         SELECT id, "orderId", "concertId", quantity, "amountCents", status::charge_status, reason
+           FROM json_to_recordset($1::json) AS c(id uuid, "orderId" uuid, "concertId" uuid, quantity int, "amountCents" int, status text, reason text)`,
+        JSON.stringify(rows),
+      );
+    }
+    const sold = [...seats].filter(([, s]) => s.sold !== s.sold0).map(([concertId, s]) => ({ concertId, add: s.sold - s.sold0 }));
+    if (sold.length > 0) {
+      await tx.$executeRawUnsafe(
+        `UPDATE seat_inventory SET seats_sold = seats_sold + s.add, updated_at = now()
+           FROM json_to_recordset($1::json) AS s("concertId" uuid, add int) WHERE concert_id = s."concertId"`,
+        JSON.stringify(sold),
+      );
+    }
+    for (const event of events) await event();
+    return results;
   }
 
-  private async record(tx: Tx, request: ChargeRequest, amountCents: number, status: ChargeStatus, reason: string | null, id = uuidV7()) {
-    await tx.charge.create({
-      data: { id, orderId: request.orderId, concertId: request.concertId, quantity: request.quantity, amountCents, status, reason },
-    });
+  /** A hold authorized for the batch that this charge did not need goes back. */
+  private async release(prepared: Promise<Authorization> | undefined): Promise<void> {
+    const authorization = await prepared;
+    if (authorization?.approved) await this.gateway.void(authorization);
   }
-
 }
-
-const ids = (request: ChargeRequest) => ({ orderId: request.orderId, concertId: request.concertId });

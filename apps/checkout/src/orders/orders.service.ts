@@ -91,34 +91,48 @@ export class OrdersService {
     return this.prisma.order.findUnique({ where: { id } });
   }
 
-  /** Moves a PENDING order to its final state and tells the subscribers; a settled order stays as it is. */
-  async settle(tx: Tx, orderId: string, settlement: Settlement, send: Send): Promise<Order | null> {
-    const order = await tx.order.findUnique({ where: { id: orderId } });
-    if (!order || order.status !== 'PENDING') return order;
-    return this.settleInTx(tx, orderId, settlement, send);
+  /**
+   * Moves PENDING orders to their final state and tells the subscribers, set-based: one UPDATE
+   * for the batch, and an event per order it moved. An order settled before stays as it is
+   * ('settled before'); one that does not exist is 'unknown'.
+   */
+  async settleAll(tx: Tx, verdicts: ReadonlyArray<{ orderId: string; settlement: Settlement }>, send: Send): Promise<Map<string, 'settled' | 'settled before' | 'unknown'>> {
+    const rows = verdicts.map(({ orderId, settlement }) => ({
+      id: orderId,
+      status: settlement.status,
+      reason: settlement.status === 'REJECTED' ? settlement.reason : null,
+    }));
+    const moved = await tx.$queryRawUnsafe<
+      Array<{ id: string; concert_id: string; concert_name: string; quantity: number; amount_cents: number; customer_email: string; status: string; rejection_reason: string | null }>
+    >(
+      `UPDATE "order" o
+          SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(), updated_at = clock_timestamp()
+         FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text), concert c
+        WHERE o.id = v.id AND o.status = 'PENDING' AND c.id = o.concert_id
+       RETURNING o.id::text, o.concert_id::text, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text`,
+      JSON.stringify(rows),
+    );
+    const result = new Map<string, 'settled' | 'settled before' | 'unknown'>();
+    for (const order of moved) {
+      result.set(order.id, 'settled');
+      const common = { orderId: order.id, concertId: order.concert_id, concertName: order.concert_name, quantity: order.quantity, customerEmail: order.customer_email };
+      if (order.status === 'CONFIRMED') await send(OrderConfirmed, { ...common, amountCents: order.amount_cents });
+      else await send(OrderRejected, { ...common, reason: order.rejection_reason as 'SOLD_OUT' | 'PAYMENT_DECLINED' });
+    }
+    const others = verdicts.map((v) => v.orderId).filter((id) => !result.has(id));
+    if (others.length > 0) {
+      const existing = await tx.$queryRawUnsafe<Array<{ id: string }>>(
+        `SELECT id::text FROM "order" WHERE id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+        JSON.stringify(others),
+      );
+      const known = new Set(existing.map((row) => row.id));
+      for (const id of others) result.set(id, known.has(id) ? 'settled before' : 'unknown');
+    }
+    return result;
   }
 
   private async settleInTx(tx: Tx, orderId: string, settlement: Settlement, send: Send): Promise<Order> {
-    const order = await tx.order.update({
-      where: { id: orderId },
-      data: {
-        status: settlement.status,
-        rejectionReason: settlement.status === 'REJECTED' ? settlement.reason : null,
-        settledAt: new Date(),
-        updatedAt: new Date(),
-      },
-      include: { concert: true },
-    });
-    const common = {
-      orderId,
-      concertId: order.concertId,
-      concertName: order.concert.name,
-      quantity: order.quantity,
-      customerEmail: order.customerEmail,
-    };
-    if (settlement.status === 'CONFIRMED') await send(OrderConfirmed, { ...common, amountCents: order.amountCents });
-    else await send(OrderRejected, { ...common, reason: settlement.reason });
-    const { concert: _, ...plain } = order;
-    return plain;
+    await this.settleAll(tx, [{ orderId, settlement }], send);
+    return tx.order.findUniqueOrThrow({ where: { id: orderId } });
   }
 }

@@ -1,5 +1,5 @@
 import { PaymentCaptured, PaymentDeclined, SeatsUnavailable, type Envelope, type PayloadOf } from '@boxoffice/contracts';
-import { Outcome, type HandlerOutcome, type MessageContext, type MessageHandler } from '@boxoffice/messaging';
+import { Outcome, type BatchHandler, type BatchOutcomes, type HandlerContext, type HandlerOutcome } from '@boxoffice/messaging';
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
 import { OrdersService, type Settlement } from './orders.service.js';
@@ -13,13 +13,21 @@ const settlements: Record<string, Settlement> = {
   [SeatsUnavailable.type]: { status: 'REJECTED', reason: 'SOLD_OUT' },
 };
 
-/** Billing's verdict on an order: move it to CONFIRMED or REJECTED, once. */
+/** Billing's verdicts on orders: each order to CONFIRMED or REJECTED, once, a batch with one UPDATE. */
 @Injectable()
-export class PaymentResultHandler implements MessageHandler<PaymentResult, Tx> {
+export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
   constructor(private readonly orders: OrdersService) {}
 
-  async handle(message: Envelope<PaymentResult>, context: MessageContext<Tx>): Promise<HandlerOutcome> {
-    const order = await this.orders.settle(context.tx, message.payload.orderId, settlements[message.type], context.send);
-    return order ? Outcome.done() : Outcome.deadLetter(`order ${message.payload.orderId} does not exist`);
+  async handleBatch(messages: ReadonlyArray<Envelope<PaymentResult>>, { tx, send }: HandlerContext<Tx>): Promise<BatchOutcomes> {
+    const settled = await this.orders.settleAll(
+      tx,
+      messages.map((m) => ({ orderId: m.payload.orderId, settlement: settlements[m.type] })),
+      send,
+    );
+    const outcomes = new Map<string, HandlerOutcome>();
+    for (const m of messages) {
+      if (settled.get(m.payload.orderId) === 'unknown') outcomes.set(m.id, Outcome.deadLetter(`order ${m.payload.orderId} does not exist`));
+    }
+    return outcomes;
   }
 }

@@ -19,6 +19,9 @@ export class SmtpMailer implements Mailer, OnApplicationShutdown {
         url: options.url,
         pool: true,
         maxConnections: options.maxConnections,
+        // nodemailer's default closes a pooled connection after 100 mails; at a batch's rate that
+        // is a new TCP and SMTP handshake every few milliseconds.
+        maxMessages: Infinity,
         connectionTimeout: options.timeoutMs,
         greetingTimeout: options.timeoutMs,
         socketTimeout: options.timeoutMs,

@@ -15,10 +15,8 @@ import {
   handlerKey,
   isBatchHandler,
   type AnyHandler,
-  type BatchHandler,
   type HandlerContext,
   type HandlerRegistration,
-  type MessageHandler,
 } from './message-handler.js';
 
 /** A message as a transport received it: bytes and headers, nothing decoded yet. */
@@ -93,9 +91,10 @@ interface Work<Tx> {
   readonly handler: AnyHandler<Tx>;
 }
 
-type Failed = Exclude<HandlerOutcome, { kind: 'done' }>;
 
 const SAVEPOINT = 'consumer_pipeline_message';
+
+
 
 /**
  * The one place where a consumed message's outcome is decided, for every transport.
@@ -105,8 +104,10 @@ const SAVEPOINT = 'consumer_pipeline_message';
  *   2. claim the inbox rows of all of them with one INSERT; a row already there is a duplicate;
  *   3. run the handlers, each message (or each run of a batch handler) under a savepoint, so a
  *      failure undoes that message alone: it is retried or dead-lettered by itself and the rest
- *      commit. A batch handler that throws is bisected until the failing message is found. On an
- *      ordered source, messages after one that waits for a retry are held, never run ahead of it;
+ *      commit. A batch handler that throws is bisected until the failing message is found; one
+ *      that knows which messages it could not do says so in its result, and wrote nothing for
+ *      them. On an ordered source, messages after one that waits for a retry are held, never run
+ *      ahead of it;
  *   4. write every message the handlers sent with one multi-row outbox INSERT;
  *   5. COMMIT, and only then return the settlements for the transport to carry out.
  * A crash before 5 changes nothing and the broker redelivers; after it, the inbox rows turn the
@@ -154,7 +155,7 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
         settlements[index] = { kind: 'ack', as: 'skipped' };
       } else {
         // Poison: no retry can make these bytes valid.
-        settlements[index] = this.failed(source, message, Outcome.deadLetter(`poison: ${decoded.error}`) as Failed, decoded.messageId);
+        settlements[index] = this.failed(source, message, Outcome.deadLetter(`poison: ${decoded.error}`), decoded.messageId);
       }
     });
     let done: Work<Tx>[] = [];
@@ -185,40 +186,31 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
         settlements[item.index] = { kind: 'held' };
         if (isFresh(item)) released.push(item.envelope.id);
         i += 1;
-      } else if (!isFresh(item)) {
+        continue;
+      }
+      if (!isFresh(item)) {
         settlements[item.index] = { kind: 'ack', as: 'duplicate' };
         i += 1;
-      } else if (isBatchHandler(item.handler)) {
-        const run = [item];
-        for (i += 1; i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
-          isFresh(work[i]);
-          run.push(work[i]);
-        }
-        const results = await this.runBatch(tx, source, item.handler, run, entries, semantics);
-        for (const [runItem, outcome] of results) {
-          if (outcome === 'held') {
-            settlements[runItem.index] = { kind: 'held' };
-            released.push(runItem.envelope.id);
-          } else if (outcome.kind === 'done') {
-            settlements[runItem.index] = { kind: 'ack', as: 'done' };
-            done.push(runItem);
-          } else {
-            settlements[runItem.index] = this.failed(source, runItem.message, outcome as Failed, runItem.envelope.id);
-            released.push(runItem.envelope.id);
-            holding ||= semantics.ordered && settlements[runItem.index].kind === 'retry';
-          }
-        }
-      } else {
-        const outcome = await this.runOne(tx, source, item, item.handler, entries);
-        if (outcome.kind === 'done') {
-          settlements[item.index] = { kind: 'ack', as: 'done' };
-          done.push(item);
+        continue;
+      }
+      // A run: this message and those after it for the same handler, duplicates excepted.
+      const run = [item];
+      for (i += 1; i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
+        isFresh(work[i]);
+        run.push(work[i]);
+      }
+      for (const [runItem, outcome] of await this.runIsolated(tx, source, run, entries, semantics)) {
+        if (outcome === 'held') {
+          settlements[runItem.index] = { kind: 'held' };
+          released.push(runItem.envelope.id);
+        } else if (outcome.kind === 'done') {
+          settlements[runItem.index] = { kind: 'ack', as: 'done' };
+          done.push(runItem);
         } else {
-          settlements[item.index] = this.failed(source, item.message, outcome, item.envelope.id);
-          released.push(item.envelope.id);
-          holding ||= semantics.ordered && settlements[item.index].kind === 'retry';
+          settlements[runItem.index] = this.failed(source, runItem.message, outcome, runItem.envelope.id);
+          released.push(runItem.envelope.id);
+          holding ||= semantics.ordered && settlements[runItem.index].kind === 'retry';
         }
-        i += 1;
       }
     }
     await this.options.sender?.addMany(tx, entries);
@@ -227,59 +219,72 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     return done;
   }
 
-  /** One message under its own savepoint: a failure undoes its writes and sends, nothing else. */
-  private async runOne(tx: Tx, source: string, item: Work<Tx>, handler: MessageHandler<never, Tx>, entries: OutboxEntry[]): Promise<HandlerOutcome> {
-    const sent: OutboxEntry[] = [];
-    const attempt = (readFailure(item.message.headers).attempts ?? 0) + 1;
-    const context = { ...this.context(tx, source, sent, item.envelope), attempt };
-    await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
-    let outcome: HandlerOutcome;
-    try {
-      outcome = await handler.handle(item.envelope as Envelope<never>, context);
-    } catch (error) {
-      // A handler that throws is asking for a retry: the error may well be transient.
-      outcome = Outcome.retry(error instanceof Error ? error.message : String(error));
-    }
-    if (outcome.kind === 'done') {
-      await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
-      entries.push(...sent);
-    } else {
-      await this.undo(tx);
-    }
-    return outcome;
-  }
-
   /**
-   * A run for a batch handler under one savepoint. If it throws, the run is undone and split in
-   * two, each tried on its own, down to the single message that fails. On an ordered source the
-   * second half waits (held) when the first leaves a message to retry.
+   * A run under one savepoint. If a message of it fails (its handler throws, or a per-message
+   * handler returns retry or dead-letter), the run is undone and split in two, each half tried
+   * on its own, down to the single message that fails, which is undone alone. One savepoint per
+   * run on the happy path matters: PostgreSQL keeps only 64 subtransactions per transaction in
+   * shared memory, and past that every snapshot in every session gets slower.
+   * On an ordered source the second half waits (held) when the first leaves a message to retry.
    */
-  private async runBatch(
+  private async runIsolated(
     tx: Tx,
     source: string,
-    handler: BatchHandler<never, Tx>,
     run: ReadonlyArray<Work<Tx>>,
     entries: OutboxEntry[],
     semantics: SourceSemantics,
   ): Promise<Array<[Work<Tx>, HandlerOutcome | 'held']>> {
     const sent: OutboxEntry[] = [];
     await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
+    let results: Array<[Work<Tx>, HandlerOutcome]>;
     try {
-      await handler.handleBatch(run.map(({ envelope }) => envelope as Envelope<never>), this.context(tx, source, sent));
+      results = await this.attempt(tx, source, run, sent);
+    } catch (error) {
+      results = run.length === 1 ? [[run[0], Outcome.retry(error instanceof Error ? error.message : String(error))]] : [];
+    }
+    if (!this.mustSplit(run, results, semantics)) {
       await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
       entries.push(...sent);
-      return run.map((item) => [item, Outcome.done()]);
-    } catch (error) {
-      await this.undo(tx);
-      if (run.length === 1) return [[run[0], Outcome.retry(error instanceof Error ? error.message : String(error))]];
+      return results;
     }
+    await this.undo(tx);
+    if (run.length === 1) return results;
     const middle = Math.ceil(run.length / 2);
-    const first = await this.runBatch(tx, source, handler, run.slice(0, middle), entries, semantics);
+    const first = await this.runIsolated(tx, source, run.slice(0, middle), entries, semantics);
     const mustWait = semantics.ordered && first.some(([item, outcome]) => outcome === 'held' || this.willRetry(item, outcome));
     const second = mustWait
       ? run.slice(middle).map((item): [Work<Tx>, 'held'] => [item, 'held'])
-      : await this.runBatch(tx, source, handler, run.slice(middle), entries, semantics);
+      : await this.runIsolated(tx, source, run.slice(middle), entries, semantics);
     return [...first, ...second];
+  }
+
+  /** Runs the handler over the run: a batch handler once, a per-message one message by message, stopping at the first that fails. */
+  private async attempt(tx: Tx, source: string, run: ReadonlyArray<Work<Tx>>, sent: OutboxEntry[]): Promise<Array<[Work<Tx>, HandlerOutcome]>> {
+    const handler = run[0].handler;
+    if (isBatchHandler(handler)) {
+      const outcomes = (await handler.handleBatch(run.map(({ envelope }) => envelope as Envelope<never>), this.context(tx, source, sent))) ?? undefined;
+      return run.map((item) => [item, outcomes?.get(item.envelope.id) ?? Outcome.done()]);
+    }
+    const results: Array<[Work<Tx>, HandlerOutcome]> = [];
+    for (const item of run) {
+      const attempt = (readFailure(item.message.headers).attempts ?? 0) + 1;
+      const outcome = await handler.handle(item.envelope as Envelope<never>, { ...this.context(tx, source, sent, item.envelope), attempt });
+      results.push([item, outcome]);
+      if (outcome.kind !== 'done') break; // the run is undone and split: what follows is tried again there
+    }
+    return results;
+  }
+
+  /**
+   * Whether the run's writes must be undone and the run split: a per-message handler's failure
+   * (its writes so far are in the run's savepoint), or anything a handler could not finish. A
+   * batch handler's own outcomes stand (it wrote nothing for those messages), except a retry on
+   * an ordered source, since the handler wrote what follows it.
+   */
+  private mustSplit(run: ReadonlyArray<Work<Tx>>, results: ReadonlyArray<[Work<Tx>, HandlerOutcome]>, semantics: SourceSemantics): boolean {
+    if (results.length < run.length) return true;
+    if (!isBatchHandler(run[0].handler)) return results.some(([, outcome]) => outcome.kind !== 'done');
+    return semantics.ordered && run.length > 1 && results.some(([item, outcome]) => this.willRetry(item, outcome));
   }
 
   private async undo(tx: Tx): Promise<void> {
@@ -302,7 +307,8 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
   }
 
   /** A failed attempt: another one after a backoff while attempts are left, else the dead letter store. */
-  private failed(source: string, message: InboundMessage, outcome: Failed, messageId: string | null): Settlement {
+  private failed(source: string, message: InboundMessage, outcome: HandlerOutcome, messageId: string | null): Settlement {
+    if (outcome.kind === 'done') throw new Error('a done message has no failure');
     const record = recordFailure(readFailure(message.headers), outcome.reason, this.clock.now());
     const headers = withFailure(message.headers, record, { source, consumer: this.consumer });
     const what = `${source}: ${messageId ?? 'a message with no id'} (attempt ${record.attempts} of ${this.policy.maxAttempts})`;
@@ -334,9 +340,9 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
 
   /** Each handler's `prepare` for its messages of the batch; a failure only means `handle` does the work itself. */
   private async prepare(work: ReadonlyArray<Work<Tx>>): Promise<void> {
-    for (const [handler, envelopes] of byHandler(work, (handler) => !isBatchHandler(handler) && handler.prepare !== undefined)) {
+    for (const [handler, envelopes] of byHandler(work, (handler) => handler.prepare !== undefined)) {
       try {
-        await (handler as MessageHandler<never, Tx>).prepare!(envelopes as Envelope<never>[]);
+        await handler.prepare!(envelopes as Envelope<never>[]);
       } catch (error) {
         this.logger.warn(`${this.consumer} consumer: preparing a batch failed (${String(error)}); its handler works unprepared`);
       }

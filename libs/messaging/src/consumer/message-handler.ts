@@ -38,11 +38,21 @@ export interface MessageHandler<Payload = unknown, Tx = unknown> {
 }
 
 /**
- * Handles a run of messages at once, set-based (one INSERT for all, say): for projections and
- * logs. It throws to fail; the pipeline then bisects the run to find the message that fails.
+ * The outcomes of the messages of a run that a batch handler did not do, by message id; it wrote
+ * and sent nothing for them. Every message not named is done.
+ */
+export type BatchOutcomes = ReadonlyMap<string, HandlerOutcome>;
+
+/**
+ * Handles a run of messages at once, set-based (one INSERT for all, say): for projections, logs
+ * and any work whose statements can cover many messages. It throws to fail the whole run; the
+ * pipeline then bisects the run to find the message that fails. Or it returns the outcomes of
+ * the messages it could not do (a retry for one whose concert is unknown yet, say).
  */
 export interface BatchHandler<Payload = unknown, Tx = unknown> {
-  handleBatch(messages: ReadonlyArray<Envelope<Payload>>, context: HandlerContext<Tx>): Promise<void>;
+  /** As MessageHandler.prepare: before the transaction, for the whole run. */
+  prepare?(messages: ReadonlyArray<Envelope<Payload>>): Promise<void>;
+  handleBatch(messages: ReadonlyArray<Envelope<Payload>>, context: HandlerContext<Tx>): Promise<void | BatchOutcomes>;
   afterCommit?(messages: ReadonlyArray<Envelope<Payload>>): Promise<void> | void;
 }
 
