@@ -61,13 +61,16 @@ export class ChargeService {
     const charged = new Set(
       (await this.prisma.charge.findMany({ where: { orderId: { in: requests.map((r) => r.orderId) } }, select: { orderId: true } })).map((row) => row.orderId),
     );
+    // A concert sold out already needs no holds: its charges will be SEATS_UNAVAILABLE.
     const prices = new Map(
       (
         await this.prisma.seatInventory.findMany({
           where: { concertId: { in: [...new Set(requests.map((r) => r.concertId))] } },
-          select: { concertId: true, priceCents: true },
+          select: { concertId: true, priceCents: true, capacity: true, seatsSold: true },
         })
-      ).map((row) => [row.concertId, row.priceCents]),
+      )
+        .filter((row) => row.seatsSold < row.capacity)
+        .map((row) => [row.concertId, row.priceCents]),
     );
     const authorized = new Map<string, Promise<Authorization>>();
     for (const request of requests) {
@@ -115,7 +118,7 @@ export class ChargeService {
       const before = earlier.get(request.orderId);
       const inventory = seats.get(request.concertId);
       if (before !== undefined || !inventory) {
-        await this.release(prepared);
+        this.release(prepared);
         results.push(before ?? null);
         continue;
       }
@@ -126,7 +129,7 @@ export class ChargeService {
       let reason: string | null = null;
       let id = uuidV7();
       if (remaining < request.quantity) {
-        await this.release(prepared);
+        this.release(prepared);
         status = 'SEATS_UNAVAILABLE';
         reason = `${remaining} seats left`;
         events.push(() => send(SeatsUnavailable, { ...ids, requested: request.quantity, remaining: Math.max(0, remaining) }));
@@ -169,9 +172,13 @@ export class ChargeService {
     return results;
   }
 
-  /** A hold authorized for the batch that this charge did not need goes back. */
-  private async release(prepared: Promise<Authorization> | undefined): Promise<void> {
-    const authorization = await prepared;
-    if (authorization?.approved) await this.gateway.void(authorization);
+  /**
+   * A hold authorized for the batch that this charge did not need goes back: in the background,
+   * as a provider's void is, so the seat rows are not held locked while it goes.
+   */
+  private release(prepared: Promise<Authorization> | undefined): void {
+    void prepared
+      ?.then((authorization) => (authorization.approved ? this.gateway.void(authorization) : undefined))
+      .catch(() => undefined); // an unvoided hold expires at the provider
   }
 }

@@ -91,6 +91,36 @@ describe('the consumer pipeline', () => {
     });
   });
 
+  describe('when a batch of a hundred goes through on the happy path', () => {
+    it('opens one savepoint for the run, not one per message', async () => {
+      // PostgreSQL keeps 64 subtransactions per transaction in shared memory; past that every
+      // snapshot of every session slows down. A savepoint per message would cross it.
+      const savepoints: string[] = [];
+      const counting: typeof runner = Object.assign(Object.create(runner) as typeof runner, {
+        $transaction: <R>(work: (tx: SqlExecutor) => Promise<R>) =>
+          runner.$transaction((tx) =>
+            work({
+              ...tx,
+              $executeRawUnsafe: (query: string, ...values: unknown[]) => {
+                if (query.startsWith('SAVEPOINT')) savepoints.push(query);
+                return tx.$executeRawUnsafe(query, ...values);
+              },
+            }),
+          ),
+      });
+      const processor = new ConsumerPipeline({
+        consumer: 'ledger',
+        handlers: [{ message: Credited, handler: ledger as MessageHandler<never, SqlExecutor> }],
+        database: counting,
+        sender: new MessageSender(new EnvelopeFactory('billing'), new Routing(undefined, catalog)),
+      });
+      const settlements = await processor.process('ledger', Array.from({ length: 100 }, () => inbound(credit(1))), queue);
+      expect(settlements.every((s) => s.kind === 'ack')).toBe(true);
+      expect(savepoints).toHaveLength(1);
+      expect(await balance()).toBe(100);
+    });
+  });
+
   describe('when the same message arrives twice, in one batch and in the next', () => {
     it('has one effect and says duplicate for the copies', async () => {
       const message = credit(5);
