@@ -4,10 +4,11 @@
 // databases (TestSystem), and an SMTP server in this process for Email to send to. The users
 // topic gets FANOUT_PARTITIONS (default 12) partitions and each subscriber handles that many at
 // once (KAFKA_CONCURRENCY): one event in flight per partition is what bounds a group. Then:
-//   1. writes FANOUT_EVENTS (default 50,000) sign-ups straight into Checkout's database, in
+//   1. with only Checkout running, writes FANOUT_EVENTS (default 50,000) sign-ups straight into Checkout's database, in
 //      batches: the user row and its UserRegistered event in the outbox, in one transaction each
 //      batch, exactly what POST /users writes. Not through the API, so that the HTTP layer's cost
-//      does not hide the fan-out's; Checkout's outbox relay publishes them to Kafka as usual;
+//      does not hide the fan-out's; Checkout's outbox relay publishes them to Kafka as usual, and
+//      once all are published Email, Analytics and Audit start and drain the backlog together;
 //   2. waits until Email has sent, Analytics has counted and Audit has recorded every one, and
 //      reads from each service's database when it processed each event: Email's sent_email.sent_at
 //      (the SMTP server accepted the mail), Analytics' inbox_message.received_at, Audit's
