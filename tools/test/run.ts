@@ -3,7 +3,7 @@
 //   2. build every project (Prisma clients generated, everything type-checked) and lint it;
 //   3. type-check the k6 scripts against @types/k6;
 //   4. Jest: unit (*.spec.ts), integration (*.int.spec.ts) and end-to-end (*.e2e.spec.ts) tiers,
-//      then, alone, the specs that restart a broker (*.disruptive.int.spec.ts).
+//      then, alone, the specs that restart a broker or time a restart (*.disruptive.*.spec.ts).
 // Extra arguments go to Jest (and skip the disruptive phase), e.g. `npm test -- --selectProjects messaging`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,7 +53,7 @@ const extra = process.argv.slice(2);
 const runs = [jest('jest', 'tmp/jest-results.json', ['--maxWorkers=3', ...extra])];
 if (extra.length === 0) {
   runs.push(
-    jest('jest: specs that restart a broker, one at a time', 'tmp/jest-disruptive-results.json', [
+    jest('jest: specs that restart a broker or time a restart, one at a time', 'tmp/jest-disruptive-results.json', [
       '--runInBand',
       '--testPathIgnorePatterns=/node_modules/',
       '--testPathPatterns=\\.disruptive\\.',
