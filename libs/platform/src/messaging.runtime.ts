@@ -1,7 +1,9 @@
 import { channelNames, namespace as processNamespace, type ServiceName } from '@boxoffice/contracts';
 import {
+  Backoff,
   ConsumerPipeline,
   defaultRetryPolicy,
+  reconnectBackoff,
   OutboxRelay,
   Routing,
   type RateLimiter,
@@ -74,8 +76,6 @@ const SHARE_INTERVAL_MS = 2_000;
  * members within one interval. Kafka's usual ratio is a third.
  */
 const HEARTBEATS_PER_SESSION = 10;
-/** A start step that failed (a broker not answering yet) is tried again after this, doubling. */
-const START_RETRY = { initialMs: 500, maxMs: 30_000 } as const;
 
 interface Consumption {
   readonly transport: Transport;
@@ -148,7 +148,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       });
       this.consumptions.push({ transport, consumer, pipeline, channels: source.channels, name, levelled: limiter !== null });
     }
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 3 });
+    // A connection for each batch the relay keeps in flight (two per transport), and one for its
+    // pruning and the dashboard's stats: fewer, and a relay loop waits for a connection.
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.transports.size * 2 + 1 });
     // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
     // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
     this.pool.on('error', (error) => logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
@@ -205,12 +207,14 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   /** Runs a start step until it succeeds or the service stops, with backoff. True once it succeeded. */
   private async retrying(failure: string, step: () => Promise<void>): Promise<boolean> {
     const { signal } = this.stopping;
-    for (let wait: number = START_RETRY.initialMs; !signal.aborted; wait = Math.min(START_RETRY.maxMs, wait * 2)) {
+    const backoff = new Backoff(reconnectBackoff);
+    while (!signal.aborted) {
       try {
         await step();
         return !signal.aborted;
       } catch (error) {
         if (signal.aborted) break;
+        const wait = backoff.next();
         this.options.logger.warn(`${failure} (${String(error)}); trying again in ${wait} ms`);
         await delay(wait, undefined, { signal }).catch(() => {});
       }

@@ -128,6 +128,34 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     await db.drop();
   });
 
+  describe('when an Idempotency-Key comes again with another body', () => {
+    /** A purchase of `quantity` seats with `key`, on either path. */
+    const purchase = (checkout: string, path: '/orders' | '/orders/sync', key: string, quantity: number) =>
+      fetch(`${checkout}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ concertId, quantity, customerEmail: 'buyer@example.com' }),
+      });
+
+    it('answers 409 on both paths, as POST /users does for an address used before, and records nothing more', async () => {
+      billing.mode = 'answer';
+      const checkout = await startCheckout();
+      for (const [path, first] of [['/orders', 202], ['/orders/sync', 201]] as const) {
+        const key = randomUUID();
+        expect((await purchase(checkout, path, key, 1)).status).toBe(first);
+        const again = await purchase(checkout, path, key, 2);
+        expect({ path, status: again.status, body: await again.json() }).toMatchObject({
+          path,
+          status: 409,
+          body: { message: 'this Idempotency-Key was already used with a different request body' },
+        });
+        // The same body again is the same purchase: the first order, not a second.
+        expect((await purchase(checkout, path, key, 1)).status).toBe(first === 202 ? 202 : 201);
+        await expect(ordersWithKeys([key])).resolves.toBe(1);
+      }
+    });
+  });
+
   describe('when Billing answers', () => {
     it('confirms the purchase in its response and records the order', async () => {
       billing.mode = 'answer';
