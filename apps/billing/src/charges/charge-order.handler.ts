@@ -16,7 +16,11 @@ type Charge = PayloadOf<typeof ChargeOrder>;
  */
 @Injectable()
 export class ChargeOrderHandler implements BatchHandler<Charge, Tx> {
-  /** Holds authorized in `prepare`, by order id, until the batch that asked for them is charged. */
+  /**
+   * Holds authorized in `prepare`, by order id, kept until the order's batch commits: a run that
+   * is undone and split finds them again. A hold asked for anew (the job came back for a retry)
+   * replaces the old one, which goes back.
+   */
   private readonly authorized = new Map<string, Promise<Authorization>>();
 
   constructor(
@@ -25,11 +29,14 @@ export class ChargeOrderHandler implements BatchHandler<Charge, Tx> {
   ) {}
 
   async prepare(messages: ReadonlyArray<Envelope<Charge>>): Promise<void> {
-    for (const [orderId, authorization] of await this.charges.authorizeAll(messages.map((m) => m.payload))) this.authorized.set(orderId, authorization);
+    for (const [orderId, authorization] of await this.charges.authorizeAll(messages.map((m) => m.payload))) {
+      this.charges.release(this.authorized.get(orderId));
+      this.authorized.set(orderId, authorization);
+    }
   }
 
   async handleBatch(messages: ReadonlyArray<Envelope<Charge>>, { tx, send }: HandlerContext<Tx>): Promise<BatchOutcomes> {
-    const jobs = messages.map((m) => ({ request: m.payload, prepared: this.take(m.payload.orderId) }));
+    const jobs = messages.map((m) => ({ request: m.payload, prepared: this.authorized.get(m.payload.orderId) }));
     const results = await this.charges.chargeAll(tx, jobs, send);
     const outcomes = new Map<string, HandlerOutcome>();
     // Events and commands travel separately, so an order can arrive before its concert does.
@@ -40,12 +47,7 @@ export class ChargeOrderHandler implements BatchHandler<Charge, Tx> {
   }
 
   afterCommit(messages: ReadonlyArray<Envelope<Charge>>): void {
+    for (const m of messages) this.authorized.delete(m.payload.orderId);
     this.jobs.recordDone(messages.length);
-  }
-
-  private take(orderId: string): Promise<Authorization> | undefined {
-    const authorization = this.authorized.get(orderId);
-    this.authorized.delete(orderId);
-    return authorization;
   }
 }

@@ -76,7 +76,10 @@ export class ChargeService {
     for (const request of requests) {
       const price = prices.get(request.concertId);
       if (price === undefined || charged.has(request.orderId) || authorized.has(request.orderId)) continue;
-      authorized.set(request.orderId, this.gateway.authorize({ orderId: request.orderId, amountCents: price * request.quantity }));
+      const authorization = this.gateway.authorize({ orderId: request.orderId, amountCents: price * request.quantity });
+      // Awaited later, in the transaction; a provider error meanwhile must not go unheard.
+      authorization.catch(() => undefined);
+      authorized.set(request.orderId, authorization);
     }
     return authorized;
   }
@@ -92,15 +95,6 @@ export class ChargeService {
   async chargeAll(tx: Tx, jobs: ReadonlyArray<ChargeJob>, send: Send): Promise<ChargeResult[]> {
     const orderIds = jobs.map(({ request }) => request.orderId);
     const concertIds = [...new Set(jobs.map(({ request }) => request.concertId))].sort();
-    // The unique order id makes a second request for the same order a read, never a second charge.
-    const earlier = new Map(
-      (
-        await tx.$queryRawUnsafe<Array<{ order_id: string; status: ChargeStatus }>>(
-          `SELECT order_id::text, status::text AS status FROM charge WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-          JSON.stringify(orderIds),
-        )
-      ).map((row) => [row.order_id, row.status]),
-    );
     const seats = new Map(
       (
         await tx.$queryRawUnsafe<Array<{ concert_id: string; capacity: number; seats_sold: number; price_cents: number }>>(
@@ -111,6 +105,17 @@ export class ChargeService {
       ).map((row): [string, Seats] => [row.concert_id, { priceCents: row.price_cents, capacity: row.capacity, sold: row.seats_sold, sold0: row.seats_sold }]),
     );
 
+    // The unique order id makes a second request for the same order a read, never a second charge.
+    // Read after the seat rows are locked: a charge of the same order committed by a transaction
+    // that held them is seen, not raced.
+    const earlier = new Map(
+      (
+        await tx.$queryRawUnsafe<Array<{ order_id: string; status: ChargeStatus }>>(
+          `SELECT order_id::text, status::text AS status FROM charge WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
+          JSON.stringify(orderIds),
+        )
+      ).map((row) => [row.order_id, row.status]),
+    );
     const results: ChargeResult[] = [];
     const rows: Array<{ id: string; orderId: string; concertId: string; quantity: number; amountCents: number; status: ChargeStatus; reason: string | null }> = [];
     const events: Array<() => unknown> = [];
@@ -176,7 +181,7 @@ export class ChargeService {
    * A hold authorized for the batch that this charge did not need goes back: in the background,
    * as a provider's void is, so the seat rows are not held locked while it goes.
    */
-  private release(prepared: Promise<Authorization> | undefined): void {
+  release(prepared: Promise<Authorization> | undefined): void {
     void prepared
       ?.then((authorization) => (authorization.approved ? this.gateway.void(authorization) : undefined))
       .catch(() => undefined); // an unvoided hold expires at the provider

@@ -229,6 +229,20 @@ describe('the consumer pipeline', () => {
       expect(await balance()).toBe(10);
     });
 
+    it('undoes what a batch handler wrote before it threw, however far the bisection goes', async () => {
+      const writesThenFails: BatchHandler<{ amount: number }, SqlExecutor> = {
+        async handleBatch(messages, context) {
+          await context.tx.$executeRawUnsafe('UPDATE balance SET total = total + $1', messages.reduce((sum, m) => sum + m.payload.amount, 0));
+          // An SQL error after a write: the transaction is aborted until the savepoint is rolled back.
+          if (messages.some((m) => m.payload.amount < 0)) await context.tx.$executeRawUnsafe('SELECT 1 / 0');
+        },
+      };
+      const settlements = await pipeline(writesThenFails as BatchHandler<never, SqlExecutor>).process('ledger', [5, -1, 7].map((n) => inbound(credit(n))), queue);
+      expect(settlements.map((s) => s.kind)).toEqual(['ack', 'retry', 'ack']);
+      expect(settlements[1]).toMatchObject({ reason: expect.stringContaining('division by zero') });
+      expect(await balance()).toBe(12);
+    });
+
     it('bisects a failing run down to the message that fails, and commits the others', async () => {
       const amounts = [1, 2, -3, 4, 5, 6, 7, 8];
       const settlements = await pipeline(setBased as BatchHandler<never, SqlExecutor>).process('ledger', amounts.map((n) => inbound(credit(n))), queue);

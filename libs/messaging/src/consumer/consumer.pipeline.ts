@@ -237,12 +237,16 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     const sent: OutboxEntry[] = [];
     await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
     let results: Array<[Work<Tx>, HandlerOutcome]>;
+    let threw = false;
     try {
       results = await this.attempt(tx, source, run, sent);
     } catch (error) {
+      // Whatever it wrote before it threw is undone below (and an SQL error has aborted the
+      // transaction, which only a rollback to the savepoint mends).
+      threw = true;
       results = run.length === 1 ? [[run[0], Outcome.retry(error instanceof Error ? error.message : String(error))]] : [];
     }
-    if (!this.mustSplit(run, results, semantics)) {
+    if (!threw && !this.mustSplit(run, results, semantics)) {
       await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
       entries.push(...sent);
       return results;
