@@ -282,6 +282,8 @@ export class KafkaConsumer implements TransportConsumer {
   ): Promise<Settlement[] | null> {
     const backoff = new Backoff(reconnectBackoff);
     for (;;) {
+      // A batch waiting on a lock or a busy database must not cost the member its place in the group.
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
       try {
         return await this.spec.pipeline.process(topic, pending.map(({ record, headers }) => ({ body: record.value, headers })), semantics);
       } catch (error) {
@@ -289,6 +291,8 @@ export class KafkaConsumer implements TransportConsumer {
         const wait = backoff.next();
         this.logger.warn(`kafka consumer ${this.groupId}: a batch of ${pending.length} from ${topic} failed (${String(error)}); trying it again in ${wait} ms`);
         if (!(await waitWithHeartbeats(wait, heartbeat, this.stopping.signal, this.heartbeatIntervalMs))) return null;
+      } finally {
+        clearInterval(beating);
       }
     }
   }

@@ -38,8 +38,12 @@ export async function addToProjections(tx: SqlExecutor, fold: ProjectionFold): P
   if (concerts.length > 0) await tx.$executeRawUnsafe(ADD_CONCERTS, JSON.stringify(concerts));
 }
 
-/** Replaces the projections with a fold (a rebuild): emptied and written in the caller's transaction. */
+/**
+ * Replaces the projections with a fold (a rebuild): emptied and written in the caller's
+ * transaction. DELETE, not TRUNCATE: TRUNCATE takes an ACCESS EXCLUSIVE lock, which would stop
+ * the reads that go on serving the old numbers until the commit. The tables are small.
+ */
 export async function replaceProjections(tx: SqlExecutor, fold: ProjectionFold): Promise<void> {
-  await tx.$executeRawUnsafe(`TRUNCATE ${projectionTables.join(', ')}`);
+  for (const table of projectionTables) await tx.$executeRawUnsafe(`DELETE FROM ${table}`);
   await addToProjections(tx, fold);
 }

@@ -21,7 +21,7 @@ export interface RebuildReport {
  *   2. read every record the topics hold now, and the ids the live consumer has handled (its
  *      inbox rows);
  *   3. fold exactly the events the live consumer has handled, in memory, and write the fold over
- *      the old numbers: one TRUNCATE, one INSERT per table;
+ *      the old numbers: one DELETE and one INSERT per table;
  *   4. commit. The live consumer goes on where it was and adds what it had not handled yet.
  *
  * Counting only what the inbox holds is what keeps the live consumer and the rebuild from
