@@ -68,9 +68,12 @@ async function twoFreePorts(): Promise<number> {
 /** Listens on `port` (0: any) and closes again; the port it got, or -1 if it was taken. */
 async function freePort(port: number): Promise<number> {
   const server = createServer();
-  server.on('error', () => {});
   server.listen(port, '127.0.0.1');
-  const [event] = await Promise.race([once(server, 'listening').then(() => ['listening']), once(server, 'error').then(() => ['error'])]);
+  // events.once rejects on an 'error' event, so a taken port rejects the 'listening' wait: that is the answer too.
+  const [event] = await once(server, 'listening').then(
+    () => ['listening'],
+    () => ['error'],
+  );
   if (event === 'error') return -1;
   const { port: got } = server.address() as { port: number };
   server.close();
