@@ -11,11 +11,15 @@ import { envelopeHeaders } from './kafka.headers.js';
  * `publish` promise the records are safe once it resolves.
  */
 export class KafkaPublisher {
-  private readonly producer: Producer;
+  private producer: Producer;
   private connecting: Promise<void> | null = null;
 
-  constructor(kafka: Kafka) {
-    this.producer = kafka.producer({
+  constructor(private readonly kafka: Kafka) {
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // The key alone decides the partition (murmur2, like the Java client), so every record of one
@@ -43,7 +47,23 @@ export class KafkaPublisher {
     if (messages.length === 0) return;
     const topicMessages = toTopicMessages(messages);
     await this.connect();
-    await this.producer.sendBatch({ acks: -1, topicMessages });
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages });
+    } catch (error) {
+      // An idempotent producer whose sequence the broker lost (a restart, say) is refused for good
+      // (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID): kafkajs does not start it over. So a
+      // failed batch gets a fresh producer, with a new producer id, for the relay's next try; what
+      // got through twice meanwhile, the inboxes drop.
+      await this.replaceProducer();
+      throw error;
+    }
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const failed = this.producer;
+    this.producer = this.newProducer();
+    this.connecting = null;
+    await failed.disconnect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
