@@ -132,8 +132,12 @@ try {
       servers.kafka = 'restarted';
     } else if (restartAll && name !== 'kafka') {
       log(`restarting ${name} (BENCH_CHAOS_RESTART_ALL=1)`);
-      if (name === 'rabbitmq') execFileSync('rabbitmqctl', ['stop_app']), execFileSync('rabbitmqctl', ['start_app']);
-      else execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'restart']);
+      if (name === 'rabbitmq') {
+        execFileSync('rabbitmqctl', ['stop_app']);
+        execFileSync('rabbitmqctl', ['start_app']);
+      } else {
+        execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'restart']);
+      }
       servers[name] = 'restarted';
     } else {
       log(`leaving ${name} alone: infra:up did not start it (BENCH_CHAOS_RESTART_ALL=1 restarts it anyway)`);
