@@ -197,9 +197,12 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       for (const answer of refused) {
         expect(answer.retryAfter).toBe('1');
         expect(answer.body.message).toMatch(/too many synchronous purchases in flight/);
-        expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS / 2); // at once, not at the deadline
       }
       for (const answer of timedOut) expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS + 100);
+      // At once, not at the deadline: every refusal is in before the first timeout (a cold app
+      // on a loaded machine takes a few hundred milliseconds for its first answers, so a bound
+      // relative to the deadline's answers, not an absolute one).
+      expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(Math.min(...timedOut.map((a) => a.ms)));
       // Billing sees a dropped call end a moment after Checkout has freed its slot: at most, not exactly.
       expect(billing.maxInFlight).toBeLessThanOrEqual(2);
       await expect(ordersWithKeys(answers.map((a) => a.idempotencyKey))).resolves.toBe(0);
