@@ -1,4 +1,4 @@
-import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { AuditConfig } from './audit.config.js';
@@ -20,8 +20,8 @@ export class AuditModule {
         ...provideMessaging({
           service: 'audit',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
-          concurrency: { kafka: config.KAFKA_CONCURRENCY },
+          brokers: brokerSettings(config),
+          concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
           handlers: auditHandlers,
         }),
         AuditLog,

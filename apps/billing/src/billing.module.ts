@@ -1,5 +1,5 @@
 import { RateLimiter } from '@boxoffice/messaging';
-import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BILLING_CONFIG, type BillingConfig } from './billing.config.js';
@@ -31,9 +31,9 @@ export class BillingModule {
         ...provideMessaging({
           service: 'billing',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
+          brokers: brokerSettings(config),
           handlers: billingHandlers,
-          concurrency: { rabbitmq: config.BILLING_CONCURRENCY },
+          concurrency: { [config.COMMAND_TRANSPORT]: config.BILLING_CONCURRENCY },
           commandRate: limiter,
         }),
         { provide: PAYMENT_GATEWAY, useValue: new SimulatedPaymentGateway(config.PAYMENT_LATENCY_MS, config.PAYMENT_DECLINE_RATE) },

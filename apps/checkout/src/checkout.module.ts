@@ -1,4 +1,4 @@
-import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
@@ -32,7 +32,7 @@ export class CheckoutModule {
         ...provideMessaging({
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
+          brokers: brokerSettings(config),
           handlers: checkoutHandlers,
         }),
         ConcertsService,

@@ -1,4 +1,4 @@
-import { createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { EMAIL_CONFIG, type EmailConfig } from './email.config.js';
@@ -24,8 +24,8 @@ export class EmailModule {
         ...provideMessaging({
           service: 'email',
           databaseUrl: config.DATABASE_URL,
-          brokers: { rabbitmqUrl: config.RABBITMQ_URL, kafkaBrokers: config.KAFKA_BROKERS, kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS },
-          concurrency: { kafka: config.KAFKA_CONCURRENCY },
+          brokers: brokerSettings(config),
+          concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
           handlers: emailHandlers,
         }),
         {

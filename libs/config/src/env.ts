@@ -42,6 +42,20 @@ export function serviceEnv(service: string, port: number) {
     RABBITMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
     KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092'),
     /**
+     * Which broker carries commands (point to point: Billing's work queue) and which stream
+     * carries events (pub/sub: the topics Email, Analytics and Audit read). Every service of one
+     * deployment must be given the same two; the defaults are RabbitMQ and Kafka.
+     */
+    COMMAND_TRANSPORT: z.enum(['rabbitmq', 'activemq', 'sqs']).default('rabbitmq'),
+    EVENT_TRANSPORT: z.enum(['kafka', 'kinesis']).default('kafka'),
+    /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
+    ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://boxoffice:boxoffice@127.0.0.1:61617'),
+    /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */
+    SQS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:9324'),
+    /** Amazon Kinesis: kinesis-local standing in for it, or https://kinesis.<region>.amazonaws.com. */
+    KINESIS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:4568'),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    /**
      * How long a Kafka consumer group waits for a member it does not hear from before it moves
      * that member's partitions to the others; heartbeats go every tenth of it. A SIGKILLed
      * instance never says goodbye, so this is how long its partitions go unread, and how long a

@@ -26,7 +26,7 @@ export interface MessagingProviderOptions
  */
 export function provideMessaging(options: MessagingProviderOptions): Provider[] {
   const { handlers, ...runtime } = options;
-  const routing = new Routing();
+  const routing = new Routing(options.brokers.transports);
   const sender = new MessageSender(new EnvelopeFactory(options.service as ServiceName), routing);
   const classes = [...new Set(handlers.map(({ handler }) => handler))];
   return [

@@ -27,18 +27,8 @@ import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
+import type { BrokerSettings } from './broker.settings.js';
 import type { ReadinessCheck } from './readiness-check.js';
-
-export interface BrokerSettings {
-  readonly rabbitmqUrl: string;
-  readonly kafkaBrokers: ReadonlyArray<string>;
-  /**
-   * How long the Kafka group waits for a silent member before moving its partitions
-   * (`KAFKA_SESSION_TIMEOUT_MS`, default 10 s: see serviceEnv in libs/config for why). The
-   * heartbeat is a tenth of it.
-   */
-  readonly kafkaSessionTimeoutMs: number;
-}
 
 export interface MessagingRuntimeOptions {
   readonly service: ServiceName;

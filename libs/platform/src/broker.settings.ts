@@ -1,0 +1,45 @@
+import type { TransportChoice } from '@boxoffice/messaging';
+
+/** Where a service finds its brokers, and which of them carry its commands and its events. */
+export interface BrokerSettings {
+  /** `COMMAND_TRANSPORT` and `EVENT_TRANSPORT`: the one choice a deployment makes (see Routing). */
+  readonly transports: TransportChoice;
+  readonly rabbitmqUrl: string;
+  readonly kafkaBrokers: ReadonlyArray<string>;
+  /**
+   * How long the Kafka group waits for a silent member before moving its partitions
+   * (`KAFKA_SESSION_TIMEOUT_MS`, default 10 s: see serviceEnv in libs/config for why). The
+   * heartbeat is a tenth of it.
+   */
+  readonly kafkaSessionTimeoutMs: number;
+  readonly activemqUrl: string;
+  readonly sqsEndpoint: string;
+  readonly kinesisEndpoint: string;
+  readonly awsRegion: string;
+}
+
+/** The broker settings of a service's configuration, as `serviceEnv` in libs/config reads them. */
+export interface BrokerConfig {
+  readonly COMMAND_TRANSPORT: string;
+  readonly EVENT_TRANSPORT: string;
+  readonly RABBITMQ_URL: string;
+  readonly KAFKA_BROKERS: ReadonlyArray<string>;
+  readonly KAFKA_SESSION_TIMEOUT_MS: number;
+  readonly ACTIVEMQ_URL: string;
+  readonly SQS_ENDPOINT: string;
+  readonly KINESIS_ENDPOINT: string;
+  readonly AWS_REGION: string;
+}
+
+export function brokerSettings(config: BrokerConfig): BrokerSettings {
+  return {
+    transports: { command: config.COMMAND_TRANSPORT, event: config.EVENT_TRANSPORT },
+    rabbitmqUrl: config.RABBITMQ_URL,
+    kafkaBrokers: config.KAFKA_BROKERS,
+    kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    activemqUrl: config.ACTIVEMQ_URL,
+    sqsEndpoint: config.SQS_ENDPOINT,
+    kinesisEndpoint: config.KINESIS_ENDPOINT,
+    awsRegion: config.AWS_REGION,
+  };
+}
