@@ -7,6 +7,8 @@ export type InfraAddresses = {
   postgres: HostPort;
   rabbitmq: HostPort;
   kafka: HostPort;
+  /** SQS_ENDPOINT: ElasticMQ locally, or an AWS endpoint (which infra:up only checks). */
+  sqs: HostPort;
 };
 
 export function infraAddresses(env: NodeJS.ProcessEnv = process.env): InfraAddresses {
@@ -16,6 +18,7 @@ export function infraAddresses(env: NodeJS.ProcessEnv = process.env): InfraAddre
     // KAFKA_BROKERS may list several brokers; any one of them answering is enough to bootstrap
     // a client, and a local broker is only ever started on the first.
     kafka: fromHostPort((env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim(), 9092),
+    sqs: fromUrl(env.SQS_ENDPOINT || 'http://127.0.0.1:9324', (env.SQS_ENDPOINT || '').startsWith('https:') ? 443 : 80),
   };
 }
 

@@ -2,6 +2,7 @@
 // with how to tell each one answers and how to start it natively.
 
 import type { HostPort } from './addresses.ts';
+import { elasticmq, probeSqs, startNativeElasticMq, stopCommand as elasticMqStopCommand } from './elasticmq.ts';
 import { startNativeKafka } from './kafka.ts';
 import { startNativePostgres, startNativeRabbitmq } from './native.ts';
 import { defaultKafkaHome, shown } from './paths.ts';
@@ -55,6 +56,18 @@ export const INFRA_SERVICES: InfraService[] = [
     startNative: (address, log) => {
       const broker = startNativeKafka(address, log);
       return { logs: shown(defaultKafkaHome.log), pid: broker.pid, exited: broker.exited };
+    },
+  },
+  {
+    name: 'sqs',
+    title: 'ElasticMQ (SQS)',
+    setting: 'SQS_ENDPOINT',
+    probe: probeSqs,
+    // A JVM and Pekko HTTP: about 5-7 s on two cores, more on a busy machine or the first start.
+    startTimeoutMs: 60_000,
+    startNative: (address, log) => {
+      const server = startNativeElasticMq(address, log);
+      return { logs: shown(elasticmq.log), pid: server.pid, exited: server.exited, stop: elasticMqStopCommand() };
     },
   },
 ];
