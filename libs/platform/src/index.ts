@@ -7,3 +7,4 @@ export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
 export { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
 export { brokerSettings, type BrokerConfig, type BrokerSettings } from './broker.settings.js';
 export { provideMessaging, type MessagingProviderOptions } from './messaging.providers.js';
+export { createTransport, transportNames, type TransportSetup } from './transport.factory.js';

@@ -22,13 +22,12 @@ import {
   type TransportConsumer,
   type TransportName,
 } from '@boxoffice/messaging';
-import { KafkaTransport } from '@boxoffice/messaging-kafka';
-import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { BrokerSettings } from './broker.settings.js';
 import type { ReadinessCheck } from './readiness-check.js';
+import { createTransport } from './transport.factory.js';
 
 export interface MessagingRuntimeOptions {
   readonly service: ServiceName;
@@ -59,13 +58,6 @@ export interface MessagingRuntimeOptions {
 const DEFAULT_BATCH: BatchSettings = { maxMessages: 100, maxWaitMs: 5 };
 /** How often an instance looks at how many instances share the command rate. */
 const SHARE_INTERVAL_MS = 2_000;
-/**
- * Heartbeats per session timeout. kafkajs heartbeats from the consume loop (between chunks), not
- * from a thread of its own, so a slow chunk delays them: ten chances per session leave a chunk
- * nine tenths of the timeout before a live member is thrown out, and a rebalance reaches the live
- * members within one interval. Kafka's usual ratio is a third.
- */
-const HEARTBEATS_PER_SESSION = 10;
 
 interface Consumption {
   readonly transport: Transport;
@@ -110,7 +102,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   constructor(private readonly options: MessagingRuntimeOptions) {
     const { service, routing, logger } = options;
     const retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
-    for (const name of routing.transportsOf(service)) this.transports.set(name, this.createTransport(name, retryPolicy));
+    for (const name of routing.transportsOf(service)) this.transports.set(name, createTransport(name, { client: service, brokers: options.brokers, namespace: processNamespace, retryPolicy, partitions: options.partitions, logger }));
     this.limiter = options.commandRate ?? null;
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 
@@ -313,25 +305,5 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     }
     return checks;
   }
-
-  private createTransport(name: TransportName, retryPolicy: RetryPolicy): Transport {
-    const { service, brokers, logger } = this.options;
-    switch (name) {
-      case 'rabbitmq':
-        return new RabbitMqTransport({ url: brokers.rabbitmqUrl, name: service, exchange: this.names.exchanges.commands, retryPolicy, logger });
-      case 'kafka':
-        return new KafkaTransport({
-          brokers: brokers.kafkaBrokers,
-          clientId: service,
-          partitions: this.options.partitions ?? 3,
-          consumer: {
-            sessionTimeoutMs: brokers.kafkaSessionTimeoutMs,
-            heartbeatIntervalMs: Math.floor(brokers.kafkaSessionTimeoutMs / HEARTBEATS_PER_SESSION),
-          },
-          logger,
-        });
-      default:
-        throw new Error(`no transport named ${name} (known: rabbitmq, kafka)`);
-    }
-  }
 }
+
