@@ -51,6 +51,14 @@ export interface SourceSemantics {
   readonly ordered: boolean;
   /** The source is this consumer's alone (a work queue): a type it does not handle is poison, not someone else's. */
   readonly exclusive: boolean;
+  /**
+   * The transport's own writes in the batch's transaction, called with every settlement just
+   * before COMMIT, so they commit (or not) with the inbox rows: a stream whose cursor lives in
+   * the consumer's database (Kinesis) writes its checkpoint here. Throwing aborts the batch, as
+   * a database failure does. With it, a batch of nothing but poison or skipped messages still
+   * opens a transaction, so the cursor moves past them too.
+   */
+  readonly withinTransaction?: (tx: SqlExecutor, settlements: ReadonlyArray<Settlement>) => Promise<void>;
 }
 
 /** What a transport consumer hands its batches to. */
@@ -108,7 +116,8 @@ const SAVEPOINT = 'consumer_pipeline_message';
  *      that knows which messages it could not do says so in its result, and wrote nothing for
  *      them. On an ordered source, messages after one that waits for a retry are held, never run
  *      ahead of it;
- *   4. write every message the handlers sent with one multi-row outbox INSERT;
+ *   4. write every message the handlers sent with one multi-row outbox INSERT, and let the
+ *      transport write what must commit with the batch (`withinTransaction`: a stream's cursor);
  *   5. COMMIT, and only then return the settlements for the transport to carry out.
  * A crash before 5 changes nothing and the broker redelivers; after it, the inbox rows turn the
  * redelivery into duplicates. If the transaction itself fails (the database is away), `process`
@@ -159,13 +168,19 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       }
     });
     let done: Work<Tx>[] = [];
-    if (work.length > 0) {
-      await this.options.admit?.(work.length);
-      await this.prepare(work);
-      done = await this.options.database.$transaction((tx) => this.inTransaction(tx, source, work, settlements, semantics), {
-        timeout: this.options.transactionTimeoutMs ?? 60_000,
-        maxWait: 30_000,
-      });
+    if (work.length > 0 || semantics.withinTransaction) {
+      if (work.length > 0) {
+        await this.options.admit?.(work.length);
+        await this.prepare(work);
+      }
+      done = await this.options.database.$transaction(
+        async (tx) => {
+          const handled = work.length > 0 ? await this.inTransaction(tx, source, work, settlements, semantics) : [];
+          await semantics.withinTransaction?.(tx, settlements);
+          return handled;
+        },
+        { timeout: this.options.transactionTimeoutMs ?? 60_000, maxWait: 30_000 },
+      );
     }
     this.count(settlements);
     await this.afterCommit(done);
