@@ -1,1 +1,2 @@
-export {};
+export { SqsTransport, type SqsTransportOptions } from './sqs.transport.js';
+export { deadLetterQueueNameOf, queueNameOf, type QueueType } from './sqs.queues.js';

@@ -1,0 +1,198 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import {
+  DeadLetterNotFound,
+  readFailure,
+  readOrigin,
+  silentLogger,
+  withoutFailure,
+  type DeadLetter,
+  type DeadLetterStore,
+  type Logger,
+} from '@boxoffice/messaging';
+import { chunk, GROUP_HEADER, groupIdOf, MAX_BATCH_ENTRIES, messageIdOf, packHeaders, RECEIVE_ATTRIBUTES, typeOf, unpackHeaders } from './sqs.message.js';
+import type { SqsQueues } from './sqs.queues.js';
+
+export interface SqsDeadLettersOptions {
+  /** How long a look keeps the dead letters it read invisible before it gives them back (or a crashed tool's look ends by itself). */
+  readonly lookSeconds?: number;
+  readonly logger?: Logger;
+}
+
+/** One dead letter queue, read in full. */
+interface Look {
+  readonly channel: string;
+  readonly url: string;
+  readonly store: string;
+  readonly messages: Message[];
+}
+
+/**
+ * The `<queue>-dlq` of each channel, as a DeadLetterStore. SQS cannot browse a queue, so a look
+ * receives everything in it (the messages stay invisible for `lookSeconds` meanwhile) and then
+ * makes each one visible again; if the tool dies halfway, the visibility timeout gives them back
+ * by itself. Replay sends a copy to the channel's queue, with the same body and headers but no
+ * failure record (a full set of attempts), and deletes the dead letter only after SQS took the
+ * copy: a crash in between replays twice, which the inbox absorbs. (SQS's StartMessageMoveTask,
+ * which ElasticMQ has too, moves a whole queue at once and keeps the failure record: not one by
+ * id, and not afresh.)
+ */
+export class SqsDeadLetters implements DeadLetterStore {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queues: SqsQueues,
+    /** The channels whose dead letter queues this store covers. */
+    private readonly channels: ReadonlyArray<string>,
+    private readonly options: SqsDeadLettersOptions = {},
+  ) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async list(): Promise<DeadLetter[]> {
+    const found: DeadLetter[] = [];
+    for (const channel of this.channels) {
+      const look = await this.look(channel);
+      if (!look) continue;
+      found.push(...look.messages.map((message) => describe(message, look)));
+      await this.giveBack(look, look.messages);
+    }
+    return found;
+  }
+
+  async replay(id: string): Promise<void> {
+    for (const channel of this.channels) {
+      const look = await this.look(channel);
+      if (!look) continue;
+      const wanted = look.messages.filter((message) => describe(message, look).id === id).slice(0, 1);
+      try {
+        if (wanted.length > 0) await this.replayFrom(look, wanted);
+      } finally {
+        await this.giveBack(look, look.messages.filter((message) => !wanted.includes(message)));
+      }
+      if (wanted.length > 0) return;
+    }
+    throw new DeadLetterNotFound(id);
+  }
+
+  /** What is there now: the whole look is taken before anything goes back, so what fails again meanwhile waits for the next run. */
+  async replayAll(): Promise<number> {
+    let replayed = 0;
+    for (const channel of this.channels) {
+      const look = await this.look(channel);
+      if (look) replayed += await this.replayFrom(look, look.messages);
+    }
+    return replayed;
+  }
+
+  /** Deletes every dead letter (and counts them). Not PurgeQueue: SQS allows that once a minute, and says no number. */
+  async purge(): Promise<number> {
+    let purged = 0;
+    for (const channel of this.channels) {
+      const look = await this.look(channel);
+      if (!look) continue;
+      await this.delete(look, look.messages);
+      purged += look.messages.length;
+    }
+    return purged;
+  }
+
+  /** Everything in a channel's dead letter queue, received and held invisible; null if it has none. */
+  private async look(channel: string): Promise<Look | null> {
+    const store = this.queues.deadLetterQueueNameOf(channel);
+    const url = await this.queues.find(store);
+    if (!url) return null;
+    const messages: Message[] = [];
+    // Short receives until one comes back empty, then a 1 s long poll to be sure: a short receive
+    // on real SQS asks only some of its servers, and can come back empty while messages wait.
+    for (let waitTimeSeconds = 0; ; ) {
+      const { Messages = [] } = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: MAX_BATCH_ENTRIES,
+          WaitTimeSeconds: waitTimeSeconds,
+          VisibilityTimeout: this.options.lookSeconds ?? 30,
+          MessageSystemAttributeNames: [...RECEIVE_ATTRIBUTES],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      messages.push(...Messages);
+      if (Messages.length > 0) waitTimeSeconds = 0;
+      else if (waitTimeSeconds === 0) waitTimeSeconds = 1;
+      else break;
+    }
+    return { channel, url, store, messages };
+  }
+
+  private async replayFrom(look: Look, messages: ReadonlyArray<Message>): Promise<number> {
+    let replayed = 0;
+    for (const message of messages) {
+      const headers = unpackHeaders(message);
+      const letter = describe(message, look);
+      const url = await this.queues.urlOf(letter.originalSource);
+      // Its key again, from the header the consumer kept it in (or, for one SQS redrove, its own group).
+      const group = headers[GROUP_HEADER] ?? message.Attributes?.MessageGroupId ?? letter.id ?? message.MessageId!;
+      await this.client.send(
+        new SendMessageCommand({
+          QueueUrl: url,
+          MessageBody: message.Body ?? '',
+          MessageAttributes: packHeaders(withoutFailure(headers, [GROUP_HEADER])),
+          ...(this.queues.fifo ? { MessageGroupId: groupIdOf(group), MessageDeduplicationId: randomUUID() } : {}),
+        }),
+      );
+      await this.delete(look, [message]);
+      replayed += 1;
+      this.logger.log(`sqs dead letters: replayed ${letter.id ?? message.MessageId} from ${look.store} to ${letter.originalSource}`);
+    }
+    return replayed;
+  }
+
+  private async giveBack(look: Look, messages: ReadonlyArray<Message>): Promise<void> {
+    for (const part of chunk(messages, () => 0)) {
+      await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: look.url,
+          Entries: part.map((message, i) => ({ Id: `v${i}`, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+  }
+
+  private async delete(look: Look, messages: ReadonlyArray<Message>): Promise<void> {
+    for (const part of chunk(messages, () => 0)) {
+      const { Failed = [] } = await this.client.send(
+        new DeleteMessageBatchCommand({ QueueUrl: look.url, Entries: part.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle })) }),
+      );
+      if (Failed.length > 0) throw new Error(`SQS did not delete ${Failed.length} dead letters from ${look.store}: ${Failed[0].Code} ${Failed[0].Message ?? ''}`);
+    }
+  }
+}
+
+function describe(message: Message, look: Look): DeadLetter {
+  const headers = unpackHeaders(message);
+  const record = readFailure(headers);
+  const origin = readOrigin(headers);
+  return {
+    transport: 'sqs',
+    store: look.store,
+    id: messageIdOf(headers, message.Body),
+    type: typeOf(headers, message.Body),
+    attempts: record.attempts ?? 0,
+    // One that SQS's redrive policy moved carries no failure record: no consumer ever settled it.
+    lastError: record.lastError ?? 'moved by the redrive policy: received too often without being settled',
+    firstFailureAt: record.firstFailureAt ?? null,
+    lastFailureAt: record.lastFailureAt ?? null,
+    originalSource: origin.source ?? look.channel,
+    consumer: origin.consumer ?? null,
+    body: message.Body ?? '',
+    position: `SQS message ${message.MessageId}`,
+  };
+}
