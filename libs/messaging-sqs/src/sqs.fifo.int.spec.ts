@@ -1,0 +1,115 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { defineMessage } from '@boxoffice/contracts';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  Outcome,
+  PgTransactionRunner,
+  type HandlerOutcome,
+  type MessageHandler,
+  type RetryPolicy,
+  type SqlExecutor,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
+import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
+import { z } from 'zod';
+import { sqsEndpoint, testVisibilityTimeoutSeconds } from '../test/test-sqs.js';
+import { SqsTransport } from './sqs.transport.js';
+
+const Step = defineMessage({
+  type: 'SqsSpecStep',
+  version: 1,
+  kind: 'command',
+  description: 'A numbered step on a key, for the SQS transport spec.',
+  schema: z.object({ key: z.string(), seq: z.number().int() }),
+});
+
+const policy: RetryPolicy = { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 0 };
+
+describe('SQS FIFO queues', () => {
+  let db: TestDatabase;
+  let transport: SqsTransport;
+  let channel: string;
+  let consumer: TransportConsumer;
+  const envelopes = new EnvelopeFactory('sqs-spec');
+  let decide: (seq: number, attempt: number) => HandlerOutcome;
+  let handled: Array<{ seq: number; attempt: number }>;
+
+  const handler: MessageHandler<{ key: string; seq: number }, SqlExecutor> = {
+    async handle(message, context) {
+      handled.push({ seq: message.payload.seq, attempt: context.attempt });
+      return decide(message.payload.seq, context.attempt);
+    },
+  };
+
+  async function consume(): Promise<ConsumerPipeline<SqlExecutor>> {
+    const pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: uniqueName('sqs-spec'),
+      handlers: [{ message: Step, handler }],
+      database: new PgTransactionRunner(db.pool),
+      retryPolicy: policy,
+    });
+    consumer = transport.consumer({ consumer: pipeline.consumer, channels: [channel], pipeline, batch: { maxMessages: 50, maxWaitMs: 10 }, concurrency: 2 });
+    await consumer.start();
+    return pipeline;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqs_fifo', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+  });
+  afterAll(() => db.drop());
+
+  beforeEach(async () => {
+    handled = [];
+    decide = () => Outcome.done();
+    channel = uniqueName('sqs.spec');
+    transport = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: policy, visibilityTimeoutSeconds: testVisibilityTimeoutSeconds });
+    await transport.provision([channel]);
+  });
+  afterEach(async () => {
+    await consumer?.stop();
+    await transport.queues.remove(channel);
+    await transport.close();
+  });
+
+  describe('when a message of a key is retried', () => {
+    it('keeps the later messages of that key behind it, and their waiting is not counted as attempts', async () => {
+      decide = (seq, attempt) => (seq === 1 && attempt < 3 ? Outcome.retry('not yet') : Outcome.done());
+      await transport.publish([1, 2, 3].map((seq) => ({ envelope: envelopes.create(Step, { key: 'k', seq }), destination: { transport: 'sqs', channel, key: 'k' } })));
+      const pipeline = await consume();
+      await waitFor(() => pipeline.counters.processed, (n) => n === 3, { description: 'all three done', timeoutMs: 20_000 });
+      const done = handled.filter(({ seq, attempt }) => seq !== 1 || attempt === 3);
+      expect(done).toEqual([
+        { seq: 1, attempt: 3 },
+        { seq: 2, attempt: 1 },
+        { seq: 3, attempt: 1 },
+      ]);
+    });
+  });
+
+  describe('when a message cannot be decoded', () => {
+    it('is in the dead letter queue after its first receive, with why', async () => {
+      const url = await transport.queues.urlOf(channel);
+      await transport.client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not json', MessageGroupId: 'k', MessageDeduplicationId: 'poison-1' }));
+      const pipeline = await consume();
+      const store = transport.deadLetters([{ channel, consumers: [pipeline.consumer] }]);
+      const [letter] = await waitFor(() => store.list(), (list) => list.length === 1, { description: 'the poison message parked' });
+      expect(letter).toMatchObject({ id: null, attempts: 1, originalSource: channel, body: 'not json', transport: 'sqs' });
+      expect(letter.lastError).toMatch(/^poison/);
+      expect(handled).toEqual([]);
+    });
+  });
+
+  describe('when a channel is provisioned again with another visibility timeout', () => {
+    it('keeps the queue and takes the new timeout', async () => {
+      const again = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: policy, visibilityTimeoutSeconds: 7 });
+      await again.provision([channel]);
+      const url = await again.queues.urlOf(channel);
+      const { Attributes } = await again.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue'] }));
+      await again.close();
+      expect(Attributes).toMatchObject({ VisibilityTimeout: '7', FifoQueue: 'true' });
+      expect(JSON.parse(Attributes!.RedrivePolicy!)).toMatchObject({ maxReceiveCount: 6 });
+    });
+  });
+});
