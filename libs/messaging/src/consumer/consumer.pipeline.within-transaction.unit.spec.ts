@@ -5,6 +5,7 @@ import { EnvelopeFactory } from '../envelope.factory.js';
 import { Outcome } from '../handler-outcome.js';
 import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
 import { ConsumerPipeline, type Settlement } from './consumer.pipeline.js';
+import type { MessageHandler } from './message-handler.js';
 
 const Noted = defineMessage({
   type: 'HookNoted',
@@ -54,10 +55,13 @@ const inbound = (n: number) => ({ body: JSON.stringify(envelopes.create(Noted, {
 describe("the pipeline's withinTransaction hook", () => {
   it('runs in the batch transaction after the handlers and before COMMIT, with every settlement', async () => {
     const { database, log } = recordingDatabase();
+    const noting: MessageHandler<{ n: number }, SqlExecutor> = {
+      handle: async (m) => (log.push(`handle ${m.payload.n}`), m.payload.n === 2 ? Outcome.retry('later') : Outcome.done()),
+    };
     const pipeline = new ConsumerPipeline<SqlExecutor>({
       consumer: 'spec',
       database,
-      handlers: [{ message: Noted, handler: { handle: async (m) => (log.push(`handle ${m.payload.n}`), m.payload.n === 2 ? Outcome.retry('later') : Outcome.done()) } }],
+      handlers: [{ message: Noted, handler: noting }],
     });
     let seen: ReadonlyArray<Settlement> = [];
     await pipeline.process('source', [inbound(1), inbound(2), inbound(3)], {
