@@ -11,6 +11,7 @@ import { DashboardStats } from './dashboard/dashboard.stats.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { BillingClient } from './orders/billing.client.js';
 import { OrderIdempotency } from './orders/order-idempotency.js';
+import { OrderMetrics } from './orders/order.metrics.js';
 import { OrderPlacementGroupCommit } from './orders/order-placement.group-commit.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
@@ -39,6 +40,7 @@ export class CheckoutModule {
         OrdersService,
         OrderPlacementGroupCommit,
         OrderIdempotency,
+        OrderMetrics,
         BillingClient,
         SyncOrderPolicies,
         PaymentResultHandler,

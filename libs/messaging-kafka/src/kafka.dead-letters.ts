@@ -1,4 +1,4 @@
-import { DeadLetterNotFound, FailureHeaders, readFailure, type DeadLetter, type DeadLetterScope, type DeadLetterStore } from '@boxoffice/messaging';
+import { DeadLetterNotFound, FailureHeaders, readFailure, type DeadLetter, type DeadLetterCount, type DeadLetterScope, type DeadLetterStore } from '@boxoffice/messaging';
 import kafkajs, { type Admin, type Kafka, type TopicMessages } from 'kafkajs';
 import { EnvelopeHeaders, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
 import { deadLetterTopicOf, isDeadLetterTopic } from './kafka.topics.js';
@@ -62,6 +62,11 @@ export class KafkaDeadLetters implements DeadLetterStore {
       await this.purgeTopic(topic);
     }
     return purged;
+  }
+
+  /** The records each dead-letter topic retains: an upper bound, as `listTopics` says, read from its offsets alone. */
+  async counts(): Promise<DeadLetterCount[]> {
+    return (await this.listTopics()).map(({ topic, records }) => ({ store: topic, messages: records }));
   }
 
   /** The scope's dead-letter topics that exist, with how many records each retains. */

@@ -89,7 +89,7 @@ export class KafkaTransport implements Transport {
   depth(topic: string, group: string): Promise<ChannelDepth> {
     return withAdmin(this.kafka, async (admin) => {
       const lag = await readGroupLag(admin, group, [topic]);
-      return { channel: topic, consumer: group, waiting: lag.total, consumers: null };
+      return { channel: topic, consumer: group, waiting: lag.total, consumers: null, partitions: lag.partitions.map(({ partition, lag: waiting }) => ({ partition, waiting })) };
     });
   }
 }

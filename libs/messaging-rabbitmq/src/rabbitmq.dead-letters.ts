@@ -6,6 +6,7 @@ import {
   silentLogger,
   withoutFailure,
   type DeadLetter,
+  type DeadLetterCount,
   type DeadLetterStore,
   type Logger,
 } from '@boxoffice/messaging';
@@ -62,6 +63,15 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
     let purged = 0;
     for (const dlq of await this.existing()) purged += await this.withChannel(async (channel) => (await channel.purgeQueue(dlq)).messageCount);
     return purged;
+  }
+
+  /** Each dead letter queue's message count, as RabbitMQ keeps it: nothing is fetched. */
+  async counts(): Promise<DeadLetterCount[]> {
+    const counts: DeadLetterCount[] = [];
+    for (const dlq of await this.existing()) {
+      counts.push({ store: dlq, messages: await this.withChannel(async (channel) => (await channel.checkQueue(dlq)).messageCount) });
+    }
+    return counts;
   }
 
   /** The dead letter queues that exist (a consumer that never started has none). */

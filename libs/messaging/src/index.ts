@@ -54,7 +54,7 @@ export {
   type FailureRecord,
   type Headers,
 } from './failure.headers.js';
-export { DeadLetterNotFound, findDeadLetter, type DeadLetter, type DeadLetterStore } from './dead-letters/dead-letter.js';
+export { DeadLetterNotFound, findDeadLetter, type DeadLetter, type DeadLetterCount, type DeadLetterStore } from './dead-letters/dead-letter.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';

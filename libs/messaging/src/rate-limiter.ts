@@ -9,6 +9,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 export class RateLimiter {
   private intervalMs: number;
   private nextSlot = 0;
+  private waitedMs = 0;
+  private granted = 0;
 
   constructor(
     ratePerSecond: number,
@@ -22,6 +24,16 @@ export class RateLimiter {
     return 1_000 / this.intervalMs;
   }
 
+  /** Seconds callers spent waiting for their first permit, summed over every caller: what levelling cost (a metric). */
+  get waitedSeconds(): number {
+    return this.waitedMs / 1_000;
+  }
+
+  /** Permits handed out so far. */
+  get permits(): number {
+    return this.granted;
+  }
+
   /** Changes the rate from the next permit on (for a rate shared among instances whose number changes). */
   setRate(ratePerSecond: number): void {
     this.intervalMs = RateLimiter.intervalOf(ratePerSecond);
@@ -32,8 +44,12 @@ export class RateLimiter {
     const now = this.now();
     const slot = Math.max(now, this.nextSlot);
     this.nextSlot = slot + this.intervalMs * count;
+    this.granted += count;
     // A batch of n starts when its first permit is due and may take the rest of its n slots to run.
-    if (slot > now) await this.sleep(slot - now);
+    if (slot > now) {
+      this.waitedMs += slot - now;
+      await this.sleep(slot - now);
+    }
   }
 
   private static intervalOf(ratePerSecond: number): number {

@@ -41,4 +41,14 @@ describe('RateLimiter', () => {
     await limiter.acquire(1);
     expect(waits).toEqual([20, 60]);
   });
+
+  it('sums what callers waited and the permits it handed out, for the metrics', async () => {
+    const now = 0;
+    const limiter = new RateLimiter(100, () => now, async () => {});
+    await limiter.acquire(5);
+    await limiter.acquire(10);
+    await limiter.acquire(1);
+    expect(limiter.permits).toBe(16);
+    expect(limiter.waitedSeconds).toBeCloseTo(0.2);
+  });
 });

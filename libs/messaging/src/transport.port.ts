@@ -43,6 +43,8 @@ export interface ChannelDepth {
   readonly waiting: number;
   /** Consumers attached right now, where the transport can tell (a queue's consumer count). */
   readonly consumers: number | null;
+  /** `waiting` per partition, where the channel has them (a topic's lag per partition), for metrics. */
+  readonly partitions?: ReadonlyArray<{ readonly partition: number; readonly waiting: number }>;
 }
 
 /** What the dead-letter tools are scoped to: each channel with the consumers that read it. */

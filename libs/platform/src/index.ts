@@ -8,3 +8,7 @@ export { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runt
 export { brokerSettings, type BrokerConfig, type BrokerSettings } from './broker.settings.js';
 export { provideMessaging, type MessagingProviderOptions } from './messaging.providers.js';
 export { createTransport, transportNames, type TransportSetup } from './transport.factory.js';
+export { MetricsRegistry } from './metrics.registry.js';
+export { metricLabels, metricNames, type MetricName } from './metrics.names.js';
+export { MessagingInstruments, type ConsumerLabels } from './metrics.instruments.js';
+export { MessagingGauges, type GaugeSources } from './metrics.gauges.js';

@@ -22,10 +22,12 @@ import {
   type TransportConsumer,
   type TransportName,
 } from '@boxoffice/messaging';
+import { MessagingTracing } from '@boxoffice/telemetry';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { BrokerSettings } from './broker.settings.js';
+import type { MessagingInstruments } from './metrics.instruments.js';
 import type { ReadinessCheck } from './readiness-check.js';
 import { createTransport } from './transport.factory.js';
 
@@ -51,6 +53,8 @@ export interface MessagingRuntimeOptions {
   readonly retryPolicy?: RetryPolicy;
   /** Topic partitions (Kafka) for the topics this service creates. */
   readonly partitions?: number;
+  /** Times and counts the pipelines, handlers and publishes for /metrics (metrics.instruments.ts). */
+  readonly metrics?: MessagingInstruments;
   readonly logger: Logger;
 }
 
@@ -107,13 +111,19 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 
     const batch = { ...DEFAULT_BATCH, ...options.batch };
+    // Spans for the outbox, the relay and the consumers, when tracing is on (null when it is off).
+    const tracing = MessagingTracing.forService({ service, routing });
     for (const source of routing.sourcesOf(service)) {
       const transport = this.transports.get(source.transport)!;
       const isCommandQueue = source.messages.some((m) => m.kind === 'command');
       const limiter = isCommandQueue ? this.limiter : null;
+      const measured = { system: source.transport, group: this.names.consumerGroup(service) };
+      const traced = tracing?.consumption(source.transport, measured.group) ?? null;
+      const subscribed = options.handlers.filter(({ message }) => source.messages.includes(message));
+      const handlers = traced ? traced.handlers(subscribed) : subscribed;
       const pipeline = new ConsumerPipeline<SqlExecutor>({
         consumer: service,
-        handlers: options.handlers.filter(({ message }) => source.messages.includes(message)),
+        handlers: options.metrics?.handlers(handlers, measured) ?? handlers,
         database: options.database,
         sender: options.sender,
         retryPolicy,
@@ -121,10 +131,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
         logger,
       });
       const name = this.names.consumerGroup(service);
+      const metered = options.metrics?.pipeline(pipeline, measured) ?? pipeline;
       const consumer = transport.consumer({
         consumer: name,
         channels: source.channels,
-        pipeline,
+        pipeline: traced ? traced.processor(metered) : metered,
         batch: limiter ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) } : batch,
         concurrency: options.concurrency?.[source.transport] ?? 2,
       });
@@ -136,7 +147,8 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
     // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
     this.pool.on('error', (error) => logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
-    this.relay = new OutboxRelay(this.pool, [...this.transports.values()], { logger });
+    const publishers = [...this.transports.values()].map((transport) => tracing?.publisher(transport) ?? transport);
+    this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, { logger });
   }
 
   /** Not awaited by Nest's bootstrap on purpose: the service listens while this goes on. */

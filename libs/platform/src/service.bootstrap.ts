@@ -4,6 +4,8 @@ import { migrate } from '@boxoffice/database';
 import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { serveMetrics } from './metrics.endpoint.js';
+import { TraceIdLogger } from './trace-id.logger.js';
 
 export interface ServiceOptions {
   readonly name: string;
@@ -43,10 +45,11 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module,
     new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
-    { logger: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) },
+    { logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }) },
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   armShutdownDeadline(options.shutdownTimeoutMs, logger);
+  serveMetrics(app);
   await options.configure?.(app);
   await app.listen(options.port, options.host);
   logger.log(`listening on http://${options.host}:${options.port}`);

@@ -7,6 +7,7 @@ import { ConcertsService } from '../concerts/concerts.service.js';
 import { isUniqueViolation, type PrismaClient, type Tx } from '../database.js';
 import type { Order } from '../generated/prisma/client.js';
 import { OrderIdempotency } from './order-idempotency.js';
+import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import type { PlaceOrder } from './order.schemas.js';
 
@@ -26,6 +27,7 @@ export class OrdersService {
     private readonly messages: MessageSender,
     private readonly placements: OrderPlacementGroupCommit,
     private readonly idempotency: OrderIdempotency,
+    private readonly metrics: OrderMetrics,
   ) {}
 
   /**
@@ -44,6 +46,7 @@ export class OrdersService {
     const placed = await this.placements.place({ id, ...input, amountCents, idempotencyKey, requestHash, command });
     // The key was used before (the group commit's ON CONFLICT): answer with that first order.
     if (!placed) return this.idempotency.taken(idempotencyKey, requestHash);
+    this.metrics.accept('async');
     return {
       id,
       ...input,
@@ -77,10 +80,13 @@ export class OrdersService {
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
     const settlement = await charge(id, input);
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      const order = await this.prisma.$transaction(async (tx) => {
         await tx.order.create({ data: { id, ...input, amountCents: concert.priceCents * input.quantity, idempotencyKey, requestHash } });
         return this.settleInTx(tx, id, settlement, (definition, payload) => this.messages.send(tx, definition, payload));
       });
+      this.metrics.accept('sync');
+      this.metrics.settle('sync', [settlement]);
+      return order;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return this.idempotency.taken(idempotencyKey, requestHash);

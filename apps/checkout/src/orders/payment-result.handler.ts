@@ -2,6 +2,7 @@ import { PaymentCaptured, PaymentDeclined, SeatsUnavailable, type Envelope, type
 import { Outcome, type BatchHandler, type BatchOutcomes, type HandlerContext, type HandlerOutcome } from '@boxoffice/messaging';
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
+import { OrderMetrics } from './order.metrics.js';
 import { OrdersService, type Settlement } from './orders.service.js';
 
 type PaymentResult = PayloadOf<typeof PaymentCaptured> | PayloadOf<typeof PaymentDeclined> | PayloadOf<typeof SeatsUnavailable>;
@@ -16,7 +17,10 @@ const settlements: Record<string, Settlement> = {
 /** Billing's verdicts on orders: each order to CONFIRMED or REJECTED, once, a batch with one UPDATE. */
 @Injectable()
 export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly metrics: OrderMetrics,
+  ) {}
 
   async handleBatch(messages: ReadonlyArray<Envelope<PaymentResult>>, { tx, send }: HandlerContext<Tx>): Promise<BatchOutcomes> {
     const settled = await this.orders.settleAll(
@@ -29,5 +33,10 @@ export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
       if (settled.get(m.payload.orderId) === 'unknown') outcomes.set(m.id, Outcome.deadLetter(`order ${m.payload.orderId} does not exist`));
     }
     return outcomes;
+  }
+
+  /** The verdicts that committed (an unknown order's was dead-lettered, a duplicate dropped). */
+  afterCommit(messages: ReadonlyArray<Envelope<PaymentResult>>): void {
+    this.metrics.settle('async', messages.map((m) => settlements[m.type]));
   }
 }

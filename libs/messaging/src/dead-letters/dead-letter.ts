@@ -41,6 +41,17 @@ export interface DeadLetterStore {
   /** Replays everything there now (not what fails again meanwhile); returns how many. */
   replayAll(): Promise<number>;
   purge(): Promise<number>;
+  /**
+   * How many wait, per store, without reading them: for metrics, asked on every scrape. Optional;
+   * where a transport cannot count cheaply, the metrics fall back to `list` less often.
+   */
+  counts?(): Promise<DeadLetterCount[]>;
+}
+
+/** How many dead letters wait in one dead letter queue or topic. */
+export interface DeadLetterCount {
+  readonly store: string;
+  readonly messages: number;
 }
 
 /** Looks one up across stores; throws DeadLetterNotFound. */

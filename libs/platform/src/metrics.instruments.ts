@@ -1,0 +1,163 @@
+import {
+  isBatchHandler,
+  type AnyHandler,
+  type BatchHandler,
+  type BatchProcessor,
+  type HandlerRegistration,
+  type MessageHandler,
+  type Publisher,
+  type Settlement,
+} from '@boxoffice/messaging';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { metricLabels as L, metricNames } from './metrics.names.js';
+
+/** Which consumer a pipeline or handler belongs to: its transport and its (namespaced) group. */
+export interface ConsumerLabels {
+  readonly system: string;
+  readonly group: string;
+}
+
+/** From a millisecond to a minute: a handler's SQL at the bottom, a rate-limited batch at the top. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Up to the default batch of 100 (and the relay's 500 on the publish side). */
+const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+
+/** What a settlement is called in `outcome`. */
+function outcomeOf(settlement: Settlement): string {
+  if (settlement.kind === 'ack') return settlement.as;
+  return settlement.kind === 'dead-letter' ? 'dead_letter' : settlement.kind;
+}
+
+/**
+ * The timed and counted parts of a service's messaging, measured by decorating what the runtime
+ * hands over, so the pipeline (one place for outcomes) and the relay stay free of metrics:
+ * - `pipeline` wraps the BatchProcessor a transport consumer calls: batch duration and size, each
+ *   message's outcome, the inbox's duplicates (the same settlements PipelineCounters counts);
+ * - `handlers` wraps each handler instance: `messaging_process_duration_seconds` per call;
+ * - `publishers` wraps what the outbox relay publishes through: sent messages, publish duration.
+ */
+export class MessagingInstruments {
+  private readonly consumed: Counter;
+  private readonly duplicates: Counter;
+  private readonly processDuration: Histogram;
+  private readonly batchDuration: Histogram;
+  private readonly batchMessages: Histogram;
+  private readonly sent: Counter;
+  private readonly operationDuration: Histogram;
+
+  constructor(registry: Registry) {
+    const consumer = [L.system, L.destination, L.group];
+    const registers = [registry];
+    this.consumed = new Counter({
+      name: metricNames.consumedMessages,
+      help: 'Messages a consumer settled, by outcome (done, duplicate, skipped, retry, dead_letter, held; error: the batch failed and comes again)',
+      labelNames: [...consumer, 'outcome'],
+      registers,
+    });
+    this.duplicates = new Counter({ name: metricNames.inboxDuplicates, help: 'Redeliveries the inbox recognised and dropped', labelNames: consumer, registers });
+    this.processDuration = new Histogram({
+      name: metricNames.processDuration,
+      help: 'One handler call: a message, or a run of a batch handler, inside the batch transaction',
+      labelNames: [...consumer, 'handler'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.batchDuration = new Histogram({
+      name: metricNames.batchDuration,
+      help: "One batch through the consumer pipeline: the rate limiter's admission, the transaction, the commit",
+      labelNames: consumer,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.batchMessages = new Histogram({ name: metricNames.batchMessages, help: 'Messages per consumed batch', labelNames: consumer, buckets: BATCH_SIZE_BUCKETS, registers });
+    this.sent = new Counter({ name: metricNames.sentMessages, help: 'Messages the outbox relay published and the broker confirmed', labelNames: [L.system, L.destination], registers });
+    this.operationDuration = new Histogram({
+      name: metricNames.operationDuration,
+      help: "One publish of the outbox relay, until the broker's confirmation",
+      labelNames: [L.system, L.operation, L.errorType],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+  }
+
+  pipeline(processor: BatchProcessor, { system, group }: ConsumerLabels): BatchProcessor {
+    return {
+      process: async (source, messages, semantics) => {
+        const labels = { [L.system]: system, [L.destination]: source, [L.group]: group };
+        this.batchMessages.observe(labels, messages.length);
+        const end = this.batchDuration.startTimer(labels);
+        try {
+          const settlements = await processor.process(source, messages, semantics);
+          const outcomes = new Map<string, number>();
+          for (const settlement of settlements) outcomes.set(outcomeOf(settlement), (outcomes.get(outcomeOf(settlement)) ?? 0) + 1);
+          for (const [outcome, count] of outcomes) this.consumed.inc({ ...labels, outcome }, count);
+          if (outcomes.has('duplicate')) this.duplicates.inc(labels, outcomes.get('duplicate'));
+          return settlements;
+        } catch (error) {
+          this.consumed.inc({ ...labels, outcome: 'error' }, messages.length);
+          throw error;
+        } finally {
+          end();
+        }
+      },
+    };
+  }
+
+  /**
+   * The registrations with each handler instance timed. An instance registered for several
+   * message types gets one wrapper, so the pipeline still sees one handler (its runs depend on it).
+   */
+  handlers<Tx>(registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>, labels: ConsumerLabels): Array<HandlerRegistration<AnyHandler<Tx>>> {
+    const timed = new Map<AnyHandler<Tx>, AnyHandler<Tx>>();
+    return registrations.map(({ message, handler }) => {
+      if (!timed.has(handler)) timed.set(handler, this.timedHandler(handler, labels));
+      return { message, handler: timed.get(handler)! };
+    });
+  }
+
+  private timedHandler<Tx>(handler: AnyHandler<Tx>, { system, group }: ConsumerLabels): AnyHandler<Tx> {
+    const name = handler.constructor.name;
+    const timed = async <T>(source: string, work: () => Promise<T>): Promise<T> => {
+      const end = this.processDuration.startTimer({ [L.system]: system, [L.destination]: source, [L.group]: group, handler: name });
+      try {
+        return await work();
+      } finally {
+        end();
+      }
+    };
+    if (isBatchHandler(handler)) {
+      const wrapped: BatchHandler<never, Tx> = {
+        prepare: handler.prepare?.bind(handler),
+        handleBatch: (messages, context) => timed(context.source, () => handler.handleBatch(messages, context)),
+        afterCommit: handler.afterCommit?.bind(handler),
+      };
+      return wrapped;
+    }
+    const single = handler as MessageHandler<never, Tx>;
+    const wrapped: MessageHandler<never, Tx> = {
+      prepare: single.prepare?.bind(single),
+      handle: (message, context) => timed(context.source, () => single.handle(message, context)),
+      afterCommit: single.afterCommit?.bind(single),
+    };
+    return wrapped;
+  }
+
+  publishers(publishers: ReadonlyArray<Publisher>): Publisher[] {
+    return publishers.map((publisher) => ({
+      name: publisher.name,
+      publish: async (messages) => {
+        const end = this.operationDuration.startTimer({ [L.system]: publisher.name, [L.operation]: 'send' });
+        try {
+          await publisher.publish(messages);
+        } catch (error) {
+          end({ [L.errorType]: error instanceof Error ? error.constructor.name : 'unknown' });
+          throw error;
+        }
+        end();
+        const perChannel = new Map<string, number>();
+        for (const { destination } of messages) perChannel.set(destination.channel, (perChannel.get(destination.channel) ?? 0) + 1);
+        for (const [channel, count] of perChannel) this.sent.inc({ [L.system]: publisher.name, [L.destination]: channel }, count);
+      },
+    }));
+  }
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { queues, topics } from '@boxoffice/contracts';
+import { Outcome, RateLimiter, Routing, type AnyHandler, type BatchProcessor, type ChannelDepth, type DeadLetterStore, type Transport } from '@boxoffice/messaging';
+import { MessagingGauges } from './metrics.gauges.js';
+import { MessagingInstruments } from './metrics.instruments.js';
+import { metricNames } from './metrics.names.js';
+import { MetricsRegistry } from './metrics.registry.js';
+
+type Fake = Pick<Transport, 'depth' | 'deadLetters'>;
+
+/** A transport that answers from a table: depth per channel, dead letters per channel. */
+function fakeTransport(depths: Record<string, Omit<ChannelDepth, 'channel' | 'consumer'>>, deadLetters: Record<string, number> = {}): Fake {
+  return {
+    depth: async (channel, consumer) => ({ channel, consumer, ...(depths[channel] ?? { waiting: 0, consumers: null }) }),
+    deadLetters: (scope) =>
+      ({
+        counts: async () => scope.filter(({ channel }) => deadLetters[channel]).map(({ channel }) => ({ store: `${channel}.dlq`, messages: deadLetters[channel] })),
+      }) as unknown as DeadLetterStore,
+  };
+}
+
+/** One sample's value, as Prometheus would read it from the exposition text. */
+async function valueOf(metrics: MetricsRegistry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const metric = metrics.registry.getSingleMetric(name);
+  const { values } = await metric!.get();
+  const found = values.find((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value));
+  return found?.value;
+}
+
+function billingGauges(metrics: MetricsRegistry, limiter = new RateLimiter(20)) {
+  return new MessagingGauges(metrics.registry, {
+    service: 'billing',
+    routing: new Routing(),
+    namespace: '',
+    transports: new Map([
+      ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 42, consumers: 4 } }, { [queues.chargeOrder]: 3 })],
+      ['kafka', fakeTransport({ [topics.concerts]: { waiting: 5, consumers: null, partitions: [{ partition: 0, waiting: 2 }, { partition: 1, waiting: 3 }] } })],
+    ]),
+    outbox: { stats: async () => ({ pending: 12, oldestPendingAgeMs: 1_500 }) },
+    limiter,
+    configuredRate: 20,
+  });
+}
+
+describe('the metrics a service exports', () => {
+  it('registers exactly the messaging names of the catalog the dashboard is checked against', async () => {
+    const metrics = new MetricsRegistry('billing');
+    new MessagingInstruments(metrics.registry);
+    billingGauges(metrics);
+    const ours = (await metrics.registry.getMetricsAsJSON()).map(({ name }) => name).filter((name) => name.startsWith('messaging_') || name.startsWith('boxoffice_'));
+    const messaging = Object.values(metricNames).filter((name) => !name.startsWith('boxoffice_orders_')); // Checkout's own (order.metrics.ts)
+    expect(ours.sort()).toEqual([...messaging].sort());
+  });
+
+  it('reads depth, lag per partition, outbox, dead letters and the command rate on scrape', async () => {
+    const metrics = new MetricsRegistry('billing');
+    billingGauges(metrics);
+    const chargeQueue = { messaging_system: 'rabbitmq', messaging_destination_name: queues.chargeOrder, messaging_consumer_group_name: 'billing' };
+    expect(await valueOf(metrics, metricNames.channelDepth, chargeQueue)).toBe(42);
+    expect(await valueOf(metrics, metricNames.channelConsumers, chargeQueue)).toBe(4);
+    expect(await valueOf(metrics, metricNames.consumerLag, { messaging_destination_name: topics.concerts, messaging_destination_partition_id: '1' })).toBe(3);
+    expect(await valueOf(metrics, metricNames.outboxPending)).toBe(12);
+    expect(await valueOf(metrics, metricNames.outboxOldestAge)).toBe(1.5);
+    expect(await valueOf(metrics, metricNames.deadLetters, { ...chargeQueue, store: `${queues.chargeOrder}.dlq` })).toBe(3);
+    expect(await valueOf(metrics, metricNames.commandRateConfigured)).toBe(20);
+    expect(await valueOf(metrics, metricNames.sourceUp, { source: 'depth' })).toBe(1);
+    expect(await metrics.text()).toContain(`boxoffice_channel_depth_messages{messaging_system="rabbitmq",messaging_destination_name="${queues.chargeOrder}",messaging_consumer_group_name="billing",service="billing"} 42`);
+  });
+
+  it("reports the work queue Checkout sends to, with Billing's group, so it is seen while Billing is down", async () => {
+    const metrics = new MetricsRegistry('checkout');
+    new MessagingGauges(metrics.registry, {
+      service: 'checkout',
+      routing: new Routing(),
+      namespace: 'ns',
+      transports: new Map([
+        ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 7, consumers: 0 } }, { [queues.chargeOrder]: 1 })],
+        ['kafka', fakeTransport({})],
+      ]),
+      outbox: { stats: async () => ({ pending: 0, oldestPendingAgeMs: 0 }) },
+    });
+    expect(await valueOf(metrics, metricNames.channelDepth, { messaging_destination_name: queues.chargeOrder, messaging_consumer_group_name: 'ns.billing' })).toBe(7);
+    // Billing's dead letters are Billing's to report.
+    expect(await valueOf(metrics, metricNames.deadLetters, { messaging_destination_name: queues.chargeOrder })).toBeUndefined();
+  });
+
+  it('counts the waiting the rate limiter imposed', async () => {
+    const metrics = new MetricsRegistry('billing');
+    let now = 0;
+    const limiter = new RateLimiter(10, () => now, async () => {});
+    billingGauges(metrics, limiter);
+    await limiter.acquire(5);
+    await limiter.acquire(5);
+    now = 100;
+    expect(await valueOf(metrics, metricNames.rateLimiterPermits)).toBe(10);
+    expect(await valueOf(metrics, metricNames.rateLimiterWait)).toBeCloseTo(0.5);
+  });
+
+  describe('a consumer pipeline, decorated', () => {
+    it('counts each message by its outcome and the inbox duplicates', async () => {
+      const metrics = new MetricsRegistry('billing');
+      const instruments = new MessagingInstruments(metrics.registry);
+      const inner: BatchProcessor = {
+        process: async () => [
+          { kind: 'ack', as: 'done' },
+          { kind: 'ack', as: 'done' },
+          { kind: 'ack', as: 'duplicate' },
+          { kind: 'dead-letter', attempts: 1, reason: 'poison', headers: {}, messageId: null },
+        ],
+      };
+      const pipeline = instruments.pipeline(inner, { system: 'rabbitmq', group: 'billing' });
+      await pipeline.process('q', [], { ordered: false, exclusive: true });
+      const labels = { messaging_destination_name: 'q', messaging_consumer_group_name: 'billing' };
+      expect(await valueOf(metrics, metricNames.consumedMessages, { ...labels, outcome: 'done' })).toBe(2);
+      expect(await valueOf(metrics, metricNames.consumedMessages, { ...labels, outcome: 'dead_letter' })).toBe(1);
+      expect(await valueOf(metrics, metricNames.inboxDuplicates, labels)).toBe(1);
+      expect(await valueOf(metrics, `${metricNames.batchDuration}`, { ...labels })).toBeDefined();
+    });
+
+    it('times a handler once per call and keeps one wrapper per handler instance', async () => {
+      const metrics = new MetricsRegistry('billing');
+      const instruments = new MessagingInstruments(metrics.registry);
+      const handler = { handle: async () => Outcome.done() } as unknown as AnyHandler<unknown>;
+      const [first, second] = instruments.handlers(
+        [
+          { message: { type: 'A' } as never, handler },
+          { message: { type: 'B' } as never, handler },
+        ],
+        { system: 'kafka', group: 'billing' },
+      );
+      expect(first.handler).toBe(second.handler);
+      const timed = first.handler as { handle: (m: unknown, c: unknown) => Promise<unknown> };
+      await timed.handle({}, { source: 'topic' });
+      const text = await metrics.text();
+      expect(text).toMatch(/messaging_process_duration_seconds_count\{[^}]*messaging_destination_name="topic"[^}]*\} 1/);
+    });
+  });
+});
