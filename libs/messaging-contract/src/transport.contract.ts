@@ -30,8 +30,12 @@ export interface TransportFixture {
   readonly name: string;
   /** What the channel is: a work queue (commands) or a topic (events). */
   readonly kind: MessageKind;
-  /** A connected transport whose retries follow `policy`, and a channel no other test uses (or the one named). */
-  channel(policy: RetryPolicy, name?: string): Promise<ContractChannel>;
+  /**
+   * A connected transport whose retries follow `policy`, and a channel no other test uses (or the
+   * one named). `database` is the suite's own, which the consumers' pipelines write to: a
+   * transport that keeps its cursor there (Kinesis) takes it; the others need not look.
+   */
+  channel(policy: RetryPolicy, name: string | undefined, database: TestDatabase): Promise<ContractChannel>;
 }
 
 const Numbered = (kind: MessageKind) =>
@@ -79,7 +83,10 @@ export function describeTransportContract(fixture: TransportFixture): void {
     };
 
     beforeAll(async () => {
-      db = await createTestDatabase(`contract_${fixture.name}`, [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+      db = await createTestDatabase(`contract_${fixture.name}`, [
+        new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+        new URL('../../messaging/sql/stream-checkpoints.sql', import.meta.url),
+      ]);
       await db.pool.query('CREATE TABLE effect (position bigserial, message_id uuid NOT NULL, key text NOT NULL, seq int NOT NULL)');
     });
     afterAll(() => db.drop());
@@ -120,7 +127,7 @@ export function describeTransportContract(fixture: TransportFixture): void {
       decide = () => Outcome.done();
       attemptsAt = new Map();
       await db.pool.query('TRUNCATE effect, inbox_message');
-      current = await fixture.channel(policy);
+      current = await fixture.channel(policy, undefined, db);
       await current.transport.provision([current.channel]);
     });
     afterEach(async () => {
@@ -239,7 +246,7 @@ export function describeTransportContract(fixture: TransportFixture): void {
         await crashed;
 
         // Another instance takes over the same channel, as the same consumer.
-        current = await fixture.channel(policy, current.channel);
+        current = await fixture.channel(policy, current.channel, db);
         decide = () => Outcome.done();
         await startWith(current, pipeline);
         await waitFor(effectCount, (n) => n >= 100, { description: 'every message to take effect after the crash', timeoutMs: 40_000 });

@@ -1,1 +1,9 @@
-export {};
+export { createKinesisClient, type KinesisClientOptions } from './kinesis.client.js';
+export { KinesisCheckpoints, settledPrefix, type ShardKey } from './kinesis.checkpoints.js';
+export { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
+export { DeadLetterMarkers, KinesisDeadLetters } from './kinesis.dead-letters.js';
+export { LeaseCoordinator, LeaseLost, planLeases, type LeaseSettings } from './kinesis.leases.js';
+export { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js';
+export { countAfter, readStreamToEnd, type StreamRecord } from './kinesis.stream-reader.js';
+export { deadLetterStreamOf, KinesisStreams, streamOf } from './kinesis.streams.js';
+export { KinesisTransport, type KinesisTransportOptions } from './kinesis.transport.js';

@@ -1,0 +1,26 @@
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface KinesisClientOptions {
+  /** Where Kinesis answers: kinesis-local's plain HTTP port here (KINESIS_ENDPOINT), or unset for AWS. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** Dummy credentials by default: kinesis-local reads only the account from the key id, and checks no signature. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/**
+ * The SDK's Kinesis client as this lib uses it. Over HTTP/1.1: the client's default handler is
+ * HTTP/2 (for SubscribeToShard's event stream, which we do not use), and kinesis-local's HTTP/2
+ * fails a PutRecords body of a few hundred records with a protocol error.
+ */
+export function createKinesisClient(options: KinesisClientOptions = {}): KinesisClient {
+  return new KinesisClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    region: options.region ?? 'us-east-1',
+    credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' },
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000 }),
+    // The SDK retries throttling and 5xx itself, three attempts; the publisher retries failed records on top.
+    maxAttempts: 3,
+  });
+}

@@ -1,0 +1,113 @@
+import { ListStreamsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  silentLogger,
+  type ChannelDepth,
+  type ConsumerSpec,
+  type DeadLetterScope,
+  type DeadLetterStore,
+  type Logger,
+  type OutgoingMessage,
+  type SqlExecutor,
+  type Transport,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
+import { KinesisCheckpoints } from './kinesis.checkpoints.js';
+import { createKinesisClient } from './kinesis.client.js';
+import { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
+import { KinesisDeadLetters } from './kinesis.dead-letters.js';
+import { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js';
+import { countAfter } from './kinesis.stream-reader.js';
+import { KinesisStreams, streamOf } from './kinesis.streams.js';
+
+export interface KinesisTransportOptions {
+  /** KINESIS_ENDPOINT: kinesis-local's `http://127.0.0.1:4568` here; unset for AWS itself. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /**
+   * The consuming service's database, where its checkpoints and leases live (stream_checkpoint,
+   * stream_lease): its Prisma client, or a PgTransactionRunner over a pool. Read and renewed
+   * outside the batches; the batches write them through the pipeline's own transaction.
+   */
+  readonly database: SqlExecutor;
+  /** Shards of the streams `provision` creates. Default 2. */
+  readonly shards?: number;
+  readonly consumer?: Omit<KinesisConsumerOptions, 'logger'>;
+  readonly publisher?: PublisherOptions;
+  readonly logger?: Logger;
+}
+
+/**
+ * Kinesis behind the transport port: a stream, "dumb pipe, smart consumer". The stream keeps a
+ * retained log and nothing else: no groups, no cursor, no acks. So the cursor is ours, in the
+ * consumer's database (checkpoints committed with the inbox, leases to share the shards among
+ * instances), and retries in place and dead-letter streams are ours too. See the README.
+ */
+export class KinesisTransport implements Transport {
+  readonly name = 'kinesis';
+  readonly client: KinesisClient;
+  private readonly publisher: KinesisPublisher;
+  private readonly consumers = new Set<KinesisConsumer>();
+  private readonly logger: Logger;
+
+  constructor(private readonly options: KinesisTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.client = createKinesisClient({ endpoint: options.endpoint, region: options.region });
+    this.publisher = new KinesisPublisher(this.client, options.publisher);
+  }
+
+  /** Kinesis has no connection to open: this asks it once, to fail fast on a bad address. */
+  connect(): Promise<void> {
+    return this.health();
+  }
+
+  /** Stops the consumers (their batches in hand finish, their leases are given back), then the client. */
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
+    this.consumers.clear();
+    this.client.destroy();
+  }
+
+  async provision(channels: ReadonlyArray<string>): Promise<void> {
+    await new KinesisStreams(this.client).ensure(channels.map((channel) => ({ stream: streamOf(channel), shards: this.options.shards ?? 2 })));
+  }
+
+  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    return this.publisher.publish(messages);
+  }
+
+  consumer(spec: ConsumerSpec): TransportConsumer {
+    const consumer = new KinesisConsumer(this.client, this.options.database, spec, { ...this.options.consumer, logger: this.logger });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+    return new KinesisDeadLetters(this.client, scope);
+  }
+
+  async health(): Promise<void> {
+    try {
+      await this.client.send(new ListStreamsCommand({ Limit: 1 }));
+    } catch (error) {
+      throw new Error(`Kinesis does not answer at ${this.options.endpoint ?? 'its AWS endpoint'} (KINESIS_ENDPOINT): ${String(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Records after the consumer's checkpoints, counted by reading each shard to its end (Kinesis
+   * keeps no cursor of ours to compare with, and MillisBehindLatest is time, not records): a few
+   * reads on a small stream, capped at 100,000 a shard. `consumers` is null.
+   */
+  async depth(channel: string, consumer: string): Promise<ChannelDepth> {
+    const stream = streamOf(channel);
+    const checkpoints = await KinesisCheckpoints.ofStream(this.options.database, consumer, stream);
+    const shards = await new KinesisStreams(this.client).shards(stream);
+    const counts = await Promise.all(shards.map((shardId) => countAfter(this.client, stream, shardId, checkpoints.get(shardId) ?? null)));
+    return {
+      channel,
+      consumer,
+      waiting: counts.reduce((sum, n) => sum + n, 0),
+      consumers: null,
+    };
+  }
+}
