@@ -10,14 +10,16 @@ const dependencyRules = [
   { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'type:database', onlyDependOnLibsWithTags: ['type:config'] },
   { sourceTag: 'type:messaging', onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:database'] },
-  { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
-  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts'] },
+  // Tracing decorates the messaging parts, so it knows them; the rest may use it.
+  { sourceTag: 'type:telemetry', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
+  { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config', 'type:telemetry'] },
+  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:telemetry'] },
   // Test helpers build on each other: the transport contract suite uses the spec helpers.
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'] },
   // The end-to-end harness runs whole systems, so it knows the brokers (to clean up after one).
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:e2e'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing', 'type:telemetry'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:e2e', 'type:telemetry'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:telemetry'] },
 ];
 
 // Tests may use the testing lib whatever they test, and the end-to-end harness.

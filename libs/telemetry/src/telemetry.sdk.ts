@@ -1,0 +1,93 @@
+import { register } from 'node:module';
+import type { Span } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { isTracing, markTracing, tracingConfigured } from './telemetry.state.js';
+import { inTraceContextOf } from './trace-context.js';
+
+export interface TelemetryOptions {
+  /** `service.name` of every span: checkout, billing, ... */
+  readonly service: string;
+  /** Instead of the OTLP/HTTP exporter (JSON) that the standard OTEL_EXPORTER_OTLP_* and OTEL_BSP_* variables configure. */
+  readonly spanProcessors?: SpanProcessor[];
+  /** Start even without an endpoint configured (a spec with its own span processors). */
+  readonly force?: boolean;
+}
+
+export interface Telemetry {
+  /** Exports what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK for a service, when an OTLP endpoint is configured (see
+ * tracingConfigured), with spans for HTTP, pg, amqplib and kafkajs. Returns null and loads
+ * nothing of the SDK when tracing is off.
+ *
+ * It must run before the app's modules are loaded, which is what telemetry.register.ts is for
+ * (`node --import ./dist/libs/telemetry/src/telemetry.register.js ...`): the apps are ES modules,
+ * and an ES module's imports are resolved before any of its code runs, so only a loader hook
+ * registered first (import-in-the-middle's, through @opentelemetry/instrumentation/hook.mjs)
+ * lets the instrumentations patch `pg`, `amqplib` and `kafkajs` as the app imports them.
+ * Metrics and logs are not sent: /metrics is Prometheus's (issue 10, the metrics half).
+ */
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry | null> {
+  if (isTracing()) throw new Error('telemetry is already started in this process');
+  if (!options.force && !tracingConfigured()) return null;
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+  const [{ NodeSDK }, { OTLPTraceExporter }, http, pg, amqplib, kafkajs] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-amqplib'),
+    import('@opentelemetry/instrumentation-kafkajs'),
+  ]);
+  const sdk = new NodeSDK({
+    serviceName: options.service,
+    // A batch span processor configured by OTEL_BSP_* around the exporter.
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : { traceExporter: new OTLPTraceExporter() }),
+    // Prometheus scrapes the metrics and the logs go to stdout: only traces leave by OTLP.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      new http.HttpInstrumentation({
+        // Health checks and scrapes are polled every second or so: noise in every trace search.
+        ignoreIncomingRequestHook: (request) => /^\/(health|metrics)\b/.test(request.url ?? ''),
+      }),
+      // Only inside a request's or a message's span: the relay's polls would be a root trace each.
+      new pg.PgInstrumentation({ requireParentSpan: true }),
+      new amqplib.AmqplibInstrumentation(),
+      perRecordContext(new kafkajs.KafkaJsInstrumentation()),
+    ],
+  });
+  sdk.start();
+  markTracing(true);
+  return {
+    shutdown: async () => {
+      markTracing(false);
+      await sdk.shutdown();
+    },
+  };
+}
+
+type KafkaRecord = { headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined> };
+
+/**
+ * kafkajs's instrumentation starts a `send` span per record of a `sendBatch`, all under the one
+ * context active when the batch was sent, and writes it into each record's headers. The relay
+ * sends the records of many traces in one batch, so each record's span is started under the
+ * context its own `traceparent` header names (the relay's send span) instead. kafkajs offers no
+ * hook that runs before the span is started, hence this wrapper of its (pinned) internal method.
+ */
+function perRecordContext<T extends object>(instrumentation: T): T {
+  const patchable = instrumentation as unknown as { _startProducerSpan?: (topic: string, message: KafkaRecord, client: unknown) => Span };
+  const start = patchable._startProducerSpan;
+  if (typeof start !== 'function') throw new Error('@opentelemetry/instrumentation-kafkajs changed: _startProducerSpan is gone (see telemetry.sdk.ts)');
+  patchable._startProducerSpan = function (topic, message, client) {
+    const header = message.headers?.traceparent;
+    const traceparent = Array.isArray(header) ? header.at(-1) : header;
+    return inTraceContextOf(traceparent?.toString(), () => start.call(this, topic, message, client));
+  };
+  return instrumentation;
+}
