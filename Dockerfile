@@ -47,4 +47,6 @@ COPY --from=build /app/apps/${SERVICE}/prisma ./apps/${SERVICE}/prisma
 USER node
 # Shell form so ${SERVICE} expands at run time; `exec` replaces the shell with node, so node
 # is PID 1 and receives docker stop's SIGTERM (dash would otherwise keep it as a child).
-CMD exec node dist/apps/${SERVICE}/src/main.js
+# The --import starts tracing first when OTEL_EXPORTER_OTLP_ENDPOINT is set (libs/telemetry), and
+# does nothing otherwise.
+CMD exec node --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${SERVICE}/src/main.js

@@ -18,6 +18,9 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+/** The module every service is started with (`node --import`): tracing when an OTLP endpoint is set. */
+export const TELEMETRY_REGISTER = './dist/libs/telemetry/src/telemetry.register.js';
+
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,7 +54,8 @@ export async function startServiceProcess(name: string, env: Record<string, stri
   const entry = `dist/apps/${name}/src/main.js`;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = env.PORT ?? String(await freePort());
-  const child = spawn(process.execPath, [entry], {
+  // Tracing starts (or not, without an OTLP endpoint in env) before the app loads: libs/telemetry.
+  const child = spawn(process.execPath, ['--import', TELEMETRY_REGISTER, entry], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

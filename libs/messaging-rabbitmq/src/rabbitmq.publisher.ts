@@ -1,5 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import { describeDestination, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import { inTraceContextOf } from '@boxoffice/telemetry';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { publishOptionsFor } from './rabbitmq.message.js';
@@ -45,9 +46,14 @@ export class RabbitMqPublisher {
       await declareCommandExchange(open.channel, this.options.exchange);
       open.exchangeDeclared = true;
     }
-    const confirms = messages.map(({ envelope, headers, destination }) =>
-      open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), publishOptionsFor(envelope, headers)),
-    );
+    const confirms = messages.map(({ envelope, headers, destination }) => {
+      const options = publishOptionsFor(envelope, headers);
+      // Under the message's own trace context, not the relay's: amqplib's instrumentation writes
+      // its publish span into the headers, over the traceparent copied there (see libs/telemetry).
+      return inTraceContextOf(options.headers?.traceparent as string | undefined, () =>
+        open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options),
+      );
+    });
     await Promise.all(confirms);
   }
 
