@@ -1,6 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type Message,
@@ -14,6 +15,7 @@ import {
   silentLogger,
   withoutFailure,
   type DeadLetter,
+  type DeadLetterCount,
   type DeadLetterStore,
   type Logger,
 } from '@boxoffice/messaging';
@@ -103,6 +105,21 @@ export class SqsDeadLetters implements DeadLetterStore {
       purged += look.messages.length;
     }
     return purged;
+  }
+
+  /** Each dead letter queue's approximate count, as SQS keeps it (those a look holds invisible included): nothing is received. */
+  async counts(): Promise<DeadLetterCount[]> {
+    const counts: DeadLetterCount[] = [];
+    for (const channel of this.channels) {
+      const store = this.queues.deadLetterQueueNameOf(channel);
+      const url = await this.queues.find(store);
+      if (!url) continue;
+      const { Attributes = {} } = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      counts.push({ store, messages: Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) });
+    }
+    return counts;
   }
 
   /** Everything in a channel's dead letter queue, received and held invisible; null if it has none. */

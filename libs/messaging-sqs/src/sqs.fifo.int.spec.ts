@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { defineMessage } from '@boxoffice/contracts';
 import {
   ConsumerPipeline,
@@ -98,6 +98,33 @@ describe('SQS FIFO queues', () => {
       expect(letter).toMatchObject({ id: null, attempts: 1, originalSource: channel, body: 'not json', transport: 'sqs' });
       expect(letter.lastError).toMatch(/^poison/);
       expect(handled).toEqual([]);
+    });
+  });
+
+  describe('when a message is received more often than the redrive policy allows, and never settled', () => {
+    it('is moved to the dead letter queue by SQS itself, and replays from there under its key', async () => {
+      const strict = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: policy, visibilityTimeoutSeconds: testVisibilityTimeoutSeconds, maxReceiveCount: 1 });
+      await strict.provision([channel]);
+      const step = envelopes.create(Step, { key: 'k', seq: 7 });
+      await strict.publish([{ envelope: step, destination: { transport: 'sqs', channel, key: 'k' } }]);
+      const url = await strict.queues.urlOf(channel);
+      // A consumer that takes it and dies: received once, never deleted, visible again.
+      const { Messages = [] } = await strict.client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+      expect(Messages).toHaveLength(1);
+      await strict.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: Messages[0].ReceiptHandle, VisibilityTimeout: 0 }));
+      // The next receive finds its count spent, and SQS moves it instead of handing it out.
+      const next = await strict.client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+      expect(next.Messages ?? []).toEqual([]);
+
+      const store = strict.deadLetters([{ channel, consumers: ['sqs-spec'] }]);
+      const [letter] = await waitFor(() => store.list(), (list) => list.length === 1, { description: 'the redriven message' });
+      expect(letter).toMatchObject({ id: step.id, originalSource: channel, lastError: expect.stringMatching(/redrive/) });
+      await expect(store.counts?.()).resolves.toEqual([{ store: strict.queues.deadLetterQueueNameOf(channel), messages: 1 }]);
+      await store.replay(step.id);
+      await strict.close();
+      const pipeline = await consume();
+      await waitFor(() => pipeline.counters.processed, (n) => n === 1, { description: 'the replayed message done' });
+      expect(handled).toEqual([{ seq: 7, attempt: 1 }]);
     });
   });
 
