@@ -14,6 +14,11 @@ import { composeFile, repoRoot } from './paths.ts';
 // merges and interpolation are already resolved the way `docker compose up` resolves them.
 
 const APPS = ['checkout', 'billing', 'email', 'analytics', 'audit'] as const;
+/**
+ * Read by the OpenTelemetry SDK (libs/telemetry) from the environment, as the OpenTelemetry spec
+ * names them, rather than by the service's config schema.
+ */
+const OTEL_SDK_VARIABLES = ['OTEL_EXPORTER_OTLP_ENDPOINT'];
 
 interface ComposeService {
   image?: string;
@@ -146,7 +151,7 @@ describe('docker-compose.yml under Compose v2', () => {
 
   it('pins every image it pulls to an exact version tag', () => {
     const pulled = Object.entries(services).filter(([, service]) => !service.build);
-    expect(pulled.map(([name]) => name).sort()).toEqual(['k6', 'kafka', 'kafka-ui', 'mailpit', 'postgres', 'rabbitmq']);
+    expect(pulled.map(([name]) => name).sort()).toEqual(['k6', 'kafka', 'kafka-ui', 'lgtm', 'mailpit', 'postgres', 'rabbitmq']);
     for (const [name, service] of pulled) {
       expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/) });
     }
@@ -156,9 +161,13 @@ describe('docker-compose.yml under Compose v2', () => {
     it('names only variables its config schema reads, and fills it without error', async () => {
       const schema = await configSchemaOf(app);
       const environment = Object.fromEntries(Object.entries(services[app]!.environment ?? {}).map(([key, value]) => [key, value ?? '']));
-      const unknown = Object.keys(environment).filter((key) => !(key in schema.shape));
+      const unknown = Object.keys(environment).filter((key) => !(key in schema.shape) && !OTEL_SDK_VARIABLES.includes(key));
       expect(unknown).toEqual([]);
       expect(() => loadConfig(schema, environment)).not.toThrow();
+    });
+
+    it('sends its traces to the observability stack', () => {
+      expect(services[app]!.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://lgtm:4318');
     });
 
     it('leaves no setting at a default that means this container itself', async () => {
@@ -240,8 +249,8 @@ describe('docker-compose.yml under Compose v2', () => {
         }
       }
     }
-    // Five DATABASE_URLs, RABBITMQ_URLs and KAFKA_BROKERS, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
-    expect(checked).toBe(19);
+    // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
+    expect(checked).toBe(24);
   });
 
   it("publishes exactly the ports of the README's table, on 127.0.0.1 and unchanged", () => {
@@ -249,5 +258,34 @@ describe('docker-compose.yml under Compose v2', () => {
     for (const port of published) expect(port).toMatchObject({ host_ip: '127.0.0.1', published: String(port.target), protocol: 'tcp' });
     const documented = [...new Set(readmeDockerPorts())].sort((a, b) => a - b);
     expect(published.map((port) => port.target).sort((a, b) => a - b)).toEqual(documented);
+  });
+
+  describe('the observability stack (lgtm)', () => {
+    const mounted = (target: string) => services.lgtm!.volumes?.find((volume) => volume.target === target);
+
+    it('runs by default, with a healthcheck, and Grafana on the port the README gives', () => {
+      expect(services.lgtm!.profiles ?? []).toEqual([]);
+      expect(services.lgtm!.healthcheck?.test?.join(' ')).toMatch(/api\/health.*-\/ready.*3200\/ready.*4318/s);
+      expect(services.lgtm!.environment?.GF_SERVER_HTTP_PORT).toBe('3030');
+      expect(listensOn('lgtm')).toEqual(expect.arrayContaining([3030, 4318]));
+    });
+
+    it('gets the Prometheus configuration, the dashboard provider and the dashboards from observability/', () => {
+      expect(mounted('/otel-lgtm/prometheus.yaml')).toMatchObject({ type: 'bind', source: path.join(repoRoot, 'observability/prometheus/prometheus.yaml'), read_only: true });
+      expect(mounted('/otel-lgtm/boxoffice-dashboards')).toMatchObject({ type: 'bind', source: path.join(repoRoot, 'observability/grafana/dashboards'), read_only: true });
+      const provider = mounted('/otel-lgtm/grafana/conf/provisioning/dashboards/boxoffice.yaml');
+      expect(provider).toMatchObject({ type: 'bind', read_only: true });
+      // The provider reads the folder the dashboards are mounted at.
+      expect(readFileSync(provider!.source, 'utf8')).toMatch(/path: \/otel-lgtm\/boxoffice-dashboards$/m);
+    });
+
+    it("scrapes each service's /metrics on the port it listens on, and RabbitMQ's plugin, whose plugin file is mounted", () => {
+      const config = readFileSync(path.join(repoRoot, 'observability/prometheus/prometheus.yaml'), 'utf8');
+      for (const app of APPS) expect(config).toContain(`"${app}:${services[app]!.environment!.PORT}"`);
+      expect(config).toContain('"rabbitmq:15692"');
+      const plugins = services.rabbitmq!.volumes?.find((volume) => volume.target === '/etc/rabbitmq/enabled_plugins');
+      expect(plugins).toMatchObject({ type: 'bind', read_only: true });
+      expect(readFileSync(plugins!.source, 'utf8').trim()).toBe('[rabbitmq_management,rabbitmq_prometheus].');
+    });
   });
 });

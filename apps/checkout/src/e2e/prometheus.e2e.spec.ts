@@ -3,6 +3,7 @@ import { channelNames } from '@boxoffice/contracts';
 import { PrometheusProcess, TestSystem } from '@boxoffice/e2e';
 import { metricNames } from '@boxoffice/platform';
 import { waitFor } from '@boxoffice/testing';
+import { readFileSync } from 'node:fs';
 import { CheckoutApi } from './checkout-api.js';
 
 /** Billing's rate for the whole service: slow enough that a burst visibly queues up. */
@@ -72,4 +73,17 @@ describe('a real Prometheus scraping Checkout and Billing', () => {
     // And the limiter made the burst wait: that is where the levelling shows.
     await expect(prometheus.scalar(`sum(${metricNames.rateLimiterWait})`)).resolves.toBeGreaterThan(1);
   }, 180_000);
+
+  it("accepts every PromQL expression of the Grafana dashboard, and answers the ticket sale's panels with data", async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../../../observability/grafana/dashboards/ticket-sale.json', import.meta.url), 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr?: string }> }>;
+    };
+    const queries = dashboard.panels.flatMap(({ title, targets = [] }) => targets.filter(({ expr }) => expr).map(({ expr }) => ({ title, expr: expr!.replaceAll('$__rate_interval', '30s') })));
+    expect(queries.length).toBeGreaterThan(15);
+    const answered = await Promise.all(queries.map(async ({ title, expr }) => ({ title, expr, series: (await prometheus.query(expr)).length })));
+    // A refused expression throws above; these panels must also show something after the burst.
+    for (const wanted of ['Accept rate', 'Charge queue depth', 'Drain rate against the configured rate', 'Consumer lag per group', 'Outbox backlog']) {
+      expect({ wanted, series: answered.filter(({ title }) => title === wanted).some(({ series }) => series > 0) }).toEqual({ wanted, series: true });
+    }
+  }, 60_000);
 });
