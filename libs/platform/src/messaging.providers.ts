@@ -43,7 +43,7 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
     { provide: MetricsRegistry, useValue: metrics },
     {
       provide: MessagingRuntime,
-      useFactory: (database: TransactionRunner<SqlExecutor>, ...instances: AnyHandler<SqlExecutor>[]) =>
+      useFactory: (database: TransactionRunner<SqlExecutor> & SqlExecutor, ...instances: AnyHandler<SqlExecutor>[]) =>
         new MessagingRuntime({
           ...runtime,
           routing,

@@ -37,8 +37,8 @@ export interface MessagingRuntimeOptions {
   readonly brokers: BrokerSettings;
   /** The service's `<service>.handlers.ts`: message type -> handler instance. */
   readonly handlers: ReadonlyArray<HandlerRegistration<AnyHandler<SqlExecutor>>>;
-  /** The service's Prisma client: batches run in its transactions. */
-  readonly database: TransactionRunner<SqlExecutor>;
+  /** The service's Prisma client: batches run in its transactions, and a stream's checkpoints and leases are read through it. */
+  readonly database: TransactionRunner<SqlExecutor> & SqlExecutor;
   readonly sender: MessageSender;
   readonly routing: Routing;
   readonly batch?: Partial<BatchSettings>;
@@ -106,7 +106,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   constructor(private readonly options: MessagingRuntimeOptions) {
     const { service, routing, logger } = options;
     const retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
-    for (const name of routing.transportsOf(service)) this.transports.set(name, createTransport(name, { client: service, brokers: options.brokers, namespace: processNamespace, retryPolicy, partitions: options.partitions, logger }));
+    for (const name of routing.transportsOf(service)) this.transports.set(name, createTransport(name, { client: service, brokers: options.brokers, namespace: processNamespace, retryPolicy, partitions: options.partitions, database: options.database, logger }));
     this.limiter = options.commandRate ?? null;
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 

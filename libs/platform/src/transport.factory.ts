@@ -1,7 +1,9 @@
 import { channelNames, type ServiceName } from '@boxoffice/contracts';
-import type { Logger, RetryPolicy, Transport, TransportName } from '@boxoffice/messaging';
+import type { Logger, RetryPolicy, SqlExecutor, Transport, TransportName } from '@boxoffice/messaging';
 import { KafkaTransport } from '@boxoffice/messaging-kafka';
+import { KinesisTransport } from '@boxoffice/messaging-kinesis';
 import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
+import { SqsTransport } from '@boxoffice/messaging-sqs';
 import type { BrokerSettings } from './broker.settings.js';
 
 /**
@@ -21,11 +23,19 @@ export interface TransportSetup {
   readonly retryPolicy: RetryPolicy;
   /** Topic partitions or stream shards for the channels this transport creates. */
   readonly partitions?: number;
+  /**
+   * The database of the service that consumes: a stream without consumer groups (Kinesis) keeps
+   * its checkpoints and leases there. Only a consumer of such a stream needs it.
+   */
+  readonly database?: SqlExecutor;
   readonly logger: Logger;
 }
 
+/** An AWS endpoint is the SDK's to choose from the region (and its credentials its usual chain's); any other is a local stand-in. */
+const localEndpoint = (url: string): string | undefined => (new URL(url).hostname.endsWith('.amazonaws.com') ? undefined : url);
+
 /** The names a deployment can choose, and the one place that turns a name into an adapter. */
-export const transportNames = ['rabbitmq', 'kafka'] as const;
+export const transportNames = ['rabbitmq', 'activemq', 'sqs', 'kafka', 'kinesis'] as const;
 
 export function createTransport(name: TransportName, setup: TransportSetup): Transport {
   const { client, brokers, retryPolicy, logger } = setup;
@@ -43,6 +53,11 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
         },
         logger,
       });
+    case 'sqs':
+      return new SqsTransport({ endpoint: localEndpoint(brokers.sqsEndpoint), region: brokers.awsRegion, retryPolicy, logger });
+    case 'kinesis':
+      if (!setup.database) throw new Error('the kinesis transport needs the database of the service that consumes (its checkpoints and leases live there)');
+      return new KinesisTransport({ endpoint: localEndpoint(brokers.kinesisEndpoint), region: brokers.awsRegion, database: setup.database, shards: setup.partitions, logger });
     default:
       throw new Error(`no transport named ${name} (known: ${transportNames.join(', ')})`);
   }
