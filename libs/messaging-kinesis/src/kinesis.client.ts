@@ -5,7 +5,10 @@ export interface KinesisClientOptions {
   /** Where Kinesis answers: kinesis-local's plain HTTP port here (KINESIS_ENDPOINT), or unset for AWS. */
   readonly endpoint?: string;
   readonly region?: string;
-  /** Dummy credentials by default: kinesis-local reads only the account from the key id, and checks no signature. */
+  /**
+   * With a local endpoint, dummy ones by default (kinesis-local reads only the account from the
+   * key id and checks no signature); on AWS (no endpoint), the SDK's usual credential chain.
+   */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
@@ -18,7 +21,7 @@ export function createKinesisClient(options: KinesisClientOptions = {}): Kinesis
   return new KinesisClient({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     region: options.region ?? 'us-east-1',
-    credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' },
+    ...(options.credentials || options.endpoint ? { credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' } } : {}),
     requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000 }),
     // The SDK retries throttling and 5xx itself, three attempts; the publisher retries failed records on top.
     maxAttempts: 3,
