@@ -1,5 +1,5 @@
 // CPU time of the processes a benchmark involves, read from /proc: the services it started, and
-// the PostgreSQL, RabbitMQ and Kafka processes on this machine (the bench runs alone, so theirs
+// the PostgreSQL and broker processes on this machine (the bench runs alone, so theirs
 // is the system's work). Linux only, which is where the benches run.
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -32,11 +32,21 @@ export function cpuSnapshot(services: ReadonlyMap<number, string>): CpuSnapshot 
   return { processes };
 }
 
+/** The JVM brokers told apart by their command lines; kinesis-local is a Node script. */
+const byCommandLine: ReadonlyArray<readonly [comm: string, marker: string, role: string]> = [
+  ['java', 'kafka', 'kafka'],
+  ['java', 'artemis', 'activemq'],
+  ['java', 'elasticmq', 'sqs'],
+  ['node', 'kinesis-local', 'kinesis'],
+];
+
 function roleOf(comm: string, pid: number): string | null {
   if (comm === 'postgres') return 'postgresql';
   if (comm === 'beam.smp') return 'rabbitmq';
-  if (comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka')) return 'kafka';
-  return null;
+  const candidates = byCommandLine.filter(([name]) => name === comm);
+  if (candidates.length === 0) return null;
+  const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  return candidates.find(([, marker]) => commandLine.includes(marker))?.[2] ?? null;
 }
 
 /**

@@ -6,30 +6,34 @@
 //   replay <id> | --all  send back to where it failed, attempts reset, same message id
 //   purge                throw every parked message away
 //
-// The brokers come from RABBITMQ_URL and KAFKA_BROKERS, like the services; BOXOFFICE_NAMESPACE
-// selects a namespaced copy of the system (the tests run in those). Everything goes through the
+// The transports come from COMMAND_TRANSPORT and EVENT_TRANSPORT, the brokers from their addresses
+// (RABBITMQ_URL, KAFKA_BROKERS, ACTIVEMQ_URL, SQS_ENDPOINT, KINESIS_ENDPOINT), as the services
+// read them; BOXOFFICE_NAMESPACE selects a namespaced copy of the system (the tests run in those). Everything goes through the
 // transport port's DeadLetterStore, so this file knows no broker.
+import { ConfigError, loadConfig, serviceEnv } from '@boxoffice/config';
 import { channelNames, namespace } from '@boxoffice/contracts';
 import { defaultRetryPolicy, findDeadLetter, Routing, silentLogger, type DeadLetterStore, type Transport } from '@boxoffice/messaging';
-import { KafkaTransport } from '@boxoffice/messaging-kafka';
-import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
+import { brokerSettings, createTransport } from '@boxoffice/platform';
+import { z } from 'zod';
 import { table, truncate } from './table.ts';
 
 const usage = 'usage: npm run dlq -- list | show <id> | replay <id|--all> | purge';
 const [command, argument] = process.argv.slice(2);
 
+// The same settings the services read, so the tool looks where they park their dead letters.
+let brokers;
+try {
+  brokers = brokerSettings(loadConfig(z.object(serviceEnv('dlq-tool', 1))));
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
 const names = channelNames(namespace);
-const routing = new Routing();
-const transports: Transport[] = [
-  new RabbitMqTransport({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    name: 'dlq-tool',
-    exchange: names.exchanges.commands,
-    retryPolicy: defaultRetryPolicy,
-    logger: silentLogger,
-  }),
-  new KafkaTransport({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'dlq-tool', logger: silentLogger }),
-].filter((transport) => Object.values(routing.transports).includes(transport.name));
+const routing = new Routing(brokers.transports);
+const transports: Transport[] = [...new Set(Object.values(routing.transports))].map((name) =>
+  createTransport(name, { client: 'dlq-tool', brokers, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger }),
+);
 
 /** Each transport's store, scoped to the channels the catalog puts on it and the consumers that read them. */
 const stores: DeadLetterStore[] = transports.map((transport) =>

@@ -1,20 +1,63 @@
+import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { channelNames } from '@boxoffice/contracts';
-import { defaultRetryPolicy, silentLogger } from '@boxoffice/messaging';
+import { defaultRetryPolicy, defaultTransports, silentLogger, type TransportChoice, type TransportName } from '@boxoffice/messaging';
 import { createKafkaClient, withAdmin } from '@boxoffice/messaging-kafka';
+import { createKinesisClient, KinesisStreams } from '@boxoffice/messaging-kinesis';
 import { RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
+import { SqsTransport } from '@boxoffice/messaging-sqs';
 
 const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const sqsEndpoint = process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:9324';
+const kinesisEndpoint = process.env.KINESIS_ENDPOINT ?? 'http://127.0.0.1:4568';
 
 /**
- * Deletes what the services of one namespaced system declared on the shared brokers: its
- * queues (with their retry and dead letter queues) and exchange on RabbitMQ, its topics (dead
- * letter topics included) and idle consumer groups on Kafka. Brokers outlive test runs, and durable
- * queues would otherwise pile up run after run.
+ * Deletes what the services of one namespaced system declared on the shared brokers of the
+ * transports it ran on: its queues (with their retry and dead letter queues) and exchange on
+ * RabbitMQ, its queues on SQS, its topics (dead letter topics included) and idle consumer groups
+ * on Kafka, its streams on Kinesis. Brokers outlive test runs, and durable queues would otherwise
+ * pile up run after run.
  */
-export async function deleteNamespace(namespace: string): Promise<void> {
+export async function deleteNamespace(namespace: string, transports: TransportChoice = defaultTransports): Promise<void> {
   if (!namespace) throw new Error('refusing to delete the un-namespaced system');
-  await Promise.all([deleteRabbitMqTopology(namespace), deleteKafkaTopicsAndGroups(namespace)]);
+  const cleanups: Record<TransportName, (namespace: string) => Promise<void>> = {
+    rabbitmq: deleteRabbitMqTopology,
+    kafka: deleteKafkaTopicsAndGroups,
+    sqs: deleteSqsQueues,
+    kinesis: deleteKinesisStreams,
+  };
+  await Promise.all(
+    [...new Set(Object.values(transports))].map((name) => {
+      const cleanup = cleanups[name];
+      if (!cleanup) throw new Error(`no cleanup for transport ${name}`);
+      return cleanup(namespace);
+    }),
+  );
+}
+
+async function deleteSqsQueues(namespace: string): Promise<void> {
+  const sqs = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: defaultRetryPolicy, logger: silentLogger });
+  try {
+    for (const queue of Object.values(channelNames(namespace).queues)) await sqs.queues.remove(queue);
+  } finally {
+    await sqs.close();
+  }
+}
+
+async function deleteKinesisStreams(namespace: string): Promise<void> {
+  const client = createKinesisClient({ endpoint: kinesisEndpoint });
+  try {
+    const names: string[] = [];
+    for (let last: string | undefined; ; ) {
+      const page = await client.send(new ListStreamsCommand({ ...(last ? { ExclusiveStartStreamName: last } : {}), Limit: 100 }));
+      names.push(...(page.StreamNames ?? []));
+      if (!page.HasMoreStreams || !page.StreamNames?.length) break;
+      last = page.StreamNames.at(-1);
+    }
+    await new KinesisStreams(client).delete(names.filter((name) => name.startsWith(`${namespace}.`)));
+  } finally {
+    client.destroy();
+  }
 }
 
 async function deleteRabbitMqTopology(namespace: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { dropDatabase, withDatabase } from '@boxoffice/database';
+import { defaultTransports, type TransportChoice } from '@boxoffice/messaging';
 import { uniqueName } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
 import { startServiceProcess, type ServiceProcess, type StartOptions } from './service-process.js';
@@ -44,9 +45,14 @@ export class TestSystem {
     return instance;
   }
 
+  /** The transports its services run on (COMMAND_TRANSPORT, EVENT_TRANSPORT), for the cleanup. */
+  private get transports(): TransportChoice {
+    return { command: this.sharedEnv.COMMAND_TRANSPORT ?? defaultTransports.command, event: this.sharedEnv.EVENT_TRANSPORT ?? defaultTransports.event };
+  }
+
   async teardown(): Promise<void> {
     await Promise.all(this.running.splice(0).map((instance) => instance.kill()));
     const services = ['checkout', 'billing', 'email', 'analytics', 'audit'];
-    await Promise.all([...services.map((service) => dropDatabase(this.databaseUrl(service))), deleteNamespace(this.namespace)]);
+    await Promise.all([...services.map((service) => dropDatabase(this.databaseUrl(service))), deleteNamespace(this.namespace, this.transports)]);
   }
 }
