@@ -45,9 +45,14 @@ export class TestSystem {
     return instance;
   }
 
-  /** The transports its services run on (COMMAND_TRANSPORT, EVENT_TRANSPORT), for the cleanup. */
-  private get transports(): TransportChoice {
+  /** The transports its services run on (COMMAND_TRANSPORT, EVENT_TRANSPORT). */
+  get transports(): TransportChoice {
     return { command: this.sharedEnv.COMMAND_TRANSPORT ?? defaultTransports.command, event: this.sharedEnv.EVENT_TRANSPORT ?? defaultTransports.event };
+  }
+
+  /** The transport its events travel on, for a tool that reads the event log itself. */
+  get events(): string {
+    return this.transports.event;
   }
 
   async teardown(): Promise<void> {

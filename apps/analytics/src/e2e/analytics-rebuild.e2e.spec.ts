@@ -14,7 +14,7 @@ interface Stats {
 /** Runs `npm run analytics:rebuild` against this system, as an operator would. */
 async function rebuild(system: TestSystem, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/analytics/src/rebuild/rebuild.main.ts'], {
-    env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics'), ...env },
+    env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics'), EVENT_TRANSPORT: system.events, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -25,9 +25,10 @@ async function rebuild(system: TestSystem, env: Record<string, string> = {}): Pr
 }
 
 // Analytics' numbers are a projection of the event log: damaged, they come back the same from the
-// events Kafka retained, folded again, while the service keeps running and serving.
-describe('rebuilding Analytics from the event log', () => {
-  const system = new TestSystem();
+// events the stream retained (Kafka's topics, or Kinesis's streams from TRIM_HORIZON), folded
+// again, while the service keeps running and serving.
+describe.each(['kafka', 'kinesis'])('rebuilding Analytics from the event log on %s', (events) => {
+  const system = new TestSystem({ DATABASE_POOL_SIZE: '4', EVENT_TRANSPORT: events });
   let checkout: ServiceProcess;
   let analytics: ServiceProcess;
   let analyticsDb: pg.Pool;

@@ -1,6 +1,5 @@
 import type { Envelope } from '@boxoffice/contracts';
 import { decodeInbound, type SqlExecutor } from '@boxoffice/messaging';
-import type { TopicRecord } from '@boxoffice/messaging-kafka';
 import { projectedEvents, ProjectionFold } from '../projections/projection.fold.js';
 import { projectionTables, replaceProjections } from '../projections/projection.store.js';
 
@@ -28,7 +27,12 @@ export interface RebuildReport {
  * counting an event twice or not at all. A crash anywhere before the commit rolls back: the old
  * numbers stay. What the log no longer retains (older than its retention) is not counted.
  */
-export async function rebuildProjections(tx: SqlExecutor, readLog: () => Promise<TopicRecord[]>): Promise<RebuildReport> {
+/** One record of the event log as the rebuild needs it: the envelope, as it was published. */
+export interface LogRecord {
+  readonly value: Buffer | string | null;
+}
+
+export async function rebuildProjections(tx: SqlExecutor, readLog: () => Promise<ReadonlyArray<LogRecord>>): Promise<RebuildReport> {
   await tx.$executeRawUnsafe(`LOCK TABLE ${projectionTables.join(', ')} IN EXCLUSIVE MODE`);
   const records = await readLog();
   const inbox = await tx.$queryRawUnsafe<Array<{ id: string }>>(`SELECT message_id::text AS id FROM inbox_message WHERE consumer = 'analytics'`);
