@@ -18,6 +18,8 @@
 //      Once with Checkout's fail-fast policies on, once on a Checkout restarted with
 //      SYNC_POLICIES=off (docs/patterns/sync-vs-async.md). BENCH_SYNC_VS_ASYNC=off leaves it out.
 //
+// BENCH_TRACING=compare runs only the sale, with tracing off and then on (ticket-sale.tracing.ts).
+//
 // Parameters: k6/params.json (shared with the k6 scripts). Writes results/ticket-sale-<time>.json
 // and .svg; the last line printed is one JSON object with every figure.
 import { freePort, TestSystem } from '@boxoffice/e2e';
@@ -33,8 +35,14 @@ import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
+import { compareTracing } from './ticket-sale.tracing.ts';
 
 const { ticketSale: sale, syncVsAsync: comparison } = readParams();
+// BENCH_TRACING=compare: the sale with tracing off, then on, side by side, and nothing else.
+if (process.env.BENCH_TRACING === 'compare') {
+  await compareTracing(sale);
+  process.exit(0);
+}
 /** Checkout's Prisma pool (checkout.module.ts): the baseline gets as many connections. */
 const CHECKOUT_POOL_SIZE = 20;
 const ADMIN = { 'x-admin-key': 'local-admin-key' };
