@@ -130,7 +130,7 @@ describe('docker-compose.yml under Compose v2', () => {
     const whole = dockerCompose('config', '-q');
     expect({ stderr: whole.stderr, status: whole.status }).toEqual({ stderr: '', status: 0 });
     const profiles = dockerCompose('config', '--profiles').stdout.split('\n').filter(Boolean);
-    expect(profiles).toEqual(['loadtest']);
+    expect(profiles.sort()).toEqual(['activemq', 'kinesis', 'loadtest', 'sqs']);
     for (const args of [...profiles.map((profile) => ['--profile', profile]), ['--profile', '*']]) {
       const result = dockerCompose(...args, 'config', '-q');
       expect({ args, stderr: result.stderr, status: result.status }).toEqual({ args, stderr: '', status: 0 });
@@ -151,7 +151,7 @@ describe('docker-compose.yml under Compose v2', () => {
 
   it('pins every image it pulls to an exact version tag', () => {
     const pulled = Object.entries(services).filter(([, service]) => !service.build);
-    expect(pulled.map(([name]) => name).sort()).toEqual(['k6', 'kafka', 'kafka-ui', 'lgtm', 'mailpit', 'postgres', 'rabbitmq']);
+    expect(pulled.map(([name]) => name).sort()).toEqual(['activemq', 'k6', 'kafka', 'kafka-ui', 'lgtm', 'mailpit', 'postgres', 'rabbitmq', 'sqs']);
     for (const [name, service] of pulled) {
       expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/) });
     }
@@ -216,15 +216,18 @@ describe('docker-compose.yml under Compose v2', () => {
     expect([...databases.values()].sort()).toEqual([...APPS].sort());
   });
 
-  it('waits, for every dependency, until its healthcheck passes', () => {
+  it('waits, for every dependency, until its healthcheck passes; required unless the dependency is under a profile', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [dependency, { condition, required }] of Object.entries(service.depends_on ?? {})) {
         const healthcheck = services[dependency]?.healthcheck;
+        // A broker under a profile (ActiveMQ, SQS, Kinesis) is waited for when its profile is on,
+        // and must not be required when it is off, or the default stack would not start.
+        const profiled = Boolean(services[dependency]?.profiles?.length);
         expect({ name, dependency, condition, required, checked: Boolean(healthcheck?.test?.length) && healthcheck?.test?.[0] !== 'NONE' && !healthcheck?.disable }).toEqual({
           name,
           dependency,
           condition: 'service_healthy',
-          required: true,
+          required: !profiled,
           checked: true,
         });
       }
@@ -249,8 +252,9 @@ describe('docker-compose.yml under Compose v2', () => {
         }
       }
     }
-    // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
-    expect(checked).toBe(24);
+    // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS, ACTIVEMQ_URLs, SQS_ENDPOINTs, KINESIS_ENDPOINTs
+    // and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
+    expect(checked).toBe(39);
   });
 
   it("publishes exactly the ports of the README's table, on 127.0.0.1 and unchanged", () => {
