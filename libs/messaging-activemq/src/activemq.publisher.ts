@@ -1,0 +1,99 @@
+import { once } from 'node:events';
+import { describeDestination, type OutgoingMessage } from '@boxoffice/messaging';
+import { type AwaitableSender, type Message, SenderEvents } from 'rhea-promise';
+import type { ActiveMqConnection } from './activemq.connection.js';
+import { messageFor } from './activemq.message.js';
+
+const SEND_TIMEOUT_SECONDS = 30;
+
+/**
+ * Sends to Artemis queues and waits for the broker to accept each message: the port's `publish`
+ * for the outbox relay, and the dead-letter and replay copies. One sender link per queue
+ * (`capabilities: queue`, so a queue nobody provisioned yet is created ANYCAST rather than
+ * dropped), opened on first use and again after a reconnect. A batch is written out as far as
+ * the broker's link credit allows, then its outcomes are awaited together: one round trip per
+ * credit window, not per message. Artemis grants 1,000 credits and tops them up at 300
+ * (`amqpCredits`, `amqpLowCredits` on the acceptor).
+ */
+export class ActiveMqPublisher {
+  private readonly senders = new Map<string, Promise<AwaitableSender>>();
+
+  constructor(private readonly connection: ActiveMqConnection) {
+    connection.onLost(() => this.senders.clear());
+  }
+
+  /** The port's publish: resolves once the broker accepted every message, rejects if any was not. */
+  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+    const wrong = messages.find(({ destination }) => destination.transport !== 'activemq');
+    if (wrong) throw new Error(`ActiveMqPublisher cannot publish to ${describeDestination(wrong.destination)}`);
+    const byQueue = new Map<string, Message[]>();
+    for (const { envelope, headers, destination } of messages) {
+      byQueue.set(destination.channel, [...(byQueue.get(destination.channel) ?? []), messageFor(envelope, headers)]);
+    }
+    await Promise.all([...byQueue].map(([queue, batch]) => this.send(queue, batch)));
+  }
+
+  /** Sends AMQP messages to one queue; resolves once all were accepted (in any order). */
+  async send(queue: string, messages: ReadonlyArray<Message>): Promise<void> {
+    if (messages.length === 0) return;
+    const sender = await this.sender(queue);
+    const outcomes: Array<Promise<unknown>> = [];
+    let stalled: unknown = null;
+    try {
+      for (const message of messages) {
+        // No credit: wait for the broker to grant more (or the link to go).
+        while (!sender.sendable()) await waitForCredit(sender);
+        outcomes.push(sender.send(message, { timeoutInSeconds: SEND_TIMEOUT_SECONDS }));
+      }
+    } catch (error) {
+      stalled = error;
+    }
+    // Every outcome is awaited, so none rejects unheard.
+    const settled = await Promise.allSettled(outcomes);
+    const failed = settled.find((result) => result.status === 'rejected')?.reason ?? stalled;
+    if (failed) {
+      this.forget(queue, sender);
+      throw new Error(`activemq: the broker did not accept every message for ${queue} (${describe(failed)})`, { cause: failed });
+    }
+  }
+
+  async close(): Promise<void> {
+    const senders = [...this.senders.values()];
+    this.senders.clear();
+    for (const opening of senders) await (await opening.catch(() => null))?.close().catch(() => {});
+  }
+
+  private sender(queue: string): Promise<AwaitableSender> {
+    let sender = this.senders.get(queue);
+    if (!sender) {
+      sender = this.connection
+        .current()
+        .createAwaitableSender({ target: { address: queue, capabilities: ['queue'] } })
+        .then((opened) => {
+          opened.on(SenderEvents.senderClose, () => this.forget(queue, opened));
+          opened.on(SenderEvents.senderError, () => this.forget(queue, opened));
+          return opened;
+        });
+      sender.catch(() => this.senders.delete(queue));
+      this.senders.set(queue, sender);
+    }
+    return sender;
+  }
+
+  private forget(queue: string, sender: AwaitableSender): void {
+    void this.senders.get(queue)?.then((current) => current === sender && this.senders.delete(queue), () => {});
+  }
+}
+
+async function waitForCredit(sender: AwaitableSender): Promise<void> {
+  if (!sender.isOpen()) throw new Error(`the sender to ${sender.address} is closed`);
+  const timeout = AbortSignal.timeout(SEND_TIMEOUT_SECONDS * 1000);
+  await once(sender, SenderEvents.sendable, { signal: timeout }).catch(() => {
+    throw new Error(`no credit from the broker for ${sender.address} within ${SEND_TIMEOUT_SECONDS} s`);
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'object' && error ? JSON.stringify(error) : String(error);
+}
