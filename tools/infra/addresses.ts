@@ -7,6 +7,10 @@ export type InfraAddresses = {
   postgres: HostPort;
   rabbitmq: HostPort;
   kafka: HostPort;
+  /** ACTIVEMQ_URL: the Artemis broker's AMQP 1.0 acceptor. */
+  activemq: HostPort;
+  /** KINESIS_ENDPOINT: kinesis-local's plain HTTP port. */
+  kinesis: HostPort;
   /** SQS_ENDPOINT: ElasticMQ locally, or an AWS endpoint (which infra:up only checks). */
   sqs: HostPort;
 };
@@ -18,6 +22,9 @@ export function infraAddresses(env: NodeJS.ProcessEnv = process.env): InfraAddre
     // KAFKA_BROKERS may list several brokers; any one of them answering is enough to bootstrap
     // a client, and a local broker is only ever started on the first.
     kafka: fromHostPort((env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim(), 9092),
+    activemq: fromUrl(env.ACTIVEMQ_URL || 'amqp://boxoffice:boxoffice@127.0.0.1:61617', 5672),
+    // kinesis-local's plain HTTP port; the SDK's endpoint, so a URL.
+    kinesis: fromUrl(env.KINESIS_ENDPOINT || 'http://127.0.0.1:4568', 4568),
     sqs: fromUrl(env.SQS_ENDPOINT || 'http://127.0.0.1:9324', (env.SQS_ENDPOINT || '').startsWith('https:') ? 443 : 80),
   };
 }

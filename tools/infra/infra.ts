@@ -29,7 +29,41 @@ export type InfraSummary = { ok: boolean; services: ServiceReport[] };
 export type InfraOptions = {
   log?: (line: string) => void;
   addresses?: InfraAddresses;
+  /** Which servers to bring up; by default those the configuration uses (see `serversInUse`). */
+  only?: ReadonlyArray<ServiceName>;
 };
+
+/** Which broker serves each transport a deployment can choose (COMMAND_TRANSPORT, EVENT_TRANSPORT). */
+const serverOfTransport: Record<string, ServiceName> = {
+  rabbitmq: 'rabbitmq',
+  activemq: 'activemq',
+  sqs: 'sqs',
+  kafka: 'kafka',
+  kinesis: 'kinesis',
+};
+
+/**
+ * The servers a configuration needs: PostgreSQL always, and the broker of each chosen transport
+ * (RabbitMQ and Kafka unless COMMAND_TRANSPORT or EVENT_TRANSPORT say otherwise). A transport
+ * name nobody knows is refused here, before anything starts, as the services would refuse it.
+ */
+export function serversInUse(environment: NodeJS.ProcessEnv = process.env): ServiceName[] {
+  const chosen = [
+    ['COMMAND_TRANSPORT', environment.COMMAND_TRANSPORT || 'rabbitmq', ['rabbitmq', 'activemq', 'sqs']],
+    ['EVENT_TRANSPORT', environment.EVENT_TRANSPORT || 'kafka', ['kafka', 'kinesis']],
+  ] as const;
+  const servers: ServiceName[] = ['postgres'];
+  for (const [setting, transport, known] of chosen) {
+    if (!(known as ReadonlyArray<string>).includes(transport)) {
+      throw new Error(`${setting}=${transport} is not a transport boxoffice has; choose one of ${known.join(', ')}`);
+    }
+    servers.push(serverOfTransport[transport]);
+  }
+  return servers;
+}
+
+/** Every server boxoffice can use: what the test suite needs, since it proves every transport. */
+export const allServers = (): ServiceName[] => INFRA_SERVICES.map((service) => service.name);
 
 export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSummary> {
   const log = options.log ?? console.log;
@@ -40,8 +74,9 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSumm
   let docker: boolean | undefined;
   const dockerAnswers = () => (docker ??= dockerEngineAnswers());
 
+  const wanted = new Set(options.only ?? serversInUse());
   const services: ServiceReport[] = [];
-  for (const service of INFRA_SERVICES) {
+  for (const service of INFRA_SERVICES.filter(({ name }) => wanted.has(name))) {
     const began = Date.now();
     const report = await ensureService(service, addresses[service.name], started, dockerAnswers, log);
     report.seconds = (Date.now() - began) / 1000;

@@ -2,8 +2,10 @@
 // with how to tell each one answers and how to start it natively.
 
 import type { HostPort } from './addresses.ts';
+import { probeActiveMq, startNativeArtemis } from './artemis.ts';
 import { elasticmq, probeSqs, startNativeElasticMq, stopCommand as elasticMqStopCommand } from './elasticmq.ts';
 import { startNativeKafka } from './kafka.ts';
+import { probeKinesis, startNativeKinesis, stopKinesisCommand } from './kinesis.ts';
 import { startNativePostgres, startNativeRabbitmq } from './native.ts';
 import { defaultKafkaHome, shown } from './paths.ts';
 import { type Probe, probeKafka, probePostgres, probeRabbitmq } from './probe.ts';
@@ -56,6 +58,30 @@ export const INFRA_SERVICES: InfraService[] = [
     startNative: (address, log) => {
       const broker = startNativeKafka(address, log);
       return { logs: shown(defaultKafkaHome.log), pid: broker.pid, exited: broker.exited };
+    },
+  },
+  {
+    name: 'activemq',
+    title: 'ActiveMQ Artemis',
+    setting: 'ACTIVEMQ_URL',
+    probe: probeActiveMq,
+    // A cold JVM: about 3 s on two cores once created, more on a busy machine.
+    startTimeoutMs: 60_000,
+    startNative: (address, log) => {
+      const broker = startNativeArtemis(address, log);
+      return { logs: '.cache/artemis/broker.log', pid: broker.pid, exited: broker.exited, stop: broker.stop };
+    },
+  },
+  {
+    name: 'kinesis',
+    title: 'Kinesis (kinesis-local)',
+    setting: 'KINESIS_ENDPOINT',
+    probe: probeKinesis,
+    // A Scala.js bundle of 9 MB: about 2 s warm on two cores, more when the machine is busy.
+    startTimeoutMs: 30_000,
+    startNative: (address, log) => {
+      const server = startNativeKinesis(address, log);
+      return { logs: '.cache/kinesis/server.log', pid: server.pid, exited: server.exited, stop: stopKinesisCommand };
     },
   },
   {

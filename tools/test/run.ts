@@ -7,7 +7,7 @@
 // Extra arguments go to Jest (and skip the disruptive phase), e.g. `npm test -- --selectProjects messaging`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { ensureInfra } from '../infra/infra.ts';
+import { allServers, ensureInfra } from '../infra/infra.ts';
 
 const nx = ['node_modules/nx/dist/bin/nx.js'];
 const started = Date.now();
@@ -24,9 +24,10 @@ function run(title: string, args: string[]): void {
 }
 
 console.log('> infrastructure');
-const infra = await ensureInfra();
+// Every server: the suite proves every transport against its real broker.
+const infra = await ensureInfra({ only: allServers() });
 if (!infra.ok) {
-  console.error('\nThe tests need PostgreSQL, RabbitMQ and Kafka; see the lines above.');
+  console.error('\nThe tests need PostgreSQL and every broker (RabbitMQ, Kafka, ActiveMQ, SQS, Kinesis); see the lines above.');
   process.exit(1);
 }
 
