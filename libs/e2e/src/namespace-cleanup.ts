@@ -1,6 +1,7 @@
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { channelNames } from '@boxoffice/contracts';
 import { defaultRetryPolicy, defaultTransports, silentLogger, type TransportChoice, type TransportName } from '@boxoffice/messaging';
+import { ActiveMqTransport } from '@boxoffice/messaging-activemq';
 import { createKafkaClient, withAdmin } from '@boxoffice/messaging-kafka';
 import { createKinesisClient, KinesisStreams } from '@boxoffice/messaging-kinesis';
 import { RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
@@ -8,13 +9,14 @@ import { SqsTransport } from '@boxoffice/messaging-sqs';
 
 const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const kafkaBrokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const activeMqUrl = process.env.ACTIVEMQ_URL ?? 'amqp://boxoffice:boxoffice@127.0.0.1:61617';
 const sqsEndpoint = process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:9324';
 const kinesisEndpoint = process.env.KINESIS_ENDPOINT ?? 'http://127.0.0.1:4568';
 
 /**
  * Deletes what the services of one namespaced system declared on the shared brokers of the
  * transports it ran on: its queues (with their retry and dead letter queues) and exchange on
- * RabbitMQ, its queues on SQS, its topics (dead letter topics included) and idle consumer groups
+ * RabbitMQ, its queues (and dead letter queues) on ActiveMQ and SQS, its topics (dead letter topics included) and idle consumer groups
  * on Kafka, its streams on Kinesis. Brokers outlive test runs, and durable queues would otherwise
  * pile up run after run.
  */
@@ -22,6 +24,7 @@ export async function deleteNamespace(namespace: string, transports: TransportCh
   if (!namespace) throw new Error('refusing to delete the un-namespaced system');
   const cleanups: Record<TransportName, (namespace: string) => Promise<void>> = {
     rabbitmq: deleteRabbitMqTopology,
+    activemq: deleteActiveMqQueues,
     kafka: deleteKafkaTopicsAndGroups,
     sqs: deleteSqsQueues,
     kinesis: deleteKinesisStreams,
@@ -33,6 +36,16 @@ export async function deleteNamespace(namespace: string, transports: TransportCh
       return cleanup(namespace);
     }),
   );
+}
+
+async function deleteActiveMqQueues(namespace: string): Promise<void> {
+  const activemq = new ActiveMqTransport({ url: activeMqUrl, name: `cleanup-${namespace}`, retryPolicy: defaultRetryPolicy, logger: silentLogger });
+  await activemq.connect();
+  try {
+    await activemq.remove(Object.values(channelNames(namespace).queues));
+  } finally {
+    await activemq.close();
+  }
 }
 
 async function deleteSqsQueues(namespace: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { channelNames, type ServiceName } from '@boxoffice/contracts';
 import type { Logger, RetryPolicy, SqlExecutor, Transport, TransportName } from '@boxoffice/messaging';
+import { ActiveMqTransport } from '@boxoffice/messaging-activemq';
 import { KafkaTransport } from '@boxoffice/messaging-kafka';
 import { KinesisTransport } from '@boxoffice/messaging-kinesis';
 import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
@@ -53,6 +54,8 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
         },
         logger,
       });
+    case 'activemq':
+      return new ActiveMqTransport({ url: brokers.activemqUrl, name: client, retryPolicy, logger });
     case 'sqs':
       return new SqsTransport({ endpoint: localEndpoint(brokers.sqsEndpoint), region: brokers.awsRegion, retryPolicy, logger });
     case 'kinesis':
