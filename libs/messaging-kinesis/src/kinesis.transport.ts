@@ -26,9 +26,10 @@ export interface KinesisTransportOptions {
   /**
    * The consuming service's database, where its checkpoints and leases live (stream_checkpoint,
    * stream_lease): its Prisma client, or a PgTransactionRunner over a pool. Read and renewed
-   * outside the batches; the batches write them through the pipeline's own transaction.
+   * outside the batches; the batches write them through the pipeline's own transaction. Only
+   * consuming and `depth` need it: a tool that publishes or handles dead letters has none.
    */
-  readonly database: SqlExecutor;
+  readonly database?: SqlExecutor;
   /** Shards of the streams `provision` creates. Default 2. */
   readonly shards?: number;
   readonly consumer?: Omit<KinesisConsumerOptions, 'logger'>;
@@ -76,7 +77,7 @@ export class KinesisTransport implements Transport {
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
-    const consumer = new KinesisConsumer(this.client, this.options.database, spec, { ...this.options.consumer, logger: this.logger });
+    const consumer = new KinesisConsumer(this.client, this.database(), spec, { ...this.options.consumer, logger: this.logger });
     this.consumers.add(consumer);
     return consumer;
   }
@@ -100,7 +101,7 @@ export class KinesisTransport implements Transport {
    */
   async depth(channel: string, consumer: string): Promise<ChannelDepth> {
     const stream = streamOf(channel);
-    const checkpoints = await KinesisCheckpoints.ofStream(this.options.database, consumer, stream);
+    const checkpoints = await KinesisCheckpoints.ofStream(this.database(), consumer, stream);
     const shards = await new KinesisStreams(this.client).shards(stream);
     const counts = await Promise.all(shards.map((shardId) => countAfter(this.client, stream, shardId, checkpoints.get(shardId) ?? null)));
     return {
@@ -109,5 +110,10 @@ export class KinesisTransport implements Transport {
       waiting: counts.reduce((sum, n) => sum + n, 0),
       consumers: null,
     };
+  }
+
+  private database(): SqlExecutor {
+    if (!this.options.database) throw new Error('this KinesisTransport was made without a database: consuming keeps its checkpoints and leases in the consumer\'s own');
+    return this.options.database;
   }
 }
