@@ -34,10 +34,13 @@ export class ActiveMqManagement {
   private channel: Promise<Channel> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private waiting: ((message: Message) => void) | null = null;
+  private abandon: ((error: Error) => void) | null = null;
 
   constructor(private readonly connection: ActiveMqConnection) {
     connection.onLost(() => {
       this.channel = null;
+      // Its answer went with the connection.
+      this.abandon?.(new Error('activemq management: the connection was lost before the broker answered'));
     });
   }
 
@@ -59,9 +62,17 @@ export class ActiveMqManagement {
       this.waiting = (message) => {
         clearTimeout(timer);
         this.waiting = null;
+        this.abandon = null;
         resolve(message);
       };
+      this.abandon = (error) => {
+        clearTimeout(timer);
+        this.waiting = null;
+        this.abandon = null;
+        reject(error);
+      };
     });
+    answer.catch(() => {}); // awaited below; a loss while sending must not go unhandled
     await channel.sender.send(
       {
         reply_to: channel.replyTo,
