@@ -31,7 +31,7 @@ import {
   type Transport,
   type TransportName,
 } from '@boxoffice/messaging';
-import { brokerSettings, createTransport } from '@boxoffice/platform';
+import { brokerSettings, createTransport, type BrokerSettings } from '@boxoffice/platform';
 import { loadConfig, serviceEnv } from '@boxoffice/config';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
@@ -56,7 +56,7 @@ const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 interface TransportFigures {
-  readonly transport: TransportName;
+  readonly transport: string;
   readonly kind: 'command' | 'event';
   readonly msgsPerSecond: number;
   readonly cpuMsPerMessage: number;
@@ -72,7 +72,7 @@ function envelopeOf(kind: 'command' | 'event'): Envelope {
 }
 const keyOf = (envelope: Envelope) => (envelope.payload as { orderId?: string; userId?: string }).orderId ?? (envelope.payload as { userId: string }).userId;
 
-async function measure(name: TransportName, kind: 'command' | 'event'): Promise<TransportFigures> {
+async function measure(name: TransportName, kind: 'command' | 'event', label: string = name, settings: BrokerSettings = brokers): Promise<TransportFigures> {
   // The catalog's own channel names under a namespace of the bench's, so deleteNamespace removes
   // everything the transport made for them.
   const namespace = uniqueName(`bench-${name}`);
@@ -83,7 +83,7 @@ async function measure(name: TransportName, kind: 'command' | 'event'): Promise<
     new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
   ]);
   const database = new PgTransactionRunner(db.pool);
-  const transport: Transport = createTransport(name, { client: 'bench-transports', brokers, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger, database });
+  const transport: Transport = createTransport(name, { client: 'bench-transports', brokers: settings, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger, database });
   await transport.connect();
   await transport.provision([channel]);
 
@@ -125,6 +125,7 @@ async function measure(name: TransportName, kind: 'command' | 'event'): Promise<
     await relay.start();
     await waitFor(() => received, (n) => n >= count, { timeoutMs: 600_000, intervalMs: 20, description: `${name}: ${count} messages to be consumed` });
     const seconds = (performance.now() - started) / 1000;
+    if (process.env.BENCH_DEBUG) log(`  ${name}: ${JSON.stringify(pipeline.counters)} in ${seconds.toFixed(1)} s`);
     const cpu = cpuBetween(cpuBefore, cpuSnapshot(new Map([[process.pid, 'bench (client)']])));
     const cpuTotal = Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
     // Only this transport's broker, the database and the client: the other brokers sit idle.
@@ -149,7 +150,7 @@ async function measure(name: TransportName, kind: 'command' | 'event'): Promise<
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
     const figures: TransportFigures = {
-      transport: name,
+      transport: label,
       kind,
       msgsPerSecond: round(count / seconds),
       cpuMsPerMessage: round(cpuCounted / count, 3),
@@ -157,7 +158,7 @@ async function measure(name: TransportName, kind: 'command' | 'event'): Promise<
       steady: { rate: steadyRate, p50Ms: at(50), p99Ms: at(99), received: sorted.length },
     };
     log(
-      `${name.padEnd(9)} ${kind.padEnd(8)} ${String(figures.msgsPerSecond).padStart(7)} msg/s  ` +
+      `${label.padEnd(13)} ${kind.padEnd(8)} ${String(figures.msgsPerSecond).padStart(7)} msg/s  ` +
         `p50 ${String(figures.steady.p50Ms).padStart(4)} ms  p99 ${String(figures.steady.p99Ms).padStart(5)} ms  ` +
         `CPU ${figures.cpuMsPerMessage.toFixed(3)} ms/msg (${Object.entries(figures.cpuByRole).map(([role, ms]) => `${role} ${ms}`).join(', ')}; all processes ${round(cpuTotal)} ms)`,
     );
@@ -172,8 +173,8 @@ async function measure(name: TransportName, kind: 'command' | 'event'): Promise<
 }
 
 /** The ticket sale's drain through one command transport: Checkout and Billing as processes. */
-async function ticketSaleDrain(command: TransportName): Promise<{ transport: TransportName; drainPerSecond: number; configured: number; settled: number }> {
-  const system = new TestSystem({ COMMAND_TRANSPORT: command, EVENT_TRANSPORT: 'kafka' });
+async function ticketSaleDrain(command: TransportName, label: string = command, env: Record<string, string> = {}): Promise<{ transport: string; drainPerSecond: number; configured: number; settled: number }> {
+  const system = new TestSystem({ COMMAND_TRANSPORT: command, EVENT_TRANSPORT: 'kafka', ...env });
   try {
     const [checkout] = await Promise.all([
       system.start('checkout'),
@@ -206,8 +207,8 @@ async function ticketSaleDrain(command: TransportName): Promise<{ transport: Tra
         { timeoutMs: 300_000, intervalMs: 200, description: `Billing to charge ${drainOrders} orders through ${command}` },
       );
       const drainPerSecond = round(charges.n / Math.max(0.001, (charges.last.getTime() - charges.first.getTime()) / 1000));
-      log(`${command.padEnd(9)} ticket-sale drain ${String(drainPerSecond).padStart(5)}/s of ${drainRate}/s configured (${charges.n} charges)`);
-      return { transport: command, drainPerSecond, configured: drainRate, settled: charges.n };
+      log(`${label.padEnd(13)} ticket-sale drain ${String(drainPerSecond).padStart(5)}/s of ${drainRate}/s configured (${charges.n} charges)`);
+      return { transport: label, drainPerSecond, configured: drainRate, settled: charges.n };
     } finally {
       await billingDb.end();
     }
@@ -218,11 +219,18 @@ async function ticketSaleDrain(command: TransportName): Promise<{ transport: Tra
 
 const chosen = (names: TransportName[]) => names.filter((name) => !only || only.includes(name));
 log(`bench:transports - ${count} messages a burst, then ${steadyRate}/s for ${steadySeconds} s; the ticket-sale drain of ${drainOrders} orders at ${drainRate}/s\n`);
-log('transport kind       burst          steady latency          CPU per message (this transport\'s broker, PostgreSQL, the client)');
+log('transport     kind       burst          steady latency          CPU per message (this transport\'s broker, PostgreSQL, the client)');
 const results: TransportFigures[] = [];
-for (const name of chosen(commandTransports)) results.push(await measure(name, 'command'));
+for (const name of chosen(commandTransports)) {
+  results.push(await measure(name, 'command'));
+  // SQS's two kinds of queue: FIFO (the default, per-key order) and standard (no order).
+  if (name === 'sqs') results.push(await measure(name, 'command', 'sqs standard', { ...brokers, sqsQueueType: 'standard' }));
+}
 for (const name of chosen(eventTransports)) results.push(await measure(name, 'event'));
 log('');
 const drains = [];
-for (const name of chosen(commandTransports)) drains.push(await ticketSaleDrain(name));
+for (const name of chosen(commandTransports)) {
+  drains.push(await ticketSaleDrain(name));
+  if (name === 'sqs') drains.push(await ticketSaleDrain(name, 'sqs standard', { SQS_QUEUE_TYPE: 'standard' }));
+}
 log(JSON.stringify({ messages: count, steadyRate, steadySeconds, transports: results, ticketSaleDrain: drains }));

@@ -52,6 +52,11 @@ export function serviceEnv(service: string, port: number) {
     ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://boxoffice:boxoffice@127.0.0.1:61617'),
     /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */
     SQS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:9324'),
+    /**
+     * FIFO queues keep each key's commands in order (MessageGroupId = the key) and drop SQS's own
+     * duplicates; standard ones promise no order and take more throughput (see libs/messaging-sqs).
+     */
+    SQS_QUEUE_TYPE: z.enum(['fifo', 'standard']).default('fifo'),
     /** Amazon Kinesis: kinesis-local standing in for it, or https://kinesis.<region>.amazonaws.com. */
     KINESIS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:4568'),
     AWS_REGION: z.string().min(1).default('us-east-1'),

@@ -49,11 +49,14 @@ async function deleteActiveMqQueues(namespace: string): Promise<void> {
 }
 
 async function deleteSqsQueues(namespace: string): Promise<void> {
-  const sqs = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: defaultRetryPolicy, logger: silentLogger });
-  try {
-    for (const queue of Object.values(channelNames(namespace).queues)) await sqs.queues.remove(queue);
-  } finally {
-    await sqs.close();
+  // Both kinds of queue: a system may have run with SQS_QUEUE_TYPE=standard.
+  for (const queueType of ['fifo', 'standard'] as const) {
+    const sqs = new SqsTransport({ endpoint: sqsEndpoint, queueType, retryPolicy: defaultRetryPolicy, logger: silentLogger });
+    try {
+      for (const queue of Object.values(channelNames(namespace).queues)) await sqs.queues.remove(queue);
+    } finally {
+      await sqs.close();
+    }
   }
 }
 

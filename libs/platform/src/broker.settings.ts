@@ -14,6 +14,7 @@ export interface BrokerSettings {
   readonly kafkaSessionTimeoutMs: number;
   readonly activemqUrl: string;
   readonly sqsEndpoint: string;
+  readonly sqsQueueType: 'fifo' | 'standard';
   readonly kinesisEndpoint: string;
   readonly awsRegion: string;
 }
@@ -27,6 +28,7 @@ export interface BrokerConfig {
   readonly KAFKA_SESSION_TIMEOUT_MS: number;
   readonly ACTIVEMQ_URL: string;
   readonly SQS_ENDPOINT: string;
+  readonly SQS_QUEUE_TYPE: 'fifo' | 'standard';
   readonly KINESIS_ENDPOINT: string;
   readonly AWS_REGION: string;
 }
@@ -39,6 +41,7 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
     kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     activemqUrl: config.ACTIVEMQ_URL,
     sqsEndpoint: config.SQS_ENDPOINT,
+    sqsQueueType: config.SQS_QUEUE_TYPE,
     kinesisEndpoint: config.KINESIS_ENDPOINT,
     awsRegion: config.AWS_REGION,
   };

@@ -57,7 +57,7 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
     case 'activemq':
       return new ActiveMqTransport({ url: brokers.activemqUrl, name: client, retryPolicy, logger });
     case 'sqs':
-      return new SqsTransport({ endpoint: localEndpoint(brokers.sqsEndpoint), region: brokers.awsRegion, retryPolicy, logger });
+      return new SqsTransport({ endpoint: localEndpoint(brokers.sqsEndpoint), region: brokers.awsRegion, queueType: brokers.sqsQueueType, retryPolicy, logger });
     case 'kinesis':
       return new KinesisTransport({ endpoint: localEndpoint(brokers.kinesisEndpoint), region: brokers.awsRegion, database: setup.database, shards: setup.partitions, logger });
     default:

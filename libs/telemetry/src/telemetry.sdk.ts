@@ -2,6 +2,7 @@ import { register } from 'node:module';
 import type { Span } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { isTracing, markTracing, tracingConfigured } from './telemetry.state.js';
+import { OwnConsumerSpansOnly } from './own-consumer-spans.processor.js';
 import { inTraceContextOf } from './trace-context.js';
 
 export interface TelemetryOptions {
@@ -35,8 +36,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (!options.force && !tracingConfigured()) return null;
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-  const [{ NodeSDK }, { OTLPTraceExporter }, http, pg, amqplib, kafkajs] = await Promise.all([
+  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, http, pg, amqplib, kafkajs] = await Promise.all([
     import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/instrumentation-http'),
     import('@opentelemetry/instrumentation-pg'),
@@ -45,8 +47,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   ]);
   const sdk = new NodeSDK({
     serviceName: options.service,
-    // A batch span processor configured by OTEL_BSP_* around the exporter.
-    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : { traceExporter: new OTLPTraceExporter() }),
+    // A batch span processor configured by OTEL_BSP_* around the exporter, behind the filter of the
+    // client libraries' consumer spans.
+    spanProcessors: (options.spanProcessors ?? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchSettingsFromEnv() })]).map((processor) => new OwnConsumerSpansOnly(processor)),
     // Prometheus scrapes the metrics and the logs go to stdout: only traces leave by OTLP.
     metricReaders: [],
     logRecordProcessors: [],
@@ -56,7 +59,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         ignoreIncomingRequestHook: (request) => /^\/(health|metrics)\b/.test(request.url ?? ''),
       }),
       // Only inside a request's or a message's span: the relay's polls would be a root trace each.
-      new pg.PgInstrumentation({ requireParentSpan: true }),
+      // Connect spans (a pooled connection handed out) say nothing a query span does not, at one per query.
+      new pg.PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new amqplib.AmqplibInstrumentation(),
       perRecordContext(new kafkajs.KafkaJsInstrumentation()),
     ],
@@ -90,4 +94,19 @@ function perRecordContext<T extends object>(instrumentation: T): T {
     return inTraceContextOf(traceparent?.toString(), () => start.call(this, topic, message, client));
   };
   return instrumentation;
+}
+
+/**
+ * The batch span processor's standard OTEL_BSP_* variables, which the SDK reads only for the
+ * processor it builds itself (this one is built here, to sit behind OwnConsumerSpansOnly).
+ */
+function batchSettingsFromEnv(environment: NodeJS.ProcessEnv = process.env) {
+  const number = (name: string) => (environment[name] && Number.isFinite(Number(environment[name])) ? Number(environment[name]) : undefined);
+  const settings = {
+    scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxQueueSize: number('OTEL_BSP_MAX_QUEUE_SIZE'),
+    maxExportBatchSize: number('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  };
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 }

@@ -58,8 +58,11 @@ export class TracedBatchProcessor implements BatchProcessor {
       links.push({ context: spanContext, attributes: id ? { [MessagingAttributes.messageId]: id } : {} });
       if (id) this.options.traces.set(id, spanContext);
     }
+    // A trace of its own, linked to every message's: never a child of whatever the client
+    // library had active when it handed the batch over (see OwnConsumerSpansOnly).
     const span = this.tracer.startSpan(spanNameOf('process', source), {
       kind: SpanKind.CONSUMER,
+      root: true,
       links,
       attributes: messagingAttributes({
         operation: 'process',

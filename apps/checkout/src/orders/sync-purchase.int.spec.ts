@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
-import { createPrismaClient, providePrisma } from '@boxoffice/platform';
+import { createPrismaClient, MetricsRegistry, providePrisma } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -14,6 +14,7 @@ import { ConcertsService } from '../concerts/concerts.service.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { BillingClient } from './billing.client.js';
 import { OrderIdempotency } from './order-idempotency.js';
+import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
@@ -93,6 +94,8 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
         OrderPlacementGroupCommit,
         BillingClient,
         SyncOrderPolicies,
+        { provide: MetricsRegistry, useValue: new MetricsRegistry('checkout') },
+        OrderMetrics,
       ],
     };
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: ['error'] });
