@@ -34,7 +34,12 @@ export interface Telemetry {
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry | null> {
   if (isTracing()) throw new Error('telemetry is already started in this process');
   if (!options.force && !tracingConfigured()) return null;
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // The loader hook wraps only the modules an instrumentation hooks (pg, amqplib, kafkajs, http):
+  // unrestricted, it would put a getter in front of every binding of every module the app
+  // imports (Nest, Prisma, zod...), which costs on every call, traced or not.
+  const { createAddHookMessageChannel } = await import('import-in-the-middle');
+  const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, registerOptions);
 
   const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, http, pg, amqplib, kafkajs] = await Promise.all([
     import('@opentelemetry/sdk-node'),
@@ -66,6 +71,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ],
   });
   sdk.start();
+  // The instrumentations have named their modules to the loader; none may load before it knows.
+  await waitForAllMessagesAcknowledged();
   markTracing(true);
   return {
     shutdown: async () => {
