@@ -38,6 +38,8 @@ const byCommandLine: ReadonlyArray<readonly [comm: string, marker: string, role:
   ['java', 'artemis', 'activemq'],
   ['java', 'elasticmq', 'sqs'],
   ['node', 'kinesis-local', 'kinesis'],
+  // Node names its main thread so: what /proc shows for kinesis-local's process.
+  ['MainThread', 'kinesis-local', 'kinesis'],
 ];
 
 function roleOf(comm: string, pid: number): string | null {
