@@ -222,7 +222,7 @@ export async function probeActiveMq(address: HostPort): Promise<ProbeResult> {
   if ('result' in reply) return reply.result;
   if (reply.code === 0) return { state: 'ready', detail: `AMQP 1.0, logged in as ${user}` };
   if (reply.code === 1) {
-    return { state: 'unready', detail: `ActiveMQ refused the login for user ${user}: set ACTIVEMQ_URL to the broker's user and password` };
+    return { state: 'refused', detail: `ActiveMQ refused the login for user ${user}: set ACTIVEMQ_URL to the broker's user and password` };
   }
   return { state: 'unready', detail: `SASL outcome ${reply.code} for user ${user}` };
 }

@@ -111,6 +111,7 @@ async function ensureService(
 
   const first = await service.probe(address);
   if (first.state === 'ready') return reused();
+  if (first.state === 'refused') return report('failed', first.detail);
 
   if (first.state === 'unready') {
     // Something holds the port. It may be this very server still starting (a broker an earlier
@@ -119,6 +120,7 @@ async function ensureService(
     log(`  ${service.name}: ${where} accepts connections but is not ready yet (${first.detail}); waiting`);
     const later = await waitUntilReady(service.name, address, service.probe, { timeoutMs: service.startTimeoutMs, log });
     if (later.state === 'ready') return reused();
+    if (later.state === 'refused') return report('failed', later.detail);
     return report(
       'failed',
       `something at ${where} accepts connections but does not work as ${service.title}: ${later.detail}. ` +

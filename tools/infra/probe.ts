@@ -19,7 +19,8 @@ import {
 // ready:   it speaks the protocol and would serve a client now.
 // absent:  nothing accepts connections there (refused, unreachable, or no answer to connect).
 // unready: something accepted the connection but did not (yet) answer like a working server.
-export type ProbeState = 'ready' | 'absent' | 'unready';
+// refused: the server works and turns us away (wrong credentials): waiting would not help.
+export type ProbeState = 'ready' | 'absent' | 'unready' | 'refused';
 export type ProbeResult = { state: ProbeState; detail: string };
 export type Probe = (address: HostPort) => Promise<ProbeResult>;
 
@@ -99,7 +100,7 @@ export async function waitUntilReady(name: string, address: HostPort, probe: Pro
   let lastReport = started;
   for (;;) {
     const result = await probe(address);
-    if (result.state === 'ready') return result;
+    if (result.state === 'ready' || result.state === 'refused') return result;
     const stopReason = options.stopIf?.();
     if (stopReason) return { state: result.state, detail: stopReason };
     const elapsed = Date.now() - started;
