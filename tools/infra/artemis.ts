@@ -19,6 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { HostPort } from './addresses.ts';
 import { findExecutable, run, tail } from './commands.ts';
+import { readIfExists, requireJava } from './jvm.ts';
 import { cacheDir, shown } from './paths.ts';
 import type { ProbeResult } from './probe.ts';
 
@@ -69,7 +70,7 @@ export function startNativeArtemis(address: HostPort, log: (line: string) => voi
     return { pid: earlier, stop, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage()) };
   }
   // Artemis' scripts find java as this does: JAVA_HOME, else the PATH.
-  requireJava();
+  requireJava(17, `Artemis ${ARTEMIS_VERSION}`, ARTEMIS_INSTALL_HINT);
   fetchDistribution(log);
   createInstanceOnce(address, log);
 
@@ -105,15 +106,6 @@ export function runningArtemisPid(): number | undefined {
     // No /proc (macOS): trust the pid file.
   }
   return pid;
-}
-
-function requireJava(): string {
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : findExecutable('java');
-  if (!java || !fs.existsSync(java)) throw new Error(`Java is not installed. ${ARTEMIS_INSTALL_HINT}`);
-  const match = /version "(?:1\.)?(\d+)/.exec(run(java, ['-version']).output);
-  const major = match ? Number(match[1]) : 0;
-  if (major < 17) throw new Error(`Artemis ${ARTEMIS_VERSION} needs Java 17 or newer; ${java} is Java ${major || '(unknown)'}. ${ARTEMIS_INSTALL_HINT}`);
-  return java;
 }
 
 function fetchDistribution(log: (line: string) => void): void {
@@ -321,10 +313,3 @@ function isAlive(pid: number): boolean {
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}

@@ -14,13 +14,13 @@
 // `node tools/infra/elasticmq.ts --stop` stops the server this file started; infra:down runs it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAddress, type HostPort } from './addresses.ts';
-import { findExecutable, run, tail } from './commands.ts';
+import { tail } from './commands.ts';
+import { readIfExists, requireJava, resolveMavenJars } from './jvm.ts';
 import { cacheDir, shown } from './paths.ts';
 import type { ProbeResult } from './probe.ts';
 
@@ -70,8 +70,8 @@ export function startNativeElasticMq(address: HostPort, log: (line: string) => v
     return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : exitedMessage()) };
   }
 
-  const java = requireJava();
-  resolveJars(log);
+  const java = requireJava(11, 'ElasticMQ 1.7', ELASTICMQ_INSTALL_HINT);
+  resolveMavenJars({ service: 'sqs', product: 'ElasticMQ', pom: elasticmq.pom, lib: elasticmq.lib, stamp: elasticmq.libStamp, mavenLog: elasticmq.mavenLog, installHint: ELASTICMQ_INSTALL_HINT, timeoutMs: 10 * 60_000 }, log);
   fs.writeFileSync(elasticmq.conf, conf);
   if (fs.existsSync(elasticmq.log)) fs.renameSync(elasticmq.log, `${elasticmq.log}.1`);
   const out = fs.openSync(elasticmq.log, 'a');
@@ -162,31 +162,6 @@ export function probeSqs(address: HostPort): Promise<ProbeResult> {
   });
 }
 
-function requireJava(): string {
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : findExecutable('java');
-  if (!java || !fs.existsSync(java)) throw new Error(`Java is not installed. ${ELASTICMQ_INSTALL_HINT}`);
-  const match = /version "(?:1\.)?(\d+)/.exec(run(java, ['-version']).output);
-  const major = match ? Number(match[1]) : 0;
-  if (major < 11) throw new Error(`ElasticMQ 1.7 needs Java 11 or newer; ${java} is Java ${major || '(unknown)'}. ${ELASTICMQ_INSTALL_HINT}`);
-  return java;
-}
-
-function resolveJars(log: (line: string) => void): void {
-  const pomHash = crypto.createHash('sha256').update(fs.readFileSync(elasticmq.pom)).digest('hex');
-  if (readIfExists(elasticmq.libStamp)?.trim() === pomHash) return;
-  const mvn = findExecutable('mvn');
-  if (!mvn) throw new Error(`Maven is not installed, and it is how ElasticMQ's jars are fetched. ${ELASTICMQ_INSTALL_HINT}`);
-  log(`  sqs: resolving the ElasticMQ jars with Maven into ${shown(elasticmq.lib)} (once; log: ${shown(elasticmq.mavenLog)})`);
-  // From an empty folder: jars of an older version next to new ones would both be on the classpath.
-  fs.rmSync(elasticmq.lib, { recursive: true, force: true });
-  const maven = run(mvn, ['-B', '-Dstyle.color=never', '-f', elasticmq.pom, 'dependency:copy-dependencies', `-DoutputDirectory=${elasticmq.lib}`], {
-    timeoutMs: 10 * 60_000,
-  });
-  fs.writeFileSync(elasticmq.mavenLog, `${maven.output}\n`);
-  if (!maven.ok) throw new Error(`Maven could not resolve the ElasticMQ jars:\n${tail(maven.output)}`);
-  fs.writeFileSync(elasticmq.libStamp, `${pomHash}\n`);
-}
-
 function config(address: HostPort): string {
   const values: Record<string, string> = { host: address.host, port: String(address.port) };
   return fs.readFileSync(elasticmq.template, 'utf8').replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
@@ -213,13 +188,6 @@ function isAlive(pid: number): boolean {
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 if (process.argv[1] === import.meta.filename && process.argv.includes('--stop')) {
   console.log((await stopNativeElasticMq()) ?? 'ElasticMQ was not running');

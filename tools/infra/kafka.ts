@@ -18,7 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostPort } from './addresses.ts';
-import { findExecutable, run, tail } from './commands.ts';
+import { run, tail } from './commands.ts';
+import { readIfExists, requireJava, resolveMavenJars } from './jvm.ts';
 import { defaultKafkaHome, kafka as files, type KafkaHome, shown } from './paths.ts';
 
 export const KAFKA_INSTALL_HINT = 'Kafka needs Java 17+ and Maven: apt-get install -y openjdk-17-jre-headless maven';
@@ -60,8 +61,8 @@ export function startNativeKafka(address: HostPort, log: (line: string) => void,
     return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage(home)) };
   }
 
-  const java = requireJava();
-  resolveJars(log);
+  const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
+  resolveMavenJars({ service: 'kafka', product: 'Kafka', pom: files.pom, lib: files.libs, stamp: files.libsStamp, mavenLog: files.mavenLog, installHint: KAFKA_INSTALL_HINT, timeoutMs: 15 * 60_000 }, log);
   // Written on every start so edits to the template (or a new KAFKA_BROKERS) take effect.
   fs.writeFileSync(home.serverProperties, properties);
   formatStorageOnce(java, log, home);
@@ -120,37 +121,6 @@ export function runningBrokerPid(home: KafkaHome = defaultKafkaHome): number | u
     // No /proc (macOS): trust the pid file.
   }
   return pid;
-}
-
-function requireJava(): string {
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : findExecutable('java');
-  if (!java || !fs.existsSync(java)) throw new Error(`Java is not installed. ${KAFKA_INSTALL_HINT}`);
-  // `java -version` prints e.g. `openjdk version "17.0.15"`, or `"1.8.0_392"` for Java 8.
-  const { output } = run(java, ['-version']);
-  const match = /version "(?:1\.)?(\d+)/.exec(output);
-  const major = match ? Number(match[1]) : 0;
-  if (major < 17) {
-    throw new Error(`Kafka 4 needs Java 17 or newer; ${java} is Java ${major || '(unknown)'}. ${KAFKA_INSTALL_HINT} (and point JAVA_HOME at it)`);
-  }
-  return java;
-}
-
-function resolveJars(log: (line: string) => void): void {
-  const pomHash = crypto.createHash('sha256').update(fs.readFileSync(files.pom)).digest('hex');
-  if (readIfExists(files.libsStamp)?.trim() === pomHash) return;
-
-  const mvn = findExecutable('mvn');
-  if (!mvn) throw new Error(`Maven is not installed, and it is how Kafka's jars are fetched. ${KAFKA_INSTALL_HINT}`);
-  log(`  kafka: resolving the Kafka jars with Maven into ${shown(files.libs)} (once; log: ${shown(files.mavenLog)})`);
-  // Start from an empty folder: jars of an older version left next to new ones would both
-  // land on the classpath.
-  fs.rmSync(files.libs, { recursive: true, force: true });
-  const maven = run(mvn, ['-B', '-Dstyle.color=never', '-f', files.pom, 'dependency:copy-dependencies', `-DoutputDirectory=${files.libs}`], {
-    timeoutMs: 15 * 60_000,
-  });
-  fs.writeFileSync(files.mavenLog, `${maven.output}\n`);
-  if (!maven.ok) throw new Error(`Maven could not resolve the Kafka jars:\n${tail(maven.output)}`);
-  fs.writeFileSync(files.libsStamp, `${pomHash}\n`);
 }
 
 function serverProperties(address: HostPort, home: KafkaHome): string {
@@ -223,10 +193,3 @@ function isAlive(pid: number): boolean {
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
