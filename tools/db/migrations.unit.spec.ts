@@ -2,10 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { services } from './services.ts';
 
-// Every service opens its migrations with a copy of the messaging tables. A copy, not a shared
-// file, because an applied migration must never change; this test keeps the copies in step with
-// libs/messaging/sql/outbox-inbox.sql, which the libs' specs use.
+// Every service opens its migrations with a copy of the messaging tables, and has a copy of the
+// stream checkpoint and lease tables (a stream without consumer groups keeps its cursor there). A
+// copy, not a shared file, because an applied migration must never change; this test keeps the
+// copies in step with libs/messaging/sql/outbox-inbox.sql and stream-checkpoints.sql, which the
+// libs' specs use.
 const canonical = readFileSync('libs/messaging/sql/outbox-inbox.sql', 'utf8');
+const streamCheckpoints = readFileSync('libs/messaging/sql/stream-checkpoints.sql', 'utf8');
 
 describe.each(services)("%s's migrations", (service) => {
   const dir = `apps/${service}/prisma/migrations`;
@@ -14,6 +17,11 @@ describe.each(services)("%s's migrations", (service) => {
   it('open with the messaging tables exactly as libs/messaging defines them', () => {
     expect(migrations[0]).toBe('20261127000000_messaging');
     expect(readFileSync(`${dir}/${migrations[0]}/migration.sql`, 'utf8')).toBe(canonical);
+  });
+
+  it('hold the stream checkpoints and leases exactly as libs/messaging defines them', () => {
+    expect(migrations).toContain('20261201000000_stream_checkpoints');
+    expect(readFileSync(`${dir}/20261201000000_stream_checkpoints/migration.sql`, 'utf8')).toBe(streamCheckpoints);
   });
 
   it('are named so that they apply in the order they were written', () => {
