@@ -13,17 +13,63 @@ const dependencyRules = [
   // Tracing decorates the messaging parts, so it knows them; the rest may use it.
   { sourceTag: 'type:telemetry', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config'] },
   { sourceTag: 'type:broker', onlyDependOnLibsWithTags: ['type:messaging', 'type:contracts', 'type:config', 'type:telemetry'] },
-  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:telemetry'] },
+  {
+    sourceTag: 'type:platform',
+    onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:telemetry'],
+  },
   // Test helpers build on each other: the transport contract suite uses the spec helpers.
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'] },
-  // The end-to-end harness runs whole systems, so it knows the brokers (to clean up after one).
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing', 'type:telemetry'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:e2e', 'type:telemetry'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:config', 'type:contracts', 'type:database', 'type:messaging', 'type:broker', 'type:platform', 'type:testing', 'type:telemetry'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:config', 'type:database', 'type:messaging', 'type:broker', 'type:contracts', 'type:testing'],
+  },
+  // The end-to-end harness runs whole systems, so it knows the brokers and builds transports as the services do (to clean up after one).
+  {
+    sourceTag: 'type:e2e',
+    onlyDependOnLibsWithTags: [
+      'type:config',
+      'type:database',
+      'type:messaging',
+      'type:broker',
+      'type:platform',
+      'type:contracts',
+      'type:testing',
+      'type:telemetry',
+    ],
+  },
+  {
+    sourceTag: 'type:tool',
+    onlyDependOnLibsWithTags: [
+      'type:config',
+      'type:contracts',
+      'type:database',
+      'type:messaging',
+      'type:broker',
+      'type:platform',
+      'type:testing',
+      'type:e2e',
+      'type:telemetry',
+    ],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: [
+      'type:config',
+      'type:contracts',
+      'type:database',
+      'type:messaging',
+      'type:broker',
+      'type:platform',
+      'type:testing',
+      'type:telemetry',
+    ],
+  },
 ];
 
 // Tests may use the testing lib whatever they test, and the end-to-end harness.
-const testRules = dependencyRules.map((rule) => ({ ...rule, onlyDependOnLibsWithTags: [...rule.onlyDependOnLibsWithTags, 'type:testing', 'type:e2e'] }));
+const testRules = dependencyRules.map((rule) => ({
+  ...rule,
+  onlyDependOnLibsWithTags: [...rule.onlyDependOnLibsWithTags, 'type:testing', 'type:e2e'],
+}));
 
 const boundaries = (depConstraints) => ({ enforceBuildableLibDependency: false, allow: [], depConstraints });
 
@@ -49,7 +95,13 @@ export default tseslint.config(
     // Only the broker libs may talk to a broker client directly.
     files: ['apps/**/*.ts', 'libs/messaging/**/*.ts', 'libs/contracts/**/*.ts', 'libs/platform/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['amqplib', 'kafkajs'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['amqplib', 'kafkajs', 'rhea', 'rhea-promise', '@aws-sdk/client-sqs', '@aws-sdk/client-kinesis'],
+          patterns: [{ group: ['@nats-io/*'], message: 'Only libs/messaging-nats talks to NATS.' }],
+        },
+      ],
     },
   },
 );

@@ -9,9 +9,7 @@ const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
 const { paths } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
 
 /** Maps every `@boxoffice/<lib>` alias to its source, as tsconfig.base.json does. */
-const aliasMapper = Object.fromEntries(
-  Object.entries(paths).map(([alias, [target]]) => [`^${alias}$`, join(root, target)]),
-);
+const aliasMapper = Object.fromEntries(Object.entries(paths).map(([alias, [target]]) => [`^${alias}$`, join(root, target)]));
 
 export default {
   testEnvironment: 'node',
@@ -22,10 +20,7 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      { ...swcrc, swcrc: false, jsc: { ...swcrc.jsc, baseUrl: root, paths: undefined }, sourceMaps: 'inline' },
-    ],
+    '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false, jsc: { ...swcrc.jsc, baseUrl: root, paths: undefined }, sourceMaps: 'inline' }],
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
   // *.disruptive.int.spec.ts restart a broker: `npm test` runs them alone, after the rest.

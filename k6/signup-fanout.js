@@ -26,7 +26,9 @@ const BASE_URL = __ENV.BASE_URL || 'http://localhost:3000';
 function sibling(service, port) {
   const override = __ENV[`${service.toUpperCase()}_URL`];
   if (override) return override;
-  return BASE_URL.includes('//checkout:') ? BASE_URL.replace(/\/\/checkout:\d+/, `//${service}:${port}`) : BASE_URL.replace(/:\d+$/, `:${port}`);
+  return BASE_URL.includes('//checkout:')
+    ? BASE_URL.replace(/\/\/checkout:\d+/, `//${service}:${port}`)
+    : BASE_URL.replace(/:\d+$/, `:${port}`);
 }
 const EMAIL_URL = sibling('email', 3002);
 const ANALYTICS_URL = sibling('analytics', 3003);
@@ -103,7 +105,9 @@ function countAudited(since) {
   let total = 0;
   let cursor = '';
   for (;;) {
-    const page = http.get(`${AUDIT_URL}/audit?type=UserRegistered&since=${encodeURIComponent(since)}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = http.get(
+      `${AUDIT_URL}/audit?type=UserRegistered&since=${encodeURIComponent(since)}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     const entries = /** @type {unknown[]} */ (page.json('entries'));
     total += entries.length;
     const next = page.json('nextCursor');
@@ -120,6 +124,8 @@ function sampleOf(n) {
 
 /** @param {string} address */
 function welcomeSent(address) {
-  const emails = /** @type {Array<{ kind: string, status: string }>} */ (http.get(`${EMAIL_URL}/emails?to=${encodeURIComponent(address)}`).json('emails'));
+  const emails = /** @type {Array<{ kind: string, status: string }>} */ (
+    http.get(`${EMAIL_URL}/emails?to=${encodeURIComponent(address)}`).json('emails')
+  );
   return emails.some((mail) => mail.kind === 'welcome' && mail.status === 'SENT');
 }

@@ -76,7 +76,12 @@ export function setup() {
 
 /** @param {{ concertId: string }} data */
 export function buySync(data) {
-  const response = purchase('/orders/sync', data.concertId, 1, `k6-${exec.scenario.name}-${data.concertId}-${exec.scenario.iterationInTest}`);
+  const response = purchase(
+    '/orders/sync',
+    data.concertId,
+    1,
+    `k6-${exec.scenario.name}-${data.concertId}-${exec.scenario.iterationInTest}`,
+  );
   if (response.status === 0) withoutAnswer.add(1);
   check(response, { 'sync: refused with Retry-After when it is a 503': (r) => r.status !== 503 || Boolean(r.headers['Retry-After']) });
   if (check(response, { 'sync: answered with a settled order (201)': (r) => r.status === 201 })) accepted.add(1, { path: 'sync' });

@@ -53,7 +53,9 @@ export function buy(data) {
 export function teardown(data) {
   const orders = waitUntilSettled(data.concertId, sale.settleTimeoutSeconds);
   leftPending.add(orders.PENDING);
-  console.log(`orders: ${orders.total} accepted, ${orders.CONFIRMED} confirmed, ${orders.REJECTED} rejected, ${orders.PENDING} still pending`);
+  console.log(
+    `orders: ${orders.total} accepted, ${orders.CONFIRMED} confirmed, ${orders.REJECTED} rejected, ${orders.PENDING} still pending`,
+  );
   check(orders, {
     'every order settled': (o) => o.PENDING === 0,
     'accepted = confirmed + rejected': (o) => o.total === o.CONFIRMED + o.REJECTED,

@@ -32,7 +32,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  */
 export function scheduleConcert(capacity) {
   const body = JSON.stringify({ name: `k6 ${Date.now()}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents: 4500 });
-  const response = http.post(`${BASE_URL}/concerts`, body, { headers: { ...JSON_HEADERS, 'x-admin-key': ADMIN_KEY }, tags: { name: 'POST /concerts' } });
+  const response = http.post(`${BASE_URL}/concerts`, body, {
+    headers: { ...JSON_HEADERS, 'x-admin-key': ADMIN_KEY },
+    tags: { name: 'POST /concerts' },
+  });
   if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${response.body}`);
   return /** @type {{ id: string }} */ (response.json()).id;
 }

@@ -30,7 +30,9 @@ async function place(request: IncomingMessage, response: ServerResponse): Promis
   if (typeof key !== 'string') return answer(response, 400, { message: 'the Idempotency-Key header is required' });
   const price = prices.get(body.concertId) ?? (await priceOf(body.concertId));
   const orderId = randomUUID();
-  const hash = createHash('sha256').update(JSON.stringify([body.concertId, body.quantity, body.customerEmail])).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify([body.concertId, body.quantity, body.customerEmail]))
+    .digest('hex');
   const commandId = randomUUID();
   const envelope = {
     id: commandId,

@@ -43,7 +43,8 @@ const db = (service: string) => {
   }
   return pools.get(service)!;
 };
-const one = async (service: string, sql: string, values: unknown[] = []) => (await db(service).query(sql, values)).rows[0] as Record<string, number>;
+const one = async (service: string, sql: string, values: unknown[] = []) =>
+  (await db(service).query(sql, values)).rows[0] as Record<string, number>;
 
 try {
   const smtpUrl = await smtp.start();
@@ -68,7 +69,11 @@ try {
   const until = async (path: string, body: unknown, ok: number, headers: Record<string, string> = {}, done?: number) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await fetch(`${url()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+        const response = await fetch(`${url()}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
         if (response.status === ok || response.status === done) return (await response.json()) as Record<string, string>;
       } catch {
         // Checkout is down: ask again.
@@ -76,8 +81,17 @@ try {
       await delay(Math.min(1_000, 50 * 2 ** attempt));
     }
   };
-  const concert = await until('/concerts', { name: 'Chaos', startsAt: '2027-06-01T20:00:00Z', capacity: CAPACITY, priceCents: 1_000 }, 201, { 'x-admin-key': 'local-admin-key' });
-  await waitFor(() => one('billing', 'SELECT count(*)::int AS n FROM seat_inventory'), (r) => r.n === 1, { description: 'Billing to know the concert' });
+  const concert = await until(
+    '/concerts',
+    { name: 'Chaos', startsAt: '2027-06-01T20:00:00Z', capacity: CAPACITY, priceCents: 1_000 },
+    201,
+    { 'x-admin-key': 'local-admin-key' },
+  );
+  await waitFor(
+    () => one('billing', 'SELECT count(*)::int AS n FROM seat_inventory'),
+    (r) => r.n === 1,
+    { description: 'Billing to know the concert' },
+  );
 
   // ---- the flow --------------------------------------------------------------------------------
   const accepted: string[] = [];
@@ -95,7 +109,12 @@ try {
   const flows = Promise.all([
     flow(ORDERS_PER_SECOND, async () => {
       const key = randomUUID();
-      const { orderId } = await until('/orders', { concertId: concert.id, quantity: 1 + (accepted.length % 2), customerEmail: 'buyer@example.com' }, 202, { 'idempotency-key': key });
+      const { orderId } = await until(
+        '/orders',
+        { concertId: concert.id, quantity: 1 + (accepted.length % 2), customerEmail: 'buyer@example.com' },
+        202,
+        { 'idempotency-key': key },
+      );
       accepted.push(orderId);
     }),
     flow(SIGNUPS_PER_SECOND, async () => {
@@ -117,7 +136,11 @@ try {
     processes.set(name, restarted);
     const acceptingMs = Math.round(performance.now() - started);
     // Ready means consuming too: a Kafka group join waits for the dead member's session to time out.
-    await waitFor(() => fetch(`${restarted.url}/health/ready`).then((r) => r.status), (status) => status === 200, { timeoutMs: 60_000, intervalMs: 100, description: `${name} ready` });
+    await waitFor(
+      () => fetch(`${restarted.url}/health/ready`).then((r) => r.status),
+      (status) => status === 200,
+      { timeoutMs: 60_000, intervalMs: 100, description: `${name} ready` },
+    );
     restarts[name] = { acceptingMs, readyMs: Math.round(performance.now() - started) };
     log(`${name} accepting again after ${acceptingMs} ms, ready (consuming) after ${restarts[name].readyMs} ms`);
   };
@@ -159,7 +182,8 @@ try {
   // ---- settle and reconcile --------------------------------------------------------------------
   const outboxes = async () => {
     let pending = 0;
-    for (const service of ['checkout', 'billing']) pending += (await one(service, `SELECT count(*)::int AS n FROM outbox_message WHERE status = 'pending'`)).n;
+    for (const service of ['checkout', 'billing'])
+      pending += (await one(service, `SELECT count(*)::int AS n FROM outbox_message WHERE status = 'pending'`)).n;
     return pending;
   };
   await waitFor(
@@ -171,10 +195,17 @@ try {
     (s) => s.pending === 0 && s.mails >= accepted.length + signedUp.length && s.outboxes === 0,
     { timeoutMs: 300_000, intervalMs: 500, description: 'every order settled, every mail sent, every outbox empty' },
   );
-  const orders = await one('checkout', `SELECT count(*)::int AS total, count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed,
-      coalesce(sum(quantity) FILTER (WHERE status = 'CONFIRMED'), 0)::int AS seats FROM "order" WHERE id = ANY($1::uuid[])`, [accepted]);
-  const charges = await one('billing', `SELECT count(*)::int AS charges, count(DISTINCT order_id)::int AS orders,
-      count(*) FILTER (WHERE status = 'CAPTURED')::int AS captured FROM charge`);
+  const orders = await one(
+    'checkout',
+    `SELECT count(*)::int AS total, count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed,
+      coalesce(sum(quantity) FILTER (WHERE status = 'CONFIRMED'), 0)::int AS seats FROM "order" WHERE id = ANY($1::uuid[])`,
+    [accepted],
+  );
+  const charges = await one(
+    'billing',
+    `SELECT count(*)::int AS charges, count(DISTINCT order_id)::int AS orders,
+      count(*) FILTER (WHERE status = 'CAPTURED')::int AS captured FROM charge`,
+  );
   const seats = await one('billing', 'SELECT seats_sold AS sold, capacity FROM seat_inventory');
   const users = await one('checkout', 'SELECT count(*)::int AS n FROM "user"');
   const mailIds = smtp.received.map((mail) => mail.messageId);

@@ -32,7 +32,8 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     if (!pools.has(service)) pools.set(service, new pg.Pool({ connectionString: system.databaseUrl(service), max: WRITERS + 1 }));
     return pools.get(service)!;
   };
-  const kafka = () => createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'bench-fanout', logLevel: 'error' });
+  const kafka = () =>
+    createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'bench-fanout', logLevel: 'error' });
   const count = async (service: string, sql: string) => Number((await db(service).query(sql)).rows[0].n);
 
   let cleaning: Promise<void> | null = null;
@@ -67,7 +68,11 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
       const client = await db('checkout').connect();
       try {
         await client.query('BEGIN');
-        const users = Array.from({ length: to - from }, (_, i) => ({ id: uuidV7(), email: `fan${from + i}@bench.example`, name: `Fan ${from + i}` }));
+        const users = Array.from({ length: to - from }, (_, i) => ({
+          id: uuidV7(),
+          email: `fan${from + i}@bench.example`,
+          name: `Fan ${from + i}`,
+        }));
         await client.query('INSERT INTO "user" (id, email, name) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])', [
           users.map((u) => u.id),
           users.map((u) => u.email),
@@ -78,7 +83,13 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
           $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T,
         };
         const entries = users.map((user) => {
-          const envelope = envelopes.create(UserRegistered, { userId: user.id, email: user.email, name: user.name, ip: '127.0.0.1', userAgent: 'bench:fanout' });
+          const envelope = envelopes.create(UserRegistered, {
+            userId: user.id,
+            email: user.email,
+            name: user.name,
+            ip: '127.0.0.1',
+            userAgent: 'bench:fanout',
+          });
           occurredAt.set(envelope.id, Date.parse(envelope.occurredAt));
           return { envelope, destination: { transport: 'kafka', channel: topics.users, key: user.id } satisfies Destination };
         });
@@ -110,7 +121,9 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const publishSeconds = (Date.now() - writeStart) / 1000;
     log(`published in ${publishSeconds.toFixed(1)} s; starting ${services.filter((s) => s !== 'checkout').join(', ')}`);
     await Promise.all(
-      services.filter((service) => service !== 'checkout').map(async (service) => running.set(service, await system.start(service, envOf(service)))),
+      services
+        .filter((service) => service !== 'checkout')
+        .map(async (service) => running.set(service, await system.start(service, envOf(service)))),
     );
 
     // --- 2. the fan-out -----------------------------------------------------------------------
@@ -138,7 +151,9 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const summarise = (rows: Array<{ id: string; at: Date }>) => summary(rows, occurredAt);
     const subscribers = {
       email: summarise(await processedAt('email', 'SELECT event_id AS id, sent_at AS at FROM sent_email')),
-      analytics: summarise(await processedAt('analytics', `SELECT message_id AS id, received_at AS at FROM inbox_message WHERE consumer = 'analytics'`)),
+      analytics: summarise(
+        await processedAt('analytics', `SELECT message_id AS id, received_at AS at FROM inbox_message WHERE consumer = 'analytics'`),
+      ),
       audit: summarise(await processedAt('audit', 'SELECT event_id AS id, recorded_at AS at FROM audit_log')),
     };
     const allProcessedSeconds = (Math.max(...Object.values(subscribers).map((s) => s.lastAt)) - writeStart) / 1000;
@@ -158,7 +173,9 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     const rebuildSeconds = (Date.now() - rebuildStart) / 1000;
     const signups = await count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups');
     const rebuildEventsPerSecond = Math.round(EVENTS / rebuildSeconds);
-    log(`rebuilt in ${rebuildSeconds.toFixed(1)} s (${rebuildEventsPerSecond} events/s, the tool's start included); sign-ups counted: ${signups}`);
+    log(
+      `rebuilt in ${rebuildSeconds.toFixed(1)} s (${rebuildEventsPerSecond} events/s, the tool's start included); sign-ups counted: ${signups}`,
+    );
     if (signups !== EVENTS) throw new Error(`the rebuild counted ${signups} sign-ups, not ${EVENTS}`);
 
     await cleanUp();
@@ -170,7 +187,9 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
         writeSeconds: round(writeSeconds),
         publishSeconds: round(publishSeconds),
         allProcessedSeconds: round(allProcessedSeconds),
-        subscribers: Object.fromEntries(Object.entries(subscribers).map(([name, s]) => [name, { eventsPerSecond: s.eventsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms }])),
+        subscribers: Object.fromEntries(
+          Object.entries(subscribers).map(([name, s]) => [name, { eventsPerSecond: s.eventsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms }]),
+        ),
         rebuild: { seconds: round(rebuildSeconds), eventsPerSecond: rebuildEventsPerSecond },
       }),
     );
@@ -187,7 +206,13 @@ function summary(rows: Array<{ id: string; at: Date }>, occurredAt: Map<string, 
   const lastAt = Math.max(...times);
   const latencies = rows.map((row) => row.at.getTime() - occurredAt.get(row.id)!).sort((a, b) => a - b);
   const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
-  return { firstAt, lastAt, eventsPerSecond: Math.round(rows.length / Math.max(0.001, (lastAt - firstAt) / 1000)), p50Ms: percentile(50), p99Ms: percentile(99) };
+  return {
+    firstAt,
+    lastAt,
+    eventsPerSecond: Math.round(rows.length / Math.max(0.001, (lastAt - firstAt) / 1000)),
+    p50Ms: percentile(50),
+    p99Ms: percentile(99),
+  };
 }
 
 function round(n: number): number {

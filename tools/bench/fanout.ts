@@ -25,9 +25,13 @@ import { runFanoutBench } from './fanout.run.ts';
 const services = ['checkout', 'email', 'analytics', 'audit'] as const;
 
 console.log('building the services (cached when nothing changed)');
-const build = spawnSync(process.execPath, ['node_modules/.bin/nx', 'run-many', '-t', 'build', `--projects=${services.join(',')}`, '--output-style=static'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const build = spawnSync(
+  process.execPath,
+  ['node_modules/.bin/nx', 'run-many', '-t', 'build', `--projects=${services.join(',')}`, '--output-style=static'],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 if (build.status !== 0) throw new Error('the build failed; run `npm run build` to see why');
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.

@@ -6,7 +6,15 @@
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
-import { defaultRetryPolicy, EnvelopeFactory, Outbox, OutboxRelay, silentLogger, type Destination, type Publisher } from '@boxoffice/messaging';
+import {
+  defaultRetryPolicy,
+  EnvelopeFactory,
+  Outbox,
+  OutboxRelay,
+  silentLogger,
+  type Destination,
+  type Publisher,
+} from '@boxoffice/messaging';
 import { KafkaTopics, KafkaTransport } from '@boxoffice/messaging-kafka';
 import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import { createTestDatabase, uniqueName } from '@boxoffice/testing';
@@ -26,7 +34,13 @@ const queue = uniqueName('bench.relay');
 const exchange = uniqueName('bench.relay.commands');
 const topic = uniqueName('bench.relay');
 const db = await createTestDatabase('bench_relay', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
-const rabbitTransport = new RabbitMqTransport({ url: rabbitUrl, name: 'bench-relay', exchange, retryPolicy: defaultRetryPolicy, logger: silentLogger });
+const rabbitTransport = new RabbitMqTransport({
+  url: rabbitUrl,
+  name: 'bench-relay',
+  exchange,
+  retryPolicy: defaultRetryPolicy,
+  logger: silentLogger,
+});
 await rabbitTransport.connect();
 const setup = await rabbitTransport.connection.createChannel();
 await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
@@ -36,11 +50,15 @@ const kafkaTransport = new KafkaTransport({ brokers, clientId: 'bench-relay', lo
 const kafka = kafkaTransport.kafka;
 await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
 
-const commands = () => Array.from({ length: count }, () => envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 2, customerEmail: 'ada@example.com' }));
-const events = () => Array.from({ length: count }, () => {
-  const userId = randomUUID();
-  return envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'bench' });
-});
+const commands = () =>
+  Array.from({ length: count }, () =>
+    envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 2, customerEmail: 'ada@example.com' }),
+  );
+const events = () =>
+  Array.from({ length: count }, () => {
+    const userId = randomUUID();
+    return envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'bench' });
+  });
 
 /** Writes the messages into the outbox, as services would have, before the clock starts. */
 async function fillOutbox(messages: Envelope[], destinationOf: (m: Envelope) => Destination): Promise<void> {
@@ -72,7 +90,12 @@ async function rawAmqplibRate(messages: Envelope[]): Promise<number> {
   const rate = await timed(async () => {
     for (let i = 0; i < messages.length; i += batchSize) {
       for (const m of messages.slice(i, i + batchSize)) {
-        channel.publish(exchange, queue, Buffer.from(JSON.stringify(m)), { persistent: true, messageId: m.id, type: m.type, contentType: 'application/json' });
+        channel.publish(exchange, queue, Buffer.from(JSON.stringify(m)), {
+          persistent: true,
+          messageId: m.id,
+          type: m.type,
+          contentType: 'application/json',
+        });
       }
       await channel.waitForConfirms();
     }
@@ -87,7 +110,11 @@ async function rawKafkajsRate(messages: Envelope[]): Promise<number> {
   const rate = await timed(async () => {
     for (let i = 0; i < messages.length; i += batchSize) {
       const batch = messages.slice(i, i + batchSize);
-      await producer.send({ topic, acks: -1, messages: batch.map((m) => ({ key: (m.payload as { userId: string }).userId, value: JSON.stringify(m) })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: batch.map((m) => ({ key: (m.payload as { userId: string }).userId, value: JSON.stringify(m) })),
+      });
     }
   });
   await producer.disconnect();
@@ -132,7 +159,9 @@ async function databaseOnlyRate(): Promise<number> {
 const emptyQueue = async () => void (await setup.purgeQueue(queue));
 
 try {
-  console.log(`bench:relay - ${count} messages per run, batches of ${batchSize}, ${relayConcurrency} batches in flight, median of ${rounds} rounds\n`);
+  console.log(
+    `bench:relay - ${count} messages per run, batches of ${batchSize}, ${relayConcurrency} batches in flight, median of ${rounds} rounds\n`,
+  );
   const rabbitPublisher = rabbitTransport;
   const kafkaPublisher = kafkaTransport;
   await kafkaPublisher.connect();
@@ -150,14 +179,18 @@ try {
     async () => (await emptyQueue(), relayRate(rabbitPublisher, commands(), toQueue)),
   );
   console.log(`RabbitMQ  raw amqplib (confirm channel)  ${round(rabbitmq.raw).toString().padStart(7)} msg/s`);
-  console.log(`RabbitMQ  outbox relay                   ${round(rabbitmq.relay).toString().padStart(7)} msg/s   ratio ${(rabbitmq.relay / rabbitmq.raw).toFixed(2)}`);
+  console.log(
+    `RabbitMQ  outbox relay                   ${round(rabbitmq.relay).toString().padStart(7)} msg/s   ratio ${(rabbitmq.relay / rabbitmq.raw).toFixed(2)}`,
+  );
 
   const kafkaRates = await compare(
     () => rawKafkajsRate(events()),
     () => relayRate(kafkaPublisher, events(), toTopic),
   );
   console.log(`Kafka     raw kafkajs (acks=all)         ${round(kafkaRates.raw).toString().padStart(7)} msg/s`);
-  console.log(`Kafka     outbox relay                   ${round(kafkaRates.relay).toString().padStart(7)} msg/s   ratio ${(kafkaRates.relay / kafkaRates.raw).toFixed(2)}`);
+  console.log(
+    `Kafka     outbox relay                   ${round(kafkaRates.relay).toString().padStart(7)} msg/s   ratio ${(kafkaRates.relay / kafkaRates.raw).toFixed(2)}`,
+  );
 
   // Where the gap comes from: the relay's two halves, each measured alone.
   await emptyQueue();
@@ -166,11 +199,17 @@ try {
     kafka: await publisherOnlyRate(kafkaPublisher, events(), toTopic),
   };
   const databaseOnly = await databaseOnlyRate();
-  console.log(`\nthe halves alone: RabbitMqPublisher ${round(publisherOnly.rabbitmq)} msg/s, KafkaPublisher ${round(publisherOnly.kafka)} msg/s,`);
+  console.log(
+    `\nthe halves alone: RabbitMqPublisher ${round(publisherOnly.rabbitmq)} msg/s, KafkaPublisher ${round(publisherOnly.kafka)} msg/s,`,
+  );
   console.log(`the relay's database work with a publisher that does nothing ${round(databaseOnly)} msg/s`);
 
   await kafkaTransport.close();
-  const figures = (rates: { raw: number; relay: number }) => ({ relay: round(rates.relay), raw: round(rates.raw), ratio: Number((rates.relay / rates.raw).toFixed(3)) });
+  const figures = (rates: { raw: number; relay: number }) => ({
+    relay: round(rates.relay),
+    raw: round(rates.raw),
+    ratio: Number((rates.relay / rates.raw).toFixed(3)),
+  });
   console.log(
     JSON.stringify({
       rabbitmq: figures(rabbitmq),

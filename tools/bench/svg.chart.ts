@@ -47,7 +47,8 @@ function renderPanel(panel: Panel, top: number, xMax: number, markers: ReadonlyA
   const py = (y: number) => y0 + plotHeight - (y / yMax) * plotHeight;
 
   const grid = ticks(yMax).map(
-    (t) => `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e5e7eb"/>` +
+    (t) =>
+      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#e5e7eb"/>` +
       `<text x="${MARGIN.left - 8}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" fill="#6b7280">${format(t)}</text>`,
   );
   const xTicks = ticks(xMax).map(

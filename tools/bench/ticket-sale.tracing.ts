@@ -1,4 +1,4 @@
-// `BENCH_TRACING=compare npm run bench:ticket-sale`: what tracing costs (issue 10, item 6).
+// `BENCH_TRACING=compare npm run bench:ticket-sale`: what tracing costs.
 //
 // The same sale three times in one run, each on a fresh copy of the system: tracing off (no OTLP
 // endpoint, as `npm start` runs by default), on (every service exporting OTLP to a receiver in
@@ -35,8 +35,13 @@ export interface TracingRun {
   readonly spansPerOrder: number;
 }
 
-export async function compareTracing(sale: TicketSaleParams, log: (line?: string) => void = console.log): Promise<{ off: TracingRun; on: TracingRun }> {
-  log(`ticket-sale bench, tracing off, on, then off again: ${sale.purchases} purchases for ${sale.capacity} seats at ${sale.spikeRate}/s, Billing at ${sale.billingMaxRate}/s`);
+export async function compareTracing(
+  sale: TicketSaleParams,
+  log: (line?: string) => void = console.log,
+): Promise<{ off: TracingRun; on: TracingRun }> {
+  log(
+    `ticket-sale bench, tracing off, on, then off again: ${sale.purchases} purchases for ${sale.capacity} seats at ${sale.spikeRate}/s, Billing at ${sale.billingMaxRate}/s`,
+  );
   // Off before and after: a machine that drifts during the run (PostgreSQL's checkpoints and
   // vacuum after the first sale, say) shows as two different baselines rather than as a cost of
   // tracing, and the baseline is their mean.
@@ -52,10 +57,16 @@ export async function compareTracing(sale: TicketSaleParams, log: (line?: string
   };
   const ratio = (a: number, b: number) => Number((a / Math.max(1e-9, b)).toFixed(3));
   log('\n               off before    on   off after   on/off (mean of the offs)');
-  log(`accepted/s   ${String(before.acceptedPerSecond).padStart(9)} ${String(on.acceptedPerSecond).padStart(9)} ${String(after.acceptedPerSecond).padStart(9)}   ${ratio(on.acceptedPerSecond, off.acceptedPerSecond)}`);
-  log(`cpu ms/order ${String(before.cpuMsPerOrder).padStart(9)} ${String(on.cpuMsPerOrder).padStart(9)} ${String(after.cpuMsPerOrder).padStart(9)}   ${ratio(on.cpuMsPerOrder, off.cpuMsPerOrder)}`);
+  log(
+    `accepted/s   ${String(before.acceptedPerSecond).padStart(9)} ${String(on.acceptedPerSecond).padStart(9)} ${String(after.acceptedPerSecond).padStart(9)}   ${ratio(on.acceptedPerSecond, off.acceptedPerSecond)}`,
+  );
+  log(
+    `cpu ms/order ${String(before.cpuMsPerOrder).padStart(9)} ${String(on.cpuMsPerOrder).padStart(9)} ${String(after.cpuMsPerOrder).padStart(9)}   ${ratio(on.cpuMsPerOrder, off.cpuMsPerOrder)}`,
+  );
   log(`p99 ms       ${String(before.p99Ms).padStart(9)} ${String(on.p99Ms).padStart(9)} ${String(after.p99Ms).padStart(9)}`);
-  log(`spans/order  ${String(before.spansPerOrder).padStart(9)} ${String(on.spansPerOrder).padStart(9)} ${String(after.spansPerOrder).padStart(9)}`);
+  log(
+    `spans/order  ${String(before.spansPerOrder).padStart(9)} ${String(on.spansPerOrder).padStart(9)} ${String(after.spansPerOrder).padStart(9)}`,
+  );
   const acceptKept = ratio(on.acceptedPerSecond, off.acceptedPerSecond);
   log(`tracing keeps ${(acceptKept * 100).toFixed(1)}% of the accept rate (goal >= 90%: ${acceptKept >= 0.9 ? 'met' : 'NOT MET'})`);
   const figures = {
@@ -102,7 +113,11 @@ async function runSale(sale: TicketSaleParams, tracing: 'off' | 'on', log: (line
     const emailDb = pool(system.databaseUrl('email'));
     const body = (concertId: string) => ({ concertId, quantity: sale.quantity, customerEmail: 'buyer@example.com' });
     const pending = async (concertId: string) =>
-      (await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status = 'PENDING'`, [concertId])).rows[0].n;
+      (
+        await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status = 'PENDING'`, [
+          concertId,
+        ])
+      ).rows[0].n;
     const scheduleConcert = async (capacity: number) => {
       const response = await fetch(`${checkout.url}/concerts`, {
         method: 'POST',
@@ -111,30 +126,64 @@ async function runSale(sale: TicketSaleParams, tracing: 'off' | 'on', log: (line
       });
       if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
       const { id } = (await response.json()) as { id: string };
-      await waitFor(() => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]), (r) => r.rowCount === 1, { description: 'Billing to know the concert' });
+      await waitFor(
+        () => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]),
+        (r) => r.rowCount === 1,
+        { description: 'Billing to know the concert' },
+      );
       return id;
     };
     const settleTimeoutMs = sale.settleTimeoutSeconds * 1_000;
 
     const warm = await scheduleConcert(1_000_000);
-    await fire({ url: `${checkout.url}/orders`, body: body(warm), connections: sale.connections, amount: sale.warmup, acceptedStatus: 202 });
-    await waitFor(() => pending(warm), (n) => n === 0, { timeoutMs: settleTimeoutMs, intervalMs: 250, description: 'the warm-up to settle' });
-    const mailsBefore = async () => (await emailDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM sent_email WHERE status = 'SENT'`)).rows[0].n;
+    await fire({
+      url: `${checkout.url}/orders`,
+      body: body(warm),
+      connections: sale.connections,
+      amount: sale.warmup,
+      acceptedStatus: 202,
+    });
+    await waitFor(
+      () => pending(warm),
+      (n) => n === 0,
+      { timeoutMs: settleTimeoutMs, intervalMs: 250, description: 'the warm-up to settle' },
+    );
+    const mailsBefore = async () =>
+      (await emailDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM sent_email WHERE status = 'SENT'`)).rows[0].n;
     const allOrders = async () => (await checkoutDb.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0].n;
-    await waitFor(async () => (await mailsBefore()) >= (await allOrders()), Boolean, { timeoutMs: settleTimeoutMs, intervalMs: 250, description: 'the warm-up mails' });
+    await waitFor(async () => (await mailsBefore()) >= (await allOrders()), Boolean, {
+      timeoutMs: settleTimeoutMs,
+      intervalMs: 250,
+      description: 'the warm-up mails',
+    });
 
     const concertId = await scheduleConcert(sale.capacity);
     const pids = new Map(services.map((service) => [service.child.pid!, service.name]));
     const spansBefore = sink.received;
     const cpuBefore = cpuSnapshot(pids);
-    const load = await fire({ url: `${checkout.url}/orders`, body: body(concertId), connections: sale.connections, amount: sale.purchases, overallRate: sale.spikeRate, acceptedStatus: 202 });
-    await waitFor(() => pending(concertId), (n) => n === 0, { timeoutMs: settleTimeoutMs, intervalMs: 100, description: 'every accepted order to settle' });
+    const load = await fire({
+      url: `${checkout.url}/orders`,
+      body: body(concertId),
+      connections: sale.connections,
+      amount: sale.purchases,
+      overallRate: sale.spikeRate,
+      acceptedStatus: 202,
+    });
+    await waitFor(
+      () => pending(concertId),
+      (n) => n === 0,
+      { timeoutMs: settleTimeoutMs, intervalMs: 100, description: 'every accepted order to settle' },
+    );
     const total = await allOrders();
     await waitFor(mailsBefore, (n) => n >= total, { timeoutMs: settleTimeoutMs, intervalMs: 250, description: 'every mail to be sent' });
     const cpuMs = cpuBetween(cpuBefore, cpuSnapshot(pids));
     // The services export every 5 s (the batch span processor's default): let the last batch in.
     if (tracing === 'on') await delay(6_000);
-    const settled = (await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status <> 'PENDING'`, [concertId])).rows[0].n;
+    const settled = (
+      await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status <> 'PENDING'`, [
+        concertId,
+      ])
+    ).rows[0].n;
     const cpuTotal = Object.values(cpuMs).reduce((a, b) => a + b, 0);
     const per = (value: number) => Number((value / Math.max(1, settled)).toFixed(2));
     const spans = sink.received - spansBefore;
@@ -149,7 +198,9 @@ async function runSale(sale: TicketSaleParams, tracing: 'off' | 'on', log: (line
       spans,
       spansPerOrder: per(spans),
     };
-    log(`  ${run.acceptedPerSecond}/s accepted (${run.accepted} of ${load.sent}), p99 ${run.p99Ms} ms, ${run.cpuMsPerOrder} cpu ms per settled order, ${run.spansPerOrder} spans per order`);
+    log(
+      `  ${run.acceptedPerSecond}/s accepted (${run.accepted} of ${load.sent}), p99 ${run.p99Ms} ms, ${run.cpuMsPerOrder} cpu ms per settled order, ${run.spansPerOrder} spans per order`,
+    );
     return run;
   } finally {
     await Promise.all(pools.splice(0).map((p) => p.end()));

@@ -49,7 +49,7 @@ const ADMIN = { 'x-admin-key': 'local-admin-key' };
 const SAMPLE_EVERY_MS = 500;
 /** Checkout's default, set explicitly: the sync path's p99 is read against it. */
 const SYNC_TIMEOUT_MS = 2_000;
-/** Issue 11: beside the sync load, the async path keeps at least this share of its rate alone. */
+/** Beside the sync load, the async path keeps at least this share of its rate alone. */
 const ASYNC_KEPT_GOAL = 0.8;
 
 interface Sample {
@@ -79,7 +79,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  log(`ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s`);
+  log(
+    `ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s`,
+  );
   const billingPort = await freePort();
   const smtpUrl = await mailSink.start();
   const [firstCheckout, billing, ...subscribers] = await Promise.all([
@@ -105,14 +107,22 @@ try {
     if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
     const { id } = (await response.json()) as { id: string };
     // Billing hears of it through Kafka; a charge before that would wait in a retry queue.
-    await waitFor(() => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]), (r) => r.rowCount === 1, {
-      description: 'Billing to know the concert',
-    });
+    await waitFor(
+      () => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]),
+      (r) => r.rowCount === 1,
+      {
+        description: 'Billing to know the concert',
+      },
+    );
     return id;
   }
 
   const pendingOf = async (concertId: string) =>
-    (await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status = 'PENDING'`, [concertId])).rows[0].n;
+    (
+      await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE concert_id = $1 AND status = 'PENDING'`, [
+        concertId,
+      ])
+    ).rows[0].n;
 
   // ---- warm-up: both servers are measured warm (JIT, pools, caches) --------------------------
   // Its orders also leave Billing a backlog, which it drains at its configured rate while the
@@ -120,10 +130,18 @@ try {
   // charged), so the baseline is measured with the same work going on beside it.
   log('\n> warm-up');
   const warmConcert = await scheduleConcert(1_000_000);
-  await fire({ url: `${checkout.url}/orders`, body: body(warmConcert), connections: sale.connections, amount: sale.warmup, acceptedStatus: 202 });
+  await fire({
+    url: `${checkout.url}/orders`,
+    body: body(warmConcert),
+    connections: sale.connections,
+    amount: sale.warmup,
+    acceptedStatus: 202,
+  });
 
   // ---- baseline ------------------------------------------------------------------------------
-  log(`> baseline: node:http + pg, one transaction per request, while Billing drains the warm-up (${await pendingOf(warmConcert)} pending)`);
+  log(
+    `> baseline: node:http + pg, one transaction per request, while Billing drains the warm-up (${await pendingOf(warmConcert)} pending)`,
+  );
   baselineDb = await createMigratedTestDatabase('bench_baseline', 'apps/checkout/prisma/migrations');
   const baselineConcert = randomUUID();
   await baselineDb.pool.query(`INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Baseline', now(), $2, 4500)`, [
@@ -131,13 +149,31 @@ try {
     sale.capacity,
   ]);
   const baselineUrl = await startBaseline(baselineDb.url);
-  await fire({ url: `${baselineUrl}/orders`, body: body(baselineConcert), connections: sale.connections, amount: sale.warmup, acceptedStatus: 202 });
-  const baseline = await fire({ url: `${baselineUrl}/orders`, body: body(baselineConcert), connections: sale.connections, amount: sale.purchases, acceptedStatus: 202 });
+  await fire({
+    url: `${baselineUrl}/orders`,
+    body: body(baselineConcert),
+    connections: sale.connections,
+    amount: sale.warmup,
+    acceptedStatus: 202,
+  });
+  const baseline = await fire({
+    url: `${baselineUrl}/orders`,
+    body: body(baselineConcert),
+    connections: sale.connections,
+    amount: sale.purchases,
+    acceptedStatus: 202,
+  });
   printLoad('baseline', baseline);
   const pendingAfterBaseline = await pendingOf(warmConcert);
-  log(`  (${pendingAfterBaseline} warm-up orders still pending when it ended${pendingAfterBaseline === 0 ? ': the drain ended before the baseline did' : ''})`);
+  log(
+    `  (${pendingAfterBaseline} warm-up orders still pending when it ended${pendingAfterBaseline === 0 ? ': the drain ended before the baseline did' : ''})`,
+  );
   await stopBaseline();
-  await waitFor(() => pendingOf(warmConcert), (n) => n === 0, { timeoutMs: 120_000, intervalMs: 250, description: 'the warm-up orders to settle' });
+  await waitFor(
+    () => pendingOf(warmConcert),
+    (n) => n === 0,
+    { timeoutMs: 120_000, intervalMs: 250, description: 'the warm-up orders to settle' },
+  );
 
   // ---- the sale ------------------------------------------------------------------------------
   log('\n> the sale: as fast as Checkout accepts, while Billing drains');
@@ -150,8 +186,17 @@ try {
       const next = Date.now() + SAMPLE_EVERY_MS;
       try {
         const response = await fetch(`${checkout.url}/dashboard/stats?concertId=${concertId}`);
-        const stats = (await response.json()) as { queueDepth: number | null; outboxPending: number; concert: { orders: Sample['orders'] } };
-        samples.push({ t: (Date.now() - startedAt) / 1_000, queueDepth: stats.queueDepth, outboxPending: stats.outboxPending, orders: stats.concert.orders });
+        const stats = (await response.json()) as {
+          queueDepth: number | null;
+          outboxPending: number;
+          concert: { orders: Sample['orders'] };
+        };
+        samples.push({
+          t: (Date.now() - startedAt) / 1_000,
+          queueDepth: stats.queueDepth,
+          outboxPending: stats.outboxPending,
+          orders: stats.concert.orders,
+        });
       } catch {
         // A missed sample is a gap in the chart, not a failed run.
       }
@@ -170,11 +215,15 @@ try {
   });
   printLoad('checkout', load);
   // A drain that misses the deadline is a finding to print, not a reason to print nothing.
-  const drained = await waitFor(() => pendingOf(concertId), (n) => n === 0, {
-    timeoutMs: sale.settleTimeoutSeconds * 1_000,
-    intervalMs: 100,
-    description: 'every accepted order to settle',
-  }).then(
+  const drained = await waitFor(
+    () => pendingOf(concertId),
+    (n) => n === 0,
+    {
+      timeoutMs: sale.settleTimeoutSeconds * 1_000,
+      intervalMs: 100,
+      description: 'every accepted order to settle',
+    },
+  ).then(
     () => true,
     () => false,
   );
@@ -205,14 +254,21 @@ try {
       [concertId],
     )
   ).rows[0];
-  const seats = (await billingDb.query<{ capacity: number; seats_sold: number }>('SELECT capacity, seats_sold FROM seat_inventory WHERE concert_id = $1', [concertId]))
-    .rows[0];
+  const seats = (
+    await billingDb.query<{ capacity: number; seats_sold: number }>(
+      'SELECT capacity, seats_sold FROM seat_inventory WHERE concert_id = $1',
+      [concertId],
+    )
+  ).rows[0];
 
   // Charges are written at Billing's pace, so their timestamps measure the drain directly: over
   // the whole sale, and after the spike, when Billing no longer shares the CPU with the intake.
   const drainRate = charges.charges / ((charges.last.getTime() - charges.first.getTime()) / 1_000);
   const afterSpike = (
-    await billingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM charge WHERE concert_id = $1 AND created_at > $2', [concertId, new Date(load.endedAt)])
+    await billingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM charge WHERE concert_id = $1 AND created_at > $2', [
+      concertId,
+      new Date(load.endedAt),
+    ])
   ).rows[0].n;
   const drainRateAfterSpike = afterSpike / Math.max(0.001, (charges.last.getTime() - load.endedAt) / 1_000);
   // Lost: answered 202 and not in the database. Unsettled: still PENDING at the deadline (0 when drained).
@@ -230,19 +286,27 @@ try {
       ).padStart(10)} ${String(s.orders.REJECTED).padStart(9)}`,
     );
   }
-  log(`\naccepted             ${load.accepted.toLocaleString('en')} of ${load.sent.toLocaleString('en')} in ${load.seconds.toFixed(1)} s = ${round(load.acceptedPerSecond)}/s`);
+  log(
+    `\naccepted             ${load.accepted.toLocaleString('en')} of ${load.sent.toLocaleString('en')} in ${load.seconds.toFixed(1)} s = ${round(load.acceptedPerSecond)}/s`,
+  );
   log(`accept latency       p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms`);
   log(`baseline             ${round(baseline.acceptedPerSecond)}/s (p50 ${baseline.latencyMs.p50} ms, p99 ${baseline.latencyMs.p99} ms)`);
   log(`checkout / baseline  ${(load.acceptedPerSecond / baseline.acceptedPerSecond).toFixed(2)}`);
   log(`peak queue depth     ${peakQueue.toLocaleString('en')}`);
-  log(`drain rate           ${round(drainRate)}/s measured over the sale, ${round(drainRateAfterSpike)}/s after the spike (Billing's charges); ${sale.billingMaxRate}/s configured`);
+  log(
+    `drain rate           ${round(drainRate)}/s measured over the sale, ${round(drainRateAfterSpike)}/s after the spike (Billing's charges); ${sale.billingMaxRate}/s configured`,
+  );
   log(
     timeToDrain === null
       ? `time to drain        NOT DRAINED: ${orders.pending} orders still pending ${sale.settleTimeoutSeconds} s after the last purchase was accepted`
       : `time to drain        ${timeToDrain.toFixed(1)} s after the last purchase was accepted (${((drainedAt - load.startedAt) / 1_000).toFixed(1)} s from the first)`,
   );
-  log(`tally                ${orders.confirmed} confirmed + ${orders.rejected} rejected (${orders.sold_out} sold out, ${orders.declined} declined) = ${orders.confirmed + orders.rejected} of ${load.accepted} accepted`);
-  log(`seats                ${seats.seats_sold} sold of ${seats.capacity}; ${charges.captured} payments captured for ${orders.confirmed} confirmed orders`);
+  log(
+    `tally                ${orders.confirmed} confirmed + ${orders.rejected} rejected (${orders.sold_out} sold out, ${orders.declined} declined) = ${orders.confirmed + orders.rejected} of ${load.accepted} accepted`,
+  );
+  log(
+    `seats                ${seats.seats_sold} sold of ${seats.capacity}; ${charges.captured} payments captured for ${orders.confirmed} confirmed orders`,
+  );
   log(`lost                 ${lost} (accepted, and not in the database); ${orders.pending} unsettled`);
   log(`double charges       ${doubleCharges} (${charges.charges} charges for ${charges.orders} orders)`);
 
@@ -255,7 +319,9 @@ try {
   await waitFor(
     async () => ({
       mails: (await emailDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM sent_email WHERE status = 'SENT'`)).rows[0].n,
-      audited: (await auditDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE type IN ('OrderConfirmed', 'OrderRejected')`)).rows[0].n,
+      audited: (
+        await auditDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE type IN ('OrderConfirmed', 'OrderRejected')`)
+      ).rows[0].n,
     }),
     ({ mails, audited }) => mails >= allOrders && audited >= allOrders,
     { timeoutMs: sale.settleTimeoutSeconds * 1_000, intervalMs: 250, description: 'Email and Audit to catch up with the sale' },
@@ -273,7 +339,9 @@ try {
         .join(', ') +
       ')',
   );
-  log(`\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (the sale's fan-out done: ${allOrders} mails sent)`);
+  log(
+    `\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (the sale's fan-out done: ${allOrders} mails sent)`,
+  );
   const steadyConcert = await scheduleConcert(1_000_000);
   const steady = await fire({
     url: `${checkout.url}/orders`,
@@ -284,35 +352,60 @@ try {
     acceptedStatus: 202,
   });
   printLoad('steady', steady);
-  await waitFor(() => pendingOf(steadyConcert), (n) => n === 0, { timeoutMs: 120_000, intervalMs: 100, description: 'the steady orders to settle' });
-  const { rows: [toConfirmed] } = await checkoutDb.query<{ p50: number; p99: number; n: number }>(
+  await waitFor(
+    () => pendingOf(steadyConcert),
+    (n) => n === 0,
+    { timeoutMs: 120_000, intervalMs: 100, description: 'the steady orders to settle' },
+  );
+  const {
+    rows: [toConfirmed],
+  } = await checkoutDb.query<{ p50: number; p99: number; n: number }>(
     `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99, count(*)::int AS n
        FROM (SELECT EXTRACT(EPOCH FROM settled_at - created_at) * 1000 AS ms FROM "order" WHERE concert_id = $1 AND status = 'CONFIRMED') t`,
     [steadyConcert],
   );
-  log(`accept to confirmed  p50 ${round(toConfirmed.p50)} ms, p99 ${round(toConfirmed.p99)} ms (${toConfirmed.n} confirmed orders at ${sale.steadyRate}/s)`);
+  log(
+    `accept to confirmed  p50 ${round(toConfirmed.p50)} ms, p99 ${round(toConfirmed.p99)} ms (${toConfirmed.n} confirmed orders at ${sale.steadyRate}/s)`,
+  );
 
   // ---- sync vs async -------------------------------------------------------------------------
   const compareSync = process.env.BENCH_SYNC_VS_ASYNC !== 'off';
   // Each phase starts with Billing's queue drained, so that a phase does not pay for the one
   // before it. "Beside" fires both loads at once: the async path's rate there, over its rate
   // alone, is what the synchronous path's failures cost the asynchronous one on the same process.
-  if (compareSync) log(`\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s a phase, Billing capped at ${sale.billingMaxRate}/s, SYNC_TIMEOUT_MS ${SYNC_TIMEOUT_MS}`);
+  if (compareSync)
+    log(
+      `\n> sync vs async: ${comparison.offeredRate}/s offered for ${comparison.durationSeconds} s a phase, Billing capped at ${sale.billingMaxRate}/s, SYNC_TIMEOUT_MS ${SYNC_TIMEOUT_MS}`,
+    );
   if (compareSync && !drained) {
-    log(`  NOTE: ${orders.pending} orders of the sale are still pending (Billing charging them, or Checkout applying the results): that work shares the CPU with this comparison`);
+    log(
+      `  NOTE: ${orders.pending} orders of the sale are still pending (Billing charging them, or Checkout applying the results): that work shares the CPU with this comparison`,
+    );
   }
   const comparisonConcert = await scheduleConcert(comparison.capacity);
-  const offered = { body: body(comparisonConcert), connections: comparison.connections, durationSeconds: comparison.durationSeconds, overallRate: comparison.offeredRate };
+  const offered = {
+    body: body(comparisonConcert),
+    connections: comparison.connections,
+    durationSeconds: comparison.durationSeconds,
+    overallRate: comparison.offeredRate,
+  };
   const settleComparison = async () => {
-    const settled = await waitFor(() => pendingOf(comparisonConcert), (n) => n === 0, {
-      timeoutMs: sale.settleTimeoutSeconds * 1_000,
-      intervalMs: 250,
-      description: 'the comparison orders to settle',
-    }).then(
+    const settled = await waitFor(
+      () => pendingOf(comparisonConcert),
+      (n) => n === 0,
+      {
+        timeoutMs: sale.settleTimeoutSeconds * 1_000,
+        intervalMs: 250,
+        description: 'the comparison orders to settle',
+      },
+    ).then(
       () => true,
       () => false,
     );
-    if (!settled) log(`  NOTE: ${await pendingOf(comparisonConcert)} comparison orders still pending: Billing is still charging them during the next phase`);
+    if (!settled)
+      log(
+        `  NOTE: ${await pendingOf(comparisonConcert)} comparison orders still pending: Billing is still charging them during the next phase`,
+      );
   };
   const fireSync = () => fire({ url: `${checkout.url}/orders/sync`, acceptedStatus: 201, ...offered });
   const fireAsync = () => fire({ url: `${checkout.url}/orders`, acceptedStatus: 202, ...offered });
@@ -345,7 +438,11 @@ try {
     withPolicies = await compare('on');
     // The same Checkout without the policies: a new process on the same database and queues.
     await checkout.stop();
-    checkout = await system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), SYNC_POLICIES: 'off' });
+    checkout = await system.start('checkout', {
+      BILLING_URL: `http://127.0.0.1:${billingPort}`,
+      SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS),
+      SYNC_POLICIES: 'off',
+    });
     withoutPolicies = await compare('off');
     const { syncAlone: sync, asyncAlone: async } = withPolicies;
     log(`  async / sync accepted ${(async.acceptedPerSecond / sync.acceptedPerSecond).toFixed(2)} (alone, policies on)`);
@@ -402,8 +499,17 @@ try {
   mkdirSync('results', { recursive: true });
   const jsonFile = `results/ticket-sale-${stamp}.json`;
   const svgFile = `results/ticket-sale-${stamp}.svg`;
-  writeFileSync(jsonFile, `${JSON.stringify({ params: { sale, comparison }, figures, load, baseline, withPolicies, withoutPolicies, samples }, null, 2)}\n`);
-  writeFileSync(svgFile, chart(samples, sale.billingMaxRate, { loadEnds: (load.endedAt - startedAt) / 1_000, drained: drained ? (drainedAt - startedAt) / 1_000 : null }));
+  writeFileSync(
+    jsonFile,
+    `${JSON.stringify({ params: { sale, comparison }, figures, load, baseline, withPolicies, withoutPolicies, samples }, null, 2)}\n`,
+  );
+  writeFileSync(
+    svgFile,
+    chart(samples, sale.billingMaxRate, {
+      loadEnds: (load.endedAt - startedAt) / 1_000,
+      drained: drained ? (drainedAt - startedAt) / 1_000 : null,
+    }),
+  );
   log(`\nwrote ${jsonFile} and ${svgFile}`);
   log(JSON.stringify(figures));
 } finally {
@@ -441,11 +547,16 @@ function noAnswer(result: LoadResult): number {
 }
 
 async function startBaseline(databaseUrl: string): Promise<string> {
-  const child = spawn(process.execPath, ['tools/bench/baseline.server.ts', databaseUrl, String(CHECKOUT_POOL_SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['tools/bench/baseline.server.ts', databaseUrl, String(CHECKOUT_POOL_SIZE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   baselineServer = child;
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
-  const port = await waitFor(() => /listening (\d+)/.exec(output)?.[1], Boolean, { timeoutMs: 10_000, description: 'the baseline server to listen' });
+  const port = await waitFor(() => /listening (\d+)/.exec(output)?.[1], Boolean, {
+    timeoutMs: 10_000,
+    description: 'the baseline server to listen',
+  });
   return `http://127.0.0.1:${port}`;
 }
 
@@ -471,7 +582,15 @@ function chart(points: Sample[], configuredRate: number, moments: { loadEnds: nu
         series: [
           { name: 'accepted/s (Checkout)', color: '#2563eb', points: rate((s) => s.orders.total) },
           { name: 'settled/s (CONFIRMED or REJECTED)', color: '#16a34a', points: rate(settled) },
-          { name: 'BILLING_MAX_RATE', color: '#9ca3af', dashed: true, points: [[0, configuredRate], [tEnd, configuredRate]] },
+          {
+            name: 'BILLING_MAX_RATE',
+            color: '#9ca3af',
+            dashed: true,
+            points: [
+              [0, configuredRate],
+              [tEnd, configuredRate],
+            ],
+          },
         ],
       },
       {
@@ -482,6 +601,9 @@ function chart(points: Sample[], configuredRate: number, moments: { loadEnds: nu
         ],
       },
     ],
-    [{ x: moments.loadEnds, label: 'last purchase accepted' }, ...(moments.drained === null ? [] : [{ x: moments.drained, label: 'all settled' }])],
+    [
+      { x: moments.loadEnds, label: 'last purchase accepted' },
+      ...(moments.drained === null ? [] : [{ x: moments.drained, label: 'all settled' }]),
+    ],
   );
 }

@@ -1,7 +1,8 @@
-// `npm run bench:transports`: the five transports side by side, on the same workload, in one run.
+// `npm run bench:transports`: the transports side by side, on the same workload, in one run.
 //
-// For each of RabbitMQ, ActiveMQ Artemis and SQS (commands: a work queue) and Kafka and Kinesis
-// (events: a topic or stream), against its real server on this machine:
+// For each of RabbitMQ, ActiveMQ Artemis, SQS and NATS JetStream (commands: a work queue) and
+// Kafka, Kinesis and NATS JetStream (events: a log), against its real server on this machine
+// (brought up first, as `npm run infra:up` does; one that cannot be says so and the bench stops):
 //   1. Burst: BENCH_MESSAGES (default 10000) messages written to an outbox as services would, then
 //      the outbox relay publishes them through the transport while one consumer (the one
 //      ConsumerPipeline, two lanes, batches of 100) takes them into an inbox. msgs/s is the number
@@ -32,12 +33,13 @@ import {
   type TransportName,
 } from '@boxoffice/messaging';
 import { brokerSettings, createTransport, type BrokerSettings } from '@boxoffice/platform';
-import { loadConfig, serviceEnv } from '@boxoffice/config';
+import { commandTransports, eventTransports, loadConfig, serviceEnv } from '@boxoffice/config';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { z } from 'zod';
+import { ensureInfra, serverOfTransport } from '../infra/infra.ts';
 import { fire } from './autocannon.load.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 
@@ -48,8 +50,6 @@ const drainOrders = Number(process.env.BENCH_DRAIN_ORDERS ?? 3_000);
 const drainRate = Number(process.env.BENCH_DRAIN_RATE ?? 500);
 const only = process.env.BENCH_TRANSPORTS?.split(',').map((name) => name.trim());
 
-const commandTransports: TransportName[] = ['rabbitmq', 'activemq', 'sqs'];
-const eventTransports: TransportName[] = ['kafka', 'kinesis'];
 const brokers = brokerSettings(loadConfig(z.object(serviceEnv('bench-transports', 1))));
 const envelopes = new EnvelopeFactory('bench');
 const log = (line = '') => console.log(line);
@@ -66,13 +66,20 @@ interface TransportFigures {
 
 const messageOf = (kind: 'command' | 'event'): MessageDefinition => (kind === 'command' ? ChargeOrder : UserRegistered);
 function envelopeOf(kind: 'command' | 'event'): Envelope {
-  if (kind === 'command') return envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 1, customerEmail: 'ada@example.com' });
+  if (kind === 'command')
+    return envelopes.create(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 1, customerEmail: 'ada@example.com' });
   const userId = randomUUID();
   return envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'bench' });
 }
-const keyOf = (envelope: Envelope) => (envelope.payload as { orderId?: string; userId?: string }).orderId ?? (envelope.payload as { userId: string }).userId;
+const keyOf = (envelope: Envelope) =>
+  (envelope.payload as { orderId?: string; userId?: string }).orderId ?? (envelope.payload as { userId: string }).userId;
 
-async function measure(name: TransportName, kind: 'command' | 'event', label: string = name, settings: BrokerSettings = brokers): Promise<TransportFigures> {
+async function measure(
+  name: TransportName,
+  kind: 'command' | 'event',
+  label: string = name,
+  settings: BrokerSettings = brokers,
+): Promise<TransportFigures> {
   // The catalog's own channel names under a namespace of the bench's, so deleteNamespace removes
   // everything the transport made for them.
   const namespace = uniqueName(`bench-${name}`);
@@ -83,7 +90,14 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
     new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
   ]);
   const database = new PgTransactionRunner(db.pool);
-  const transport: Transport = createTransport(name, { client: 'bench-transports', brokers: settings, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger, database });
+  const transport: Transport = createTransport(name, {
+    client: 'bench-transports',
+    brokers: settings,
+    namespace,
+    retryPolicy: defaultRetryPolicy,
+    logger: silentLogger,
+    database,
+  });
   await transport.connect();
   await transport.provision([channel]);
 
@@ -102,7 +116,13 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
     database,
     retryPolicy: defaultRetryPolicy,
   });
-  const consumer = transport.consumer({ consumer: pipeline.consumer, channels: [channel], pipeline, batch: { maxMessages: 100, maxWaitMs: 5 }, concurrency: 2 });
+  const consumer = transport.consumer({
+    consumer: pipeline.consumer,
+    channels: [channel],
+    pipeline,
+    batch: { maxMessages: 100, maxWaitMs: 5 },
+    concurrency: 2,
+  });
   const relay = new OutboxRelay(db.pool, [transport], { batchSize: 500 });
   const write = async (batch: Envelope[]) => {
     const rows = batch.map((envelope) => Outbox.row(envelope, { transport: name, channel, key: keyOf(envelope) }));
@@ -114,7 +134,11 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
     // Warm-up: first connections, JIT, the consumer's first fetch.
     await write(Array.from({ length: 200 }, () => envelopeOf(kind)));
     await relay.start();
-    await waitFor(() => received, (n) => n >= 200, { timeoutMs: 60_000, description: `${name}: the warm-up to be consumed` });
+    await waitFor(
+      () => received,
+      (n) => n >= 200,
+      { timeoutMs: 60_000, description: `${name}: the warm-up to be consumed` },
+    );
     await relay.stop();
 
     // 1. Burst.
@@ -123,7 +147,11 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
     const cpuBefore = cpuSnapshot(new Map([[process.pid, 'bench (client)']]));
     const started = performance.now();
     await relay.start();
-    await waitFor(() => received, (n) => n >= count, { timeoutMs: 600_000, intervalMs: 20, description: `${name}: ${count} messages to be consumed` });
+    await waitFor(
+      () => received,
+      (n) => n >= count,
+      { timeoutMs: 600_000, intervalMs: 20, description: `${name}: ${count} messages to be consumed` },
+    );
     const seconds = (performance.now() - started) / 1000;
     if (process.env.BENCH_DEBUG) log(`  ${name}: ${JSON.stringify(pipeline.counters)} in ${seconds.toFixed(1)} s`);
     const cpu = cpuBetween(cpuBefore, cpuSnapshot(new Map([[process.pid, 'bench (client)']])));
@@ -145,7 +173,11 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
       const wait = due - performance.now();
       if (wait > 0) await delay(wait);
     }
-    await waitFor(() => received, (n) => n >= ticks * perTick, { timeoutMs: 120_000, description: `${name}: the steady messages to be consumed` });
+    await waitFor(
+      () => received,
+      (n) => n >= ticks * perTick,
+      { timeoutMs: 120_000, description: `${name}: the steady messages to be consumed` },
+    );
     const sorted = [...latencies].sort((a, b) => a - b);
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -160,20 +192,28 @@ async function measure(name: TransportName, kind: 'command' | 'event', label: st
     log(
       `${label.padEnd(13)} ${kind.padEnd(8)} ${String(figures.msgsPerSecond).padStart(7)} msg/s  ` +
         `p50 ${String(figures.steady.p50Ms).padStart(4)} ms  p99 ${String(figures.steady.p99Ms).padStart(5)} ms  ` +
-        `CPU ${figures.cpuMsPerMessage.toFixed(3)} ms/msg (${Object.entries(figures.cpuByRole).map(([role, ms]) => `${role} ${ms}`).join(', ')}; all processes ${round(cpuTotal)} ms)`,
+        `CPU ${figures.cpuMsPerMessage.toFixed(3)} ms/msg (${Object.entries(figures.cpuByRole)
+          .map(([role, ms]) => `${role} ${ms}`)
+          .join(', ')}; all processes ${round(cpuTotal)} ms)`,
     );
     return figures;
   } finally {
     await relay.stop().catch(() => {});
     await consumer.stop().catch(() => {});
-    await deleteNamespace(namespace, { command: name, event: name }).catch((error: unknown) => log(`  (${name}: could not delete ${channel}: ${String(error)})`));
+    await deleteNamespace(namespace, { command: name, event: name }).catch((error: unknown) =>
+      log(`  (${name}: could not delete ${channel}: ${String(error)})`),
+    );
     await transport.close().catch(() => {});
     await db.drop();
   }
 }
 
 /** The ticket sale's drain through one command transport: Checkout and Billing as processes. */
-async function ticketSaleDrain(command: TransportName, label: string = command, env: Record<string, string> = {}): Promise<{ transport: string; drainPerSecond: number; configured: number; settled: number }> {
+async function ticketSaleDrain(
+  command: TransportName,
+  label: string = command,
+  env: Record<string, string> = {},
+): Promise<{ transport: string; drainPerSecond: number; configured: number; settled: number }> {
   const system = new TestSystem({ COMMAND_TRANSPORT: command, EVENT_TRANSPORT: 'kafka', ...env });
   try {
     const [checkout] = await Promise.all([
@@ -185,15 +225,24 @@ async function ticketSaleDrain(command: TransportName, label: string = command, 
       const concert = await fetch(`${checkout.url}/concerts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-admin-key': 'local-admin-key' },
-        body: JSON.stringify({ name: `Drain on ${command}`, startsAt: '2027-06-01T20:00:00Z', capacity: drainOrders * 2, priceCents: 4_500 }),
+        body: JSON.stringify({
+          name: `Drain on ${command}`,
+          startsAt: '2027-06-01T20:00:00Z',
+          capacity: drainOrders * 2,
+          priceCents: 4_500,
+        }),
       });
       if (concert.status !== 201) throw new Error(`POST /concerts answered ${concert.status}: ${await concert.text()}`);
       const { id: concertId } = (await concert.json()) as { id: string };
       // Billing hears of the concert as an event; a charge before that would wait for a retry.
-      await waitFor(() => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [concertId]), (r) => r.rowCount === 1, {
-        timeoutMs: 60_000,
-        description: 'Billing to hear of the concert',
-      });
+      await waitFor(
+        () => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [concertId]),
+        (r) => r.rowCount === 1,
+        {
+          timeoutMs: 60_000,
+          description: 'Billing to hear of the concert',
+        },
+      );
       await fire({
         url: `${checkout.url}/orders`,
         body: { concertId, quantity: 1, customerEmail: 'buyer@example.com' },
@@ -202,12 +251,19 @@ async function ticketSaleDrain(command: TransportName, label: string = command, 
         acceptedStatus: 202,
       });
       const charges = await waitFor(
-        async () => (await billingDb.query<{ n: number; first: Date; last: Date }>('SELECT count(*)::int AS n, min(created_at) AS first, max(created_at) AS last FROM charge')).rows[0],
+        async () =>
+          (
+            await billingDb.query<{ n: number; first: Date; last: Date }>(
+              'SELECT count(*)::int AS n, min(created_at) AS first, max(created_at) AS last FROM charge',
+            )
+          ).rows[0],
         (row) => row.n >= drainOrders,
         { timeoutMs: 300_000, intervalMs: 200, description: `Billing to charge ${drainOrders} orders through ${command}` },
       );
       const drainPerSecond = round(charges.n / Math.max(0.001, (charges.last.getTime() - charges.first.getTime()) / 1000));
-      log(`${label.padEnd(13)} ticket-sale drain ${String(drainPerSecond).padStart(5)}/s of ${drainRate}/s configured (${charges.n} charges)`);
+      log(
+        `${label.padEnd(13)} ticket-sale drain ${String(drainPerSecond).padStart(5)}/s of ${drainRate}/s configured (${charges.n} charges)`,
+      );
       return { transport: label, drainPerSecond, configured: drainRate, settled: charges.n };
     } finally {
       await billingDb.end();
@@ -217,9 +273,17 @@ async function ticketSaleDrain(command: TransportName, label: string = command, 
   }
 }
 
-const chosen = (names: TransportName[]) => names.filter((name) => !only || only.includes(name));
-log(`bench:transports - ${count} messages a burst, then ${steadyRate}/s for ${steadySeconds} s; the ticket-sale drain of ${drainOrders} orders at ${drainRate}/s\n`);
-log('transport     kind       burst          steady latency          CPU per message (this transport\'s broker, PostgreSQL, the client)');
+const chosen = (names: ReadonlyArray<TransportName>) => names.filter((name) => !only || only.includes(name));
+// A broker that is not there is started, or named in one line, before anything waits on it.
+const servers = new Set([...chosen(commandTransports), ...chosen(eventTransports)].map((name) => serverOfTransport[name]));
+if (!(await ensureInfra({ only: ['postgres', ...servers] })).ok) {
+  console.error('\nbench:transports needs the servers above; see their lines.');
+  process.exit(1);
+}
+log(
+  `bench:transports - ${count} messages a burst, then ${steadyRate}/s for ${steadySeconds} s; the ticket-sale drain of ${drainOrders} orders at ${drainRate}/s\n`,
+);
+log("transport     kind       burst          steady latency          CPU per message (this transport's broker, PostgreSQL, the client)");
 const results: TransportFigures[] = [];
 for (const name of chosen(commandTransports)) {
   results.push(await measure(name, 'command'));

@@ -12,7 +12,10 @@ const streamCheckpoints = readFileSync('libs/messaging/sql/stream-checkpoints.sq
 
 describe.each(services)("%s's migrations", (service) => {
   const dir = `apps/${service}/prisma/migrations`;
-  const migrations = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const migrations = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 
   it('open with the messaging tables exactly as libs/messaging defines them', () => {
     expect(migrations[0]).toBe('20261127000000_messaging');

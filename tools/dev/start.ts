@@ -23,12 +23,23 @@ function step(title: string, command: string, args: string[]): void {
 }
 
 step('infrastructure', process.execPath, ['--env-file-if-exists=.env', 'tools/infra/up.ts']);
-step('build', process.execPath, ['node_modules/nx/dist/bin/nx.js', 'run-many', '-t', 'build', '--projects=tag:type:app', '--output-style=static']);
+step('build', process.execPath, [
+  'node_modules/nx/dist/bin/nx.js',
+  'run-many',
+  '-t',
+  'build',
+  '--projects=tag:type:app',
+  '--output-style=static',
+]);
 
 console.log('\n> services (Ctrl-C stops them all)');
 const { result } = concurrently(
   [
-    ...services.map(({ name, color }) => ({ name, prefixColor: color, command: `node --env-file-if-exists=.env --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${name}/src/main.js` })),
+    ...services.map(({ name, color }) => ({
+      name,
+      prefixColor: color,
+      command: `node --env-file-if-exists=.env --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${name}/src/main.js`,
+    })),
     { name: 'mail', prefixColor: 'gray', command: 'node tools/dev/mail-sink.ts' },
   ],
   { prefix: 'name', killOthersOn: ['failure'], killSignal: 'SIGTERM' },

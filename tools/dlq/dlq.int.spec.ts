@@ -24,7 +24,11 @@ const dlqIn =
 const dlq = dlqIn(namespace);
 
 describe('npm run dlq', () => {
-  const connection = new RabbitMqConnection({ url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672', name: 'dlq-spec', logger: silentLogger });
+  const connection = new RabbitMqConnection({
+    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    name: 'dlq-spec',
+    logger: silentLogger,
+  });
   const id = randomUUID();
 
   beforeAll(async () => {
@@ -35,7 +39,11 @@ describe('npm run dlq', () => {
       messageId: id,
       type: 'ChargeOrder',
       persistent: true,
-      headers: { [DeadLetterHeaders.attempts]: 5, [DeadLetterHeaders.lastError]: 'payment gateway timed out', [DeadLetterHeaders.originalSource]: queue },
+      headers: {
+        [DeadLetterHeaders.attempts]: 5,
+        [DeadLetterHeaders.lastError]: 'payment gateway timed out',
+        [DeadLetterHeaders.originalSource]: queue,
+      },
     });
     await channel.close();
   });
@@ -49,7 +57,11 @@ describe('npm run dlq', () => {
 
   it('lists a dead letter with its attempts and reason', async () => {
     const output = await dlq('list');
-    expect(output).toMatch(new RegExp(`rabbitmq\\s+${deadLetterQueueName(queue).replace(/\./g, '\\.')}\\s+${id}\\s+ChargeOrder\\s+5\\s+.*payment gateway timed out`));
+    expect(output).toMatch(
+      new RegExp(
+        `rabbitmq\\s+${deadLetterQueueName(queue).replace(/\./g, '\\.')}\\s+${id}\\s+ChargeOrder\\s+5\\s+.*payment gateway timed out`,
+      ),
+    );
   });
 
   it('shows one in full', async () => {
@@ -81,21 +93,30 @@ describe('npm run dlq', () => {
   });
 
   it('says how to use it when the command is unknown', async () => {
-    await expect(dlq('frobnicate')).rejects.toMatchObject({ stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge') });
+    await expect(dlq('frobnicate')).rejects.toMatchObject({
+      stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge'),
+    });
   });
 });
 
 describe('npm run dlq, for a Kafka dead letter', () => {
   const kafkaNamespace = uniqueName('dlq-kafka');
   const dlqKafka = dlqIn(kafkaNamespace);
-  const kafka = createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'dlq-spec', logger: silentLogger });
+  const kafka = createKafkaClient({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'dlq-spec',
+    logger: silentLogger,
+  });
   const topic = `${kafkaNamespace}.boxoffice.users`;
   const deadLetterTopic = deadLetterTopicOf(topic, `${kafkaNamespace}.email`);
   const id = randomUUID();
   const body = JSON.stringify({ id, type: 'UserRegistered', payload: { email: 'not-an-email' } });
 
   beforeAll(async () => {
-    await new KafkaTopics(kafka).ensure([{ topic, partitions: 1 }, { topic: deadLetterTopic, partitions: 1 }]);
+    await new KafkaTopics(kafka).ensure([
+      { topic, partitions: 1 },
+      { topic: deadLetterTopic, partitions: 1 },
+    ]);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({
@@ -126,7 +147,9 @@ describe('npm run dlq, for a Kafka dead letter', () => {
 
   it('lists it with the topic it waits in', async () => {
     const output = await dlqKafka('list');
-    expect(output).toMatch(new RegExp(`kafka\\s+${deadLetterTopic.replace(/\./g, '\\.')}\\s+${id}\\s+UserRegistered\\s+1\\s+.*Invalid email address`));
+    expect(output).toMatch(
+      new RegExp(`kafka\\s+${deadLetterTopic.replace(/\./g, '\\.')}\\s+${id}\\s+UserRegistered\\s+1\\s+.*Invalid email address`),
+    );
   });
 
   it('shows it in full, the record as it was consumed included', async () => {

@@ -30,16 +30,24 @@ const cases = [
   { transport: 'activemq', kind: 'command', transports: { command: 'activemq', event: 'kafka' } },
   { transport: 'sqs', kind: 'command', transports: { command: 'sqs', event: 'kafka' } },
   { transport: 'kinesis', kind: 'event', transports: { command: 'rabbitmq', event: 'kinesis' } },
+  { transport: 'nats', kind: 'command', transports: { command: 'nats', event: 'kafka' } },
+  { transport: 'nats', kind: 'event', transports: { command: 'rabbitmq', event: 'nats' } },
 ] as const;
 
-describe.each(cases)('npm run dlq, on $transport', ({ transport: name, kind, transports }) => {
-  const namespace = uniqueName(`dlq-${name}`);
+describe.each(cases)('npm run dlq, on $transport ($kind)', ({ transport: name, kind, transports }) => {
+  const namespace = uniqueName(`dlq-${name}-${kind}`);
   const names = channelNames(namespace);
   const message: MessageDefinition = kind === 'command' ? ChargeOrder : UserRegistered;
   const channel = kind === 'command' ? names.queues.chargeOrder : names.topics.users;
   // Of the users topic's readers, Email's group: the tool looks in every reader's dead letters.
   const group = kind === 'command' ? names.consumerGroup('billing') : names.consumerGroup('email');
-  const brokers = brokerSettings(loadConfig(z.object(serviceEnv('dlq-spec', 1)), { ...process.env, COMMAND_TRANSPORT: transports.command, EVENT_TRANSPORT: transports.event }));
+  const brokers = brokerSettings(
+    loadConfig(z.object(serviceEnv('dlq-spec', 1)), {
+      ...process.env,
+      COMMAND_TRANSPORT: transports.command,
+      EVENT_TRANSPORT: transports.event,
+    }),
+  );
   let db: TestDatabase;
   let transport: Transport;
   let consumer: TransportConsumer | null = null;
@@ -59,7 +67,13 @@ describe.each(cases)('npm run dlq, on $transport', ({ transport: name, kind, tra
       database: new PgTransactionRunner(db.pool),
       retryPolicy: defaultRetryPolicy,
     });
-    consumer = transport.consumer({ consumer: group, channels: [channel], pipeline, batch: { maxMessages: 10, maxWaitMs: 5 }, concurrency: 1 });
+    consumer = transport.consumer({
+      consumer: group,
+      channels: [channel],
+      pipeline,
+      batch: { maxMessages: 10, maxWaitMs: 5 },
+      concurrency: 1,
+    });
     await consumer.start();
   };
   const stopConsuming = async () => {
@@ -68,22 +82,48 @@ describe.each(cases)('npm run dlq, on $transport', ({ transport: name, kind, tra
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase(`dlq_${name}`, [
+    db = await createTestDatabase(`dlq_${name}_${kind}`, [
       new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
       new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
     ]);
-    transport = createTransport(name, { client: 'dlq-spec', brokers, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger, database: new PgTransactionRunner(db.pool) });
+    transport = createTransport(name, {
+      client: 'dlq-spec',
+      brokers,
+      namespace,
+      retryPolicy: defaultRetryPolicy,
+      logger: silentLogger,
+      database: new PgTransactionRunner(db.pool),
+    });
     await transport.connect();
     await transport.provision([channel]);
     // A message its consumer cannot read (the payload fails the schema): parked at once.
-    const valid = kind === 'command'
-      ? envelopes.create(ChargeOrder, { orderId: crypto.randomUUID(), concertId: crypto.randomUUID(), quantity: 1, customerEmail: 'ada@example.com' })
-      : envelopes.create(UserRegistered, { userId: crypto.randomUUID(), email: 'ada@example.com', name: 'Ada', ip: '127.0.0.1', userAgent: 'spec' });
+    const valid =
+      kind === 'command'
+        ? envelopes.create(ChargeOrder, {
+            orderId: crypto.randomUUID(),
+            concertId: crypto.randomUUID(),
+            quantity: 1,
+            customerEmail: 'ada@example.com',
+          })
+        : envelopes.create(UserRegistered, {
+            userId: crypto.randomUUID(),
+            email: 'ada@example.com',
+            name: 'Ada',
+            ip: '127.0.0.1',
+            userAgent: 'spec',
+          });
     const payload = valid.payload as Record<string, unknown>;
-    poison = { ...valid, payload: kind === 'command' ? { ...payload, customerEmail: 'not-an-email' } : { ...payload, email: 'not-an-email' } };
+    poison = {
+      ...valid,
+      payload: kind === 'command' ? { ...payload, customerEmail: 'not-an-email' } : { ...payload, email: 'not-an-email' },
+    };
     await transport.publish([{ envelope: poison, destination: { transport: name, channel, key: poison.id } }]);
     await consume();
-    await waitFor(() => pipeline.counters.deadLettered, (n) => n === 1, { description: 'the poison message to be dead-lettered' });
+    await waitFor(
+      () => pipeline.counters.deadLettered,
+      (n) => n === 1,
+      { description: 'the poison message to be dead-lettered' },
+    );
     await stopConsuming();
   });
   afterAll(async () => {
@@ -94,7 +134,11 @@ describe.each(cases)('npm run dlq, on $transport', ({ transport: name, kind, tra
   });
 
   it('lists the dead letter with its transport, id, type and the reason', async () => {
-    const output = await waitFor(() => dlq('list'), (text) => text.includes(poison.id), { description: 'the dead letter to be listed' });
+    const output = await waitFor(
+      () => dlq('list'),
+      (text) => text.includes(poison.id),
+      { description: 'the dead letter to be listed' },
+    );
     expect(output).toMatch(new RegExp(`${name}\\s+\\S+\\s+${poison.id}\\s+${message.type}\\s+1\\s+.*mail`));
   });
 
@@ -108,9 +152,17 @@ describe.each(cases)('npm run dlq, on $transport', ({ transport: name, kind, tra
     await expect(dlq('replay', poison.id)).resolves.toContain(`replayed 1 message(s) with id ${poison.id}`);
     await expect(dlq('list')).resolves.toContain('No dead letters');
     await consume();
-    await waitFor(() => pipeline.counters.deadLettered, (n) => n === 1, { description: 'the replayed message to be consumed and parked again' });
+    await waitFor(
+      () => pipeline.counters.deadLettered,
+      (n) => n === 1,
+      { description: 'the replayed message to be consumed and parked again' },
+    );
     await stopConsuming();
-    await waitFor(() => dlq('list'), (text) => text.includes(poison.id), { description: 'the dead letter to be listed again' });
+    await waitFor(
+      () => dlq('list'),
+      (text) => text.includes(poison.id),
+      { description: 'the dead letter to be listed again' },
+    );
   });
 
   it('refuses an id it does not hold, and purges what is there', async () => {

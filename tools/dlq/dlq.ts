@@ -13,7 +13,7 @@
 import { ConfigError, loadConfig, serviceEnv } from '@boxoffice/config';
 import { channelNames, namespace } from '@boxoffice/contracts';
 import { defaultRetryPolicy, findDeadLetter, Routing, silentLogger, type DeadLetterStore, type Transport } from '@boxoffice/messaging';
-import { brokerSettings, createTransport } from '@boxoffice/platform';
+import { brokerSettings, connectWithin, createTransport } from '@boxoffice/platform';
 import { z } from 'zod';
 import { table, truncate } from './table.ts';
 
@@ -37,7 +37,9 @@ const transports: Transport[] = [...new Set(Object.values(routing.transports))].
 
 /** Each transport's store, scoped to the channels the catalog puts on it and the consumers that read them. */
 const stores: DeadLetterStore[] = transports.map((transport) =>
-  transport.deadLetters(routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(names.consumerGroup) }))),
+  transport.deadLetters(
+    routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(names.consumerGroup) })),
+  ),
 );
 
 async function list(): Promise<void> {
@@ -49,7 +51,15 @@ async function list(): Promise<void> {
   console.log(
     table(
       ['broker', 'dead letters in', 'id', 'type', 'attempts', 'last failure', 'last error'],
-      parked.map((p) => [p.transport, p.store, p.id ?? '(unreadable)', p.type ?? '?', String(p.attempts), p.lastFailureAt ?? '', truncate(p.lastError, 60)]),
+      parked.map((p) => [
+        p.transport,
+        p.store,
+        p.id ?? '(unreadable)',
+        p.type ?? '?',
+        String(p.attempts),
+        p.lastFailureAt ?? '',
+        truncate(p.lastError, 60),
+      ]),
     ),
   );
   console.log(`\n${parked.length} dead letter(s). \`npm run dlq -- show <id>\` for one, \`replay <id>\` to send it back.`);
@@ -97,7 +107,7 @@ async function main(): Promise<void> {
 
 try {
   if (!['list', 'show', 'replay', 'purge'].includes(command ?? '')) throw new Error(usage);
-  await Promise.all(transports.map((transport) => transport.connect()));
+  await Promise.all(transports.map((transport) => connectWithin(transport)));
   await main();
 } catch (error) {
   console.error((error as Error).message);

@@ -1,7 +1,11 @@
 /** Formats rows as a plain text table with a header and aligned columns. */
 export function table(columns: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const widths = columns.map((column, i) => Math.max(column.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: ReadonlyArray<string>) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: ReadonlyArray<string>) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

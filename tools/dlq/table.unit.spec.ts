@@ -3,7 +3,15 @@ import { table, truncate } from './table.ts';
 
 describe('table', () => {
   it('aligns every column to its widest cell', () => {
-    expect(table(['id', 'type'], [['1', 'ChargeOrder'], ['22', 'X']])).toBe(['id  type', '--  -----------', '1   ChargeOrder', '22  X'].join('\n'));
+    expect(
+      table(
+        ['id', 'type'],
+        [
+          ['1', 'ChargeOrder'],
+          ['22', 'X'],
+        ],
+      ),
+    ).toBe(['id  type', '--  -----------', '1   ChargeOrder', '22  X'].join('\n'));
   });
 
   it('shortens long text to one line', () => {

@@ -1,5 +1,9 @@
 // Where the three pieces of infrastructure are expected, read from the same environment
-// variables the services read, so `infra:up` checks exactly what the services will dial.
+// variables the services read, with the same defaults, so `infra:up` checks exactly what the
+// services will dial.
+
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
+import { brokerAddress } from '../../libs/config/src/brokers.ts';
 
 export type HostPort = { host: string; port: number };
 
@@ -13,19 +17,22 @@ export type InfraAddresses = {
   kinesis: HostPort;
   /** SQS_ENDPOINT: ElasticMQ locally, or an AWS endpoint (which infra:up only checks). */
   sqs: HostPort;
+  /** NATS_URL: the NATS server (JetStream on). */
+  nats: HostPort;
 };
 
 export function infraAddresses(env: NodeJS.ProcessEnv = process.env): InfraAddresses {
   return {
     postgres: { host: env.PGHOST || '127.0.0.1', port: Number(env.PGPORT || 5432) },
-    rabbitmq: fromUrl(env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672', 5672),
+    rabbitmq: fromUrl(brokerAddress('RABBITMQ_URL', env), 5672),
     // KAFKA_BROKERS may list several brokers; any one of them answering is enough to bootstrap
     // a client, and a local broker is only ever started on the first.
-    kafka: fromHostPort((env.KAFKA_BROKERS || '127.0.0.1:9092').split(',')[0].trim(), 9092),
-    activemq: fromUrl(env.ACTIVEMQ_URL || 'amqp://boxoffice:boxoffice@127.0.0.1:61617', 5672),
+    kafka: fromHostPort(brokerAddress('KAFKA_BROKERS', env).split(',')[0].trim(), 9092),
+    activemq: fromUrl(brokerAddress('ACTIVEMQ_URL', env), 5672),
     // kinesis-local's plain HTTP port; the SDK's endpoint, so a URL.
-    kinesis: fromUrl(env.KINESIS_ENDPOINT || 'http://127.0.0.1:4568', 4568),
-    sqs: fromUrl(env.SQS_ENDPOINT || 'http://127.0.0.1:9324', (env.SQS_ENDPOINT || '').startsWith('https:') ? 443 : 80),
+    kinesis: fromUrl(brokerAddress('KINESIS_ENDPOINT', env), 4568),
+    nats: fromUrl(brokerAddress('NATS_URL', env), 4222),
+    sqs: fromUrl(brokerAddress('SQS_ENDPOINT', env), brokerAddress('SQS_ENDPOINT', env).startsWith('https:') ? 443 : 80),
   };
 }
 

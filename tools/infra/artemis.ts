@@ -17,6 +17,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
+import { brokerAddress } from '../../libs/config/src/brokers.ts';
 import type { HostPort } from './addresses.ts';
 import { findExecutable, run, tail } from './commands.ts';
 import { readIfExists, requireJava } from './jvm.ts';
@@ -26,8 +28,8 @@ import type { ProbeResult } from './probe.ts';
 export const ARTEMIS_VERSION = '2.40.0';
 // Newer bin archives are not published to Maven Central; 2.40.0 is the last that resolves.
 const ARTIFACT = `org.apache.activemq:apache-artemis:${ARTEMIS_VERSION}:zip:bin`;
-export const ARTEMIS_INSTALL_HINT = 'ActiveMQ Artemis needs Java 17+, Maven and unzip: apt-get install -y openjdk-17-jre-headless maven unzip';
-export const DEFAULT_ACTIVEMQ_URL = 'amqp://boxoffice:boxoffice@127.0.0.1:61617';
+export const ARTEMIS_INSTALL_HINT =
+  'ActiveMQ Artemis needs Java 17+, Maven and unzip: apt-get install -y openjdk-17-jre-headless maven unzip';
 
 // A development broker with a few dozen queues; the default -Xmx is 2 GB, and -Xms is left at
 // 512 MB by `artemis create`, which is more than the cap.
@@ -49,7 +51,7 @@ export type Credentials = { user: string; password: string };
 
 /** The user and password in ACTIVEMQ_URL; the broker instance is created with them. */
 export function activeMqCredentials(env: NodeJS.ProcessEnv = process.env): Credentials {
-  const url = new URL(env.ACTIVEMQ_URL || DEFAULT_ACTIVEMQ_URL);
+  const url = new URL(brokerAddress('ACTIVEMQ_URL', env));
   return { user: decodeURIComponent(url.username) || 'boxoffice', password: decodeURIComponent(url.password) || 'boxoffice' };
 }
 
@@ -154,19 +156,28 @@ function createInstanceOnce(address: HostPort, log: (line: string) => void): voi
     [
       'create',
       '--silent',
-      '--user', user,
-      '--password', password,
+      '--user',
+      user,
+      '--password',
+      password,
       '--require-login',
-      '--host', address.host,
-      '--http-host', address.host,
+      '--host',
+      address.host,
+      '--http-host',
+      address.host,
       '--no-web',
       '--no-autotune',
       '--nio',
-      '--java-memory', JAVA_MEMORY,
+      '--java-memory',
+      JAVA_MEMORY,
       // The one acceptor left is the "artemis" one, on the default port; the others would take
       // 5672 (AMQP), 1883 (MQTT), 61613 (STOMP) and 5445 (HornetQ).
-      '--default-port', String(address.port),
-      '--no-amqp-acceptor', '--no-hornetq-acceptor', '--no-mqtt-acceptor', '--no-stomp-acceptor',
+      '--default-port',
+      String(address.port),
+      '--no-amqp-acceptor',
+      '--no-hornetq-acceptor',
+      '--no-mqtt-acceptor',
+      '--no-stomp-acceptor',
       artemisFiles.instance,
     ],
     { timeoutMs: 120_000 },
@@ -191,7 +202,8 @@ export function narrowBrokerXml(xml: string): string {
   const narrowed = xml
     .replace(/protocols=[A-Z,]+/, 'protocols=AMQP')
     .replace(/<critical-analyzer-policy>HALT<\/critical-analyzer-policy>/, '<critical-analyzer-policy>LOG</critical-analyzer-policy>');
-  if (!narrowed.includes('protocols=AMQP;')) throw new Error('broker.xml has no acceptor with a protocols= list; did artemis create change?');
+  if (!narrowed.includes('protocols=AMQP;'))
+    throw new Error('broker.xml has no acceptor with a protocols= list; did artemis create change?');
   return narrowed;
 }
 
@@ -237,7 +249,10 @@ function saslExchange(address: HostPort, user: string, password: string): Promis
       resolve(value);
     };
     const fail = (detail: string) => finish({ result: { state: connected ? 'unready' : 'absent', detail } });
-    const timer = setTimeout(() => fail(connected ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `no connection within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(connected ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `no connection within ${PROBE_TIMEOUT_MS} ms`),
+      PROBE_TIMEOUT_MS,
+    );
     socket.once('connect', () => {
       connected = true;
       socket.write(SASL_HEADER);
@@ -246,7 +261,9 @@ function saslExchange(address: HostPort, user: string, password: string): Promis
       received = Buffer.concat([received, chunk]);
       if (received.length < 8) return;
       if (!received.subarray(0, 8).equals(SASL_HEADER)) {
-        return fail(`answered ${JSON.stringify(received.toString('latin1', 0, 8))} to an AMQP 1.0 SASL header: is this an AMQP 1.0 broker?`);
+        return fail(
+          `answered ${JSON.stringify(received.toString('latin1', 0, 8))} to an AMQP 1.0 SASL header: is this an AMQP 1.0 broker?`,
+        );
       }
       for (const frame of saslFrames(received.subarray(8))) {
         if (frame.descriptor === 0x40 && !initSent) {
@@ -312,4 +329,3 @@ function isAlive(pid: number): boolean {
   const stat = readIfExists(`/proc/${pid}/stat`);
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
-

@@ -37,7 +37,11 @@ interface ComposeModel {
 let compose: ComposeV2;
 /** Runs a binary with only PATH and HOME, so no COMPOSE_* or K6_SCRIPT of the shell leaks in. */
 function run(binary: string, args: string[]) {
-  const result = spawnSync(binary, args, { cwd: repoRoot, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' } });
+  const result = spawnSync(binary, args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' },
+  });
   if (result.error) throw result.error;
   return result;
 }
@@ -99,7 +103,10 @@ function readmeDockerPorts(): number[] {
   const rows = section.split('\n').filter((line) => line.startsWith('|') && !/^\|\s*(what|-)/.test(line));
   expect(rows.length).toBeGreaterThan(5);
   return rows.flatMap((row) => {
-    const [, native = '', docker = ''] = row.split('|').slice(1, -1).map((cell) => cell.trim());
+    const [, native = '', docker = ''] = row
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     const text = /^(same|\+)/.test(docker) ? `${native} ${docker}` : docker;
     return [...text.matchAll(/(?:localhost|127\.0\.0\.1):(\d+)/g)].map((match) => Number(match[1]));
   });
@@ -130,7 +137,7 @@ describe('docker-compose.yml under Compose v2', () => {
     const whole = dockerCompose('config', '-q');
     expect({ stderr: whole.stderr, status: whole.status }).toEqual({ stderr: '', status: 0 });
     const profiles = dockerCompose('config', '--profiles').stdout.split('\n').filter(Boolean);
-    expect(profiles.sort()).toEqual(['activemq', 'kinesis', 'loadtest', 'sqs']);
+    expect(profiles.sort()).toEqual(['activemq', 'kinesis', 'loadtest', 'nats', 'sqs']);
     for (const args of [...profiles.map((profile) => ['--profile', profile]), ['--profile', '*']]) {
       const result = dockerCompose(...args, 'config', '-q');
       expect({ args, stderr: result.stderr, status: result.status }).toEqual({ args, stderr: '', status: 0 });
@@ -145,15 +152,34 @@ describe('docker-compose.yml under Compose v2', () => {
   it('runs the five services from images built by the Dockerfile, one SERVICE each', () => {
     for (const app of APPS) {
       expect(services[app]?.image).toBe(`boxoffice/${app}:local`);
-      expect(services[app]?.build).toMatchObject({ context: repoRoot, dockerfile: 'Dockerfile', target: 'runtime', args: { SERVICE: app } });
+      expect(services[app]?.build).toMatchObject({
+        context: repoRoot,
+        dockerfile: 'Dockerfile',
+        target: 'runtime',
+        args: { SERVICE: app },
+      });
     }
   });
 
   it('pins every image it pulls to an exact version tag', () => {
     const pulled = Object.entries(services).filter(([, service]) => !service.build);
-    expect(pulled.map(([name]) => name).sort()).toEqual(['activemq', 'k6', 'kafka', 'kafka-ui', 'lgtm', 'mailpit', 'postgres', 'rabbitmq', 'sqs']);
+    expect(pulled.map(([name]) => name).sort()).toEqual([
+      'activemq',
+      'k6',
+      'kafka',
+      'kafka-ui',
+      'lgtm',
+      'mailpit',
+      'nats',
+      'postgres',
+      'rabbitmq',
+      'sqs',
+    ]);
     for (const [name, service] of pulled) {
-      expect({ name, image: service.image }).toEqual({ name, image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/) });
+      expect({ name, image: service.image }).toEqual({
+        name,
+        image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/),
+      });
     }
   });
 
@@ -189,7 +215,9 @@ describe('docker-compose.yml under Compose v2', () => {
       // Never /live: dependants wait for a service that can do its work. Checkout's work is
       // accepting (its database); a worker's is consuming as well (/ready: database and brokers).
       const check = app === 'checkout' ? 'accepting' : 'ready';
-      expect(service.healthcheck?.test?.join(' ')).toMatch(new RegExp(`^CMD node -e .*'http://127\\.0\\.0\\.1:' \\+ process\\.env\\.PORT \\+ '/health/${check}'`));
+      expect(service.healthcheck?.test?.join(' ')).toMatch(
+        new RegExp(`^CMD node -e .*'http://127\\.0\\.0\\.1:' \\+ process\\.env\\.PORT \\+ '/health/${check}'`),
+      );
     });
   });
 
@@ -197,12 +225,23 @@ describe('docker-compose.yml under Compose v2', () => {
     const { roles, databases } = initScript();
     const volumes = services.postgres!.volumes ?? [];
     expect(volumes).toContainEqual(
-      expect.objectContaining({ type: 'bind', source: path.join(repoRoot, 'docker/postgres/init.sql'), target: expect.stringMatching(/^\/docker-entrypoint-initdb\.d\/.+\.sql$/) }),
+      expect.objectContaining({
+        type: 'bind',
+        source: path.join(repoRoot, 'docker/postgres/init.sql'),
+        target: expect.stringMatching(/^\/docker-entrypoint-initdb\.d\/.+\.sql$/),
+      }),
     );
     for (const app of APPS) {
       const url = new URL(services[app]!.environment!.DATABASE_URL!);
       const database = url.pathname.slice(1);
-      expect({ app, host: url.hostname, port: url.port, password: url.password, owner: databases.get(database), role: roles.get(url.username) }).toEqual({
+      expect({
+        app,
+        host: url.hostname,
+        port: url.port,
+        password: url.password,
+        owner: databases.get(database),
+        role: roles.get(url.username),
+      }).toEqual({
         app,
         host: 'postgres',
         port: '5432',
@@ -223,7 +262,13 @@ describe('docker-compose.yml under Compose v2', () => {
         // A broker under a profile (ActiveMQ, SQS, Kinesis) is waited for when its profile is on,
         // and must not be required when it is off, or the default stack would not start.
         const profiled = Boolean(services[dependency]?.profiles?.length);
-        expect({ name, dependency, condition, required, checked: Boolean(healthcheck?.test?.length) && healthcheck?.test?.[0] !== 'NONE' && !healthcheck?.disable }).toEqual({
+        expect({
+          name,
+          dependency,
+          condition,
+          required,
+          checked: Boolean(healthcheck?.test?.length) && healthcheck?.test?.[0] !== 'NONE' && !healthcheck?.disable,
+        }).toEqual({
           name,
           dependency,
           condition: 'service_healthy',
@@ -238,11 +283,18 @@ describe('docker-compose.yml under Compose v2', () => {
     let checked = 0;
     for (const [name, service] of Object.entries(services)) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
-        if (variable === 'KAFKA_ADVERTISED_LISTENERS' || variable === 'KAFKA_LISTENERS' || variable === 'KAFKA_CONTROLLER_QUORUM_VOTERS') continue;
+        if (variable === 'KAFKA_ADVERTISED_LISTENERS' || variable === 'KAFKA_LISTENERS' || variable === 'KAFKA_CONTROLLER_QUORUM_VOTERS')
+          continue;
         for (const { host, port } of addresses(value ?? '')) {
           if (!(host in services) || host === name) continue;
           checked += 1;
-          expect({ name, variable, host, dependsOn: service.depends_on?.[host]?.condition, portAnswers: listensOn(host).includes(port!) }).toEqual({
+          expect({
+            name,
+            variable,
+            host,
+            dependsOn: service.depends_on?.[host]?.condition,
+            portAnswers: listensOn(host).includes(port!),
+          }).toEqual({
             name,
             variable,
             host,
@@ -252,9 +304,9 @@ describe('docker-compose.yml under Compose v2', () => {
         }
       }
     }
-    // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS, ACTIVEMQ_URLs, SQS_ENDPOINTs, KINESIS_ENDPOINTs
-    // and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
-    expect(checked).toBe(39);
+    // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS, ACTIVEMQ_URLs, SQS_ENDPOINTs, KINESIS_ENDPOINTs,
+    // NATS_URLs and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
+    expect(checked).toBe(44);
   });
 
   it("publishes exactly the ports of the README's table, on 127.0.0.1 and unchanged", () => {
@@ -275,8 +327,16 @@ describe('docker-compose.yml under Compose v2', () => {
     });
 
     it('gets the Prometheus configuration, the dashboard provider and the dashboards from observability/', () => {
-      expect(mounted('/otel-lgtm/prometheus.yaml')).toMatchObject({ type: 'bind', source: path.join(repoRoot, 'observability/prometheus/prometheus.yaml'), read_only: true });
-      expect(mounted('/otel-lgtm/boxoffice-dashboards')).toMatchObject({ type: 'bind', source: path.join(repoRoot, 'observability/grafana/dashboards'), read_only: true });
+      expect(mounted('/otel-lgtm/prometheus.yaml')).toMatchObject({
+        type: 'bind',
+        source: path.join(repoRoot, 'observability/prometheus/prometheus.yaml'),
+        read_only: true,
+      });
+      expect(mounted('/otel-lgtm/boxoffice-dashboards')).toMatchObject({
+        type: 'bind',
+        source: path.join(repoRoot, 'observability/grafana/dashboards'),
+        read_only: true,
+      });
       const provider = mounted('/otel-lgtm/grafana/conf/provisioning/dashboards/boxoffice.yaml');
       expect(provider).toMatchObject({ type: 'bind', read_only: true });
       // The provider reads the folder the dashboards are mounted at.

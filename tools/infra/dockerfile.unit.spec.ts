@@ -54,7 +54,11 @@ describe('the Dockerfile', () => {
         'apps/billing/prisma -> apps/billing/prisma',
       ]);
       expect(plan.env).toEqual({ NODE_ENV: 'production', SERVICE: 'billing' });
-      expect(plan.command).toEqual(['/bin/sh', '-c', 'exec node --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${SERVICE}/src/main.js']);
+      expect(plan.command).toEqual([
+        '/bin/sh',
+        '-c',
+        'exec node --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${SERVICE}/src/main.js',
+      ]);
     });
 
     it('runs as a user other than root', () => {

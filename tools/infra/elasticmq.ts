@@ -71,17 +71,33 @@ export function startNativeElasticMq(address: HostPort, log: (line: string) => v
   }
 
   const java = requireJava(11, 'ElasticMQ 1.7', ELASTICMQ_INSTALL_HINT);
-  resolveMavenJars({ service: 'sqs', product: 'ElasticMQ', pom: elasticmq.pom, lib: elasticmq.lib, stamp: elasticmq.libStamp, mavenLog: elasticmq.mavenLog, installHint: ELASTICMQ_INSTALL_HINT, timeoutMs: 10 * 60_000 }, log);
+  resolveMavenJars(
+    {
+      service: 'sqs',
+      product: 'ElasticMQ',
+      pom: elasticmq.pom,
+      lib: elasticmq.lib,
+      stamp: elasticmq.libStamp,
+      mavenLog: elasticmq.mavenLog,
+      installHint: ELASTICMQ_INSTALL_HINT,
+      timeoutMs: 10 * 60_000,
+    },
+    log,
+  );
   fs.writeFileSync(elasticmq.conf, conf);
   if (fs.existsSync(elasticmq.log)) fs.renameSync(elasticmq.log, `${elasticmq.log}.1`);
   const out = fs.openSync(elasticmq.log, 'a');
   log(`  sqs: starting ElasticMQ on ${formatAddress(address)} (log: ${shown(elasticmq.log)})`);
   // java expands a classpath entry ending in /* itself; no shell is involved.
-  const child: ChildProcess = spawn(java, [...JVM_OPTIONS, `-Dconfig.file=${elasticmq.conf}`, '-cp', path.join(elasticmq.lib, '*'), MAIN_CLASS], {
-    cwd: home,
-    detached: true, // its own process group: Ctrl-C on infra:up must not take the server with it
-    stdio: ['ignore', out, out],
-  });
+  const child: ChildProcess = spawn(
+    java,
+    [...JVM_OPTIONS, `-Dconfig.file=${elasticmq.conf}`, '-cp', path.join(elasticmq.lib, '*'), MAIN_CLASS],
+    {
+      cwd: home,
+      detached: true, // its own process group: Ctrl-C on infra:up must not take the server with it
+      stdio: ['ignore', out, out],
+    },
+  );
   fs.closeSync(out);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${java}`);
@@ -154,7 +170,9 @@ export function probeSqs(address: HostPort): Promise<ProbeResult> {
       },
     );
     request.on('socket', (socket) => socket.once('connect', () => (connected = true)));
-    request.on('timeout', () => request.destroy(new Error(connected ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `no connection within ${PROBE_TIMEOUT_MS} ms`)));
+    request.on('timeout', () =>
+      request.destroy(new Error(connected ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `no connection within ${PROBE_TIMEOUT_MS} ms`)),
+    );
     request.on('error', (error: NodeJS.ErrnoException) =>
       resolve({ state: connected ? 'unready' : 'absent', detail: error.code === 'ECONNREFUSED' ? 'connection refused' : error.message }),
     );
@@ -187,7 +205,6 @@ function isAlive(pid: number): boolean {
   const stat = readIfExists(`/proc/${pid}/stat`);
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
-
 
 if (process.argv[1] === import.meta.filename && process.argv.includes('--stop')) {
   console.log((await stopNativeElasticMq()) ?? 'ElasticMQ was not running');

@@ -6,6 +6,8 @@
 // packages (Kafka from Maven jars). What we started is recorded in .cache/infra-started.json,
 // and stopInfra() stops only that.
 
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
+import { commandTransports, eventTransports } from '../../libs/config/src/brokers.ts';
 import { formatAddress, type HostPort, type InfraAddresses, infraAddresses, isThisMachine } from './addresses.ts';
 import { run, tail } from './commands.ts';
 import { composeDown, composeUp, dockerEngineAnswers } from './docker.ts';
@@ -34,12 +36,13 @@ export type InfraOptions = {
 };
 
 /** Which broker serves each transport a deployment can choose (COMMAND_TRANSPORT, EVENT_TRANSPORT). */
-const serverOfTransport: Record<string, ServiceName> = {
+export const serverOfTransport: Record<string, ServiceName> = {
   rabbitmq: 'rabbitmq',
   activemq: 'activemq',
   sqs: 'sqs',
   kafka: 'kafka',
   kinesis: 'kinesis',
+  nats: 'nats',
 };
 
 /**
@@ -49,8 +52,8 @@ const serverOfTransport: Record<string, ServiceName> = {
  */
 export function serversInUse(environment: NodeJS.ProcessEnv = process.env): ServiceName[] {
   const chosen = [
-    ['COMMAND_TRANSPORT', environment.COMMAND_TRANSPORT || 'rabbitmq', ['rabbitmq', 'activemq', 'sqs']],
-    ['EVENT_TRANSPORT', environment.EVENT_TRANSPORT || 'kafka', ['kafka', 'kinesis']],
+    ['COMMAND_TRANSPORT', environment.COMMAND_TRANSPORT || 'rabbitmq', commandTransports],
+    ['EVENT_TRANSPORT', environment.EVENT_TRANSPORT || 'kafka', eventTransports],
   ] as const;
   const servers: ServiceName[] = ['postgres'];
   for (const [setting, transport, known] of chosen) {

@@ -15,7 +15,9 @@ export function requireJava(minimum: number, product: string, installHint: strin
   const match = /version "(?:1\.)?(\d+)/.exec(run(java, ['-version']).output);
   const major = match ? Number(match[1]) : 0;
   if (major < minimum) {
-    throw new Error(`${product} needs Java ${minimum} or newer; ${java} is Java ${major || '(unknown)'}. ${installHint} (and point JAVA_HOME at it)`);
+    throw new Error(
+      `${product} needs Java ${minimum} or newer; ${java} is Java ${major || '(unknown)'}. ${installHint} (and point JAVA_HOME at it)`,
+    );
   }
   return java;
 }

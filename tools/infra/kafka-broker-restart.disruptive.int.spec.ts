@@ -61,9 +61,20 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
         },
       ],
     });
-    consumer = transport.consumer({ consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 50, maxWaitMs: 5 }, concurrency: 3 });
+    consumer = transport.consumer({
+      consumer: groupId,
+      channels: [topic],
+      pipeline,
+      batch: { maxMessages: 50, maxWaitMs: 5 },
+      concurrency: 3,
+    });
     await consumer.start();
-    relay = new OutboxRelay(db.pool, [transport], { pollIntervalMs: 200, retryInitialDelayMs: 100, retryMaxDelayMs: 1_000, logger: silentLogger });
+    relay = new OutboxRelay(db.pool, [transport], {
+      pollIntervalMs: 200,
+      retryInitialDelayMs: 100,
+      retryMaxDelayMs: 1_000,
+      logger: silentLogger,
+    });
     await relay.start();
   }, 120_000);
 
@@ -83,18 +94,29 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const userId = randomUUID();
-      const event = envelopes.create(UserRegistered, { userId, email: `${userId}@example.com`, name: 'Ada', ip: '127.0.0.1', userAgent: 'restart-spec' });
+      const event = envelopes.create(UserRegistered, {
+        userId,
+        email: `${userId}@example.com`,
+        name: 'Ada',
+        ip: '127.0.0.1',
+        userAgent: 'restart-spec',
+      });
       await runner.$transaction((tx) => outbox.add(tx, event, { transport: 'kafka', channel: topic, key: userId }));
       ids.push(event.id);
     }
     return ids;
   }
 
-  const effects = async () => (await db.pool.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id')).rows;
+  const effects = async () =>
+    (await db.pool.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id')).rows;
 
   it('publishes and processes every event, each effect once', async () => {
     const before = await signUps(100);
-    await waitFor(async () => (await effects()).length, (n) => n >= 30, { description: 'the first events to be processed' });
+    await waitFor(
+      async () => (await effects()).length,
+      (n) => n >= 30,
+      { description: 'the first events to be processed' },
+    );
 
     await broker.stop();
     // Written while there is no broker: accepted all the same, and kept in the outbox.
@@ -106,7 +128,11 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     const all = [...before, ...during, ...after];
     // kafkajs rejoins by itself after most errors; after some (the coordinator still loading
     // when the broker is back) it gives up, and KafkaConsumer joins the group again itself.
-    await waitFor(async () => (await effects()).length, (n) => n === all.length, { timeoutMs: 60_000, description: 'all 300 events to be processed' });
+    await waitFor(
+      async () => (await effects()).length,
+      (n) => n === all.length,
+      { timeoutMs: 60_000, description: 'all 300 events to be processed' },
+    );
     const rows = await effects();
     expect(new Set(rows.map((row) => row.message_id))).toEqual(new Set(all));
     expect(rows.filter((row) => row.n !== 1)).toEqual([]);

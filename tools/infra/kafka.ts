@@ -62,7 +62,19 @@ export function startNativeKafka(address: HostPort, log: (line: string) => void,
   }
 
   const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
-  resolveMavenJars({ service: 'kafka', product: 'Kafka', pom: files.pom, lib: files.libs, stamp: files.libsStamp, mavenLog: files.mavenLog, installHint: KAFKA_INSTALL_HINT, timeoutMs: 15 * 60_000 }, log);
+  resolveMavenJars(
+    {
+      service: 'kafka',
+      product: 'Kafka',
+      pom: files.pom,
+      lib: files.libs,
+      stamp: files.libsStamp,
+      mavenLog: files.mavenLog,
+      installHint: KAFKA_INSTALL_HINT,
+      timeoutMs: 15 * 60_000,
+    },
+    log,
+  );
   // Written on every start so edits to the template (or a new KAFKA_BROKERS) take effect.
   fs.writeFileSync(home.serverProperties, properties);
   formatStorageOnce(java, log, home);
@@ -148,7 +160,17 @@ function formatStorageOnce(java: string, log: (line: string) => void, home: Kafk
   const clusterId = readIfExists(home.clusterId)?.trim() || newClusterId();
   fs.writeFileSync(home.clusterId, `${clusterId}\n`);
   log(`  kafka: formatting ${shown(home.data)} for cluster ${clusterId} (once)`);
-  const format = run(java, [...log4j(), '-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', home.serverProperties]);
+  const format = run(java, [
+    ...log4j(),
+    '-cp',
+    classpath(),
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    home.serverProperties,
+  ]);
   if (!format.ok) throw new Error(`formatting Kafka storage failed:\n${tail(format.output)}`);
 }
 
@@ -192,4 +214,3 @@ function isAlive(pid: number): boolean {
   // Format: "pid (command) STATE ..."; the command may contain spaces, so split after ')'.
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
-

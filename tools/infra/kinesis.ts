@@ -70,7 +70,8 @@ export async function probeKinesis(address: HostPort): Promise<ProbeResult> {
         'Content-Type': 'application/x-amz-json-1.1',
         'X-Amz-Target': 'Kinesis_20131202.ListStreams',
         'X-Amz-Date': '20260101T000000Z',
-        Authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+        Authorization:
+          'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
       },
       body: '{"Limit":1}',
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),

@@ -120,12 +120,7 @@ type Exchange = { bytes: Buffer; result?: undefined } | { bytes?: undefined; res
 
 // Connect, send one request, collect bytes until `isComplete` says the reply is whole, hang up.
 // Every failure becomes a ProbeResult: "absent" if we never connected, "unready" if we did.
-function exchange(
-  address: HostPort,
-  request: Buffer,
-  isComplete: (received: Buffer) => boolean,
-  goodbye?: Buffer,
-): Promise<Exchange> {
+function exchange(address: HostPort, request: Buffer, isComplete: (received: Buffer) => boolean, goodbye?: Buffer): Promise<Exchange> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: address.host, port: address.port });
     let connected = false;

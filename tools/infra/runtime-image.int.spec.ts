@@ -24,7 +24,9 @@ const running: RehearsedService[] = [];
 beforeAll(async () => {
   smtpUrl = await smtp.start();
   const compose = ensureComposeV2();
-  const model = JSON.parse(spawnSync(compose.dockerCompose, ['-f', composeFile, 'config', '--format', 'json'], { cwd: repoRoot, encoding: 'utf8' }).stdout) as {
+  const model = JSON.parse(
+    spawnSync(compose.dockerCompose, ['-f', composeFile, 'config', '--format', 'json'], { cwd: repoRoot, encoding: 'utf8' }).stdout,
+  ) as {
     services: Record<string, { healthcheck?: { test?: string[] } }>;
   };
   healthchecks = Object.fromEntries(APPS.map((app) => [app, model.services[app]?.healthcheck?.test ?? []]));
@@ -47,7 +49,9 @@ function devOnlyPackages(): string[] {
   const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;
   };
-  const { devDependencies } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const { devDependencies } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
   return Object.keys(devDependencies).filter((name) => lock.packages[`node_modules/${name}`]?.dev === true);
 }
 
@@ -79,7 +83,7 @@ describe.each(APPS)('the %s image, rehearsed natively', (service) => {
     expect(dev.filter((name) => fs.existsSync(path.join(folder, 'node_modules', name)))).toEqual([]);
   });
 
-  it('starts from there as nobody with the image\'s CMD and gets ready against the real brokers', async () => {
+  it("starts from there as nobody with the image's CMD and gets ready against the real brokers", async () => {
     instance = await rehearsal.start(service, env);
     running.push(instance);
     expect(instance.child.pid).toBeDefined();

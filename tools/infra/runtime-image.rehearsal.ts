@@ -52,7 +52,8 @@ export class RuntimeImageRehearsal {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'boxoffice-runtime-'));
     fs.chmodSync(root, 0o755);
     for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
-      if (fs.existsSync(path.join(dir, 'node_modules'))) throw new Error(`${dir}/node_modules would be visible to the rehearsal; use another TMPDIR`);
+      if (fs.existsSync(path.join(dir, 'node_modules')))
+        throw new Error(`${dir}/node_modules would be visible to the rehearsal; use another TMPDIR`);
       if (dir === path.dirname(dir)) break;
     }
     const dependencies = path.join(root, 'dependencies');
@@ -91,7 +92,9 @@ export class RuntimeImageRehearsal {
           }
         }
         // Hard links: the shared install, without copying 400 MB five times.
-        const linked = spawnSync('cp', ['-al', path.join(this.dependencies, 'node_modules'), path.join(folder, 'node_modules')], { encoding: 'utf8' });
+        const linked = spawnSync('cp', ['-al', path.join(this.dependencies, 'node_modules'), path.join(folder, 'node_modules')], {
+          encoding: 'utf8',
+        });
         if (linked.status !== 0) throw new Error(`linking node_modules failed: ${linked.stderr}`);
         continue;
       }
@@ -156,7 +159,11 @@ export class RuntimeImageRehearsal {
   }
 
   /** Runs a compose healthcheck's `test` (CMD or CMD-SHELL) in the service's folder; its exit code. */
-  async healthcheck(service: string, test: ReadonlyArray<string>, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  async healthcheck(
+    service: string,
+    test: ReadonlyArray<string>,
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; output: string }> {
     const [form, ...rest] = test;
     const argv = form === 'CMD' ? rest : form === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : undefined;
     if (!argv) throw new Error(`a healthcheck test of form ${form} cannot be run`);

@@ -54,7 +54,10 @@ export function runtimeStagePlan(dockerfile: string, service: string): RuntimeSt
   /** A stage's WORKDIR, following FROM <stage> to the stage it extends. */
   const workdirOf = (name: string): string => {
     const { from, body } = stage(name);
-    const own = body.filter((instruction) => instruction.getKeyword() === 'WORKDIR').at(-1)?.getArgumentsContent();
+    const own = body
+      .filter((instruction) => instruction.getKeyword() === 'WORKDIR')
+      .at(-1)
+      ?.getArgumentsContent();
     if (own) return own;
     const base = from.getImageName();
     if (base && stageStarts.some((index) => (instructions[index] as From).getBuildStage() === base)) return workdirOf(base);
@@ -68,7 +71,9 @@ export function runtimeStagePlan(dockerfile: string, service: string): RuntimeSt
   const env: Record<string, string> = {};
   const steps: RuntimeStep[] = [];
   const unsupported = (instruction: Instruction, why: string) =>
-    new Error(`the rehearsal cannot carry out \`${instruction.getKeyword()} ${instruction.getRawArgumentsContent()}\`: ${why} (tools/infra/runtime-stage.ts)`);
+    new Error(
+      `the rehearsal cannot carry out \`${instruction.getKeyword()} ${instruction.getRawArgumentsContent()}\`: ${why} (tools/infra/runtime-stage.ts)`,
+    );
 
   for (const instruction of stage(RUNTIME_STAGE).body) {
     const keyword = instruction.getKeyword();
@@ -102,7 +107,8 @@ export function runtimeStagePlan(dockerfile: string, service: string): RuntimeSt
           let from: string;
           if (stageName === undefined) {
             // From the build context: the repository itself.
-            if (source.startsWith('/') || source.includes('..') || /[*?[]/.test(source)) throw unsupported(instruction, 'a context path must be plain and relative');
+            if (source.startsWith('/') || source.includes('..') || /[*?[]/.test(source))
+              throw unsupported(instruction, 'a context path must be plain and relative');
             from = source;
           } else if (stageName === BUILD_STAGE && source.startsWith(`${buildWorkdir}/`)) {
             from = source.slice(buildWorkdir.length + 1).replace(/\/$/, '');
@@ -131,7 +137,10 @@ export function runtimeStagePlan(dockerfile: string, service: string): RuntimeSt
 /** A destination as a path inside WORKDIR; the rehearsal's folder stands in for WORKDIR. */
 function relativeTo(workdir: string, destination: string): string {
   const absolute = destination.startsWith('/') ? destination : `${workdir.replace(/\/$/, '')}/${destination}`;
-  const normalised = absolute.split('/').filter((part) => part !== '' && part !== '.').join('/');
+  const normalised = absolute
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
   const root = workdir.split('/').filter(Boolean).join('/');
   if (normalised !== root && !normalised.startsWith(`${root}/`)) throw new Error(`COPY to ${destination} lands outside WORKDIR ${workdir}`);
   return normalised === root ? '.' : normalised.slice(root.length + 1);

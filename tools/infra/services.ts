@@ -7,6 +7,7 @@ import { elasticmq, probeSqs, startNativeElasticMq, stopCommand as elasticMqStop
 import { startNativeKafka } from './kafka.ts';
 import { probeKinesis, startNativeKinesis, stopKinesisCommand } from './kinesis.ts';
 import { startNativePostgres, startNativeRabbitmq } from './native.ts';
+import { natsHome, probeNats, startNativeNats } from './nats.ts';
 import { defaultKafkaHome, shown } from './paths.ts';
 import { type Probe, probeKafka, probePostgres, probeRabbitmq } from './probe.ts';
 import type { ServiceName } from './state.ts';
@@ -95,6 +96,18 @@ export const INFRA_SERVICES: InfraService[] = [
     startNative: (address, log) => {
       const server = startNativeElasticMq(address, log);
       return { logs: shown(elasticmq.log), pid: server.pid, exited: server.exited, stop: elasticMqStopCommand() };
+    },
+  },
+  {
+    name: 'nats',
+    title: 'NATS JetStream',
+    setting: 'NATS_URL',
+    probe: probeNats,
+    // A single Go binary: well under a second, more while JetStream recovers a large store.
+    startTimeoutMs: 30_000,
+    startNative: (address) => {
+      const server = startNativeNats(address);
+      return { logs: shown(natsHome.log), pid: server.pid, exited: server.exited, stop: server.stop };
     },
   },
 ];

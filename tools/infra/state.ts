@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startedFile } from './paths.ts';
 
-export type ServiceName = 'postgres' | 'rabbitmq' | 'kafka' | 'activemq' | 'sqs' | 'kinesis';
+export type ServiceName = 'postgres' | 'rabbitmq' | 'kafka' | 'activemq' | 'sqs' | 'kinesis' | 'nats';
 
 export type Started =
   // A container of docker-compose.yml; infra:down runs `docker compose down`.

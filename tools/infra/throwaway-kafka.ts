@@ -45,7 +45,11 @@ export class ThrowawayKafka {
   async up(): Promise<void> {
     const started = startNativeKafka(this.address, () => {}, this.home);
     this.pid = started.pid;
-    const ready = await waitUntilReady('throwaway kafka', this.address, probeKafka, { timeoutMs: 60_000, log: () => {}, stopIf: started.exited });
+    const ready = await waitUntilReady('throwaway kafka', this.address, probeKafka, {
+      timeoutMs: 60_000,
+      log: () => {},
+      stopIf: started.exited,
+    });
     if (ready.state !== 'ready') throw new Error(`the throwaway Kafka broker did not start: ${ready.detail} (log: ${this.home.log})`);
   }
 

@@ -3,9 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const jestBin = fileURLToPath(new URL('../../node_modules/jest/bin/jest.js', import.meta.url));
-const nodeOptions = [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning']
-  .filter(Boolean)
-  .join(' ');
+const nodeOptions = [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' ');
 const result = spawnSync(process.execPath, [jestBin, ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { ...process.env, NODE_OPTIONS: nodeOptions },

@@ -1,6 +1,7 @@
 // `npm test`: every test against the real PostgreSQL, RabbitMQ and Kafka.
 //   1. infra:up - reuse what answers, else start it (Kafka from Maven's jars, cached in .cache/);
-//   2. build every project (Prisma clients generated, everything type-checked) and lint it;
+//   2. build every project (Prisma clients generated, everything type-checked), lint it, and check
+//      its formatting (Prettier);
 //   3. type-check the k6 scripts against @types/k6;
 //   4. Jest: unit (*.spec.ts), integration (*.int.spec.ts) and end-to-end (*.e2e.spec.ts) tiers,
 //      then, alone, the specs that restart a broker or time a restart (*.disruptive.*.spec.ts).
@@ -32,6 +33,7 @@ if (!infra.ok) {
 }
 
 run('build and lint', [...nx, 'run-many', '-t', 'build', 'lint', '--output-style=static']);
+run('format check (Prettier)', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level=warn', '.']);
 if (existsSync('k6/tsconfig.json')) run('type-check k6 scripts', ['node_modules/typescript/bin/tsc', '-p', 'k6/tsconfig.json']);
 
 mkdirSync('tmp', { recursive: true });

@@ -16,7 +16,9 @@ export class AnalyticsModule {
       imports: [TerminusModule],
       controllers: [HealthController, StatsController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5)),
+        ...providePrisma(() =>
+          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+        ),
         ...provideMessaging({
           service: 'analytics',
           databaseUrl: config.DATABASE_URL,

@@ -16,7 +16,9 @@ export class AuditModule {
       imports: [TerminusModule],
       controllers: [HealthController, AuditController],
       providers: [
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5)),
+        ...providePrisma(() =>
+          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+        ),
         ...provideMessaging({
           service: 'audit',
           databaseUrl: config.DATABASE_URL,

@@ -25,7 +25,9 @@ export class BillingModule {
       controllers: [HealthController, ChargesController, ChargeJobsController],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5)),
+        ...providePrisma(() =>
+          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5),
+        ),
         // One limiter for both doors to a charge: the work queue and POST /charges.
         { provide: RateLimiter, useValue: limiter },
         ...provideMessaging({

@@ -21,6 +21,9 @@ describe("checkout's database", () => {
     const concert = await prisma.concert.create({
       data: { id: randomUUID(), name: 'Night Shift', startsAt: new Date('2027-01-01T20:00:00Z'), capacity: 100, priceCents: 4500 },
     });
-    await expect(prisma.concert.findUniqueOrThrow({ where: { id: concert.id } })).resolves.toMatchObject({ name: 'Night Shift', capacity: 100 });
+    await expect(prisma.concert.findUniqueOrThrow({ where: { id: concert.id } })).resolves.toMatchObject({
+      name: 'Night Shift',
+      capacity: 100,
+    });
   });
 });

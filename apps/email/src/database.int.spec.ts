@@ -19,7 +19,9 @@ describe("email's database", () => {
 
   it('writes and reads a row through the generated Prisma client', async () => {
     const eventId = randomUUID();
-    await prisma.sentEmail.create({ data: { id: randomUUID(), eventId, kind: 'welcome', to: 'a@example.com', subject: 'Hi', body: 'Hello' } });
+    await prisma.sentEmail.create({
+      data: { id: randomUUID(), eventId, kind: 'welcome', to: 'a@example.com', subject: 'Hi', body: 'Hello' },
+    });
     await expect(prisma.sentEmail.findUniqueOrThrow({ where: { eventId } })).resolves.toMatchObject({ status: 'SENDING' });
   });
 });

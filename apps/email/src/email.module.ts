@@ -20,7 +20,9 @@ export class EmailModule {
       controllers: [HealthController, EmailsController],
       providers: [
         { provide: EMAIL_CONFIG, useValue: config },
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5)),
+        ...providePrisma(() =>
+          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+        ),
         ...provideMessaging({
           service: 'email',
           databaseUrl: config.DATABASE_URL,

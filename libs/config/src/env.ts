@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerDefaults, commandTransports, eventTransports } from './brokers.js';
 
 // Building blocks for the services' configuration schemas. Every default points at 127.0.0.1,
 // so a service runs natively without a .env file; docker-compose.yml overrides them.
@@ -39,26 +40,28 @@ export function serviceEnv(service: string, port: number) {
     DATABASE_URL: env.url(['postgresql:', 'postgres:'], `postgresql://postgres@127.0.0.1:5432/boxoffice_${service}`),
     /** Caps the service's database connections; unset, each service sizes its pool to its concurrency. */
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
-    RABBITMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'),
-    KAFKA_BROKERS: env.hostPorts('127.0.0.1:9092'),
+    RABBITMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.RABBITMQ_URL),
+    KAFKA_BROKERS: env.hostPorts(brokerDefaults.KAFKA_BROKERS),
     /**
      * Which broker carries commands (point to point: Billing's work queue) and which stream
      * carries events (pub/sub: the topics Email, Analytics and Audit read). Every service of one
      * deployment must be given the same two; the defaults are RabbitMQ and Kafka.
      */
-    COMMAND_TRANSPORT: z.enum(['rabbitmq', 'activemq', 'sqs']).default('rabbitmq'),
-    EVENT_TRANSPORT: z.enum(['kafka', 'kinesis']).default('kafka'),
+    COMMAND_TRANSPORT: z.enum(commandTransports).default('rabbitmq'),
+    EVENT_TRANSPORT: z.enum(eventTransports).default('kafka'),
     /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
-    ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], 'amqp://boxoffice:boxoffice@127.0.0.1:61617'),
+    ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.ACTIVEMQ_URL),
     /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */
-    SQS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:9324'),
+    SQS_ENDPOINT: env.url(['http:', 'https:'], brokerDefaults.SQS_ENDPOINT),
     /**
      * FIFO queues keep each key's commands in order (MessageGroupId = the key) and drop SQS's own
      * duplicates; standard ones promise no order and take more throughput (see libs/messaging-sqs).
      */
     SQS_QUEUE_TYPE: z.enum(['fifo', 'standard']).default('fifo'),
     /** Amazon Kinesis: kinesis-local standing in for it, or https://kinesis.<region>.amazonaws.com. */
-    KINESIS_ENDPOINT: env.url(['http:', 'https:'], 'http://127.0.0.1:4568'),
+    KINESIS_ENDPOINT: env.url(['http:', 'https:'], brokerDefaults.KINESIS_ENDPOINT),
+    /** NATS with JetStream: nats://user:password@host:port. */
+    NATS_URL: env.url(['nats:', 'tls:'], brokerDefaults.NATS_URL),
     AWS_REGION: z.string().min(1).default('us-east-1'),
     /**
      * How long a Kafka consumer group waits for a member it does not hear from before it moves

@@ -27,7 +27,9 @@ export function buildAsyncApiDocument(entries: ReadonlyArray<CatalogEntry> = cat
       messages: {},
       bindings:
         serverOf(entry) === 'rabbitmq'
-          ? { amqp: { is: 'routingKey', exchange: { name: commandExchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' } } }
+          ? {
+              amqp: { is: 'routingKey', exchange: { name: commandExchange, type: 'direct', durable: true, autoDelete: false, vhost: '/' } },
+            }
           : { kafka: { partitions: 3, replicas: 1 } },
     }) as { messages: Record<string, unknown> };
     channel.messages[messageId(entry)] = { $ref: `#/components/messages/${messageId(entry)}` };
@@ -38,7 +40,10 @@ export function buildAsyncApiDocument(entries: ReadonlyArray<CatalogEntry> = cat
       summary: entry.message.description,
       contentType: 'application/json',
       ...(serverOf(entry) === 'kafka' ? { bindings: { kafka: { key: { type: 'string', description: `the ${entry.keyedBy}` } } } } : {}),
-      payload: { ...jsonSchema(envelopeSchema), properties: { ...jsonSchema(envelopeSchema).properties, payload: jsonSchema(entry.message.schema) } },
+      payload: {
+        ...jsonSchema(envelopeSchema),
+        properties: { ...jsonSchema(envelopeSchema).properties, payload: jsonSchema(entry.message.schema) },
+      },
     };
 
     const ref = { $ref: `#/channels/${channelId}/messages/${messageId(entry)}` };

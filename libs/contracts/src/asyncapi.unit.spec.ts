@@ -18,8 +18,12 @@ describe('the AsyncAPI document', () => {
   });
 
   it('describes each payload inside the envelope', () => {
-    const chargeOrder = (document.components.messages as Record<string, { payload: { required: string[]; properties: Record<string, { required?: string[] }> } }>)
-      .ChargeOrder_v1;
+    const chargeOrder = (
+      document.components.messages as Record<
+        string,
+        { payload: { required: string[]; properties: Record<string, { required?: string[] }> } }
+      >
+    ).ChargeOrder_v1;
     expect(chargeOrder.payload.required).toEqual(expect.arrayContaining(['id', 'type', 'version', 'correlationId', 'payload']));
     expect(chargeOrder.payload.properties.payload.required).toEqual(['orderId', 'concertId', 'quantity', 'customerEmail']);
   });

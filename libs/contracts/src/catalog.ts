@@ -31,7 +31,10 @@ export interface CatalogEntry {
 
 /** A catalog line whose `keyedBy` is checked against the message's payload. */
 function entry<Definition extends MessageDefinition>(
-  line: Omit<CatalogEntry, 'message' | 'keyedBy'> & { readonly message: Definition; readonly keyedBy: keyof PayloadOf<Definition> & string },
+  line: Omit<CatalogEntry, 'message' | 'keyedBy'> & {
+    readonly message: Definition;
+    readonly keyedBy: keyof PayloadOf<Definition> & string;
+  },
 ): CatalogEntry {
   return line;
 }
@@ -42,20 +45,59 @@ function entry<Definition extends MessageDefinition>(
  * and subscribe by message type; the AsyncAPI document (docs/asyncapi.json) follows from this.
  */
 export const catalog: ReadonlyArray<CatalogEntry> = [
-  entry({ message: ConcertScheduled, channel: topics.concerts, keyedBy: 'concertId', publisher: 'checkout', consumers: ['billing', 'audit'] }),
+  entry({
+    message: ConcertScheduled,
+    channel: topics.concerts,
+    keyedBy: 'concertId',
+    publisher: 'checkout',
+    consumers: ['billing', 'audit'],
+  }),
   entry({ message: ChargeOrder, channel: queues.chargeOrder, keyedBy: 'orderId', publisher: 'checkout', consumers: ['billing'] }),
   entry({ message: PaymentCaptured, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'audit'] }),
-  entry({ message: PaymentDeclined, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'analytics', 'audit'] }),
-  entry({ message: SeatsUnavailable, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'audit'] }),
-  entry({ message: OrderConfirmed, channel: topics.orders, keyedBy: 'orderId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
-  entry({ message: OrderRejected, channel: topics.orders, keyedBy: 'orderId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
-  entry({ message: UserRegistered, channel: topics.users, keyedBy: 'userId', publisher: 'checkout', consumers: ['email', 'analytics', 'audit'] }),
+  entry({
+    message: PaymentDeclined,
+    channel: topics.payments,
+    keyedBy: 'orderId',
+    publisher: 'billing',
+    consumers: ['checkout', 'analytics', 'audit'],
+  }),
+  entry({
+    message: SeatsUnavailable,
+    channel: topics.payments,
+    keyedBy: 'orderId',
+    publisher: 'billing',
+    consumers: ['checkout', 'audit'],
+  }),
+  entry({
+    message: OrderConfirmed,
+    channel: topics.orders,
+    keyedBy: 'orderId',
+    publisher: 'checkout',
+    consumers: ['email', 'analytics', 'audit'],
+  }),
+  entry({
+    message: OrderRejected,
+    channel: topics.orders,
+    keyedBy: 'orderId',
+    publisher: 'checkout',
+    consumers: ['email', 'analytics', 'audit'],
+  }),
+  entry({
+    message: UserRegistered,
+    channel: topics.users,
+    keyedBy: 'userId',
+    publisher: 'checkout',
+    consumers: ['email', 'analytics', 'audit'],
+  }),
 ];
 
 /** The direct exchange commands are published to, for brokers that route through one (RabbitMQ). */
 export const commandExchange = exchanges.commands;
 
-export function entryOf(message: Pick<MessageDefinition, 'type' | 'version'>, entries: ReadonlyArray<CatalogEntry> = catalog): CatalogEntry {
+export function entryOf(
+  message: Pick<MessageDefinition, 'type' | 'version'>,
+  entries: ReadonlyArray<CatalogEntry> = catalog,
+): CatalogEntry {
   const found = entries.find((e) => e.message.type === message.type && e.message.version === message.version);
   if (!found) throw new Error(`${message.type} v${message.version} is not in the catalog`);
   return found;

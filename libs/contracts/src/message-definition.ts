@@ -13,8 +13,6 @@ export interface MessageDefinition<Schema extends z.ZodType = z.ZodType> {
 
 export type PayloadOf<Definition extends MessageDefinition> = z.infer<Definition['schema']>;
 
-export function defineMessage<Schema extends z.ZodType>(
-  definition: MessageDefinition<Schema>,
-): MessageDefinition<Schema> {
+export function defineMessage<Schema extends z.ZodType>(definition: MessageDefinition<Schema>): MessageDefinition<Schema> {
   return Object.freeze(definition);
 }

@@ -68,9 +68,7 @@ describe('migrate', () => {
       const dir = await migrationsDir({ ...init, '20260102000000_bad': 'CREATE TABLE half (id int); SELECT nonsense;' });
       await expect(migrate({ databaseUrl, migrationsDir: dir })).rejects.toThrow(/20260102000000_bad failed/);
       await expect(query("SELECT to_regclass('half') AS t")).resolves.toEqual([{ t: null }]);
-      await expect(query('SELECT migration_name FROM "_prisma_migrations"')).resolves.toEqual([
-        { migration_name: '20260101000000_init' },
-      ]);
+      await expect(query('SELECT migration_name FROM "_prisma_migrations"')).resolves.toEqual([{ migration_name: '20260101000000_init' }]);
     });
   });
 

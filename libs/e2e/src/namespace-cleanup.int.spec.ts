@@ -7,7 +7,11 @@ import { uniqueName, waitFor } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
 
 const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const kafka = createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'cleanup-spec', logger: silentLogger });
+const kafka = createKafkaClient({
+  brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  clientId: 'cleanup-spec',
+  logger: silentLogger,
+});
 
 describe('deleting a namespaced system from the brokers', () => {
   const namespace = uniqueName('cleanup');
@@ -21,8 +25,13 @@ describe('deleting a namespaced system from the brokers', () => {
     await declareQueueTopology(channel, queues.chargeOrder, exchanges.commands, defaultRetryPolicy);
     await channel.close();
     const group = consumerGroup('analytics');
-    await new KafkaTopics(kafka).ensure([{ topic: topics.users, partitions: 1 }, { topic: deadLetterTopicOf(topics.users, group), partitions: 1 }]);
-    await withAdmin(kafka, (admin) => admin.setOffsets({ groupId: group, topic: topics.users, partitions: [{ partition: 0, offset: '0' }] }));
+    await new KafkaTopics(kafka).ensure([
+      { topic: topics.users, partitions: 1 },
+      { topic: deadLetterTopicOf(topics.users, group), partitions: 1 },
+    ]);
+    await withAdmin(kafka, (admin) =>
+      admin.setOffsets({ groupId: group, topic: topics.users, partitions: [{ partition: 0, offset: '0' }] }),
+    );
   }
 
   async function queueExists(queue: string): Promise<boolean> {
@@ -63,21 +72,31 @@ describe('deleting a namespaced system from the brokers', () => {
   it('removes its queues, exchange, topics and consumer groups', async () => {
     const queues = topologyQueueNames(channelNames(namespace).queues.chargeOrder, defaultRetryPolicy);
     expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => true));
-    await expect(kafkaNames(namespace)).resolves.toMatchObject({ topics: expect.arrayContaining([expect.any(String)]), groups: [expect.any(String)] });
+    await expect(kafkaNames(namespace)).resolves.toMatchObject({
+      topics: expect.arrayContaining([expect.any(String)]),
+      groups: [expect.any(String)],
+    });
 
     await deleteNamespace(namespace);
 
     expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => false));
     await expect(exchangeExists(channelNames(namespace).exchanges.commands)).resolves.toBe(false);
     // Kafka deletes topics in the background: wait until the metadata no longer lists them.
-    const left = await waitFor(() => kafkaNames(namespace), (names) => names.topics.length === 0, { description: 'the topics to be deleted' });
+    const left = await waitFor(
+      () => kafkaNames(namespace),
+      (names) => names.topics.length === 0,
+      { description: 'the topics to be deleted' },
+    );
     expect(left).toEqual({ topics: [], groups: [] });
   });
 
   it('leaves another namespace alone', async () => {
     await expect(queueExists(channelNames(other).queues.chargeOrder)).resolves.toBe(true);
     await expect(exchangeExists(channelNames(other).exchanges.commands)).resolves.toBe(true);
-    await expect(kafkaNames(other)).resolves.toEqual({ topics: expect.arrayContaining([channelNames(other).topics.users]), groups: [channelNames(other).consumerGroup('analytics')] });
+    await expect(kafkaNames(other)).resolves.toEqual({
+      topics: expect.arrayContaining([channelNames(other).topics.users]),
+      groups: [channelNames(other).consumerGroup('analytics')],
+    });
   });
 
   it('refuses the empty namespace, which is the real system', async () => {

@@ -50,13 +50,22 @@ export class PrometheusProcess {
     // JSON is YAML: no YAML writer needed.
     const config = {
       global: { scrape_interval: `${intervalSeconds}s`, scrape_timeout: `${intervalSeconds}s`, evaluation_interval: `${intervalSeconds}s` },
-      scrape_configs: targets.map(({ job, url }) => ({ job_name: job, metrics_path: '/metrics', static_configs: [{ targets: [new URL(url).host] }] })),
+      scrape_configs: targets.map(({ job, url }) => ({
+        job_name: job,
+        metrics_path: '/metrics',
+        static_configs: [{ targets: [new URL(url).host] }],
+      })),
     };
     await writeFile(join(folder, 'prometheus.yml'), JSON.stringify(config, null, 2));
     const port = await freePort();
     const child = spawn(
       binary,
-      [`--config.file=${join(folder, 'prometheus.yml')}`, `--storage.tsdb.path=${join(folder, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      [
+        `--config.file=${join(folder, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(folder, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -82,7 +91,11 @@ export class PrometheusProcess {
   /** An instant query: one sample per series. */
   async query(promql: string): Promise<PrometheusSample[]> {
     const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
     if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error}\n${this.output()}`);
     return body.data!.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
   }

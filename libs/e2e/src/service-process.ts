@@ -50,7 +50,11 @@ export interface StartOptions {
  * and the Docker image do, and resolves once its `/health/<waitFor>` answers 200 (`ready` unless
  * told otherwise).
  */
-export async function startServiceProcess(name: string, env: Record<string, string>, { waitFor: check = 'ready', timeoutMs = 45_000 }: StartOptions = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  name: string,
+  env: Record<string, string>,
+  { waitFor: check = 'ready', timeoutMs = 45_000 }: StartOptions = {},
+): Promise<ServiceProcess> {
   const entry = `dist/apps/${name}/src/main.js`;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = env.PORT ?? String(await freePort());

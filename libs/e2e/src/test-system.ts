@@ -47,7 +47,10 @@ export class TestSystem {
 
   /** The transports its services run on (COMMAND_TRANSPORT, EVENT_TRANSPORT). */
   get transports(): TransportChoice {
-    return { command: this.sharedEnv.COMMAND_TRANSPORT ?? defaultTransports.command, event: this.sharedEnv.EVENT_TRANSPORT ?? defaultTransports.event };
+    return {
+      command: this.sharedEnv.COMMAND_TRANSPORT ?? defaultTransports.command,
+      event: this.sharedEnv.EVENT_TRANSPORT ?? defaultTransports.event,
+    };
   }
 
   /** The transport its events travel on, for a tool that reads the event log itself. */
@@ -58,6 +61,9 @@ export class TestSystem {
   async teardown(): Promise<void> {
     await Promise.all(this.running.splice(0).map((instance) => instance.kill()));
     const services = ['checkout', 'billing', 'email', 'analytics', 'audit'];
-    await Promise.all([...services.map((service) => dropDatabase(this.databaseUrl(service))), deleteNamespace(this.namespace, this.transports)]);
+    await Promise.all([
+      ...services.map((service) => dropDatabase(this.databaseUrl(service))),
+      deleteNamespace(this.namespace, this.transports),
+    ]);
   }
 }

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { defineMessage } from '@boxoffice/contracts';
-import { EnvelopeFactory, type BatchProcessor, type InboundMessage, type RetryPolicy, type Settlement, type TransportConsumer } from '@boxoffice/messaging';
+import {
+  EnvelopeFactory,
+  type BatchProcessor,
+  type InboundMessage,
+  type RetryPolicy,
+  type Settlement,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
 import { uniqueName, waitFor } from '@boxoffice/testing';
 import { z } from 'zod';
 import { activeMqUrl } from '../test/test-broker.js';
@@ -33,11 +40,15 @@ function recorder(decide: (seq: number) => Settlement) {
 
 /** Has the broker close `transport`'s connection, found by its local port among the broker's connections. */
 async function closeFromTheBroker(transport: ActiveMqTransport): Promise<void> {
-  const port = (transport.connection.current() as unknown as { _connection: { socket: { localPort: number } } })._connection.socket.localPort;
+  const port = (transport.connection.current() as unknown as { _connection: { socket: { localPort: number } } })._connection.socket
+    .localPort;
   const admin = new ActiveMqTransport({ url: activeMqUrl, name: 'activemq-spec-admin', retryPolicy: policy });
   await admin.connect();
   try {
-    const connections = await admin.management.call<Array<{ connectionID: string; clientAddress: string }>>('broker', 'listConnectionsAsJSON');
+    const connections = await admin.management.call<Array<{ connectionID: string; clientAddress: string }>>(
+      'broker',
+      'listConnectionsAsJSON',
+    );
     const mine = connections.find(({ clientAddress }) => clientAddress.endsWith(`:${port}`));
     if (!mine) throw new Error(`the broker lists no connection from port ${port}`);
     await admin.management.call('broker', 'closeConnectionWithID', [mine.connectionID]);
@@ -54,11 +65,19 @@ describe('the ActiveMQ consumer', () => {
   /** A fresh queue, provisioned; returns how to publish numbered commands to it. */
   async function provisioned() {
     queue = uniqueName('activemq.q');
-    transport = new ActiveMqTransport({ url: activeMqUrl, name: 'activemq-consumer-spec', retryPolicy: policy, reconnectInitialDelayMs: 50 });
+    transport = new ActiveMqTransport({
+      url: activeMqUrl,
+      name: 'activemq-consumer-spec',
+      retryPolicy: policy,
+      reconnectInitialDelayMs: 50,
+    });
     await transport.connect();
     await transport.provision([queue]);
     return (count: number) => {
-      const messages = Array.from({ length: count }, (_, seq) => ({ envelope: envelopes.create(Numbered, { seq }), destination: { transport: 'activemq', channel: queue, key: String(seq) } }));
+      const messages = Array.from({ length: count }, (_, seq) => ({
+        envelope: envelopes.create(Numbered, { seq }),
+        destination: { transport: 'activemq', channel: queue, key: String(seq) },
+      }));
       return { messages, published: transport.publish(messages) };
     };
   }
@@ -66,23 +85,44 @@ describe('the ActiveMQ consumer', () => {
   afterEach(async () => {
     await consumer?.stop();
     consumer = null;
-    await transport.remove([queue]);
+    await transport.deprovision([queue]);
     await transport.close();
   });
 
   describe('when one batch holds a retry next to an ack', () => {
     it('retries the one and accepts the other, each by its own outcome', async () => {
       // rhea would give the second delivery of a turn the first one's outcome (activemq.settlement.ts).
-      const { processor, seen } = recorder((seq) => (seq === 1 ? { kind: 'retry', delayMs: 0, attempts: 1, reason: 'not yet', headers: {} } : { kind: 'ack', as: 'done' }));
+      const { processor, seen } = recorder((seq) =>
+        seq === 1 ? { kind: 'retry', delayMs: 0, attempts: 1, reason: 'not yet', headers: {} } : { kind: 'ack', as: 'done' },
+      );
       const publish = await provisioned();
       await publish(3).published;
-      consumer = transport.consumer({ consumer: 'spec', channels: [queue], pipeline: processor, batch: { maxMessages: 10, maxWaitMs: 50 }, concurrency: 1 });
+      consumer = transport.consumer({
+        consumer: 'spec',
+        channels: [queue],
+        pipeline: processor,
+        batch: { maxMessages: 10, maxWaitMs: 50 },
+        concurrency: 1,
+      });
       await consumer.start();
-      await waitFor(() => seen.filter((s) => s.seq === 1).length, (n) => n === 3, { description: 'the retried one delivered three times' });
+      await waitFor(
+        () => seen.filter((s) => s.seq === 1).length,
+        (n) => n === 3,
+        { description: 'the retried one delivered three times' },
+      );
       expect(seen.filter((s) => s.seq === 1).map((s) => s.attempts)).toEqual([undefined, '1', '2']);
-      expect(seen.filter((s) => s.seq !== 1).map((s) => s.seq).sort()).toEqual([0, 2]);
+      expect(
+        seen
+          .filter((s) => s.seq !== 1)
+          .map((s) => s.seq)
+          .sort(),
+      ).toEqual([0, 2]);
       // Its attempts used up, the broker parked it in the queue's own dead letter queue.
-      await waitFor(() => transport.deadLetters([{ channel: queue, consumers: ['spec'] }]).list(), (list) => list.length === 1, { description: 'the broker to dead-letter it' });
+      await waitFor(
+        () => transport.deadLetters([{ channel: queue, consumers: ['spec'] }]).list(),
+        (list) => list.length === 1,
+        { description: 'the broker to dead-letter it' },
+      );
     });
   });
 
@@ -92,15 +132,39 @@ describe('the ActiveMQ consumer', () => {
       const publish = await provisioned();
       const { messages, published } = publish(300);
       await published;
-      consumer = transport.consumer({ consumer: 'spec', channels: [queue], pipeline: processor, batch: { maxMessages: 20, maxWaitMs: 5 }, concurrency: 2 });
+      consumer = transport.consumer({
+        consumer: 'spec',
+        channels: [queue],
+        pipeline: processor,
+        batch: { maxMessages: 20, maxWaitMs: 5 },
+        concurrency: 2,
+      });
       await consumer.start();
-      await waitFor(() => seen.length, (n) => n >= 20, { description: 'the first batches' });
+      await waitFor(
+        () => seen.length,
+        (n) => n >= 20,
+        { description: 'the first batches' },
+      );
       // The broker ends the connection (as when it shuts down, or an operator closes it), asked by another client.
       await closeFromTheBroker(transport);
-      await waitFor(() => new Set(seen.map((s) => s.id)).size, (n) => n === messages.length, { description: 'every message handled after the reconnect' });
+      // Every message may be handled before the reconnect is: each assertion waits for what it names.
+      await waitFor(
+        () => ({ ...transport.connection.counters }),
+        (counters) => counters.connects >= 2,
+        { description: 'the reconnect' },
+      );
       expect(transport.connection.counters).toMatchObject({ connects: 2, connectionLosses: 1 });
+      await waitFor(
+        () => new Set(seen.map((s) => s.id)).size,
+        (n) => n === messages.length,
+        { description: 'every message handled after the reconnect' },
+      );
       // What was out on delivery when the connection went comes back once more (duplicates for an inbox), then the queue is empty.
-      await waitFor(() => transport.depth(queue, 'spec'), (depth) => depth.waiting === 0 && depth.consumers === 2, { description: 'the queue drained, both lanes attached' });
+      await waitFor(
+        () => transport.depth(queue, 'spec'),
+        (depth) => depth.waiting === 0 && depth.consumers === 2,
+        { description: 'the queue drained, both lanes attached' },
+      );
     });
   });
 });

@@ -1,17 +1,17 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  Backoff,
-  reconnectBackoff,
+  DeliveryBuffer,
+  LaneRunner,
   silentLogger,
+  untilStopped,
   type ConsumerSpec,
   type ConsumerState,
+  type Lane,
   type Logger,
   type Settlement,
-  type SourceSemantics,
   type TransportConsumer,
 } from '@boxoffice/messaging';
 import { type Connection, type Delivery, type Message, type Receiver, ReceiverEvents, type Session } from 'rhea-promise';
-import type { ActiveMqConnection } from './activemq.connection.js';
+import { describeError, type ActiveMqConnection } from './activemq.connection.js';
 import { bodyOf, copyOf, headersOf, messageIdOf } from './activemq.message.js';
 import type { ActiveMqPublisher } from './activemq.publisher.js';
 import { dispositionFor, settleByOutcome, type FinalDisposition } from './activemq.settlement.js';
@@ -27,40 +27,38 @@ export interface ActiveMqConsumerOptions {
   readonly logger?: Logger;
 }
 
-/** A work queue is this consumer's alone, and competing consumers reorder it anyway. */
-const semantics: SourceSemantics = { ordered: false, exclusive: true };
-
+/** A delivery, with the receiver it came on: only that link can settle it. */
 interface Received {
   readonly receiver: Receiver;
   readonly message: Message;
   readonly delivery: Delivery;
 }
 
-/** One receiver link, on a session of its own, consuming one queue: a batch, settled, then the next. */
-interface Lane {
+/** One receiver link, on a session of its own, consuming one queue; the runtime's LaneRunner takes its batches. */
+interface Subscription {
   readonly queue: string;
   session: Session | null;
   receiver: Receiver | null;
-  readonly buffer: Received[];
-  wake: (() => void) | null;
-  running: Promise<void> | null;
+  /** A receiver the broker closed is being replaced; one attempt at a time. */
+  reopening: boolean;
+  readonly buffer: DeliveryBuffer<Received>;
 }
 
 /**
- * Competing consumers on Artemis ANYCAST queues, in batches. Each lane is a receiver whose credit
- * is two batches (rhea's automatic credit window is off: it would top up on receipt, not on
- * settlement, and let unsettled messages pile up): one batch in the pipeline, the next arriving.
- * After the pipeline's commit each delivery is settled as activemq.settlement.ts says, and its
- * credit given back. A delivery left unsettled when the link or connection goes is the broker's
- * to redeliver; after a reconnect the connection's setup opens the lanes again.
+ * Competing consumers on Artemis ANYCAST queues, in batches, on libs/messaging's LaneRunner. Each
+ * lane is a receiver whose credit is two batches (rhea's automatic credit window is off: it would
+ * top up on receipt, not on settlement, and let unsettled messages pile up): one batch in the
+ * pipeline, the next arriving. After the pipeline's commit each delivery is settled as
+ * activemq.settlement.ts says, and its credit given back. A delivery left unsettled when the link
+ * or connection goes is the broker's to redeliver; after a reconnect the connection's setup opens
+ * the lanes again.
  */
 export class ActiveMqConsumer implements TransportConsumer {
-  private readonly lanes: Lane[] = [];
+  private readonly subscriptions: Subscription[] = [];
+  private readonly runner: LaneRunner<Received>;
   private unregister: (() => void) | null = null;
   private unlisten: (() => void) | null = null;
-  private stopping = false;
   private phase: ConsumerState = 'new';
-  private halt = new AbortController();
   private readonly logger: Logger;
 
   constructor(
@@ -69,6 +67,14 @@ export class ActiveMqConsumer implements TransportConsumer {
     private readonly options: ActiveMqConsumerOptions,
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.runner = new LaneRunner({
+      pipeline: spec.pipeline,
+      // A work queue is this consumer's alone, and competing consumers reorder it anyway.
+      semantics: { ordered: false, exclusive: true },
+      label: `activemq consumer ${spec.consumer}`,
+      stopTimeoutMs: options.stopTimeoutMs,
+      logger: this.logger,
+    });
   }
 
   get state(): ConsumerState {
@@ -78,23 +84,29 @@ export class ActiveMqConsumer implements TransportConsumer {
   async start(): Promise<void> {
     if (this.unregister) throw new Error('ActiveMqConsumer already started');
     this.phase = 'starting';
-    this.stopping = false;
-    this.halt = new AbortController();
     for (const queue of this.spec.channels) {
-      for (let i = 0; i < this.spec.concurrency; i++) this.lanes.push({ queue, session: null, receiver: null, buffer: [], wake: null, running: null });
+      for (let i = 0; i < this.spec.concurrency; i++) {
+        this.subscriptions.push({
+          queue,
+          session: null,
+          receiver: null,
+          reopening: false,
+          buffer: new DeliveryBuffer((a, b) => a.receiver === b.receiver),
+        });
+      }
     }
-    this.unlisten = this.connection.onLost(() => this.connectionLost());
+    this.runner.start(this.subscriptions.map((subscription) => this.laneOf(subscription)));
+    // Every link died with the connection: buffered deliveries can no longer be settled, the broker has them back.
+    this.unlisten = this.connection.onLost(() => this.subscriptions.forEach((subscription) => this.forget(subscription)));
     try {
       this.unregister = await this.connection.onConnect((connection) => this.consumeAll(connection));
     } catch (error) {
-      this.stopping = true;
-      this.halt.abort();
+      await this.runner.stop();
       this.unlisten();
-      for (const lane of this.lanes.splice(0)) await lane.session?.close().catch(() => {});
+      for (const subscription of this.subscriptions.splice(0)) await subscription.session?.close().catch(() => {});
       this.phase = 'stopped';
       throw error;
     }
-    for (const lane of this.lanes) lane.running = this.run(lane);
     this.phase = 'running';
   }
 
@@ -102,158 +114,77 @@ export class ActiveMqConsumer implements TransportConsumer {
   async stop(): Promise<void> {
     if (!this.unregister) return;
     this.phase = 'stopping';
-    this.stopping = true;
-    this.halt.abort();
+    const stopped = this.runner.stop(); // takes no further batch from here on
     this.unregister();
     this.unregister = null;
-    for (const lane of this.lanes) lane.wake?.();
-    await this.waitForBatches();
-    for (const lane of this.lanes) for (const { delivery } of lane.buffer.splice(0)) settle(() => delivery.release(), this.logger);
-    for (const lane of this.lanes.splice(0)) await lane.session?.close().catch(() => {});
+    await stopped;
+    for (const subscription of this.subscriptions)
+      for (const { delivery } of subscription.buffer.take()) settle(() => delivery.release(), this.logger);
+    for (const subscription of this.subscriptions.splice(0)) await subscription.session?.close().catch(() => {});
     this.unlisten?.();
     this.phase = 'stopped';
   }
 
-  private async waitForBatches(): Promise<void> {
-    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
-    const timer = new AbortController();
-    const finished = await Promise.race([
-      Promise.allSettled(this.lanes.map((lane) => lane.running)).then(() => true),
-      delay(timeoutMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
-    timer.abort();
-    if (!finished) this.logger.warn(`activemq consumer: batches still running after ${timeoutMs} ms; the broker redelivers their messages`);
+  /** A subscription as the runner's lane: its buffer's batches, settled on the receiver they came on. */
+  private laneOf(subscription: Subscription): Lane<Received> {
+    return {
+      source: subscription.queue,
+      receive: (signal) => subscription.buffer.next(this.spec.batch, signal),
+      inbound: ({ message }) => ({ body: bodyOf(message), headers: headersOf(message) }),
+      settleable: (batch) => subscription.receiver === batch[0].receiver,
+      settle: (batch, settlements) => this.settle(subscription, batch, settlements),
+      release: async (batch) => {
+        // Not processed: back to the queue uncounted. Once its link is gone the broker has them back
+        // already, and settling on a closed connection would only leave rhea a heartbeat timer running.
+        if (subscription.receiver !== batch[0].receiver) return;
+        for (const { delivery } of batch) settle(() => delivery.release(), this.logger);
+        this.giveBack(subscription, batch);
+      },
+    };
   }
 
   /** The setup run on every (re)connect: the queues exist with their settings, and each lane gets a receiver. */
   private async consumeAll(connection: Connection): Promise<void> {
     await this.options.provision(this.spec.channels);
-    for (const lane of this.lanes) await this.consume(lane, connection);
+    for (const subscription of this.subscriptions) await this.consume(subscription, connection);
   }
 
-  private async consume(lane: Lane, connection: Connection): Promise<void> {
+  private async consume(subscription: Subscription, connection: Connection): Promise<void> {
     const session = await connection.createSession();
     try {
       const receiver = await session.createReceiver({
-        source: { address: lane.queue, capabilities: ['queue'] },
+        source: { address: subscription.queue, capabilities: ['queue'] },
         autoaccept: false,
         credit_window: 0,
       });
-      receiver.on(ReceiverEvents.message, (context) => {
-        if (context.message && context.delivery) this.accept(lane, { receiver, message: context.message, delivery: context.delivery });
+      receiver.on(ReceiverEvents.message, ({ message, delivery }) => {
+        if (message && delivery && subscription.receiver === receiver) subscription.buffer.push({ receiver, message, delivery });
       });
-      receiver.on(ReceiverEvents.receiverClose, () => this.receiverClosed(lane, receiver));
-      lane.session = session;
-      lane.receiver = receiver;
+      receiver.on(ReceiverEvents.receiverClose, () => this.receiverClosed(subscription, receiver));
+      subscription.session = session;
+      subscription.receiver = receiver;
       // Two batches' worth: one in the pipeline, the next arriving meanwhile.
       receiver.addCredit(this.spec.batch.maxMessages * 2);
     } catch (error) {
       await session.close().catch(() => {});
       throw error;
     }
-    this.logger.log(`activemq consumer ${this.spec.consumer}: consuming ${lane.queue}`);
+    this.logger.log(`activemq consumer ${this.spec.consumer}: consuming ${subscription.queue}`);
   }
 
-  private accept(lane: Lane, received: Received): void {
-    if (lane.receiver !== received.receiver) return;
-    lane.buffer.push(received);
-    lane.wake?.();
-  }
-
-  /** The broker closed a link (its queue was deleted, say): what it held goes back; a new link after a backoff. */
-  private receiverClosed(lane: Lane, receiver: Receiver): void {
-    if (lane.receiver !== receiver) return;
-    this.forget(lane);
-    if (this.stopping || !this.connection.isConnected) return;
-    this.logger.warn(`activemq consumer ${lane.queue}: the broker closed the receiver; opening another`);
-    void this.reopen(lane);
-  }
-
-  private async reopen(lane: Lane): Promise<void> {
-    const backoff = new Backoff(reconnectBackoff);
-    while (!this.stopping && !lane.receiver && this.connection.isConnected) {
-      await delay(backoff.next(), undefined, { signal: this.halt.signal }).catch(() => {});
-      if (this.stopping || lane.receiver || !this.connection.isConnected) return;
-      try {
-        await this.consume(lane, this.connection.current());
-      } catch (error) {
-        this.logger.warn(`activemq consumer ${lane.queue}: reopening failed (${String(error)})`);
-      }
-    }
-  }
-
-  /** Every link died with the connection: buffered deliveries can no longer be settled, the broker has them back. */
-  private connectionLost(): void {
-    for (const lane of this.lanes) this.forget(lane);
-  }
-
-  private forget(lane: Lane): void {
-    lane.session = null;
-    lane.receiver = null;
-    lane.buffer.splice(0);
-  }
-
-  private async run(lane: Lane): Promise<void> {
-    while (!this.stopping) {
-      const batch = await this.nextBatch(lane);
-      if (batch.length > 0) await this.handle(lane, batch);
-    }
-  }
-
-  /** Waits for the first delivery, then up to `maxWaitMs` for the batch to fill; all from one receiver. */
-  private async nextBatch(lane: Lane): Promise<Received[]> {
-    const { maxMessages, maxWaitMs } = this.spec.batch;
-    while (lane.buffer.length === 0 && !this.stopping) await this.wait(lane);
-    const deadline = performance.now() + maxWaitMs;
-    while (lane.buffer.length < maxMessages && !this.stopping && performance.now() < deadline) await this.wait(lane, deadline - performance.now());
-    return this.stopping ? [] : lane.buffer.splice(0, maxMessages);
-  }
-
-  private wait(lane: Lane, timeoutMs?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        lane.wake = null;
-        resolve();
-      };
-      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
-      lane.wake = done;
-    });
-  }
-
-  /** Processes a batch (again after a backoff while the database is away) and settles it. */
-  private async handle(lane: Lane, batch: ReadonlyArray<Received>): Promise<void> {
-    const receiver = batch[0].receiver;
-    const inbound = batch.map(({ message }) => ({ body: bodyOf(message), headers: headersOf(message) }));
-    const backoff = new Backoff(reconnectBackoff);
-    let settlements: Settlement[];
-    for (;;) {
-      try {
-        settlements = await this.spec.pipeline.process(lane.queue, inbound, semantics);
-        break;
-      } catch (error) {
-        if (this.stopping || lane.receiver !== receiver) {
-          // Not processed: back to the queue uncounted (a no-op if the link is gone, where the broker has them anyway).
-          for (const { delivery } of batch) settle(() => delivery.release(), this.logger);
-          this.giveBack(lane, receiver, batch.length);
-          return;
-        }
-        const wait = backoff.next();
-        this.logger.warn(`activemq consumer ${lane.queue}: a batch of ${batch.length} failed (${String(error)}); trying it again in ${wait} ms`);
-        await delay(wait, undefined, { signal: this.halt.signal }).catch(() => {});
-      }
-    }
-    if (lane.receiver !== receiver) {
+  /** Carries out the settlements: dead letters copied first, then one outcome per turn, then the credit given back. */
+  private async settle(subscription: Subscription, batch: ReadonlyArray<Received>, settlements: ReadonlyArray<Settlement>): Promise<void> {
+    if (subscription.receiver !== batch[0].receiver) {
       // The link it came on is gone, so the broker redelivers the batch; the inbox makes those duplicates.
-      this.logger.warn(`activemq consumer ${lane.queue}: receiver lost while handling a batch; the broker redelivers it`);
+      this.logger.warn(`activemq consumer ${subscription.queue}: receiver lost while handling a batch; the broker redelivers it`);
       return;
     }
-    const dispositions = await Promise.all(batch.map((received, i) => this.dispositionOf(lane.queue, received, settlements[i])));
+    const dispositions = await Promise.all(batch.map((received, i) => this.dispositionOf(subscription.queue, received, settlements[i])));
     await settleByOutcome(
       batch.map(({ delivery }, i) => ({ delivery, disposition: dispositions[i] })),
       (operation) => settle(operation, this.logger),
     );
-    this.giveBack(lane, receiver, batch.length);
+    this.giveBack(subscription, batch);
   }
 
   /** The outcome a delivery is settled with; a dead letter is first copied to its queue's `.dlq`. */
@@ -272,8 +203,39 @@ export class ActiveMqConsumer implements TransportConsumer {
   }
 
   /** Settled deliveries free their credit: the window stays two batches of messages held or on their way. */
-  private giveBack(lane: Lane, receiver: Receiver, count: number): void {
-    if (lane.receiver === receiver && !this.stopping) settle(() => receiver.addCredit(count), this.logger);
+  private giveBack(subscription: Subscription, batch: ReadonlyArray<Received>): void {
+    const receiver = batch[0].receiver;
+    if (subscription.receiver === receiver && this.runner.isRunning) settle(() => receiver.addCredit(batch.length), this.logger);
+  }
+
+  /** The broker closed a link (its queue was deleted, say): what it held goes back; a new link after a backoff. */
+  private receiverClosed(subscription: Subscription, receiver: Receiver): void {
+    if (subscription.receiver !== receiver) return;
+    this.forget(subscription);
+    if (!this.runner.isRunning || !this.connection.isConnected || subscription.reopening) return;
+    this.logger.warn(`activemq consumer ${subscription.queue}: the broker closed the receiver; opening another`);
+    subscription.reopening = true;
+    void untilStopped(
+      async () => {
+        // A lost connection's own setup opens every lane again; only a lone closed link is ours to reopen.
+        if (subscription.receiver || !this.connection.isConnected) return;
+        await this.consume(subscription, this.connection.current());
+      },
+      {
+        signal: this.runner.signal,
+        waitFirst: true,
+        onFailure: (error, wait) =>
+          this.logger.warn(
+            `activemq consumer ${subscription.queue}: reopening failed (${describeError(error)}); trying again in ${wait} ms`,
+          ),
+      },
+    ).finally(() => (subscription.reopening = false));
+  }
+
+  private forget(subscription: Subscription): void {
+    subscription.session = null;
+    subscription.receiver = null;
+    subscription.buffer.take();
   }
 }
 

@@ -1,14 +1,13 @@
 import { once } from 'node:events';
 import {
-  DeadLetterNotFound,
-  readFailure,
-  readOrigin,
+  DeadLetterShelf,
+  deadLetterOf,
   silentLogger,
   withoutFailure,
   type DeadLetter,
   type DeadLetterCount,
-  type DeadLetterStore,
   type Logger,
+  type ParkedMessage,
 } from '@boxoffice/messaging';
 import { type Delivery, type Message, type Receiver, ReceiverEvents } from 'rhea-promise';
 import type { ActiveMqConnection } from './activemq.connection.js';
@@ -20,7 +19,7 @@ import { deadLetterQueueName } from './activemq.topology.js';
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /**
- * The `<queue>.dlq` of each work queue, as a DeadLetterStore.
+ * The `<queue>.dlq` of each work queue, as libs/messaging's DeadLetterShelf.
  * - list: a browsing receiver (distribution mode `copy`), which takes nothing from the queue;
  * - replay: a consuming receiver with credit for what is there now; the message asked for goes
  *   back to its queue as it first arrived there (same id and body, failure headers dropped, so a
@@ -30,7 +29,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
  * A message Artemis dead-lettered itself (its consumers kept dying while holding it) has no
  * failure record; its original queue is in the broker's `x-opt-ORIG-QUEUE` annotation.
  */
-export class ActiveMqDeadLetters implements DeadLetterStore {
+export class ActiveMqDeadLetters extends DeadLetterShelf {
   private readonly logger: Logger;
 
   constructor(
@@ -41,59 +40,32 @@ export class ActiveMqDeadLetters implements DeadLetterStore {
     private readonly queues: ReadonlyArray<string>,
     options: { readonly logger?: Logger } = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
-  }
-
-  async list(): Promise<DeadLetter[]> {
-    const found: DeadLetter[] = [];
-    for (const [dlq, count] of await this.existing()) {
-      found.push(...(await this.take(dlq, count, true, async (received) => received.map(({ message }) => describe(message, dlq)))));
-    }
-    return found;
-  }
-
-  async replay(id: string): Promise<void> {
-    for (const [dlq, count] of await this.existing()) {
-      if ((await this.replayFrom(dlq, count, id)) > 0) return;
-    }
-    throw new DeadLetterNotFound(id);
-  }
-
-  async replayAll(): Promise<number> {
-    let replayed = 0;
-    for (const [dlq, count] of await this.existing()) replayed += await this.replayFrom(dlq, count, 'all');
-    return replayed;
-  }
-
-  async purge(): Promise<number> {
-    let purged = 0;
-    for (const [dlq] of await this.existing()) purged += await this.management.call<number>(`queue.${dlq}`, 'removeAllMessages');
-    return purged;
   }
 
   async counts(): Promise<DeadLetterCount[]> {
     return (await this.existing()).map(([store, messages]) => ({ store, messages }));
   }
 
-  /** The dead letter queues that exist (a queue never provisioned has none), with how many they hold now. */
-  private async existing(): Promise<Array<[string, number]>> {
-    const found: Array<[string, number]> = [];
-    for (const dlq of this.queues.map(deadLetterQueueName)) {
-      try {
-        found.push([dlq, await this.management.call<number>(`queue.${dlq}`, 'getMessageCount')]);
-      } catch (error) {
-        if (!(error instanceof ManagementError)) throw error; // AMQ229067: no such queue
-      }
-    }
-    return found;
+  protected async stores(): Promise<string[]> {
+    return (await this.existing()).map(([dlq]) => dlq);
   }
 
-  private async replayFrom(dlq: string, count: number, which: string | 'all'): Promise<number> {
+  protected async listIn(dlq: string): Promise<DeadLetter[]> {
+    return this.take(dlq, await this.count(dlq), true, async (received) =>
+      received.map(({ message }) => deadLetterOf(parked(message, dlq))),
+    );
+  }
+
+  protected async replayIn(dlq: string, which: string | 'all'): Promise<number> {
     // Only what is there now: a replayed message that fails again comes back, and must not be replayed again in this run.
-    return this.take(dlq, count, false, async (received) => {
-      const replayed = received.filter(({ message }) => which === 'all' || messageIdOf(message) === which).slice(0, which === 'all' ? undefined : 1);
+    return this.take(dlq, await this.count(dlq), false, async (received) => {
+      const replayed = received
+        .filter(({ message }) => which === 'all' || messageIdOf(message) === which)
+        .slice(0, which === 'all' ? undefined : 1);
       for (const { message, delivery } of replayed) {
-        const queue = describe(message, dlq).originalSource;
+        const queue = deadLetterOf(parked(message, dlq)).originalSource;
         await this.publisher.send(queue, [copyOf(message, withoutFailure(propertiesOf(message)))]);
         delivery.accept();
         this.logger.log(`activemq dead letters: replayed ${messageIdOf(message)} from ${dlq} to ${queue}`);
@@ -103,6 +75,27 @@ export class ActiveMqDeadLetters implements DeadLetterStore {
       // activemq.settlement.ts.)
       return replayed.length;
     });
+  }
+
+  protected purgeIn(dlq: string): Promise<number> {
+    return this.management.call<number>(`queue.${dlq}`, 'removeAllMessages');
+  }
+
+  /** The dead letter queues that exist (a queue never provisioned has none), with how many they hold now. */
+  private async existing(): Promise<Array<[string, number]>> {
+    const found: Array<[string, number]> = [];
+    for (const dlq of this.queues.map(deadLetterQueueName)) {
+      try {
+        found.push([dlq, await this.count(dlq)]);
+      } catch (error) {
+        if (!(error instanceof ManagementError)) throw error; // AMQ229067: no such queue
+      }
+    }
+    return found;
+  }
+
+  private count(dlq: string): Promise<number> {
+    return this.management.call<number>(`queue.${dlq}`, 'getMessageCount');
   }
 
   /**
@@ -125,7 +118,10 @@ export class ActiveMqDeadLetters implements DeadLetterStore {
             if (context.message && context.delivery) received.push({ message: context.message, delivery: context.delivery });
             if (received.length >= count) resolve();
           });
-          void once(receiver, ReceiverEvents.receiverDrained, { signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) }).then(() => resolve(), () => resolve());
+          void once(receiver, ReceiverEvents.receiverDrained, { signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) }).then(
+            () => resolve(),
+            () => resolve(),
+          );
         });
         receiver.drain = true;
         receiver.addCredit(count);
@@ -144,22 +140,15 @@ interface Received {
   readonly delivery: Delivery;
 }
 
-function describe(message: Message, dlq: string): DeadLetter {
-  const headers = propertiesOf(message);
-  const record = readFailure(headers);
-  const origin = readOrigin(headers);
+function parked(message: Message, dlq: string): ParkedMessage {
   const body = bodyOf(message);
   return {
     transport: 'activemq',
     store: dlq,
+    headers: propertiesOf(message),
+    body: typeof body === 'string' ? body : body.toString(),
     id: messageIdOf(message),
     type: message.subject ? String(message.subject) : null,
-    attempts: record.attempts ?? 0,
-    lastError: record.lastError ?? '',
-    firstFailureAt: record.firstFailureAt ?? null,
-    lastFailureAt: record.lastFailureAt ?? null,
-    originalSource: origin.source ?? originalQueueOf(message) ?? dlq.replace(/\.dlq$/, ''),
-    consumer: origin.consumer ?? null,
-    body: typeof body === 'string' ? body : body.toString(),
+    defaultSource: originalQueueOf(message) ?? dlq.replace(/\.dlq$/, ''),
   };
 }

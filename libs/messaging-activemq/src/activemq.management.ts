@@ -82,11 +82,13 @@ export class ActiveMqManagement {
       { timeoutInSeconds: TIMEOUT_MS / 1000 },
     );
     const reply = await answer;
-    const body = typeof reply.body === 'string' ? reply.body : Buffer.isBuffer(reply.body) ? reply.body.toString() : JSON.stringify(reply.body);
+    const body =
+      typeof reply.body === 'string' ? reply.body : Buffer.isBuffer(reply.body) ? reply.body.toString() : JSON.stringify(reply.body);
     // A JSON array holding the result; `null` for an operation that returns nothing.
     const parsed: unknown = JSON.parse(body || 'null');
     const result = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (reply.application_properties?._AMQ_OperationSucceeded !== true) throw new ManagementError(`${resource}.${operation}`, String(result));
+    if (reply.application_properties?._AMQ_OperationSucceeded !== true)
+      throw new ManagementError(`${resource}.${operation}`, String(result));
     return (typeof result === 'string' && /^[[{]/.test(result) ? JSON.parse(result) : result) as T;
   }
 

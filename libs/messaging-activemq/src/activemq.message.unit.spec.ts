@@ -18,13 +18,22 @@ const envelope = {
 describe('an envelope as an AMQP message', () => {
   it('carries its identity in the AMQP properties and its headers as application properties', () => {
     const message = messageFor(envelope, { 'x-source': 'checkout' });
-    expect(message).toMatchObject({ message_id: envelope.id, subject: 'ChargeOrder', correlation_id: 'corr-1', durable: true, content_type: 'application/json' });
+    expect(message).toMatchObject({
+      message_id: envelope.id,
+      subject: 'ChargeOrder',
+      correlation_id: 'corr-1',
+      durable: true,
+      content_type: 'application/json',
+    });
     expect(message.application_properties).toEqual({ traceparent: envelope.traceparent, 'x-source': 'checkout' });
     expect(JSON.parse(String(message.body))).toEqual(envelope);
   });
 
   it('keeps identity and body in a copy, with only the properties given', () => {
-    const copy = copyOf({ ...messageFor(envelope, { a: '1' }), delivery_count: 2, message_annotations: { 'x-opt-ORIG-QUEUE': 'q' } }, { b: '2' });
+    const copy = copyOf(
+      { ...messageFor(envelope, { a: '1' }), delivery_count: 2, message_annotations: { 'x-opt-ORIG-QUEUE': 'q' } },
+      { b: '2' },
+    );
     expect(copy.application_properties).toEqual({ b: '2' });
     expect(copy.delivery_count).toBeUndefined();
     expect(copy.message_annotations).toBeUndefined();
@@ -43,7 +52,9 @@ describe('a delivery as the pipeline reads it', () => {
   });
 
   it('reads numbers, booleans and bytes as strings and drops the rest', () => {
-    expect(propertiesOf({ application_properties: { n: 1, b: true, s: 's', buf: Buffer.from('x'), o: { a: 1 } } } as unknown as Message)).toEqual({ n: '1', b: 'true', s: 's', buf: 'x' });
+    expect(
+      propertiesOf({ application_properties: { n: 1, b: true, s: 's', buf: Buffer.from('x'), o: { a: 1 } } } as unknown as Message),
+    ).toEqual({ n: '1', b: 'true', s: 's', buf: 'x' });
   });
 
   it('takes the id from the body when the message has none', () => {
@@ -54,7 +65,9 @@ describe('a delivery as the pipeline reads it', () => {
 
 describe('a retry policy as address settings', () => {
   it('gives the broker the nominal delays, the attempts and the queue of its own dead letters', () => {
-    expect(addressSettingsFor('billing.charge-order', { maxAttempts: 5, initialDelayMs: 1_000, multiplier: 2, maxDelayMs: 30_000, jitter: 0.2 })).toMatchObject({
+    expect(
+      addressSettingsFor('billing.charge-order', { maxAttempts: 5, initialDelayMs: 1_000, multiplier: 2, maxDelayMs: 30_000, jitter: 0.2 }),
+    ).toMatchObject({
       deadLetterAddress: 'billing.charge-order.dlq',
       maxDeliveryAttempts: 5,
       redeliveryDelay: 1_000,

@@ -81,7 +81,10 @@ export class ActiveMqPublisher {
   }
 
   private forget(queue: string, sender: AwaitableSender): void {
-    void this.senders.get(queue)?.then((current) => current === sender && this.senders.delete(queue), () => {});
+    void this.senders.get(queue)?.then(
+      (current) => current === sender && this.senders.delete(queue),
+      () => {},
+    );
   }
 }
 

@@ -20,7 +20,13 @@ describe('when a batch has mixed outcomes', () => {
       release: () => calls.push([turn, id, 'release']),
       modified: ({ delivery_failed }) => calls.push([turn, id, delivery_failed ? 'modified-failed' : 'modified']),
     });
-    const plan: Array<[string, FinalDisposition]> = [['a', 'accept'], ['b', 'redeliver'], ['c', 'accept'], ['d', 'release'], ['e', 'redeliver']];
+    const plan: Array<[string, FinalDisposition]> = [
+      ['a', 'accept'],
+      ['b', 'redeliver'],
+      ['c', 'accept'],
+      ['d', 'release'],
+      ['e', 'redeliver'],
+    ];
     await settleByOutcome(
       plan.map(([id, disposition]) => ({ delivery: fake(id), disposition })),
       (operation) => operation(),
@@ -39,7 +45,14 @@ describe('when a batch has mixed outcomes', () => {
     let turns = 0;
     const accepted: string[] = [];
     const fake = (id: string): Settleable => ({ accept: () => accepted.push(id), release: () => {}, modified: () => {} });
-    await settleByOutcome([{ delivery: fake('a'), disposition: 'accept' }, { delivery: fake('b'), disposition: 'accept' }], (op) => op(), async () => void (turns += 1));
+    await settleByOutcome(
+      [
+        { delivery: fake('a'), disposition: 'accept' },
+        { delivery: fake('b'), disposition: 'accept' },
+      ],
+      (op) => op(),
+      async () => void (turns += 1),
+    );
     expect(accepted).toEqual(['a', 'b']);
     expect(turns).toBe(0);
   });

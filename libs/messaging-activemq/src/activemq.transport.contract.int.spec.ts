@@ -14,7 +14,7 @@ describeTransportContract({
       transport,
       channel: queue,
       // The queue, its dlq and its address settings.
-      cleanup: () => transport.remove([queue]),
+      cleanup: () => transport.deprovision([queue]),
     };
   },
 });

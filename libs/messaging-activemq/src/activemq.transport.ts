@@ -44,7 +44,12 @@ export class ActiveMqTransport implements Transport {
 
   constructor(private readonly options: ActiveMqTransportOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.connection = new ActiveMqConnection({ url: options.url, name: options.name, logger: this.logger, initialDelayMs: options.reconnectInitialDelayMs });
+    this.connection = new ActiveMqConnection({
+      url: options.url,
+      name: options.name,
+      logger: this.logger,
+      initialDelayMs: options.reconnectInitialDelayMs,
+    });
     this.management = new ActiveMqManagement(this.connection);
     this.publisher = new ActiveMqPublisher(this.connection);
   }
@@ -66,7 +71,10 @@ export class ActiveMqTransport implements Transport {
    */
   async provision(queues: ReadonlyArray<string>): Promise<void> {
     for (const queue of queues) {
-      await this.management.call('broker', 'addAddressSettings', [queue, JSON.stringify(addressSettingsFor(queue, this.options.retryPolicy))]);
+      await this.management.call('broker', 'addAddressSettings', [
+        queue,
+        JSON.stringify(addressSettingsFor(queue, this.options.retryPolicy)),
+      ]);
       for (const name of [queue, deadLetterQueueName(queue)]) await this.createQueue(name);
     }
   }
@@ -76,11 +84,21 @@ export class ActiveMqTransport implements Transport {
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
-    return new ActiveMqConsumer(this.connection, spec, { publisher: this.publisher, provision: (queues) => this.provision(queues), logger: this.logger });
+    return new ActiveMqConsumer(this.connection, spec, {
+      publisher: this.publisher,
+      provision: (queues) => this.provision(queues),
+      logger: this.logger,
+    });
   }
 
   deadLetters(scope: DeadLetterScope): DeadLetterStore {
-    return new ActiveMqDeadLetters(this.connection, this.management, this.publisher, scope.map(({ channel }) => channel), { logger: this.logger });
+    return new ActiveMqDeadLetters(
+      this.connection,
+      this.management,
+      this.publisher,
+      scope.map(({ channel }) => channel),
+      { logger: this.logger },
+    );
   }
 
   /** A management round trip: the broker answers, and this connection may ask it things. */
@@ -106,8 +124,12 @@ export class ActiveMqTransport implements Transport {
     }
   }
 
-  /** Removes queues, their dead letter queues and their address settings: for tests and tools, never the services. */
-  async remove(queues: ReadonlyArray<string>): Promise<void> {
+  /**
+   * Deletes each work queue and its dead letter queue, whatever they hold and whoever consumes
+   * them, with their addresses and their address settings: for tests and tools tearing a system
+   * down, never the services. A queue that does not exist is skipped.
+   */
+  async deprovision(queues: ReadonlyArray<string>): Promise<void> {
     for (const queue of queues) {
       for (const name of [queue, deadLetterQueueName(queue)]) {
         await this.management.call('broker', 'destroyQueue', [name, true, true]).catch((error: unknown) => {

@@ -102,7 +102,11 @@ export function describeTransportContract(fixture: TransportFixture): void {
       return startWith(channel, pipeline, options);
     }
 
-    async function startWith(channel: ContractChannel, processor: ConsumerPipeline<SqlExecutor>, { concurrency = 2 }: { concurrency?: number } = {}) {
+    async function startWith(
+      channel: ContractChannel,
+      processor: ConsumerPipeline<SqlExecutor>,
+      { concurrency = 2 }: { concurrency?: number } = {},
+    ) {
       const consumer = channel.transport.consumer({
         consumer: processor.consumer,
         channels: [channel.channel],
@@ -120,7 +124,8 @@ export function describeTransportContract(fixture: TransportFixture): void {
       destination: { transport: fixture.name, channel: current.channel, key },
     });
     const effects = async () =>
-      (await db.pool.query<{ message_id: string; key: string; seq: number }>('SELECT message_id, key, seq FROM effect ORDER BY position')).rows;
+      (await db.pool.query<{ message_id: string; key: string; seq: number }>('SELECT message_id, key, seq FROM effect ORDER BY position'))
+        .rows;
     const effectCount = async () => (await effects()).length;
 
     beforeEach(async () => {
@@ -156,7 +161,11 @@ export function describeTransportContract(fixture: TransportFixture): void {
         await consume(current);
         await current.transport.publish([once, once]);
         await current.transport.publish([message('k', 2)]);
-        await waitFor(() => pipeline.counters.duplicates + pipeline.counters.processed, (n) => n === 3, { description: 'all three handled' });
+        await waitFor(
+          () => pipeline.counters.duplicates + pipeline.counters.processed,
+          (n) => n === 3,
+          { description: 'all three handled' },
+        );
         expect(pipeline.counters.duplicates).toBe(1);
         expect((await effects()).map((r) => r.seq)).toEqual([1, 2]);
       });
@@ -182,8 +191,18 @@ export function describeTransportContract(fixture: TransportFixture): void {
         await consume(current);
         await current.transport.publish([poisoned, message('good', 2)]);
         const store = current.transport.deadLetters([{ channel: current.channel, consumers: [pipeline.consumer] }]);
-        const [letter] = await waitFor(() => store.list(), (list) => list.length === 1, { description: 'the dead letter' });
-        expect(letter).toMatchObject({ id: poisoned.envelope.id, attempts: 3, lastError: 'card network down', originalSource: current.channel, transport: fixture.name });
+        const [letter] = await waitFor(
+          () => store.list(),
+          (list) => list.length === 1,
+          { description: 'the dead letter' },
+        );
+        expect(letter).toMatchObject({
+          id: poisoned.envelope.id,
+          attempts: 3,
+          lastError: 'card network down',
+          originalSource: current.channel,
+          transport: fixture.name,
+        });
         expect(JSON.parse(letter.body)).toMatchObject({ id: poisoned.envelope.id });
         expect((await effects()).map((r) => r.key)).toEqual(['good']);
       });
@@ -196,7 +215,11 @@ export function describeTransportContract(fixture: TransportFixture): void {
         await consume(current);
         await current.transport.publish([parked, message('later', 2)]);
         const store = current.transport.deadLetters([{ channel: current.channel, consumers: [pipeline.consumer] }]);
-        await waitFor(() => store.list(), (list) => list.length === 2, { description: 'both dead-lettered' });
+        await waitFor(
+          () => store.list(),
+          (list) => list.length === 2,
+          { description: 'both dead-lettered' },
+        );
 
         decide = () => Outcome.done();
         await expect(store.replay('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(DeadLetterNotFound);
@@ -235,11 +258,15 @@ export function describeTransportContract(fixture: TransportFixture): void {
         };
         await current.transport.publish(batch);
         await consume(current);
-        await waitFor(() => attemptsAt.has(batch[50].envelope.id), Boolean, { description: 'the batch holding message 50 to be under way' });
+        await waitFor(() => attemptsAt.has(batch[50].envelope.id), Boolean, {
+          description: 'the batch holding message 50 to be under way',
+        });
 
         // The crash: the database ends the open batch transaction and the transport's connection
         // goes without a goodbye; nothing of that batch was settled.
-        await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
+        await db.pool.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+        );
         const crashed = current.transport.close();
         consumers.splice(0);
         stuck();

@@ -1,11 +1,20 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { pause } from '@boxoffice/messaging';
 
 /**
- * Waits out a retry delay without leaving the consumer group. A Kafka consumer that stays silent
- * longer than its session timeout is thrown out and its partitions move elsewhere, so the wait is
- * cut into slices with a heartbeat after each. A heartbeat that fails (the group is rebalancing)
- * rejects, which hands the partition back undone. Resolves false if `signal` aborts first (the
- * consumer is stopping), true once the whole delay has passed.
+ * Keeps a member in its consumer group while it holds a partition's records: a consumer silent
+ * for longer than its session timeout is thrown out and its partitions move elsewhere. Heartbeats
+ * every `everyMs` until the returned function is called, and hands a heartbeat that fails (the
+ * group is rebalancing) to `lost`. The keepAlive of a batch while it is tried.
+ */
+export function heartbeating(heartbeat: () => Promise<void>, everyMs: number, lost: (error: unknown) => void): () => void {
+  const timer = setInterval(() => void heartbeat().catch(lost), everyMs);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Waits out a retry delay without leaving the consumer group: a pause, heartbeating meanwhile. A
+ * heartbeat that fails rejects, which hands the partition back undone. Resolves false if `signal`
+ * aborts first (the consumer is stopping), true once the whole delay has passed.
  */
 export async function waitWithHeartbeats(
   delayMs: number,
@@ -13,15 +22,13 @@ export async function waitWithHeartbeats(
   signal: AbortSignal,
   heartbeatEveryMs: number,
 ): Promise<boolean> {
-  const deadline = Date.now() + delayMs;
-  for (let left = delayMs; left > 0 && !signal.aborted; left = deadline - Date.now()) {
-    try {
-      await delay(Math.min(left, heartbeatEveryMs), undefined, { signal });
-    } catch (error) {
-      if (signal.aborted) return false;
-      throw error;
-    }
-    await heartbeat();
+  const rebalancing = new AbortController();
+  const stop = heartbeating(heartbeat, heartbeatEveryMs, (error) => rebalancing.abort(error));
+  try {
+    const waited = await pause(delayMs, AbortSignal.any([signal, rebalancing.signal]));
+    if (rebalancing.signal.aborted) throw rebalancing.signal.reason;
+    return waited;
+  } finally {
+    stop();
   }
-  return !signal.aborted;
 }

@@ -24,8 +24,6 @@ describe('waitWithHeartbeats', () => {
 
   it('fails when a heartbeat fails, so the partition goes back to the group', async () => {
     const rebalancing = new Error('The group is rebalancing');
-    await expect(
-      waitWithHeartbeats(100, () => Promise.reject(rebalancing), new AbortController().signal, 5),
-    ).rejects.toBe(rebalancing);
+    await expect(waitWithHeartbeats(100, () => Promise.reject(rebalancing), new AbortController().signal, 5)).rejects.toBe(rebalancing);
   });
 });

@@ -1,18 +1,20 @@
 import {
-  Backoff,
-  reconnectBackoff,
+  describeError,
+  processUntilCommitted,
+  settleInOrder,
   silentLogger,
+  untilStopped,
   type ConsumerSpec,
   type ConsumerState,
   type Logger,
+  type OrderedLog,
   type Settlement,
   type SourceSemantics,
   type TransportConsumer,
 } from '@boxoffice/messaging';
-import { setTimeout as delay } from 'node:timers/promises';
-import kafkajs, { type Batch, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import { waitWithHeartbeats } from './kafka.backoff.js';
-import { KafkaDeadLetterHeaders, readHeaders } from './kafka.headers.js';
+import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { heartbeating, waitWithHeartbeats } from './kafka.backoff.js';
+import { EnvelopeHeaders, KafkaDeadLetterHeaders, readHeaders } from './kafka.headers.js';
 import { OffsetCommits } from './kafka.offset-commits.js';
 import { whileKafkaSettles } from './kafka.propagation.js';
 import { deadLetterTopicOf, KafkaTopics, type TopicSpec } from './kafka.topics.js';
@@ -37,6 +39,12 @@ export interface KafkaConsumerOptions {
 
 /** A partition is a log read in order, and every group reads every event type on a topic. */
 const semantics: SourceSemantics = { ordered: true, exclusive: false };
+
+/** A record of a chunk, with the headers it carries now (a retried one's are new). */
+interface PendingRecord {
+  readonly record: KafkaMessage;
+  readonly headers: Record<string, string>;
+}
 
 const deadLetterTopicDefaults = { partitions: 1, retentionMs: 14 * 24 * 60 * 60 * 1_000 } as const;
 
@@ -88,13 +96,19 @@ export class KafkaConsumer implements TransportConsumer {
     });
     this.commits = new OffsetCommits(
       (topic, partition, offset) => this.consumer.commitOffsets([{ topic, partition, offset }]),
-      (error, topic, partition) => this.logger.warn(`kafka consumer ${this.groupId}: committing ${topic}[${partition}] failed (${String(error)}); the next commit covers it`),
+      (error, topic, partition) =>
+        this.logger.warn(
+          `kafka consumer ${this.groupId}: committing ${topic}[${partition}] failed (${String(error)}); the next commit covers it`,
+        ),
     );
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
       this.logger.log(`kafka consumer ${payload.groupId}: joined, assigned ${JSON.stringify(payload.memberAssignment)}`),
     );
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(`kafka consumer ${payload.groupId}: crashed${payload.restart ? ', kafkajs restarts it' : ', joining again'}`, payload.error);
+      this.logger.error(
+        `kafka consumer ${payload.groupId}: crashed${payload.restart ? ', kafkajs restarts it' : ', joining again'}`,
+        payload.error,
+      );
       // kafkajs restarts after the errors it deems retriable. After the others it has stopped for
       // good, and some of those are passing too: right after a broker restart, "Failed to find
       // group coordinator" while the coordinator is still loading. So we join again ourselves.
@@ -134,12 +148,18 @@ export class KafkaConsumer implements TransportConsumer {
     this.phase = 'starting';
     try {
       await new KafkaTopics(this.kafka).ensure(
-        this.spec.channels.map((topic) => ({ ...deadLetterTopicDefaults, ...this.options.deadLetterTopics, topic: deadLetterTopicOf(topic, this.groupId) })),
+        this.spec.channels.map((topic) => ({
+          ...deadLetterTopicDefaults,
+          ...this.options.deadLetterTopics,
+          topic: deadLetterTopicOf(topic, this.groupId),
+        })),
       );
       await this.deadLetters.connect();
       await this.consumer.connect();
       // Topics created a moment ago (by this service or another) may not be known yet.
-      await whileKafkaSettles(() => this.consumer.subscribe({ topics: [...this.spec.channels], fromBeginning: this.options.fromBeginning ?? true }));
+      await whileKafkaSettles(() =>
+        this.consumer.subscribe({ topics: [...this.spec.channels], fromBeginning: this.options.fromBeginning ?? true }),
+      );
       await this.consumer.run(this.runOptions());
     } catch (error) {
       await this.disconnect();
@@ -150,7 +170,7 @@ export class KafkaConsumer implements TransportConsumer {
 
   private runOptions() {
     return {
-      // Offsets are committed by hand, only for settled records: see settleChunk() and OffsetCommits.
+      // Offsets are committed by hand, only for settled records: see consumeBatch() and OffsetCommits.
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.spec.concurrency,
@@ -165,25 +185,26 @@ export class KafkaConsumer implements TransportConsumer {
    */
   private async rejoin(): Promise<void> {
     this.phase = 'rejoining';
-    const backoff = new Backoff(reconnectBackoff);
-    for (;;) {
-      const waited = await delay(backoff.next(), undefined, { signal: this.stopping.signal }).then(
-        () => true,
-        () => false, // stopping
-      );
-      if (!waited) return;
-      try {
-        await this.consumer.run(this.runOptions());
-        if (this.stopping.signal.aborted) return;
-        this.phase = 'running';
-        this.logger.warn(`kafka consumer ${this.groupId}: joined the group again`);
-        return;
-      } catch (error) {
-        this.logger.warn(`kafka consumer ${this.groupId}: joining again failed (${String(error)})`);
-        // A failed join leaves kafkajs half-started; stopping resets it for the next `run`.
-        await this.consumer.stop().catch(() => {});
-      }
-    }
+    const joined = await untilStopped(
+      () =>
+        this.consumer.run(this.runOptions()).then(
+          () => true,
+          async (error: unknown) => {
+            // A failed join leaves kafkajs half-started; stopping resets it for the next `run`.
+            await this.consumer.stop().catch(() => {});
+            throw error;
+          },
+        ),
+      {
+        signal: this.stopping.signal,
+        waitFirst: true,
+        onFailure: (error, wait) =>
+          this.logger.warn(`kafka consumer ${this.groupId}: joining again failed (${describeError(error)}); trying again in ${wait} ms`),
+      },
+    );
+    if (!joined || this.stopping.signal.aborted) return;
+    this.phase = 'running';
+    this.logger.warn(`kafka consumer ${this.groupId}: joined the group again`);
   }
 
   /**
@@ -198,7 +219,12 @@ export class KafkaConsumer implements TransportConsumer {
   }
 
   private async shutdown(): Promise<void> {
-    const wasRunning = this.started ? await this.started.then(() => true, () => false) : false;
+    const wasRunning = this.started
+      ? await this.started.then(
+          () => true,
+          () => false,
+        )
+      : false;
     if (wasRunning) {
       this.phase = 'stopping';
       this.stopping.abort();
@@ -229,97 +255,76 @@ export class KafkaConsumer implements TransportConsumer {
     }
   }
 
-  /** One fetch's records of one partition, in chunks of the batch size, in order. */
+  /**
+   * One fetch's records of one partition, in chunks of the batch size, each settled in order
+   * (settleInOrder) before the next: dead letters parked, then the offset committed past what is
+   * settled; a retry waits in place, heartbeating, and goes again from the retried record.
+   */
   private async consumeBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
     const { maxMessages } = this.spec.batch;
     const going = () => isRunning() && !isStale() && !this.stopping.signal.aborted;
+    const log: OrderedLog<PendingRecord> = {
+      process: (records) => this.process(topic, records, heartbeat, going),
+      commit: async (records, settlements) => {
+        await this.deadLetter(topic, partition, records, settlements);
+        const last = records[records.length - 1].record.offset;
+        // Resolved: kafkajs fetches on from here. Committed: the group restarts from here.
+        resolveOffset(last);
+        this.commits.settled(topic, partition, last);
+      },
+      wait: async (ms) => (await waitWithHeartbeats(ms, heartbeat, this.stopping.signal, this.heartbeatIntervalMs)) && going(),
+      retried: (pending, headers) => ({ ...pending, headers }),
+    };
     for (let i = 0; i < batch.messages.length && going(); i += maxMessages) {
-      const settled = await this.settleChunk(batch, batch.messages.slice(i, i + maxMessages), heartbeat, going, resolveOffset);
-      if (!settled) return; // stopping or the partition moved: the rest is read again by its next owner
+      const chunk = batch.messages.slice(i, i + maxMessages).map((record) => ({ record, headers: readHeaders(record.headers) }));
+      if (!(await settleInOrder(chunk, log))) return; // stopping or the partition moved: the rest is read again by its next owner
       await heartbeat();
     }
   }
 
-  /** Hands a chunk to the pipeline, retries in place what it says to retry, and commits what is settled. */
-  private async settleChunk(
-    batch: Batch,
-    chunk: KafkaMessage[],
-    heartbeat: () => Promise<void>,
-    going: () => boolean,
-    resolveOffset: (offset: string) => void,
-  ): Promise<boolean> {
-    const { topic, partition } = batch;
-    let pending = chunk.map((record) => ({ record, headers: readHeaders(record.headers) }));
-    while (pending.length > 0) {
-      const settlements = await this.process(topic, pending, heartbeat, going);
-      if (!settlements) return false;
-      const firstRetry = settlements.findIndex((s) => s.kind === 'retry' || s.kind === 'held');
-      const settledUpTo = firstRetry < 0 ? pending.length : firstRetry;
-      await this.deadLetter(topic, partition, pending.slice(0, settledUpTo), settlements.slice(0, settledUpTo));
-      if (settledUpTo > 0) {
-        const last = pending[settledUpTo - 1].record.offset;
-        // Resolved: kafkajs fetches on from here. Committed: the group restarts from here.
-        resolveOffset(last);
-        this.commits.settled(topic, partition, last);
-      }
-      if (firstRetry < 0) return true;
-      const retry = settlements[firstRetry];
-      // The pipeline holds back what follows a retry, so the first unsettled one is the retry itself.
-      const delayMs = retry.kind === 'retry' ? retry.delayMs : 0;
-      const waited = await waitWithHeartbeats(delayMs, heartbeat, this.stopping.signal, this.heartbeatIntervalMs);
-      if (!waited || !going()) return false;
-      pending = pending.slice(firstRetry).map((entry, i) => (i === 0 && retry.kind === 'retry' ? { ...entry, headers: retry.headers } : entry));
-    }
-    return true;
-  }
-
-  /** The pipeline's settlements, trying again (with heartbeats) while the database is away; null when stopping. */
-  private async process(
+  /**
+   * The pipeline's settlements, tried again while the database is away; null when stopping, when
+   * the partition moved, or when a heartbeat failed meanwhile (the group rebalances).
+   */
+  private process(
     topic: string,
-    pending: ReadonlyArray<{ record: KafkaMessage; headers: Record<string, string> }>,
+    records: ReadonlyArray<PendingRecord>,
     heartbeat: () => Promise<void>,
     going: () => boolean,
   ): Promise<Settlement[] | null> {
-    const backoff = new Backoff(reconnectBackoff);
-    for (;;) {
+    const rebalancing = new AbortController();
+    const messages = records.map(({ record, headers }) => ({ body: record.value, headers }));
+    return processUntilCommitted(this.spec.pipeline, topic, messages, semantics, {
+      signal: AbortSignal.any([this.stopping.signal, rebalancing.signal]),
+      settleable: going,
       // A batch waiting on a lock or a busy database must not cost the member its place in the group.
-      const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
-      try {
-        return await this.spec.pipeline.process(topic, pending.map(({ record, headers }) => ({ body: record.value, headers })), semantics);
-      } catch (error) {
-        if (!going()) return null;
-        const wait = backoff.next();
-        this.logger.warn(`kafka consumer ${this.groupId}: a batch of ${pending.length} from ${topic} failed (${String(error)}); trying it again in ${wait} ms`);
-        if (!(await waitWithHeartbeats(wait, heartbeat, this.stopping.signal, this.heartbeatIntervalMs))) return null;
-      } finally {
-        clearInterval(beating);
-      }
-    }
+      keepAlive: () => heartbeating(heartbeat, this.heartbeatIntervalMs, () => rebalancing.abort()),
+      logger: this.logger,
+      label: `kafka consumer ${this.groupId}`,
+    });
   }
 
+  /** Parks the dead letters of a settled prefix on the group's dead-letter topic, with where each sat. */
   private async deadLetter(
     topic: string,
     partition: number,
-    entries: ReadonlyArray<{ record: KafkaMessage }>,
+    records: ReadonlyArray<PendingRecord>,
     settlements: ReadonlyArray<Settlement>,
   ): Promise<void> {
-    const messages = entries.flatMap(({ record }, i) => {
+    const messages = records.flatMap(({ record }, i) => {
       const settlement = settlements[i];
       if (settlement.kind !== 'dead-letter') return [];
-      return [
-        {
-          key: record.key,
-          value: record.value,
-          headers: {
-            ...settlement.headers,
-            [KafkaDeadLetterHeaders.originalPartition]: String(partition),
-            [KafkaDeadLetterHeaders.originalOffset]: record.offset,
-            ...(settlement.messageId && !settlement.headers['message-id'] ? { 'message-id': settlement.messageId } : {}),
-          },
-        },
-      ];
+      const headers = {
+        ...settlement.headers,
+        [KafkaDeadLetterHeaders.originalPartition]: String(partition),
+        [KafkaDeadLetterHeaders.originalOffset]: record.offset,
+        ...(settlement.messageId && !settlement.headers[EnvelopeHeaders.messageId]
+          ? { [EnvelopeHeaders.messageId]: settlement.messageId }
+          : {}),
+      };
+      return [{ key: record.key, value: record.value, headers }];
     });
-    if (messages.length === 0) return;
-    await this.deadLetters.send({ topic: deadLetterTopicOf(topic, this.groupId), acks: -1, messages });
+    if (messages.length > 0) await this.deadLetters.send({ topic: deadLetterTopicOf(topic, this.groupId), acks: -1, messages });
   }
 }

@@ -32,21 +32,24 @@ describe('trimOffsets', () => {
 
 describe('toDeadLetter', () => {
   it('reads the failure and the origin from the headers, and keeps the record as it was', () => {
-    const letter = toDeadLetter({
-      ...record(0, 3, {
-        'message-id': 'm-1',
-        type: 'OrderConfirmed',
-        'x-attempts': '5',
-        'x-last-error': 'boom',
-        'x-first-failure-at': '2026-01-01T00:00:00.000Z',
-        'x-last-failure-at': '2026-01-01T00:00:05.000Z',
-        'x-original-source': 'boxoffice.orders',
-        'x-consumer': 'email',
-        'x-original-partition': '2',
-        'x-original-offset': '99',
-      }),
-      value: Buffer.from('{"id":"m-1"}'),
-    }, 'boxoffice.orders.email.dlt');
+    const letter = toDeadLetter(
+      {
+        ...record(0, 3, {
+          'message-id': 'm-1',
+          type: 'OrderConfirmed',
+          'x-attempts': '5',
+          'x-last-error': 'boom',
+          'x-first-failure-at': '2026-01-01T00:00:00.000Z',
+          'x-last-failure-at': '2026-01-01T00:00:05.000Z',
+          'x-original-source': 'boxoffice.orders',
+          'x-consumer': 'email',
+          'x-original-partition': '2',
+          'x-original-offset': '99',
+        }),
+        value: Buffer.from('{"id":"m-1"}'),
+      },
+      'boxoffice.orders.email.dlt',
+    );
     expect(letter).toEqual({
       transport: 'kafka',
       store: 'boxoffice.orders.email.dlt',

@@ -33,7 +33,11 @@ describe('envelopeHeaders', () => {
 
 describe('readHeaders', () => {
   it('turns kafkajs buffers into strings, keeping the last of a repeated header', () => {
-    expect(readHeaders({ a: Buffer.from('1'), b: [Buffer.from('x'), Buffer.from('y')], c: 'plain', d: undefined })).toEqual({ a: '1', b: 'y', c: 'plain' });
+    expect(readHeaders({ a: Buffer.from('1'), b: [Buffer.from('x'), Buffer.from('y')], c: 'plain', d: undefined })).toEqual({
+      a: '1',
+      b: 'y',
+      c: 'plain',
+    });
   });
 });
 

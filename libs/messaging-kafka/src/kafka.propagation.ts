@@ -1,5 +1,4 @@
-import { Backoff } from '@boxoffice/messaging';
-import { setTimeout as delay } from 'node:timers/promises';
+import { retryTransient } from '@boxoffice/messaging';
 
 /**
  * Errors a healthy cluster gives for a moment: a topic just created is not yet in every
@@ -21,16 +20,10 @@ export function isPassingKafkaError(error: unknown): boolean {
 }
 
 /** Runs `work`, trying again while the cluster answers with one of those passing errors. */
-export async function whileKafkaSettles<T>(work: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  const backoff = new Backoff({ initialDelayMs: 100, multiplier: 2, maxDelayMs: 2_000, jitter: 0.2 });
-  for (;;) {
-    try {
-      return await work();
-    } catch (error) {
-      const wait = backoff.next();
-      if (!isPassingKafkaError(error) || Date.now() + wait > deadline) throw error;
-      await delay(wait);
-    }
-  }
+export function whileKafkaSettles<T>(work: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  return retryTransient(work, {
+    transient: isPassingKafkaError,
+    timeoutMs,
+    backoff: { initialDelayMs: 100, multiplier: 2, maxDelayMs: 2_000, jitter: 0.2 },
+  });
 }

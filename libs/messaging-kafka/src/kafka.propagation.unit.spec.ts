@@ -6,7 +6,8 @@ describe('whileKafkaSettles', () => {
     let calls = 0;
     const result = await whileKafkaSettles(async () => {
       calls += 1;
-      if (calls < 3) throw Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+      if (calls < 3)
+        throw Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
       return 'subscribed';
     });
     expect(result).toBe('subscribed');

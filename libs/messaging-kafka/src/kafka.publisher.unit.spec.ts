@@ -5,7 +5,12 @@ import { testEvent } from './testing/kafka.fixtures.js';
 
 describe('toTopicMessages', () => {
   it('groups a batch by topic, keeping the order within each topic', () => {
-    const batch = [testEvent('orders', 'o-1', 0), testEvent('payments', 'o-1', 1), testEvent('orders', 'o-2', 2), testEvent('orders', 'o-1', 3)];
+    const batch = [
+      testEvent('orders', 'o-1', 0),
+      testEvent('payments', 'o-1', 1),
+      testEvent('orders', 'o-2', 2),
+      testEvent('orders', 'o-1', 3),
+    ];
 
     const grouped = toTopicMessages(batch);
 

@@ -26,7 +26,11 @@ async function runGroupToEnd(): Promise<string[]> {
   const { consumer } = testConsumer(kafka, db, groupId, topic, handler);
   await consumer.start();
   try {
-    await waitFor(() => withAdmin(kafka, (admin) => readGroupLag(admin, groupId, [topic])), (lag) => lag.total === 0 && lag.partitions.some((p) => p.committed > 0), { description: 'the group caught up' });
+    await waitFor(
+      () => withAdmin(kafka, (admin) => readGroupLag(admin, groupId, [topic])),
+      (lag) => lag.total === 0 && lag.partitions.some((p) => p.committed > 0),
+      { description: 'the group caught up' },
+    );
   } finally {
     await consumer.stop();
   }

@@ -18,7 +18,11 @@ export class KafkaReplay {
   /** The group's next start reads every record the topic still keeps. */
   async fromEarliest(groupId: string, topic: string): Promise<void> {
     const offsets = await this.withAdmin((admin) => admin.fetchTopicOffsets(topic));
-    await this.commit(groupId, topic, offsets.map(({ partition, low }) => ({ partition, offset: low })));
+    await this.commit(
+      groupId,
+      topic,
+      offsets.map(({ partition, low }) => ({ partition, offset: low })),
+    );
   }
 
   /**

@@ -34,7 +34,13 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 15
   }
 }
 
-async function readUpTo(kafka: Kafka, groupId: string, topic: string, ends: Map<number, bigint>, timeoutMs: number): Promise<TopicRecord[]> {
+async function readUpTo(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  ends: Map<number, bigint>,
+  timeoutMs: number,
+): Promise<TopicRecord[]> {
   const records: TopicRecord[] = [];
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,6 @@
-import { whileKafkaSettles } from './kafka.propagation.js';
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog, retryTransient } from '@boxoffice/messaging';
 import type { Admin, Kafka } from 'kafkajs';
+import { whileKafkaSettles } from './kafka.propagation.js';
 import { withAdmin } from './kafka.client.js';
 
 export interface TopicSpec {
@@ -17,17 +17,9 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/**
- * Dead letters are per subscriber: a record one consumer group cannot handle goes to that group's
- * own topic, and the other groups, which handled it fine, never see it again.
- */
-export function deadLetterTopicOf(topic: string, groupId: string): string {
-  return `${topic}.${groupId}.dlt`;
-}
-
-export function isDeadLetterTopic(topic: string): boolean {
-  return topic.endsWith('.dlt');
-}
+/** A consumer group's dead letters of a topic: `<topic>.<group>.dlt`, that group's alone. */
+export const deadLetterTopicOf = deadLetterLogOf;
+export const isDeadLetterTopic = isDeadLetterLog;
 
 /**
  * Creates topics from code, so a fresh broker (with `auto.create.topics.enable=false`, as
@@ -45,14 +37,17 @@ export class KafkaTopics {
   }
 
   private async ensureOnce(specs: ReadonlyArray<TopicSpec>): Promise<string[]> {
-    return this.withAdmin(async (admin) => {
+    return withAdmin(this.kafka, async (admin) => {
       const existing = new Set(await admin.listTopics());
       const missing = specs.filter((spec) => !existing.has(spec.topic));
       if (missing.length > 0) {
         // Resolves false if another process created some of them first; that is fine, but kafkajs
         // then skips its leader wait, so we wait ourselves below either way.
         await admin.createTopics({ waitForLeaders: true, topics: missing.map(toTopicConfig) });
-        await this.waitForLeaders(admin, missing.map((spec) => spec.topic));
+        await this.waitForLeaders(
+          admin,
+          missing.map((spec) => spec.topic),
+        );
       }
       return missing.map((spec) => spec.topic);
     });
@@ -60,26 +55,44 @@ export class KafkaTopics {
 
   /** Deletes the topics that exist; unknown names are ignored. */
   async delete(topics: ReadonlyArray<string>): Promise<void> {
-    await this.withAdmin(async (admin) => {
+    await withAdmin(this.kafka, async (admin) => {
       const existing = new Set(await admin.listTopics());
       const present = topics.filter((topic) => existing.has(topic));
       if (present.length > 0) await admin.deleteTopics({ topics: present });
     });
   }
 
-  private async waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
-    const deadline = Date.now() + this.leaderTimeoutMs;
-    for (;;) {
-      const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => null);
-      const ready = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`no leader for every partition of ${topics.join(', ')} after ${this.leaderTimeoutMs} ms`);
-      await delay(100);
-    }
+  /**
+   * Deletes topics and what consuming them made: each group's `<topic>.<group>.dlt`, and the
+   * groups that read them. Only an empty group may be deleted, and only one that holds offsets on
+   * nothing else here. A killed service's group keeps its members until their sessions time out;
+   * with its topics gone it holds no offsets, and Kafka removes it then.
+   */
+  async deprovision(topics: ReadonlyArray<string>): Promise<void> {
+    await withAdmin(this.kafka, async (admin) => {
+      const existing = await admin.listTopics();
+      const deadLetters = deadLetterLogsAmong(topics, existing);
+      const doomed = new Set([...topics, ...deadLetters.keys()]);
+      const groups = await idleGroups(admin, [...new Set(deadLetters.values())], doomed);
+      const present = existing.filter((topic) => doomed.has(topic));
+      if (present.length > 0) await admin.deleteTopics({ topics: present });
+      if (groups.length > 0) await admin.deleteGroups(groups);
+    });
   }
 
-  private withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-    return withAdmin(this.kafka, work);
+  private async waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+    await retryTransient(
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => null);
+        const ready = metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (!ready) throw new LeadersPending(`no leader for every partition of ${topics.join(', ')} after ${this.leaderTimeoutMs} ms`);
+      },
+      {
+        transient: (error) => error instanceof LeadersPending,
+        timeoutMs: this.leaderTimeoutMs,
+        backoff: { initialDelayMs: 100, multiplier: 1, maxDelayMs: 100, jitter: 0 },
+      },
+    );
   }
 }
 
@@ -90,4 +103,19 @@ function toTopicConfig({ topic, partitions = 3, retentionMs, config = {} }: Topi
     numPartitions: partitions,
     configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
   };
+}
+
+class LeadersPending extends Error {}
+
+/** The groups that are empty and hold offsets only on topics about to be deleted. */
+async function idleGroups(admin: Admin, groupIds: ReadonlyArray<string>, doomed: ReadonlySet<string>): Promise<string[]> {
+  if (groupIds.length === 0) return [];
+  const { groups } = await admin.describeGroups([...groupIds]);
+  const empty = groups.filter((group) => group.state === 'Empty').map((group) => group.groupId);
+  const idle: string[] = [];
+  for (const groupId of empty) {
+    const offsets = await admin.fetchOffsets({ groupId });
+    if (offsets.every(({ topic }) => doomed.has(topic))) idle.push(groupId);
+  }
+  return idle;
 }

@@ -4,6 +4,7 @@ import {
   type ConsumerSpec,
   type DeadLetterScope,
   type DeadLetterStore,
+  type InboundMessage,
   type Logger,
   type OutgoingMessage,
   type Transport,
@@ -16,6 +17,7 @@ import { KafkaDeadLetters } from './kafka.dead-letters.js';
 import { readGroupLag } from './kafka.lag.js';
 import { KafkaPublisher } from './kafka.publisher.js';
 import { KafkaTopics } from './kafka.topics.js';
+import { readTopicToEnd } from './kafka.topic-reader.js';
 
 export interface KafkaTransportOptions {
   readonly brokers: ReadonlyArray<string>;
@@ -67,8 +69,18 @@ export class KafkaTransport implements Transport {
     );
   }
 
+  /** Deletes the topics, their groups' dead-letter topics, and the groups that read them, once idle. */
+  deprovision(topics: ReadonlyArray<string>): Promise<void> {
+    return new KafkaTopics(this.kafka).deprovision(topics);
+  }
+
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     return this.publisher.publish(messages);
+  }
+
+  /** Every record the topic holds now, oldest first per partition, to the high watermarks it had. */
+  async readToEnd(topic: string, timeoutMs: number): Promise<InboundMessage[]> {
+    return (await readTopicToEnd(this.kafka, topic, timeoutMs)).map(({ value, headers }) => ({ body: value, headers }));
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
@@ -89,7 +101,13 @@ export class KafkaTransport implements Transport {
   depth(topic: string, group: string): Promise<ChannelDepth> {
     return withAdmin(this.kafka, async (admin) => {
       const lag = await readGroupLag(admin, group, [topic]);
-      return { channel: topic, consumer: group, waiting: lag.total, consumers: null, partitions: lag.partitions.map(({ partition, lag: waiting }) => ({ partition, waiting })) };
+      return {
+        channel: topic,
+        consumer: group,
+        waiting: lag.total,
+        consumers: null,
+        partitions: lag.partitions.map(({ partition, lag: waiting }) => ({ partition, waiting })),
+      };
     });
   }
 }

@@ -6,7 +6,15 @@ type Queue = KafkaJsRequestQueue & { throttleCheckTimeoutId: NodeJS.Timeout | nu
 function idleQueue(): Queue {
   const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
   const Constructor = kafkaJsRequestQueueClass() as unknown as new (options: object) => Queue;
-  return new Constructor({ maxInFlightRequests: 1, requestTimeout: 1_000, enforceRequestTimeout: false, clientId: 'spec', broker: 'b:1', logger, isConnected: () => true });
+  return new Constructor({
+    maxInFlightRequests: 1,
+    requestTimeout: 1_000,
+    enforceRequestTimeout: false,
+    clientId: 'spec',
+    broker: 'b:1',
+    logger,
+    isConnected: () => true,
+  });
 }
 
 describe('the kafkajs request queue, once fixed', () => {

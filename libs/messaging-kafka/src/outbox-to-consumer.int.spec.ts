@@ -31,7 +31,10 @@ describe('events from the outbox, through Kafka, to a consumer group', () => {
     await consumer.start();
     // Two relays share the outbox, in small batches, so that each key's messages are spread
     // over many batches and both relays.
-    relays = publishers.map((publisher) => new OutboxRelay(db.pool, [{ name: 'kafka', publish: (batch) => publisher.publish(batch) }], { batchSize: 7, pollIntervalMs: 100 }));
+    relays = publishers.map(
+      (publisher) =>
+        new OutboxRelay(db.pool, [{ name: 'kafka', publish: (batch) => publisher.publish(batch) }], { batchSize: 7, pollIntervalMs: 100 }),
+    );
     await Promise.all(relays.map((relay) => relay.start()));
   });
   afterAll(async () => {
@@ -55,9 +58,13 @@ describe('events from the outbox, through Kafka, to a consumer group', () => {
       });
     }
 
-    await waitFor(() => [...seen.values()].reduce((n, seqs) => n + seqs.length, 0), (n) => n >= 200, {
-      description: 'all 200 events consumed',
-    });
+    await waitFor(
+      () => [...seen.values()].reduce((n, seqs) => n + seqs.length, 0),
+      (n) => n >= 200,
+      {
+        description: 'all 200 events consumed',
+      },
+    );
     for (const key of keys) expect(seen.get(key)).toEqual(Array.from({ length: 20 }, (_, seq) => seq));
   });
 });

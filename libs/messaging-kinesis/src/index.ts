@@ -1,5 +1,5 @@
 export { createKinesisClient, type KinesisClientOptions } from './kinesis.client.js';
-export { KinesisCheckpoints, settledPrefix, type ShardKey } from './kinesis.checkpoints.js';
+export { KinesisCheckpoints, type ShardKey } from './kinesis.checkpoints.js';
 export { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
 export { DeadLetterMarkers, KinesisDeadLetters } from './kinesis.dead-letters.js';
 export { LeaseCoordinator, LeaseLost, planLeases, type LeaseSettings } from './kinesis.leases.js';

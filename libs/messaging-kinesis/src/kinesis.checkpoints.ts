@@ -1,20 +1,10 @@
-import type { Settlement, SqlExecutor } from '@boxoffice/messaging';
+import type { SqlExecutor } from '@boxoffice/messaging';
 
 /** One shard of one stream, as a consumer reads it. */
 export interface ShardKey {
   readonly consumer: string;
   readonly stream: string;
   readonly shardId: string;
-}
-
-/**
- * How many messages of a batch, from its start, are settled for good: everything before the
- * first `retry` or `held` (done, duplicate, skipped or dead-lettered). An ordered source may move
- * its cursor no further, since what follows a retry is read again after it.
- */
-export function settledPrefix(settlements: ReadonlyArray<Settlement>): number {
-  const firstUnsettled = settlements.findIndex((s) => s.kind === 'retry' || s.kind === 'held');
-  return firstUnsettled < 0 ? settlements.length : firstUnsettled;
 }
 
 /**

@@ -21,7 +21,9 @@ export function createKinesisClient(options: KinesisClientOptions = {}): Kinesis
   return new KinesisClient({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     region: options.region ?? 'us-east-1',
-    ...(options.credentials || options.endpoint ? { credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' } } : {}),
+    ...(options.credentials || options.endpoint
+      ? { credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' } }
+      : {}),
     requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000 }),
     // The SDK retries throttling and 5xx itself, three attempts; the publisher retries failed records on top.
     maxAttempts: 3,

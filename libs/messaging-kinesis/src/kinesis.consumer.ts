@@ -1,10 +1,18 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { silentLogger, type ConsumerSpec, type ConsumerState, type Logger, type SqlExecutor, type TransportConsumer } from '@boxoffice/messaging';
+import {
+  silentLogger,
+  type ConsumerSpec,
+  type ConsumerState,
+  type Logger,
+  type SqlExecutor,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ShardKey } from './kinesis.checkpoints.js';
-import { KinesisDeadLetterWriter } from './kinesis.dead-letters.js';
+import { deadLetterEntries } from './kinesis.dead-letters.js';
 import { LeaseCoordinator, type LeaseSettings } from './kinesis.leases.js';
+import { KinesisPublisher } from './kinesis.publisher.js';
 import { ShardReader } from './kinesis.shard-reader.js';
 import { deadLetterStreamOf, KinesisStreams, streamOf } from './kinesis.streams.js';
 
@@ -27,7 +35,8 @@ export interface KinesisConsumerOptions {
 export class KinesisConsumer implements TransportConsumer {
   private readonly readers = new Map<string, ShardReader>();
   private readonly leases: LeaseCoordinator;
-  private readonly deadLetters: KinesisDeadLetterWriter;
+  /** Parks dead letters on `<stream>.<group>.dlt`. */
+  private readonly deadLetters: KinesisPublisher;
   private readonly logger: Logger;
   private readonly gate: <T>(work: () => Promise<T>) => Promise<T>;
   private phase: ConsumerState = 'new';
@@ -42,7 +51,7 @@ export class KinesisConsumer implements TransportConsumer {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.gate = slots(Math.max(1, spec.concurrency));
-    this.deadLetters = new KinesisDeadLetterWriter(client, spec.consumer);
+    this.deadLetters = new KinesisPublisher(client);
     const owner = `${spec.consumer}@${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leases = new LeaseCoordinator(
       db,
@@ -83,8 +92,12 @@ export class KinesisConsumer implements TransportConsumer {
     this.phase = 'starting';
     const streams = new KinesisStreams(this.client);
     const sources = this.spec.channels.map(streamOf);
-    await streams.ensure(sources.map((stream) => ({ stream: deadLetterStreamOf(stream, this.spec.consumer), shards: this.options.deadLetterShards ?? 1 })));
-    const shards = (await Promise.all(sources.map(async (stream) => (await streams.shards(stream)).map((shardId) => ({ stream, shardId }))))).flat();
+    await streams.ensure(
+      sources.map((stream) => ({ stream: deadLetterStreamOf(stream, this.spec.consumer), shards: this.options.deadLetterShards ?? 1 })),
+    );
+    const shards = (
+      await Promise.all(sources.map(async (stream) => (await streams.shards(stream)).map((shardId) => ({ stream, shardId }))))
+    ).flat();
     await this.leases.start(shards);
     if (this.phase === 'starting') this.phase = 'running';
   }
@@ -97,7 +110,10 @@ export class KinesisConsumer implements TransportConsumer {
       pipeline: this.spec.pipeline,
       batch: this.spec.batch,
       fence: (tx, key) => this.leases.fence(tx, key),
-      deadLetter: (key, records, settlements) => this.deadLetters.write(key, records, settlements),
+      deadLetter: async (key, records, settlements) => {
+        const entries = deadLetterEntries(key, records, settlements);
+        if (entries.length > 0) await this.deadLetters.put(deadLetterStreamOf(key.stream, this.spec.consumer), entries);
+      },
       gate: this.gate,
       pollIntervalMs: this.options.pollIntervalMs ?? 250,
       logger: this.logger,
@@ -112,7 +128,11 @@ export class KinesisConsumer implements TransportConsumer {
     await this.leases.stopRenewing();
     await Promise.all([...this.readers.values()].map((reader) => reader.stop()));
     this.readers.clear();
-    await this.leases.release().catch((error: unknown) => this.logger.warn(`kinesis consumer ${this.spec.consumer}: releasing its leases failed (${String(error)}); they expire`));
+    await this.leases
+      .release()
+      .catch((error: unknown) =>
+        this.logger.warn(`kinesis consumer ${this.spec.consumer}: releasing its leases failed (${String(error)}); they expire`),
+      );
     this.phase = 'stopped';
   }
 }

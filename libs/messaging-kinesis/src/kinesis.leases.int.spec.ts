@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defineMessage } from '@boxoffice/contracts';
-import { ConsumerPipeline, EnvelopeFactory, Outcome, PgTransactionRunner, type MessageHandler, type OutgoingMessage, type SqlExecutor } from '@boxoffice/messaging';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  Outcome,
+  PgTransactionRunner,
+  type MessageHandler,
+  type OutgoingMessage,
+  type SqlExecutor,
+} from '@boxoffice/messaging';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { z } from 'zod';
 import type { KinesisConsumer } from './kinesis.consumer.js';
@@ -34,7 +42,11 @@ describe('two instances of one consumer on a stream of three shards', () => {
     transport.consumer({
       consumer: group,
       channels: [stream],
-      pipeline: new ConsumerPipeline<SqlExecutor>({ consumer: group, handlers: [{ message: Counted, handler: recorder }], database: new PgTransactionRunner(db.pool) }),
+      pipeline: new ConsumerPipeline<SqlExecutor>({
+        consumer: group,
+        handlers: [{ message: Counted, handler: recorder }],
+        database: new PgTransactionRunner(db.pool),
+      }),
       batch: { maxMessages: 20, maxWaitMs: 10 },
       concurrency: 3,
     }) as KinesisConsumer;
@@ -45,7 +57,12 @@ describe('two instances of one consumer on a stream of three shards', () => {
         destination: { transport: 'kinesis', channel: stream, key: `k${(from + i) % 7}` },
       })),
     );
-  const effects = async () => (await db.pool.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct FROM effect')).rows[0];
+  const effects = async () =>
+    (
+      await db.pool.query<{ n: number; distinct: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct FROM effect',
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     db = await createTestDatabase('kinesis_leases', [
@@ -73,12 +90,20 @@ describe('two instances of one consumer on a stream of three shards', () => {
     const b = instance(second);
     await b.start();
     // The newcomer takes one shard from the busy instance: an even share of three is two and one.
-    await waitFor(() => [a.shards.length, b.shards.length], ([x, y]) => x === 2 && y === 1, { description: 'the shards to be shared', timeoutMs: 10_000 });
+    await waitFor(
+      () => [a.shards.length, b.shards.length],
+      ([x, y]) => x === 2 && y === 1,
+      { description: 'the shards to be shared', timeoutMs: 10_000 },
+    );
     await publish(150, 150);
     await waitFor(effects, ({ distinct }) => distinct === 300, { description: 'the first 300 events', timeoutMs: 20_000 });
 
     await b.stop();
-    await waitFor(() => a.shards.length, (n) => n === 3, { description: 'the stopped instance’s shard to move', timeoutMs: 10_000 });
+    await waitFor(
+      () => a.shards.length,
+      (n) => n === 3,
+      { description: 'the stopped instance’s shard to move', timeoutMs: 10_000 },
+    );
     await publish(300, 150);
     await waitFor(effects, ({ distinct }) => distinct === 450, { description: 'all 450 events', timeoutMs: 20_000 });
     expect(await effects()).toEqual({ n: 450, distinct: 450 });
@@ -94,7 +119,13 @@ describe('two instances of one consumer on a stream of three shards', () => {
   describe('when an instance crashes and stops renewing', () => {
     const shards = ['shardId-000000000000', 'shardId-000000000001'].map((shardId) => ({ stream: `${stream}_crash`, shardId }));
     const coordinator = (owner: string) =>
-      new LeaseCoordinator(new PgTransactionRunner(db.pool), group, owner, { acquired: () => undefined, lost: () => undefined }, { renewIntervalMs: 100, ttlMs: 1_000 });
+      new LeaseCoordinator(
+        new PgTransactionRunner(db.pool),
+        group,
+        owner,
+        { acquired: () => undefined, lost: () => undefined },
+        { renewIntervalMs: 100, ttlMs: 1_000 },
+      );
 
     it('its shards move once the leases expire, and its late batch cannot write', async () => {
       const crashed = coordinator('crashed');
@@ -105,7 +136,11 @@ describe('two instances of one consumer on a stream of three shards', () => {
       const survivor = coordinator('survivor');
       await survivor.start(shards);
       const startedAt = Date.now();
-      await waitFor(() => survivor.shards.length, (n) => n === 2, { description: 'the expired leases to move', timeoutMs: 5_000 });
+      await waitFor(
+        () => survivor.shards.length,
+        (n) => n === 2,
+        { description: 'the expired leases to move', timeoutMs: 5_000 },
+      );
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(500);
 
       // A batch the crashed instance still had in flight: its fence refuses, the batch rolls back.

@@ -33,7 +33,10 @@ export function planLeases(me: string, leases: ReadonlyArray<LeaseView>): LeaseP
   const after = mine + take.length;
   let steal: LeaseView | null = null;
   if (after < Math.floor(leases.length / counts.size)) {
-    const [busiest, held] = [...counts].filter(([owner]) => owner !== me).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] ?? [null, 0];
+    const [busiest, held] = [...counts].filter(([owner]) => owner !== me).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] ?? [
+      null,
+      0,
+    ];
     if (busiest !== null && held >= after + 2) steal = live.find((lease) => lease.owner === busiest) ?? null;
   }
   return { take, steal };
@@ -147,7 +150,11 @@ export class LeaseCoordinator {
   private runRound(): Promise<void> {
     // One round at a time: a slow database delays the next one rather than stacking them.
     this.round = this.round.then(() =>
-      this.balance().catch((error: unknown) => this.logger.warn(`kinesis leases of ${this.consumer}: a round failed (${String(error)}); trying again in ${this.renewIntervalMs} ms`)),
+      this.balance().catch((error: unknown) =>
+        this.logger.warn(
+          `kinesis leases of ${this.consumer}: a round failed (${String(error)}); trying again in ${this.renewIntervalMs} ms`,
+        ),
+      ),
     );
     return this.round;
   }
@@ -200,7 +207,10 @@ export class LeaseCoordinator {
     if (rows.length === 0) return;
     const shard: ShardKey = { consumer: this.consumer, stream: lease.stream, shardId: lease.shardId };
     this.held.set(keyOf(lease.stream, lease.shardId), shard);
-    if (extra.length > 0) this.logger.log(`kinesis leases of ${this.consumer}: took ${lease.stream}/${lease.shardId} from ${String(extra[0])} to even the share`);
+    if (extra.length > 0)
+      this.logger.log(
+        `kinesis leases of ${this.consumer}: took ${lease.stream}/${lease.shardId} from ${String(extra[0])} to even the share`,
+      );
     this.events.acquired(shard);
   }
 }

@@ -1,6 +1,5 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { Backoff, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
-import { setTimeout as delay } from 'node:timers/promises';
+import { retryTransient, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
 import { encodeFrame, envelopeHeaders } from './kinesis.framing.js';
 import { streamOf } from './kinesis.streams.js';
 
@@ -52,24 +51,27 @@ export class KinesisPublisher {
     for (const chunk of chunks(entries)) await this.putChunk(stream, chunk);
   }
 
+  /** One PutRecords, and again with what it refused, until all is taken or the attempts are spent. */
   private async putChunk(stream: string, chunk: ReadonlyArray<PutRecordsRequestEntry>): Promise<void> {
-    const backoff = new Backoff(this.backoff);
     let pending = chunk;
-    for (let attempt = 1; ; attempt += 1) {
+    let attempt = 0;
+    const put = async () => {
+      attempt += 1;
       const { FailedRecordCount, Records } = await this.client.send(new PutRecordsCommand({ StreamName: stream, Records: [...pending] }));
       if (!FailedRecordCount) return;
-      const failed = pending.filter((_, i) => Records?.[i]?.ErrorCode);
-      if (attempt >= this.attempts) {
-        const first = Records?.find((r) => r.ErrorCode);
-        throw new Error(`Kinesis refused ${failed.length} of ${chunk.length} records on ${stream} ${attempt} times (${first?.ErrorCode}: ${first?.ErrorMessage})`);
-      }
       // A key's refused record is sent again after its successful later ones: its order holds only
       // when nothing is refused (see the README, "What it cannot do").
-      pending = failed;
-      await delay(backoff.next());
-    }
+      pending = pending.filter((_, i) => Records?.[i]?.ErrorCode);
+      const first = Records?.find((r) => r.ErrorCode);
+      throw new RecordsRefused(
+        `Kinesis refused ${pending.length} of ${chunk.length} records on ${stream} ${attempt} times (${first?.ErrorCode}: ${first?.ErrorMessage})`,
+      );
+    };
+    await retryTransient(put, { transient: (error) => error instanceof RecordsRefused, attempts: this.attempts, backoff: this.backoff });
   }
 }
+
+class RecordsRefused extends Error {}
 
 /** Entries cut into PutRecords requests: at most 500 and 5 MB (data plus partition key) each. */
 export function chunks(entries: ReadonlyArray<PutRecordsRequestEntry>): PutRecordsRequestEntry[][] {

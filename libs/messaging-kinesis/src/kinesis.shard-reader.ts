@@ -7,18 +7,23 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import {
-  Backoff,
-  reconnectBackoff,
+  describeError,
+  pause,
+  processUntilCommitted,
+  settledPrefix,
+  settleInOrder,
   silentLogger,
-  type BatchSettings,
+  untilStopped,
   type BatchProcessor,
+  type BatchSettings,
   type InboundMessage,
   type Logger,
+  type OrderedLog,
   type Settlement,
+  type SourceSemantics,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { setTimeout as delay } from 'node:timers/promises';
-import { KinesisCheckpoints, settledPrefix, type ShardKey } from './kinesis.checkpoints.js';
+import { KinesisCheckpoints, type ShardKey } from './kinesis.checkpoints.js';
 import { decodeFrame } from './kinesis.framing.js';
 import { LeaseLost } from './kinesis.leases.js';
 
@@ -59,11 +64,23 @@ export class ShardReader {
   /** The last record read from the shard, where a fresh iterator continues after an expired one. */
   private lastRead: string | null = null;
 
+  /** The pipeline, one batch at a time per slot of the consumer's concurrency. */
+  private readonly pipeline: BatchProcessor;
+
+  /** The shard as settleInOrder sees it. Its cursor moves in each batch's own transaction (see `process`), so `commit` has nothing left to do. */
+  private readonly log: OrderedLog<PendingRecord> = {
+    process: (records) => this.process(records),
+    commit: async () => {},
+    wait: (ms) => pause(ms, this.stopping.signal),
+    retried: (pending, headers) => ({ ...pending, message: { ...pending.message, headers } }),
+  };
+
   constructor(
     readonly shard: ShardKey,
     private readonly deps: ShardReaderDeps,
   ) {
     this.logger = deps.logger ?? silentLogger;
+    this.pipeline = { process: (source, messages, semantics) => deps.gate(() => deps.pipeline.process(source, messages, semantics)) };
   }
 
   start(): void {
@@ -89,34 +106,15 @@ export class ShardReader {
     if (checkpoint === undefined) return;
     this.lastRead = checkpoint;
     let iterator: string | null | undefined = await this.untilStopped(() => this.iterator());
-    let pending: PendingRecord[] = [];
     while (!this.stopped && iterator) {
-      if (pending.length === 0) {
-        const read = await this.read(iterator);
-        if (!read) return;
-        iterator = read.next;
-        pending = read.records;
-        if (pending.length === 0) {
-          await this.wait(this.deps.pollIntervalMs);
-          continue;
-        }
-      }
-      const chunk = pending.slice(0, this.deps.batch.maxMessages);
-      const settlements = await this.process(chunk);
-      if (!settlements) return;
-      const settled = settledPrefix(settlements);
-      if (settled === chunk.length) {
-        pending = pending.slice(settled);
-        continue;
-      }
-      const retry = settlements[settled];
-      // The pipeline holds back what follows a retry, so the first unsettled one is the retry itself.
-      if (!(await this.wait(retry.kind === 'retry' ? retry.delayMs : 0))) return;
-      pending = pending.slice(settled).map((entry, i) =>
-        i === 0 && retry.kind === 'retry' ? { ...entry, message: { ...entry.message, headers: retry.headers } } : entry,
-      );
+      const read = await this.read(iterator);
+      if (!read) return;
+      iterator = read.next;
+      if (read.records.length === 0) await pause(this.deps.pollIntervalMs, this.stopping.signal);
+      else if (!(await settleInOrder(read.records, this.log))) return;
     }
-    if (!iterator && !this.stopped) this.logger.warn(`kinesis consumer ${this.describe()}: the shard is closed (resharded); read to its end`);
+    if (!iterator && !this.stopped)
+      this.logger.warn(`kinesis consumer ${this.describe()}: the shard is closed (resharded); read to its end`);
   }
 
   /**
@@ -138,93 +136,89 @@ export class ShardReader {
     return { records, next };
   }
 
-  /** One GetRecords, again with backoff after a failure, with a fresh iterator after an expired one. Null when stopping. */
-  private async getRecords(iterator: string, limit: number): Promise<{ records: _Record[]; next: string | null; behindMs: number | undefined } | null> {
-    const backoff = new Backoff(reconnectBackoff);
+  /** One GetRecords, tried again with backoff after a failure, at once with a fresh iterator after an expired one. Null when stopping. */
+  private async getRecords(
+    iterator: string,
+    limit: number,
+  ): Promise<{ records: _Record[]; next: string | null; behindMs: number | undefined } | null> {
     let current = iterator;
-    for (;;) {
+    const send = () =>
+      this.deps.client.send(new GetRecordsCommand({ ShardIterator: current, Limit: limit }), { abortSignal: this.stopping.signal });
+    const page = await this.untilStopped(async () => {
       try {
-        const page = await this.deps.client.send(new GetRecordsCommand({ ShardIterator: current, Limit: limit }), { abortSignal: this.stopping.signal });
-        const records = page.Records ?? [];
-        if (records.length > 0) this.lastRead = records.at(-1)!.SequenceNumber!;
-        return { records, next: page.NextShardIterator ?? null, behindMs: page.MillisBehindLatest };
+        return await send();
       } catch (error) {
-        if (this.stopped) return null;
-        if (error instanceof ExpiredIteratorException) {
-          // Iterators last five minutes; a long wait outlives them. Go on after what was read.
-          const fresh = await this.untilStopped(() => this.iterator());
-          if (!fresh) return null;
-          current = fresh;
-          continue;
-        }
-        const wait = backoff.next();
-        this.logger.warn(`kinesis consumer ${this.describe()}: reading failed (${String(error)}); again in ${wait} ms`);
-        if (!(await this.wait(wait))) return null;
+        if (!(error instanceof ExpiredIteratorException)) throw error;
+        // Iterators last five minutes; a long wait outlives them. Go on after what was read.
+        current = (await this.iterator()) ?? current;
+        return await send();
       }
-    }
+    });
+    if (!page) return null;
+    const records = page.Records ?? [];
+    if (records.length > 0) this.lastRead = records.at(-1)!.SequenceNumber!;
+    return { records, next: page.NextShardIterator ?? null, behindMs: page.MillisBehindLatest };
   }
 
   private async iterator(): Promise<string | null> {
     const input: GetShardIteratorCommandInput = this.lastRead
-      ? { StreamName: this.shard.stream, ShardId: this.shard.shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.lastRead }
+      ? {
+          StreamName: this.shard.stream,
+          ShardId: this.shard.shardId,
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          StartingSequenceNumber: this.lastRead,
+        }
       : { StreamName: this.shard.stream, ShardId: this.shard.shardId, ShardIteratorType: 'TRIM_HORIZON' };
     const { ShardIterator } = await this.deps.client.send(new GetShardIteratorCommand(input));
     return ShardIterator ?? null;
   }
 
-  /** The pipeline's settlements, trying again after a backoff while the database is away; null when stopping or the lease is lost. */
-  private async process(chunk: ReadonlyArray<PendingRecord>): Promise<Settlement[] | null> {
-    const backoff = new Backoff(reconnectBackoff);
-    const shard = this.shard;
+  /**
+   * The pipeline's settlements, tried again while the database is away; null when stopping or the
+   * lease is lost. In the batch's transaction the lease is fenced, the dead letters parked and the
+   * checkpoint moved past what is settled, so they commit with the inbox rows or not at all.
+   */
+  private process(records: ReadonlyArray<PendingRecord>): Promise<Settlement[] | null> {
+    const { shard } = this;
     const { fence, deadLetter } = this.deps;
-    const semantics = {
+    const semantics: SourceSemantics = {
       ordered: true,
       // Every consumer reads every event type on the stream: one it does not handle is passed over.
       exclusive: false,
-      withinTransaction: async (tx: SqlExecutor, settlements: ReadonlyArray<Settlement>) => {
+      withinTransaction: async (tx, settlements) => {
         await fence(tx, shard);
         const settled = settledPrefix(settlements);
-        await deadLetter(shard, chunk.slice(0, settled), settlements.slice(0, settled));
-        if (settled > 0) await KinesisCheckpoints.write(tx, shard, chunk[settled - 1].record.SequenceNumber!);
+        await deadLetter(shard, records.slice(0, settled), settlements.slice(0, settled));
+        if (settled > 0) await KinesisCheckpoints.write(tx, shard, records[settled - 1].record.SequenceNumber!);
       },
     };
-    for (;;) {
-      try {
-        return await this.deps.gate(() => this.deps.pipeline.process(shard.stream, chunk.map(({ message }) => message), semantics));
-      } catch (error) {
-        if (error instanceof LeaseLost) {
-          this.logger.warn(`kinesis consumer ${this.describe()}: ${error.message}; its batch rolled back, the new owner reads it`);
-          return null;
-        }
-        if (this.stopped) return null;
-        const wait = backoff.next();
-        this.logger.warn(`kinesis consumer ${this.describe()}: a batch of ${chunk.length} failed (${String(error)}); trying it again in ${wait} ms`);
-        if (!(await this.wait(wait))) return null;
-      }
-    }
-  }
-
-  /** Waits, unless stopping; false if it stopped. */
-  private wait(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
-    return delay(ms, undefined, { signal: this.stopping.signal }).then(
-      () => true,
-      () => false,
+    return processUntilCommitted(
+      this.pipeline,
+      shard.stream,
+      records.map(({ message }) => message),
+      semantics,
+      {
+        signal: this.stopping.signal,
+        giveUp: (error) => this.leaseLost(error),
+        logger: this.logger,
+        label: `kinesis consumer ${shard.consumer} on ${shard.shardId} of`,
+      },
     );
   }
 
+  /** A lost lease ends the reading: the batch rolled back, and the shard's new owner reads it from the checkpoint. */
+  private leaseLost(error: unknown): boolean {
+    if (!(error instanceof LeaseLost)) return false;
+    this.logger.warn(`kinesis consumer ${this.describe()}: ${error.message}; its batch rolled back, the new owner reads it`);
+    return true;
+  }
+
   /** A call tried again with backoff until it works; undefined when stopping. */
-  private async untilStopped<T>(call: () => Promise<T>): Promise<T | undefined> {
-    const backoff = new Backoff(reconnectBackoff);
-    for (;;) {
-      try {
-        return await call();
-      } catch (error) {
-        if (this.stopped) return undefined;
-        const wait = backoff.next();
-        this.logger.warn(`kinesis consumer ${this.describe()}: ${String(error)}; again in ${wait} ms`);
-        if (!(await this.wait(wait))) return undefined;
-      }
-    }
+  private untilStopped<T>(step: () => Promise<T>): Promise<T | undefined> {
+    return untilStopped(step, {
+      signal: this.stopping.signal,
+      onFailure: (error, wait) =>
+        this.logger.warn(`kinesis consumer ${this.describe()}: ${describeError(error)}; trying again in ${wait} ms`),
+    });
   }
 }

@@ -8,7 +8,13 @@ import { readStreamToEnd } from './kinesis.stream-reader.js';
 import { KinesisTransport } from './kinesis.transport.js';
 import { deleteStreamAndItsOwn, endpoint } from './testing/kinesis.fixtures.js';
 
-const Read = defineMessage({ type: 'KinesisRead', version: 1, kind: 'event', description: 'For the reader spec.', schema: z.object({ seq: z.number() }) });
+const Read = defineMessage({
+  type: 'KinesisRead',
+  version: 1,
+  kind: 'event',
+  description: 'For the reader spec.',
+  schema: z.object({ seq: z.number() }),
+});
 
 describe('a stream read to its end, without a cursor', () => {
   const stream = uniqueName('reader_stream');
@@ -21,7 +27,10 @@ describe('a stream read to its end, without a cursor', () => {
     transport = new KinesisTransport({ endpoint, database: new PgTransactionRunner(db.pool), shards: 2 });
     await transport.provision([stream]);
     await transport.publish(
-      Array.from({ length: 40 }, (_, seq) => ({ envelope: envelopes.create(Read, { seq }), destination: { transport: 'kinesis', channel: stream, key: `k${seq % 4}` } })),
+      Array.from({ length: 40 }, (_, seq) => ({
+        envelope: envelopes.create(Read, { seq }),
+        destination: { transport: 'kinesis', channel: stream, key: `k${seq % 4}` },
+      })),
     );
   });
   afterAll(async () => {
@@ -45,7 +54,11 @@ describe('a stream read to its end, without a cursor', () => {
     await expect(transport.depth(stream, 'nobody-yet')).resolves.toMatchObject({ waiting: 40, consumers: null });
     const records = await readStreamToEnd(transport.client, stream);
     const first = records[0];
-    await KinesisCheckpoints.write(new PgTransactionRunner(db.pool), { consumer: 'halfway', stream, shardId: first.shardId }, first.sequenceNumber);
+    await KinesisCheckpoints.write(
+      new PgTransactionRunner(db.pool),
+      { consumer: 'halfway', stream, shardId: first.shardId },
+      first.sequenceNumber,
+    );
     await expect(transport.depth(stream, 'halfway')).resolves.toMatchObject({ waiting: 39 });
   });
 });

@@ -1,4 +1,10 @@
-import { GetRecordsCommand, GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient, type _Record } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import type { InboundMessage } from '@boxoffice/messaging';
 import { decodeFrame } from './kinesis.framing.js';
 import { KinesisStreams } from './kinesis.streams.js';
@@ -28,15 +34,27 @@ export async function readStreamToEnd(client: KinesisClient, stream: string, tim
   const perShard = await Promise.all(
     shards.map(async (shardId) => {
       const records: StreamRecord[] = [];
-      await readShard(client, { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }, startedAt + timeoutMs, (page) => {
-        for (const record of page) {
-          const arrivedAt = record.ApproximateArrivalTimestamp ?? null;
-          if (arrivedAt && arrivedAt.getTime() > startedAt) return false;
-          const { body, headers } = decodeFrame(record.Data);
-          records.push({ body: String(body), headers, shardId, sequenceNumber: record.SequenceNumber!, partitionKey: record.PartitionKey!, arrivedAt });
-        }
-        return true;
-      });
+      await readShard(
+        client,
+        { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' },
+        startedAt + timeoutMs,
+        (page) => {
+          for (const record of page) {
+            const arrivedAt = record.ApproximateArrivalTimestamp ?? null;
+            if (arrivedAt && arrivedAt.getTime() > startedAt) return false;
+            const { body, headers } = decodeFrame(record.Data);
+            records.push({
+              body: String(body),
+              headers,
+              shardId,
+              sequenceNumber: record.SequenceNumber!,
+              partitionKey: record.PartitionKey!,
+              arrivedAt,
+            });
+          }
+          return true;
+        },
+      );
       return records;
     }),
   );
@@ -47,7 +65,13 @@ export async function readStreamToEnd(client: KinesisClient, stream: string, tim
  * How many records a shard holds after a sequence number (or in all, with none), counted by
  * reading to its end, up to `limit`. A consumer's lag: Kinesis keeps no cursor of ours to compare.
  */
-export async function countAfter(client: KinesisClient, stream: string, shardId: string, after: string | null, limit = 100_000): Promise<number> {
+export async function countAfter(
+  client: KinesisClient,
+  stream: string,
+  shardId: string,
+  after: string | null,
+  limit = 100_000,
+): Promise<number> {
   let count = 0;
   const start: GetShardIteratorCommandInput = after
     ? { StreamName: stream, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }

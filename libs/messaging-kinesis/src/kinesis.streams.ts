@@ -3,11 +3,12 @@ import {
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   ListShardsCommand,
+  ListStreamsCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog, retryTransient } from '@boxoffice/messaging';
 
 /** Kinesis stream names: 1-128 of [a-zA-Z0-9_.-]. boxoffice's channel names (`boxoffice.orders`) fit as they are. */
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -20,12 +21,10 @@ export function streamOf(channel: string): string {
 
 /** Dead letters are per consumer group, as on Kafka: `<stream>.<group>.dlt`. */
 export function deadLetterStreamOf(stream: string, group: string): string {
-  return streamOf(`${stream}.${group}.dlt`);
+  return streamOf(deadLetterLogOf(stream, group));
 }
 
-export function isDeadLetterStream(stream: string): boolean {
-  return stream.endsWith('.dlt');
-}
+export const isDeadLetterStream = isDeadLetterLog;
 
 export interface StreamSpec {
   readonly stream: string;
@@ -77,13 +76,39 @@ export class KinesisStreams {
     return ids;
   }
 
+  /** Every stream there is, page by page. */
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    let last: string | undefined;
+    do {
+      const page = await this.client.send(new ListStreamsCommand({ ...(last ? { ExclusiveStartStreamName: last } : {}), Limit: 100 }));
+      names.push(...(page.StreamNames ?? []));
+      last = page.HasMoreStreams ? page.StreamNames?.at(-1) : undefined;
+    } while (last);
+    return names;
+  }
+
+  /** Deletes streams and their groups' dead-letter streams (`<stream>.<group>.dlt`). */
+  async deprovision(streams: ReadonlyArray<string>): Promise<void> {
+    const existing = await this.list();
+    const deadLetters = deadLetterLogsAmong(streams, existing);
+    await this.delete(existing.filter((name) => streams.includes(name) || deadLetters.has(name)));
+  }
+
   private async whenActive(stream: string): Promise<void> {
-    const deadline = Date.now() + this.activeTimeoutMs;
-    for (;;) {
-      const { StreamDescriptionSummary: summary } = await this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-      if (summary?.StreamStatus === 'ACTIVE' || summary?.StreamStatus === 'UPDATING') return;
-      if (Date.now() > deadline) throw new Error(`stream ${stream} is still ${summary?.StreamStatus} after ${this.activeTimeoutMs} ms`);
-      await delay(50);
-    }
+    await retryTransient(
+      async () => {
+        const { StreamDescriptionSummary: summary } = await this.client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+        if (summary?.StreamStatus !== 'ACTIVE' && summary?.StreamStatus !== 'UPDATING')
+          throw new NotActive(`stream ${stream} is still ${summary?.StreamStatus} after ${this.activeTimeoutMs} ms`);
+      },
+      {
+        transient: (error) => error instanceof NotActive,
+        timeoutMs: this.activeTimeoutMs,
+        backoff: { initialDelayMs: 50, multiplier: 1, maxDelayMs: 50, jitter: 0 },
+      },
+    );
   }
 }
+
+class NotActive extends Error {}

@@ -10,7 +10,12 @@ describeTransportContract({
   async channel(_policy, name, database) {
     const stream = name ?? uniqueName('contract_stream');
     // Checkpoints and leases in the suite's database, beside the inbox the pipeline writes.
-    const transport = new KinesisTransport({ endpoint, database: new PgTransactionRunner(database.pool), shards: 2, consumer: fastConsumer });
+    const transport = new KinesisTransport({
+      endpoint,
+      database: new PgTransactionRunner(database.pool),
+      shards: 2,
+      consumer: fastConsumer,
+    });
     await transport.connect();
     return {
       transport,

@@ -5,6 +5,7 @@ import {
   type ConsumerSpec,
   type DeadLetterScope,
   type DeadLetterStore,
+  type InboundMessage,
   type Logger,
   type OutgoingMessage,
   type SqlExecutor,
@@ -16,7 +17,7 @@ import { createKinesisClient } from './kinesis.client.js';
 import { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
 import { KinesisDeadLetters } from './kinesis.dead-letters.js';
 import { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js';
-import { countAfter } from './kinesis.stream-reader.js';
+import { countAfter, readStreamToEnd } from './kinesis.stream-reader.js';
 import { KinesisStreams, streamOf } from './kinesis.streams.js';
 
 export interface KinesisTransportOptions {
@@ -69,11 +70,26 @@ export class KinesisTransport implements Transport {
   }
 
   async provision(channels: ReadonlyArray<string>): Promise<void> {
-    await new KinesisStreams(this.client).ensure(channels.map((channel) => ({ stream: streamOf(channel), shards: this.options.shards ?? 2 })));
+    await new KinesisStreams(this.client).ensure(
+      channels.map((channel) => ({ stream: streamOf(channel), shards: this.options.shards ?? 2 })),
+    );
+  }
+
+  /**
+   * Deletes the channels' streams and their groups' dead-letter streams. The checkpoints and leases
+   * in each consumer's own database stay: they go with that database.
+   */
+  async deprovision(channels: ReadonlyArray<string>): Promise<void> {
+    await new KinesisStreams(this.client).deprovision(channels.map(streamOf));
   }
 
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     return this.publisher.publish(messages);
+  }
+
+  /** Every record the stream holds now, from TRIM_HORIZON, to where each shard was when the read began. */
+  readToEnd(channel: string, timeoutMs: number): Promise<InboundMessage[]> {
+    return readStreamToEnd(this.client, streamOf(channel), timeoutMs);
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
@@ -90,7 +106,9 @@ export class KinesisTransport implements Transport {
     try {
       await this.client.send(new ListStreamsCommand({ Limit: 1 }));
     } catch (error) {
-      throw new Error(`Kinesis does not answer at ${this.options.endpoint ?? 'its AWS endpoint'} (KINESIS_ENDPOINT): ${String(error)}`, { cause: error });
+      throw new Error(`Kinesis does not answer at ${this.options.endpoint ?? 'its AWS endpoint'} (KINESIS_ENDPOINT): ${String(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -113,7 +131,10 @@ export class KinesisTransport implements Transport {
   }
 
   private database(): SqlExecutor {
-    if (!this.options.database) throw new Error('this KinesisTransport was made without a database: consuming keeps its checkpoints and leases in the consumer\'s own');
+    if (!this.options.database)
+      throw new Error(
+        "this KinesisTransport was made without a database: consuming keeps its checkpoints and leases in the consumer's own",
+      );
     return this.options.database;
   }
 }

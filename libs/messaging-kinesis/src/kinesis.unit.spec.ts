@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Settlement } from '@boxoffice/messaging';
-import { settledPrefix } from './kinesis.checkpoints.js';
+import { settledPrefix, type Settlement } from '@boxoffice/messaging';
 import { waitingRecords } from './kinesis.dead-letters.js';
 import { decodeFrame, encodeFrame } from './kinesis.framing.js';
 import { planLeases, type LeaseView } from './kinesis.leases.js';
@@ -11,7 +10,10 @@ import { deadLetterStreamOf, streamOf } from './kinesis.streams.js';
 describe('a record frame', () => {
   it('carries the headers beside the body, and gives both back', () => {
     const body = JSON.stringify({ id: 'm1', payload: { text: 'a "quoted"\nline' } });
-    expect(decodeFrame(encodeFrame({ 'message-id': 'm1', 'x-attempts': '2' }, body))).toEqual({ body, headers: { 'message-id': 'm1', 'x-attempts': '2' } });
+    expect(decodeFrame(encodeFrame({ 'message-id': 'm1', 'x-attempts': '2' }, body))).toEqual({
+      body,
+      headers: { 'message-id': 'm1', 'x-attempts': '2' },
+    });
   });
 
   it('takes what is not a frame as a body with no headers, for the decoder to judge', () => {
@@ -76,7 +78,8 @@ describe('PutRecords chunks', () => {
     const mb = 1024 * 1024;
     const cut = chunks([entry(mb), entry(mb), entry(mb), entry(mb), entry(mb), entry(10)]);
     expect(cut.map((c) => c.length)).toEqual([4, 2]);
-    for (const chunk of cut) expect(chunk.reduce((sum, e) => sum + (e.Data?.byteLength ?? 0) + 1, 0)).toBeLessThanOrEqual(PUT_RECORDS_MAX_BYTES);
+    for (const chunk of cut)
+      expect(chunk.reduce((sum, e) => sum + (e.Data?.byteLength ?? 0) + 1, 0)).toBeLessThanOrEqual(PUT_RECORDS_MAX_BYTES);
   });
 });
 

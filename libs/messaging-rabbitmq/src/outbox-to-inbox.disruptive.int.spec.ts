@@ -25,14 +25,22 @@ describe('when RabbitMQ restarts in the middle of a stream of commands', () => {
     const messages = Array.from({ length: 300 }, () => chargeOrder());
     for (let i = 0; i < 300; i += 30) await pipeline.add(messages.slice(i, i + 30), source);
 
-    await waitFor(() => pipeline.deliveries, (n) => n >= 50, { description: 'the stream to be under way' });
+    await waitFor(
+      () => pipeline.deliveries,
+      (n) => n >= 50,
+      { description: 'the stream to be under way' },
+    );
     execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
     execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
 
-    const effects = await waitFor(() => pipeline.effects(), (seen) => seen.size === 300, {
-      timeoutMs: 60_000,
-      description: 'every message to take effect after the restart',
-    });
+    const effects = await waitFor(
+      () => pipeline.effects(),
+      (seen) => seen.size === 300,
+      {
+        timeoutMs: 60_000,
+        description: 'every message to take effect after the restart',
+      },
+    );
     expect([...effects.values()].every((n) => n === 1)).toBe(true);
     expect(connection.counters.connectionLosses).toBeGreaterThanOrEqual(1);
     await pipeline.stop();

@@ -41,7 +41,11 @@ describe('a command from the outbox, through RabbitMQ, into a consumer with an i
       const message = chargeOrder();
       await pipeline.add([message], source);
 
-      await waitFor(() => pipeline.deliveries, (n) => n >= 2, { description: 'the message to be delivered twice' });
+      await waitFor(
+        () => pipeline.deliveries,
+        (n) => n >= 2,
+        { description: 'the message to be delivered twice' },
+      );
       const published = await waitFor(
         async () => (await pipeline.db.pool.query("SELECT count(*)::int AS n FROM outbox_message WHERE status = 'published'")).rows[0].n,
         (n) => n === 1,
@@ -59,7 +63,11 @@ describe('a command from the outbox, through RabbitMQ, into a consumer with an i
       const message = chargeOrder();
       await pipeline.transport.publish([1, 2, 3].map(() => toQueue(source, message)));
 
-      await waitFor(() => pipeline.deliveries, (n) => n === 3, { description: 'three deliveries' });
+      await waitFor(
+        () => pipeline.deliveries,
+        (n) => n === 3,
+        { description: 'three deliveries' },
+      );
       await expect(pipeline.effects()).resolves.toEqual(new Map([[message.id, 1]]));
     });
   });

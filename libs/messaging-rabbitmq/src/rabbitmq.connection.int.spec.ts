@@ -5,7 +5,18 @@ import { silentLogger } from '@boxoffice/messaging';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { PgTransactionRunner, type TransportConsumer } from '@boxoffice/messaging';
-import { chargeOrder, connect, deleteTopology, depth, fastRetry, pipelineFor, recordingHandler, testSource, toQueue, waitFor } from '../test/test-broker.js';
+import {
+  chargeOrder,
+  connect,
+  deleteTopology,
+  depth,
+  fastRetry,
+  pipelineFor,
+  recordingHandler,
+  testSource,
+  toQueue,
+  waitFor,
+} from '../test/test-broker.js';
 import { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqConsumer } from './rabbitmq.consumer.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
@@ -56,10 +67,23 @@ describe('RabbitMqConnection', () => {
       await publisher.publish(commands.map((command) => toQueue(source, command)));
       await publisher.close();
 
-      await waitFor(() => seen.length, (n) => n >= 10, { description: '10 messages handled' });
+      await waitFor(
+        () => seen.length,
+        (n) => n >= 10,
+        { description: '10 messages handled' },
+      );
       cutNetwork(models[0]);
 
-      await waitFor(() => new Set(seen.map((m) => m.id)).size, (n) => n === commands.length, { description: 'every message handled' });
+      await waitFor(
+        () => new Set(seen.map((m) => m.id)).size,
+        (n) => n === commands.length,
+        { description: 'every message handled' },
+      );
+      // Messages flow on the first lane's new channel while the other lanes are still being set up,
+      // so the connection may count as connected only after the last message: wait for it.
+      await waitFor(() => consumerConnection.counters.connectionLosses > 0 && consumerConnection.isConnected, Boolean, {
+        description: 'the reconnect, every setup run',
+      });
       expect(models).toHaveLength(2);
       expect(consumerConnection.counters).toEqual({ connects: 2, connectionLosses: 1 });
       expect(consumerConnection.isConnected).toBe(true);
@@ -75,7 +99,11 @@ describe('RabbitMqConnection', () => {
       const connection = new RabbitMqConnection({ url: 'amqp://guest:guest@127.0.0.1:1', name: 'nowhere', logger, initialDelayMs: 10 });
 
       const connecting = connection.connect();
-      await waitFor(() => warnings.length, (n) => n >= 3, { description: 'three failed attempts' });
+      await waitFor(
+        () => warnings.length,
+        (n) => n >= 3,
+        { description: 'three failed attempts' },
+      );
       await connection.close();
 
       await expect(connecting).rejects.toThrow(/closed/);

@@ -1,14 +1,13 @@
 import type { ConfirmChannel, Message } from 'amqplib';
 import {
-  DeadLetterNotFound,
-  readFailure,
-  readOrigin,
+  DeadLetterShelf,
+  deadLetterOf,
   silentLogger,
   withoutFailure,
   type DeadLetter,
   type DeadLetterCount,
-  type DeadLetterStore,
   type Logger,
+  type ParkedMessage,
 } from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
@@ -16,13 +15,13 @@ import { copyOptionsOf, headersOf, messageIdOf } from './rabbitmq.message.js';
 import { deadLetterQueueName } from './rabbitmq.topology.js';
 
 /**
- * The `<queue>.dlq` of each work queue, as a DeadLetterStore. Looking must not lose or reorder
- * anything, so messages are fetched with `basic.get` and never acked: while the channel is open
- * they are held, and closing it hands every one back to the queue in its old place. That is the
- * whole undo step, and it happens the same way if the tool crashes halfway. (While a listing
- * runs, the held messages are invisible to anyone else looking at the queue.)
+ * The `<queue>.dlq` of each work queue, as libs/messaging's DeadLetterShelf. Looking must not
+ * lose or reorder anything, so messages are fetched with `basic.get` and never acked: while the
+ * channel is open they are held, and closing it hands every one back to the queue in its old
+ * place. That is the whole undo step, and it happens the same way if the tool crashes halfway.
+ * (While a listing runs, the held messages are invisible to anyone else looking at the queue.)
  */
-export class RabbitMqDeadLetters implements DeadLetterStore {
+export class RabbitMqDeadLetters extends DeadLetterShelf {
   private readonly logger: Logger;
 
   constructor(
@@ -31,58 +30,36 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
     private readonly queues: ReadonlyArray<string>,
     options: { readonly logger?: Logger } = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
   }
 
-  async list(): Promise<DeadLetter[]> {
-    const found: DeadLetter[] = [];
-    for (const dlq of await this.existing()) {
-      await this.withChannel(async (channel) => {
-        for (let message = await channel.get(dlq, { noAck: false }); message; message = await channel.get(dlq, { noAck: false })) {
-          found.push(describe(message, dlq));
-        }
-      });
-    }
-    return found;
-  }
-
-  async replay(id: string): Promise<void> {
-    for (const dlq of await this.existing()) {
-      if ((await this.replayFrom(dlq, id)) > 0) return;
-    }
-    throw new DeadLetterNotFound(id);
-  }
-
-  async replayAll(): Promise<number> {
-    let replayed = 0;
-    for (const dlq of await this.existing()) replayed += await this.replayFrom(dlq, 'all');
-    return replayed;
-  }
-
-  async purge(): Promise<number> {
-    let purged = 0;
-    for (const dlq of await this.existing()) purged += await this.withChannel(async (channel) => (await channel.purgeQueue(dlq)).messageCount);
-    return purged;
-  }
-
   /** Each dead letter queue's message count, as RabbitMQ keeps it: nothing is fetched. */
-  async counts(): Promise<DeadLetterCount[]> {
-    const counts: DeadLetterCount[] = [];
-    for (const dlq of await this.existing()) {
-      counts.push({ store: dlq, messages: await this.withChannel(async (channel) => (await channel.checkQueue(dlq)).messageCount) });
-    }
-    return counts;
+  counts(): Promise<DeadLetterCount[]> {
+    return this.countEach((dlq) => this.withChannel(async (channel) => (await channel.checkQueue(dlq)).messageCount));
   }
 
-  /** The dead letter queues that exist (a consumer that never started has none). */
-  private async existing(): Promise<string[]> {
+  protected async stores(): Promise<string[]> {
     const found: string[] = [];
     for (const dlq of this.queues.map(deadLetterQueueName)) {
       // A missing queue closes the channel (404), so each check gets its own.
-      const exists = await this.withChannel((channel) => channel.checkQueue(dlq)).then(() => true, () => false);
+      const exists = await this.withChannel((channel) => channel.checkQueue(dlq)).then(
+        () => true,
+        () => false,
+      );
       if (exists) found.push(dlq);
     }
     return found;
+  }
+
+  protected listIn(dlq: string): Promise<DeadLetter[]> {
+    return this.withChannel(async (channel) => {
+      const found: DeadLetter[] = [];
+      for (let message = await channel.get(dlq, { noAck: false }); message; message = await channel.get(dlq, { noAck: false })) {
+        found.push(deadLetterOf(parked(message, dlq)));
+      }
+      return found;
+    });
   }
 
   /**
@@ -90,7 +67,7 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
    * message id and body, failure headers dropped so they get a full set of attempts. Each one is
    * acked from the dlq only once RabbitMQ confirmed the copy.
    */
-  private async replayFrom(dlq: string, which: string | 'all'): Promise<number> {
+  protected replayIn(dlq: string, which: string | 'all'): Promise<number> {
     return this.withChannel(async (channel) => {
       const sender = new ConfirmedSender(channel, this.logger);
       // Only what is there now: a replayed message that fails again comes back, and must not be replayed again in this run.
@@ -101,7 +78,7 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
         if (!message) break;
         // A message that is not the one asked for stays unacked, and goes back in place when the channel closes.
         if (which !== 'all' && messageIdOf(message) !== which) continue;
-        const queue = describe(message, dlq).originalSource;
+        const queue = deadLetterOf(parked(message, dlq)).originalSource;
         await sender.send('', queue, message.content, copyOptionsOf(message, withoutFailure(headersOf(message))));
         channel.ack(message);
         replayed += 1;
@@ -110,6 +87,10 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
       }
       return replayed;
     });
+  }
+
+  protected purgeIn(dlq: string): Promise<number> {
+    return this.withChannel(async (channel) => (await channel.purgeQueue(dlq)).messageCount);
   }
 
   private async withChannel<T>(work: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
@@ -124,22 +105,15 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
   }
 }
 
-function describe(message: Message, dlq: string): DeadLetter {
-  const headers = headersOf(message);
-  const record = readFailure(headers);
-  const origin = readOrigin(headers);
+function parked(message: Message, dlq: string): ParkedMessage {
   return {
     transport: 'rabbitmq',
     store: dlq,
+    headers: headersOf(message),
+    body: message.content.toString(),
     id: messageIdOf(message),
     type: message.properties.type ? String(message.properties.type) : null,
-    attempts: record.attempts ?? 0,
-    lastError: record.lastError ?? '',
-    firstFailureAt: record.firstFailureAt ?? null,
-    lastFailureAt: record.lastFailureAt ?? null,
     // Without the header (a message parked by hand), the queue's name says where it came from.
-    originalSource: origin.source ?? dlq.replace(/\.dlq$/, ''),
-    consumer: origin.consumer ?? null,
-    body: message.content.toString(),
+    defaultSource: dlq.replace(/\.dlq$/, ''),
   };
 }

@@ -59,7 +59,9 @@ describe('the headers of a delivery', () => {
   const delivered = (headers: Record<string, unknown> | undefined) => ({ properties: { headers } }) as unknown as Message;
 
   it('are read as strings for the failure record, numbers and strings given as bytes included', () => {
-    const headers = headersOf(delivered({ [H.attempts]: 2, [H.lastError]: Buffer.from('boom'), [H.firstFailureAt]: 'a', [H.lastFailureAt]: 'b' }));
+    const headers = headersOf(
+      delivered({ [H.attempts]: 2, [H.lastError]: Buffer.from('boom'), [H.firstFailureAt]: 'a', [H.lastFailureAt]: 'b' }),
+    );
     expect(readFailure(headers)).toEqual({ attempts: 2, lastError: 'boom', firstFailureAt: 'a', lastFailureAt: 'b' });
   });
 
@@ -67,7 +69,7 @@ describe('the headers of a delivery', () => {
     expect(readFailure(headersOf(delivered(undefined))).attempts).toBeUndefined();
   });
 
-  it('leave out the broker\'s dead-lettering history, and a replay drops the failure record too', () => {
+  it("leave out the broker's dead-lettering history, and a replay drops the failure record too", () => {
     const failures = Object.fromEntries(Object.values(H).map((name) => [name, 'x']));
     const headers = headersOf(delivered({ ...failures, 'x-death': [], 'x-first-death-queue': 'q', traceparent: 't' }));
     expect(withoutFailure(headers)).toEqual({ traceparent: 't' });

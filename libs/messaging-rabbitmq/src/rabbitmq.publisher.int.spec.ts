@@ -53,7 +53,9 @@ describe('RabbitMqPublisher', () => {
 
   describe('when no queue is bound to the routing key', () => {
     it('rejects, so the outbox keeps the message instead of RabbitMQ dropping it', async () => {
-      await expect(publisher.publish([toQueue({ ...source, queue: `${source.queue}.nobody` }, chargeOrder())])).rejects.toThrow(/unroutable/);
+      await expect(publisher.publish([toQueue({ ...source, queue: `${source.queue}.nobody` }, chargeOrder())])).rejects.toThrow(
+        /unroutable/,
+      );
     });
 
     it('still publishes the next batch', async () => {

@@ -8,7 +8,13 @@ describeTransportContract({
   async channel(policy, name) {
     const queue = name ?? uniqueName('contract.q');
     const exchange = `${queue}.x`;
-    const transport = new RabbitMqTransport({ url: rabbitMqUrl, name: 'contract-spec', exchange, retryPolicy: policy, reconnectInitialDelayMs: 50 });
+    const transport = new RabbitMqTransport({
+      url: rabbitMqUrl,
+      name: 'contract-spec',
+      exchange,
+      retryPolicy: policy,
+      reconnectInitialDelayMs: 50,
+    });
     await transport.connect();
     return {
       transport,

@@ -1,3 +1,4 @@
+import type { Channel } from 'amqplib';
 import {
   silentLogger,
   type ChannelDepth,
@@ -14,7 +15,7 @@ import { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqConsumer } from './rabbitmq.consumer.js';
 import { RabbitMqDeadLetters } from './rabbitmq.dead-letters.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
-import { declareQueueTopology } from './rabbitmq.topology.js';
+import { declareQueueTopology, topologyQueueNames } from './rabbitmq.topology.js';
 
 export interface RabbitMqTransportOptions {
   /** amqp://user:password@host:port/vhost */
@@ -44,7 +45,12 @@ export class RabbitMqTransport implements Transport {
 
   constructor(private readonly options: RabbitMqTransportOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.connection = new RabbitMqConnection({ url: options.url, name: options.name, logger: this.logger, initialDelayMs: options.reconnectInitialDelayMs });
+    this.connection = new RabbitMqConnection({
+      url: options.url,
+      name: options.name,
+      logger: this.logger,
+      initialDelayMs: options.reconnectInitialDelayMs,
+    });
     this.publisher = new RabbitMqPublisher(this.connection, { exchange: options.exchange, logger: this.logger });
   }
 
@@ -64,12 +70,26 @@ export class RabbitMqTransport implements Transport {
    */
   async provision(queues: ReadonlyArray<string>): Promise<void> {
     if (queues.length === 0) return;
-    const channel = await this.connection.createChannel();
-    try {
+    await this.withChannel(async (channel) => {
       for (const queue of queues) await declareQueueTopology(channel, queue, this.options.exchange, this.options.retryPolicy);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    });
+  }
+
+  /**
+   * Deletes each work queue with its delay queues and dead letter queue (those of this
+   * transport's retry policy), whatever they hold, and then the commands exchange if no queue is
+   * bound to it any more: another service's queue may still be. For tests and tools tearing a
+   * system down, never the services. Deleting what does not exist is a no-op on RabbitMQ.
+   */
+  async deprovision(queues: ReadonlyArray<string>): Promise<void> {
+    if (queues.length === 0) return;
+    await this.withChannel(async (channel) => {
+      for (const queue of queues.flatMap((queue) => topologyQueueNames(queue, this.options.retryPolicy))) await channel.deleteQueue(queue);
+    });
+    // if-unused: RabbitMQ refuses (406, and closes the channel) while a queue is still bound.
+    await this.withChannel((channel) => channel.deleteExchange(this.options.exchange, { ifUnused: true })).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 406) throw error;
+    });
   }
 
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
@@ -77,27 +97,37 @@ export class RabbitMqTransport implements Transport {
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
-    return new RabbitMqConsumer(this.connection, spec, { exchange: this.options.exchange, retryPolicy: this.options.retryPolicy, logger: this.logger });
+    return new RabbitMqConsumer(this.connection, spec, {
+      exchange: this.options.exchange,
+      retryPolicy: this.options.retryPolicy,
+      logger: this.logger,
+    });
   }
 
   deadLetters(scope: DeadLetterScope): DeadLetterStore {
-    return new RabbitMqDeadLetters(this.connection, scope.map(({ channel }) => channel), { logger: this.logger });
+    return new RabbitMqDeadLetters(
+      this.connection,
+      scope.map(({ channel }) => channel),
+      { logger: this.logger },
+    );
   }
 
   async health(): Promise<void> {
-    const channel = await this.connection.createChannel();
-    await channel.close();
+    await this.withChannel(async () => {});
   }
 
   /** A passive declare, which changes nothing; a queue nobody declared yet reads as empty, with no consumers. */
   async depth(queue: string, consumer: string): Promise<ChannelDepth> {
+    const counts = await this.withChannel((channel) => channel.checkQueue(queue).catch(() => ({ messageCount: 0, consumerCount: 0 })));
+    return { channel: queue, consumer, waiting: counts.messageCount, consumers: counts.consumerCount };
+  }
+
+  /** A channel of its own for `work`: a broker error (a 404, a 406) closes just that one. */
+  private async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
     const channel = await this.connection.createChannel();
-    channel.on('error', () => {}); // a 404 arrives here as well as in the rejected promise
+    channel.on('error', () => {}); // a broker error arrives here as well as in the rejected promise
     try {
-      const { messageCount, consumerCount } = await channel.checkQueue(queue);
-      return { channel: queue, consumer, waiting: messageCount, consumers: consumerCount };
-    } catch {
-      return { channel: queue, consumer, waiting: 0, consumers: 0 };
+      return await work(channel);
     } finally {
       await channel.close().catch(() => {});
     }

@@ -4,7 +4,18 @@ import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { ChargeOrder } from '@boxoffice/contracts';
-import { ConsumerPipeline, EnvelopeFactory, Outbox, OutboxRelay, Outcome, PgTransactionRunner, Routing, silentLogger, type Publisher, type SqlExecutor } from '@boxoffice/messaging';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  Outbox,
+  OutboxRelay,
+  Outcome,
+  PgTransactionRunner,
+  Routing,
+  silentLogger,
+  type Publisher,
+  type SqlExecutor,
+} from '@boxoffice/messaging';
 import { MessagingTracing, TracedMessageSender } from '@boxoffice/telemetry';
 import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +26,7 @@ import { publishOptionsFor } from './rabbitmq.message.js';
 import { declareCommandExchange } from './rabbitmq.topology.js';
 import { RabbitMqTransport } from './rabbitmq.transport.js';
 
-// Issue 10's trap: the amqplib instrumentation writes ITS publish span into a message's headers,
+// The trap: the amqplib instrumentation writes ITS publish span into a message's headers,
 // under whatever context is active. The outbox relay publishes rows that many requests wrote, from
 // a context of its own, so a relay that only copies the stored traceparent into the headers has
 // it overwritten, and the consumer continues the relay's trace, not the request's. This spec runs
@@ -24,7 +35,12 @@ import { RabbitMqTransport } from './rabbitmq.transport.js';
 describe("the outbox relay and the message's stored trace context", () => {
   const exporter = new InMemorySpanExporter();
   const routing = new Routing();
-  const sdk = new NodeSDK({ spanProcessors: [new SimpleSpanProcessor({ exporter })], metricReaders: [], logRecordProcessors: [], autoDetectResources: false });
+  const sdk = new NodeSDK({
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    metricReaders: [],
+    logRecordProcessors: [],
+    autoDetectResources: false,
+  });
   let tracer: Tracer;
   let instrumentation: AmqplibInstrumentation;
   let db: TestDatabase;
@@ -42,7 +58,10 @@ describe("the outbox relay and the message's stored trace context", () => {
     // adapter's channels are made of, as the hooks do in a service (its channel_model module).
     const confirmChannel = await connection.createConfirmChannel();
     const ConfirmChannel = Object.getPrototypeOf(confirmChannel) as object;
-    const model = { ConfirmChannel: { prototype: ConfirmChannel }, Channel: { prototype: Object.getPrototypeOf(ConfirmChannel) as object } };
+    const model = {
+      ConfirmChannel: { prototype: ConfirmChannel },
+      Channel: { prototype: Object.getPrototypeOf(ConfirmChannel) as object },
+    };
     await confirmChannel.close();
     instrumentation = new AmqplibInstrumentation();
     instrumentation.setTracerProvider(trace.getTracerProvider());
@@ -56,7 +75,13 @@ describe("the outbox relay and the message's stored trace context", () => {
   });
   beforeEach(async () => {
     source = testSource('relay-trace');
-    transport = new RabbitMqTransport({ url: rabbitMqUrl, name: 'relay-trace-context', exchange: source.exchange, retryPolicy: fastRetry, reconnectInitialDelayMs: 50 });
+    transport = new RabbitMqTransport({
+      url: rabbitMqUrl,
+      name: 'relay-trace-context',
+      exchange: source.exchange,
+      retryPolicy: fastRetry,
+      reconnectInitialDelayMs: 50,
+    });
     await transport.connect();
     exporter.reset();
   });
@@ -84,7 +109,13 @@ describe("the outbox relay and the message's stored trace context", () => {
       database: runner,
       retryPolicy: fastRetry,
     });
-    const consumer = transport.consumer({ consumer: 'billing', channels: [source.queue], pipeline: consumption.processor(pipeline), batch: { maxMessages: 10, maxWaitMs: 5 }, concurrency: 1 });
+    const consumer = transport.consumer({
+      consumer: 'billing',
+      channels: [source.queue],
+      pipeline: consumption.processor(pipeline),
+      batch: { maxMessages: 10, maxWaitMs: 5 },
+      concurrency: 1,
+    });
     await consumer.start();
     relay = new OutboxRelay(db.pool, [publisher(transport)], { pollIntervalMs: 200, logger: silentLogger });
     await relay.start();
@@ -92,16 +123,29 @@ describe("the outbox relay and the message's stored trace context", () => {
     const sender = new TracedMessageSender(new EnvelopeFactory('checkout'), routing);
     const request = tracer.startSpan('POST /orders');
     const created = await context.with(trace.setSpan(context.active(), request), async () => {
-      const message = sender.entry(ChargeOrder, { orderId: randomUUID(), concertId: randomUUID(), quantity: 1, customerEmail: 'ada@example.com' });
-      await runner.$transaction((tx) => new Outbox().addMany(tx, [{ ...message, destination: { transport: 'rabbitmq', channel: source.queue, key: message.envelope.id } }]));
+      const message = sender.entry(ChargeOrder, {
+        orderId: randomUUID(),
+        concertId: randomUUID(),
+        quantity: 1,
+        customerEmail: 'ada@example.com',
+      });
+      await runner.$transaction((tx) =>
+        new Outbox().addMany(tx, [{ ...message, destination: { transport: 'rabbitmq', channel: source.queue, key: message.envelope.id } }]),
+      );
       return message.envelope;
     });
     request.end();
 
-    await waitFor(() => handled, (ids) => ids.includes(created.id), { description: 'Billing to handle the charge' });
+    await waitFor(
+      () => handled,
+      (ids) => ids.includes(created.id),
+      { description: 'Billing to handle the charge' },
+    );
     await consumer.stop();
     const spans = exporter.getFinishedSpans();
-    const processSpan = spans.find((s) => s.attributes['messaging.operation.type'] === 'process' && s.attributes['messaging.message.id'] === created.id);
+    const processSpan = spans.find(
+      (s) => s.attributes['messaging.operation.type'] === 'process' && s.attributes['messaging.message.id'] === created.id,
+    );
     expect(processSpan).toBeDefined();
     return { request, spans, processSpan: processSpan! };
   }
@@ -117,7 +161,7 @@ describe("the outbox relay and the message's stored trace context", () => {
   });
 
   describe('when the relay only copies the stored traceparent into the headers', () => {
-    it('splits the trace in two: amqplib publishes under the relay\'s context and overwrites it', async () => {
+    it("splits the trace in two: amqplib publishes under the relay's context and overwrites it", async () => {
       const { request, spans, processSpan } = await purchase((t) => headerCopyingPublisher(t, source));
       expect(processSpan.spanContext().traceId).not.toBe(request.spanContext().traceId);
       const chain = ancestry(processSpan, spans).map((s) => s.name);
@@ -135,7 +179,8 @@ describe("the outbox relay and the message's stored trace context", () => {
 function ancestry(span: ReadableSpan, spans: ReadonlyArray<ReadableSpan>): ReadableSpan[] {
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
   const chain: ReadableSpan[] = [];
-  for (let parent = byId.get(span.parentSpanContext?.spanId ?? ''); parent; parent = byId.get(parent.parentSpanContext?.spanId ?? '')) chain.push(parent);
+  for (let parent = byId.get(span.parentSpanContext?.spanId ?? ''); parent; parent = byId.get(parent.parentSpanContext?.spanId ?? ''))
+    chain.push(parent);
   return chain;
 }
 
@@ -154,7 +199,11 @@ function headerCopyingPublisher(transport: RabbitMqTransport, source: TestSource
         return new ConfirmedSender(channel, silentLogger);
       });
       const open = await sender;
-      await Promise.all(messages.map(({ envelope, destination }) => open.send(source.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), publishOptionsFor(envelope))));
+      await Promise.all(
+        messages.map(({ envelope, destination }) =>
+          open.send(source.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), publishOptionsFor(envelope)),
+        ),
+      );
     },
   };
 }

@@ -1,7 +1,16 @@
 // An outbox in a test database, a relay publishing it to RabbitMQ, and a consumer whose handler
 // records its effect through the pipeline's inbox: the whole path of a command, for the specs that
 // prove "nothing lost, each effect once".
-import { Outbox, OutboxRelay, Outcome, PgTransactionRunner, silentLogger, type Publisher, type SqlExecutor, type TransportConsumer } from '@boxoffice/messaging';
+import {
+  Outbox,
+  OutboxRelay,
+  Outcome,
+  PgTransactionRunner,
+  silentLogger,
+  type Publisher,
+  type SqlExecutor,
+  type TransportConsumer,
+} from '@boxoffice/messaging';
 import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import type { Envelope } from '@boxoffice/contracts';
 import { RabbitMqTransport } from '../src/rabbitmq.transport.js';
@@ -29,9 +38,19 @@ export class OutboxPipeline {
 
   /** Starts relay and consumer; `wrapPublisher` lets a spec interfere with publishing. */
   async start(source: TestSource, wrapPublisher = (p: Publisher): Publisher => p) {
-    this.transport = new RabbitMqTransport({ url: rabbitMqUrl, name: 'outbox-pipeline', exchange: source.exchange, retryPolicy: fastRetry, reconnectInitialDelayMs: 50 });
+    this.transport = new RabbitMqTransport({
+      url: rabbitMqUrl,
+      name: 'outbox-pipeline',
+      exchange: source.exchange,
+      retryPolicy: fastRetry,
+      reconnectInitialDelayMs: 50,
+    });
     await this.transport.connect();
-    this.relay = new OutboxRelay(this.db.pool, [wrapPublisher(this.transport)], { retryInitialDelayMs: 50, pollIntervalMs: 200, logger: silentLogger });
+    this.relay = new OutboxRelay(this.db.pool, [wrapPublisher(this.transport)], {
+      retryInitialDelayMs: 50,
+      pollIntervalMs: 200,
+      logger: silentLogger,
+    });
     const processor = pipelineFor(this.runner, {
       handle: async (message, context) => {
         await context.tx.$executeRawUnsafe('INSERT INTO effect (message_id) VALUES ($1::uuid)', message.id);
@@ -45,20 +64,31 @@ export class OutboxPipeline {
         return settlements;
       },
     };
-    this.consumer = this.transport.consumer({ consumer: 'pipeline', channels: [source.queue], pipeline: counting, batch: { maxMessages: 20, maxWaitMs: 5 }, concurrency: 2 });
+    this.consumer = this.transport.consumer({
+      consumer: 'pipeline',
+      channels: [source.queue],
+      pipeline: counting,
+      batch: { maxMessages: 20, maxWaitMs: 5 },
+      concurrency: 2,
+    });
     await this.consumer.start();
     await this.relay.start();
   }
 
   async add(envelopes: Envelope[], source: TestSource): Promise<void> {
     await this.runner.$transaction(async (tx: SqlExecutor) => {
-      await this.outbox.addMany(tx, envelopes.map((envelope) => toQueue(source, envelope)));
+      await this.outbox.addMany(
+        tx,
+        envelopes.map((envelope) => toQueue(source, envelope)),
+      );
     });
   }
 
   /** How many times each message's effect happened. */
   async effects(): Promise<Map<string, number>> {
-    const { rows } = await this.db.pool.query<{ message_id: string; n: number }>('SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id');
+    const { rows } = await this.db.pool.query<{ message_id: string; n: number }>(
+      'SELECT message_id, count(*)::int AS n FROM effect GROUP BY message_id',
+    );
     return new Map(rows.map((row) => [row.message_id, row.n]));
   }
 

@@ -65,7 +65,11 @@ export function recordingHandler(decide: (message: Envelope) => Promise<HandlerO
 }
 
 /** A pipeline for ChargeOrder on the given database, with one handler. */
-export function pipelineFor(database: TransactionRunner<SqlExecutor>, handler: MessageHandler<unknown, SqlExecutor>, consumer = 'test-consumer') {
+export function pipelineFor(
+  database: TransactionRunner<SqlExecutor>,
+  handler: MessageHandler<unknown, SqlExecutor>,
+  consumer = 'test-consumer',
+) {
   return new ConsumerPipeline<SqlExecutor>({ consumer, handlers: [{ message: ChargeOrder, handler }], database, retryPolicy: fastRetry });
 }
 

@@ -6,19 +6,27 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  Backoff,
-  reconnectBackoff,
+  describeError,
+  LaneRunner,
   silentLogger,
   type ConsumerSpec,
   type ConsumerState,
+  type Lane,
   type Logger,
   type Settlement,
-  type SourceSemantics,
   type TransportConsumer,
 } from '@boxoffice/messaging';
-import { chunk, GROUP_HEADER, inboundOf, MAX_BATCH_ENTRIES, packHeaders, RECEIVE_ATTRIBUTES, sizeOfEntry, visibilitySecondsOf } from './sqs.message.js';
+import {
+  chunk,
+  GROUP_HEADER,
+  inboundOf,
+  MAX_BATCH_ENTRIES,
+  packHeaders,
+  RECEIVE_ATTRIBUTES,
+  sizeOfEntry,
+  visibilitySecondsOf,
+} from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
 
 export interface SqsConsumerOptions {
@@ -29,20 +37,26 @@ export interface SqsConsumerOptions {
   readonly logger?: Logger;
 }
 
-/** One receive loop on one queue: it gathers a batch, has it processed, settles it, and takes the next. */
-interface Lane {
+/** A channel's queue, as the lanes on it settle to it. */
+interface Queue {
   readonly channel: string;
   readonly url: string;
-  running: Promise<void> | null;
+}
+
+/** A message's new visibility: the retry's delay, 0 to give it back at once, or the timeout again to keep it. */
+interface VisibilityChange {
+  readonly message: Message;
+  readonly seconds: number;
 }
 
 /** Remembered holds are few (one key's messages behind one retry); this only bounds a leak. */
 const MAX_REMEMBERED_HOLDS = 10_000;
 
 /**
- * Competing consumers on SQS queues, in batches. Each lane long-polls its queue (up to 10
- * messages a receive, several receives to fill a batch within `maxWaitMs`), hands the batch to
- * the pipeline, and after its commit carries out the settlements:
+ * Competing consumers on SQS queues, in batches, as lanes of the messaging runtime's LaneRunner
+ * (which owns the loop, the retries while the database is away, stop and abandon). Each lane
+ * long-polls its queue (up to 10 messages a receive, several receives to fill a batch within
+ * `maxWaitMs`), and after the batch's commit carries out the settlements:
  *
  * - ack: DeleteMessageBatch, ten at a time;
  * - retry: the same message made visible again after the delay (ChangeMessageVisibility): the
@@ -51,23 +65,19 @@ const MAX_REMEMBERED_HOLDS = 10_000;
  * - held (FIFO only): visible again at once; its group stays blocked by the retried message.
  *
  * While a batch is in the pipeline its messages are kept invisible (every half visibility
- * timeout). A consumer that dies before the delete loses nothing: the visibility timeout runs
- * out and SQS hands the messages out again, and the inbox turns what had committed into
- * duplicates. SQS counts each receive, and that count is the attempt number the pipeline reads
- * (sqs.message.ts, inboundOf); a message that no consumer ever settles (it kills the process
- * each time) is moved to the dead letter queue by SQS's redrive policy.
+ * timeout); a batch left unsettled on `stop()` is made visible again at once. A consumer that
+ * dies before the delete loses nothing: the visibility timeout runs out and SQS hands the
+ * messages out again, and the inbox turns what had committed into duplicates. SQS counts each
+ * receive, and that count is the attempt number the pipeline reads (sqs.message.ts, inboundOf);
+ * a message that no consumer ever settles (it kills the process each time) is moved to the dead
+ * letter queue by SQS's redrive policy.
  */
 export class SqsConsumer implements TransportConsumer {
-  private readonly lanes: Lane[] = [];
-  private readonly semantics: SourceSemantics;
+  private readonly runner: LaneRunner<Message>;
   private readonly logger: Logger;
   /** Receives each message spent held behind an earlier one of its key: those are not attempts. */
   private readonly holds = new Map<string, number>();
   private phase: ConsumerState = 'new';
-  private stopping = false;
-  /** Set by `abandon()`: nothing in flight is settled any more, as if the process had died. */
-  private abandoned = false;
-  private halt = new AbortController();
 
   constructor(
     private readonly client: SQSClient,
@@ -76,32 +86,36 @@ export class SqsConsumer implements TransportConsumer {
     private readonly options: SqsConsumerOptions = {},
   ) {
     this.logger = options.logger ?? silentLogger;
-    // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
-    this.semantics = { ordered: queues.fifo, exclusive: true };
+    this.runner = new LaneRunner({
+      pipeline: spec.pipeline,
+      // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
+      semantics: { ordered: queues.fifo, exclusive: true },
+      label: `sqs consumer ${spec.consumer}`,
+      stopTimeoutMs: options.stopTimeoutMs,
+      logger: this.logger,
+    });
   }
 
   get state(): ConsumerState {
     return this.phase;
   }
 
-  /** Creates the queues (idempotent), then starts `concurrency` receive loops per queue. */
+  /** Creates the queues (idempotent), then starts `concurrency` lanes per queue. */
   async start(): Promise<void> {
     if (this.phase === 'starting' || this.phase === 'running') throw new Error('SqsConsumer already started');
     this.phase = 'starting';
-    this.stopping = false;
-    this.abandoned = false;
-    this.halt = new AbortController();
+    const lanes: Array<Lane<Message>> = [];
     try {
       for (const channel of this.spec.channels) {
         const { queueUrl } = await this.queues.provision(channel);
-        for (let i = 0; i < this.spec.concurrency; i++) this.lanes.push({ channel, url: queueUrl, running: null });
+        const lane = this.laneOn({ channel, url: queueUrl });
+        for (let i = 0; i < this.spec.concurrency; i++) lanes.push(lane);
       }
     } catch (error) {
-      this.lanes.splice(0);
       this.phase = 'stopped';
       throw error;
     }
-    for (const lane of this.lanes) lane.running = this.run(lane);
+    this.runner.start(lanes);
     this.phase = 'running';
     this.logger.log(`sqs consumer ${this.spec.consumer}: consuming ${this.spec.channels.join(', ')}`);
   }
@@ -110,131 +124,82 @@ export class SqsConsumer implements TransportConsumer {
   async stop(): Promise<void> {
     if (this.phase !== 'running') return;
     this.phase = 'stopping';
-    this.stopping = true;
-    this.halt.abort();
-    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
-    const timer = new AbortController();
-    const finished = await Promise.race([
-      Promise.allSettled(this.lanes.map((lane) => lane.running)).then(() => true),
-      delay(timeoutMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
-    timer.abort();
-    if (!finished) this.logger.warn(`sqs consumer: batches still running after ${timeoutMs} ms; SQS hands their messages out again after their visibility timeout`);
-    this.lanes.splice(0);
+    await this.runner.stop();
     this.phase = 'stopped';
   }
 
   /** Leaves at once, settling nothing more: what is in flight comes back after its visibility timeout. */
   abandon(): void {
     if (this.phase !== 'running') return;
-    this.abandoned = true;
-    this.stopping = true;
-    this.halt.abort();
-    this.lanes.splice(0);
+    this.runner.abandon();
     this.phase = 'stopped';
   }
 
-  private async run(lane: Lane): Promise<void> {
-    const backoff = new Backoff(reconnectBackoff);
-    while (!this.stopping) {
-      let batch: Message[];
-      try {
-        batch = await this.nextBatch(lane);
-        backoff.reset();
-      } catch (error) {
-        if (this.stopping) break;
-        const wait = backoff.next();
-        this.logger.warn(`sqs consumer ${lane.channel}: receiving failed (${String(error)}); trying again in ${wait} ms`);
-        await delay(wait, undefined, { signal: this.halt.signal }).catch(() => {});
-        continue;
-      }
-      if (batch.length === 0) continue;
-      try {
-        await this.handle(lane, batch);
-      } catch (error) {
-        // Unsettled: the messages come back after their visibility timeout.
-        this.logger.error(`sqs consumer ${lane.channel}: settling a batch failed`, error);
-      }
-    }
+  /** The lane on one queue, run `concurrency` times over: it keeps nothing between batches, so its runs share it. */
+  private laneOn(queue: Queue): Lane<Message> {
+    return {
+      source: queue.channel,
+      receive: (signal) => this.nextBatch(queue, signal),
+      inbound: (message) => inboundOf(message, this.holds.get(message.MessageId!) ?? 0),
+      settle: (batch, settlements) => this.settle(queue, batch, settlements),
+      // Not settled (stopping): given back now rather than after the visibility timeout.
+      release: (batch) =>
+        this.changeVisibility(
+          queue,
+          batch.map((message) => ({ message, seconds: 0 })),
+        ),
+      keepAlive: (batch) => this.keepInvisible(queue, batch),
+    };
   }
 
   /**
    * A long poll for the first messages, then short receives until the batch is full or
    * `maxWaitMs` passed, whichever comes first: that bounds the latency batching adds.
    */
-  private async nextBatch(lane: Lane): Promise<Message[]> {
+  private async nextBatch(queue: Queue, signal: AbortSignal): Promise<Message[]> {
     const { maxMessages, maxWaitMs } = this.spec.batch;
-    const batch = await this.receive(lane.url, Math.min(MAX_BATCH_ENTRIES, maxMessages), this.options.waitTimeSeconds ?? 1);
+    const batch = await this.receive(queue, Math.min(MAX_BATCH_ENTRIES, maxMessages), this.options.waitTimeSeconds ?? 1, signal);
     const deadline = performance.now() + maxWaitMs;
-    while (batch.length > 0 && batch.length < maxMessages && performance.now() < deadline && !this.stopping) {
-      const more = await this.receive(lane.url, Math.min(MAX_BATCH_ENTRIES, maxMessages - batch.length), 0);
+    while (batch.length > 0 && batch.length < maxMessages && performance.now() < deadline && !signal.aborted) {
+      const more = await this.receive(queue, Math.min(MAX_BATCH_ENTRIES, maxMessages - batch.length), 0, signal);
       if (more.length === 0) break;
       batch.push(...more);
     }
     return batch;
   }
 
-  private async receive(url: string, count: number, waitTimeSeconds: number): Promise<Message[]> {
+  private async receive(queue: Queue, count: number, waitTimeSeconds: number, signal: AbortSignal): Promise<Message[]> {
     const { Messages = [] } = await this.client.send(
       new ReceiveMessageCommand({
-        QueueUrl: url,
+        QueueUrl: queue.url,
         MaxNumberOfMessages: count,
         WaitTimeSeconds: waitTimeSeconds,
         MessageSystemAttributeNames: [...RECEIVE_ATTRIBUTES],
         MessageAttributeNames: ['All'],
       }),
-      { abortSignal: this.halt.signal },
+      { abortSignal: signal },
     );
     return Messages;
   }
 
-  /** Processes a batch (again after a backoff while the database is away), keeping it invisible meanwhile, and settles it. */
-  private async handle(lane: Lane, batch: ReadonlyArray<Message>): Promise<void> {
-    const inbound = batch.map((message) => inboundOf(message, this.holds.get(message.MessageId!) ?? 0));
-    const stopKeeping = this.keepInvisible(lane, batch);
-    const backoff = new Backoff(reconnectBackoff);
-    let settlements: Settlement[] | null = null;
-    try {
-      while (settlements === null) {
-        try {
-          settlements = await this.spec.pipeline.process(lane.channel, inbound, this.semantics);
-        } catch (error) {
-          if (this.abandoned) return;
-          if (this.stopping) {
-            // Not settled: given back now rather than after the visibility timeout.
-            await this.changeVisibility(lane, batch.map((message) => ({ message, seconds: 0 })));
-            return;
-          }
-          const wait = backoff.next();
-          this.logger.warn(`sqs consumer ${lane.channel}: a batch of ${batch.length} failed (${String(error)}); trying it again in ${wait} ms`);
-          await delay(wait, undefined, { signal: this.halt.signal }).catch(() => {});
-        }
-      }
-    } finally {
-      stopKeeping();
-    }
-    if (this.abandoned) return;
-    await this.settle(lane, batch, settlements);
-  }
-
-  private async settle(lane: Lane, batch: ReadonlyArray<Message>, settlements: ReadonlyArray<Settlement>): Promise<void> {
+  private async settle(queue: Queue, batch: ReadonlyArray<Message>, settlements: ReadonlyArray<Settlement>): Promise<void> {
     const deletes: Message[] = [];
-    const visibility: Array<{ message: Message; seconds: number }> = [];
-    const held: Array<{ message: Message; seconds: number }> = [];
+    const retries: VisibilityChange[] = [];
+    const held: VisibilityChange[] = [];
     const deadLetters: Array<{ message: Message; headers: Record<string, string> }> = [];
     batch.forEach((message, i) => {
       const settlement = settlements[i];
       this.remember(message, settlement.kind === 'held');
       if (settlement.kind === 'ack') deletes.push(message);
-      else if (settlement.kind === 'retry') visibility.push({ message, seconds: visibilitySecondsOf(settlement.delayMs) });
+      else if (settlement.kind === 'retry') retries.push({ message, seconds: visibilitySecondsOf(settlement.delayMs) });
       else if (settlement.kind === 'held') held.push({ message, seconds: 0 });
       else deadLetters.push({ message, headers: settlement.headers });
     });
-    deletes.push(...(await this.moveToDeadLetters(lane, deadLetters)));
+    deletes.push(...(await this.moveToDeadLetters(queue, deadLetters)));
     // The retries first: on a FIFO queue they keep their key's group blocked while the held ones become visible.
-    await this.changeVisibility(lane, visibility);
-    await this.changeVisibility(lane, held);
-    await this.delete(lane, deletes);
+    await this.changeVisibility(queue, retries);
+    await this.changeVisibility(queue, held);
+    await this.delete(queue, deletes);
   }
 
   /**
@@ -245,13 +210,19 @@ export class SqsConsumer implements TransportConsumer {
    * for the replay. The deduplication id is the original's SQS message id: a consumer that dies
    * between the copy and the delete does not park the same delivery twice within SQS's window.
    */
-  private async moveToDeadLetters(lane: Lane, letters: ReadonlyArray<{ message: Message; headers: Record<string, string> }>): Promise<Message[]> {
+  private async moveToDeadLetters(
+    queue: Queue,
+    letters: ReadonlyArray<{ message: Message; headers: Record<string, string> }>,
+  ): Promise<Message[]> {
     if (letters.length === 0) return [];
     let url: string;
     try {
-      url = await this.queues.deadLetterUrlOf(lane.channel);
+      url = await this.queues.deadLetterUrlOf(queue.channel);
     } catch (error) {
-      this.logger.error(`sqs consumer ${lane.channel}: no dead letter queue; ${letters.length} messages come back after their visibility timeout`, error);
+      this.logger.error(
+        `sqs consumer ${queue.channel}: no dead letter queue; ${letters.length} messages come back after their visibility timeout`,
+        error,
+      );
       return [];
     }
     const moved: Message[] = [];
@@ -272,18 +243,29 @@ export class SqsConsumer implements TransportConsumer {
       parts = chunk(entries, ({ entry }) => sizeOfEntry(entry.MessageBody, entry.MessageAttributes));
     } catch (error) {
       // With its failure record it is over SQS's 256 KB: only the redrive policy can park it (without the record).
-      this.logger.error(`sqs consumer ${lane.channel}: a dead letter is too big to copy; SQS's redrive moves it after its receives`, error);
+      this.logger.error(
+        `sqs consumer ${queue.channel}: a dead letter is too big to copy; SQS's redrive moves it after its receives`,
+        error,
+      );
       return [];
     }
     await Promise.all(
       parts.map(async (part) => {
         try {
-          const { Failed = [] } = await this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: part.map(({ entry }) => entry) }));
+          const { Failed = [] } = await this.client.send(
+            new SendMessageBatchCommand({ QueueUrl: url, Entries: part.map(({ entry }) => entry) }),
+          );
           const failed = new Set(Failed.map((failure) => failure.Id));
           for (const { message, entry } of part) if (!failed.has(entry.Id)) moved.push(message);
-          if (Failed.length > 0) this.logger.error(`sqs consumer ${lane.channel}: ${Failed.length} dead letters not taken (${Failed[0].Code}); they come back and fail again`);
+          if (Failed.length > 0)
+            this.logger.error(
+              `sqs consumer ${queue.channel}: ${Failed.length} dead letters not taken (${Failed[0].Code}); they come back and fail again`,
+            );
         } catch (error) {
-          this.logger.error(`sqs consumer ${lane.channel}: could not park ${part.length} dead letters; they come back and fail again`, error);
+          this.logger.error(
+            `sqs consumer ${queue.channel}: could not park ${part.length} dead letters; they come back and fail again`,
+            error,
+          );
         }
       }),
     );
@@ -291,47 +273,73 @@ export class SqsConsumer implements TransportConsumer {
   }
 
   /** Deletes settled messages ten at a time, all at once: the ack, after the batch's commit. */
-  private async delete(lane: Lane, messages: ReadonlyArray<Message>): Promise<void> {
+  private async delete(queue: Queue, messages: ReadonlyArray<Message>): Promise<void> {
     await Promise.all(
       chunk(messages, () => 0).map(async (part) => {
         try {
           const { Failed = [] } = await this.client.send(
-            new DeleteMessageBatchCommand({ QueueUrl: lane.url, Entries: part.map((message, i) => ({ Id: `a${i}`, ReceiptHandle: message.ReceiptHandle })) }),
+            new DeleteMessageBatchCommand({
+              QueueUrl: queue.url,
+              Entries: part.map((message, i) => ({ Id: `a${i}`, ReceiptHandle: message.ReceiptHandle })),
+            }),
           );
           // An expired receipt handle: SQS hands the message out again, and the inbox says duplicate.
-          if (Failed.length > 0) this.logger.warn(`sqs consumer ${lane.channel}: ${Failed.length} deletes failed (${Failed[0].Code}); those messages come again as duplicates`);
+          if (Failed.length > 0)
+            this.logger.warn(
+              `sqs consumer ${queue.channel}: ${Failed.length} deletes failed (${Failed[0].Code}); those messages come again as duplicates`,
+            );
         } catch (error) {
-          this.logger.warn(`sqs consumer ${lane.channel}: deleting ${part.length} messages failed (${String(error)}); they come again as duplicates`);
+          this.logger.warn(
+            `sqs consumer ${queue.channel}: deleting ${part.length} messages failed (${describeError(error)}); they come again as duplicates`,
+          );
         }
       }),
     );
   }
 
-  private async changeVisibility(lane: Lane, changes: ReadonlyArray<{ message: Message; seconds: number }>): Promise<void> {
+  private async changeVisibility(queue: Queue, changes: ReadonlyArray<VisibilityChange>): Promise<void> {
     await Promise.all(
       chunk(changes, () => 0).map(async (part) => {
         try {
           const { Failed = [] } = await this.client.send(
             new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: lane.url,
-              Entries: part.map(({ message, seconds }, i) => ({ Id: `v${i}`, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: seconds })),
+              QueueUrl: queue.url,
+              Entries: part.map(({ message, seconds }, i) => ({
+                Id: `v${i}`,
+                ReceiptHandle: message.ReceiptHandle,
+                VisibilityTimeout: seconds,
+              })),
             }),
           );
-          if (Failed.length > 0) this.logger.warn(`sqs consumer ${lane.channel}: ${Failed.length} visibility changes failed (${Failed[0].Code}); those come back after the queue's timeout`);
+          if (Failed.length > 0)
+            this.logger.warn(
+              `sqs consumer ${queue.channel}: ${Failed.length} visibility changes failed (${Failed[0].Code}); those come back after the queue's timeout`,
+            );
         } catch (error) {
-          this.logger.warn(`sqs consumer ${lane.channel}: changing the visibility of ${part.length} messages failed (${String(error)}); they come back after the queue's timeout`);
+          this.logger.warn(
+            `sqs consumer ${queue.channel}: changing the visibility of ${part.length} messages failed (${describeError(error)}); they come back after the queue's timeout`,
+          );
         }
       }),
     );
   }
 
-  /** While the batch is in the pipeline, its messages' visibility is renewed every half timeout, so nobody else gets them meanwhile. */
-  private keepInvisible(lane: Lane, batch: ReadonlyArray<Message>): () => void {
+  /**
+   * While the batch is in the pipeline, its messages' visibility is renewed every half timeout, so
+   * nobody else gets them meanwhile; after an abandon no more, as a dead process would not.
+   */
+  private keepInvisible(queue: Queue, batch: ReadonlyArray<Message>): () => void {
     const seconds = this.queues.settings.visibilityTimeoutSeconds;
-    const timer = setInterval(() => {
-      if (this.abandoned) return;
-      void this.changeVisibility(lane, batch.map((message) => ({ message, seconds })));
-    }, (seconds * 1000) / 2);
+    const timer = setInterval(
+      () => {
+        if (this.runner.isAbandoned) return;
+        void this.changeVisibility(
+          queue,
+          batch.map((message) => ({ message, seconds })),
+        );
+      },
+      (seconds * 1000) / 2,
+    );
     timer.unref();
     return () => clearInterval(timer);
   }

@@ -9,17 +9,26 @@ import {
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import {
-  DeadLetterNotFound,
-  readFailure,
-  readOrigin,
+  DeadLetterShelf,
+  deadLetterOf,
+  FailureHeaders,
   silentLogger,
   withoutFailure,
   type DeadLetter,
   type DeadLetterCount,
-  type DeadLetterStore,
   type Logger,
 } from '@boxoffice/messaging';
-import { chunk, GROUP_HEADER, groupIdOf, MAX_BATCH_ENTRIES, messageIdOf, packHeaders, RECEIVE_ATTRIBUTES, typeOf, unpackHeaders } from './sqs.message.js';
+import {
+  chunk,
+  GROUP_HEADER,
+  groupIdOf,
+  MAX_BATCH_ENTRIES,
+  messageIdOf,
+  packHeaders,
+  RECEIVE_ATTRIBUTES,
+  typeOf,
+  unpackHeaders,
+} from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
 
 export interface SqsDeadLettersOptions {
@@ -36,101 +45,94 @@ interface Look {
   readonly messages: Message[];
 }
 
+/** What a dead letter that SQS's redrive policy moved says went wrong: it carries no failure record. */
+const REDRIVEN = 'moved by the redrive policy: received too often without being settled';
+
 /**
- * The `<queue>-dlq` of each channel, as a DeadLetterStore. SQS cannot browse a queue, so a look
- * receives everything in it (the messages stay invisible for `lookSeconds` meanwhile) and then
- * makes each one visible again; if the tool dies halfway, the visibility timeout gives them back
- * by itself. Replay sends a copy to the channel's queue, with the same body and headers but no
- * failure record (a full set of attempts), and deletes the dead letter only after SQS took the
- * copy: a crash in between replays twice, which the inbox absorbs. (SQS's StartMessageMoveTask,
- * which ElasticMQ has too, moves a whole queue at once and keeps the failure record: not one by
- * id, and not afresh.)
+ * The `<queue>-dlq` of each channel, as a DeadLetterShelf (which gives list, replay, replay all
+ * and purge their one meaning). SQS cannot browse a queue, so a look receives everything in it
+ * (the messages stay invisible for `lookSeconds` meanwhile) and then makes each one visible
+ * again; if the tool dies halfway, the visibility timeout gives them back by itself. Replay
+ * sends a copy to the channel's queue, with the same body and headers but no failure record (a
+ * full set of attempts), and deletes the dead letter only after SQS took the copy: a crash in
+ * between replays twice, which the inbox absorbs. (SQS's StartMessageMoveTask, which ElasticMQ
+ * has too, moves a whole queue at once and keeps the failure record: not one by id, and not afresh.)
  */
-export class SqsDeadLetters implements DeadLetterStore {
+export class SqsDeadLetters extends DeadLetterShelf {
   private readonly logger: Logger;
+  /** Each dead letter queue's name, with the channel it holds the dead letters of. */
+  private readonly channelOf: ReadonlyMap<string, string>;
 
   constructor(
     private readonly client: SQSClient,
     private readonly queues: SqsQueues,
     /** The channels whose dead letter queues this store covers. */
-    private readonly channels: ReadonlyArray<string>,
+    channels: ReadonlyArray<string>,
     private readonly options: SqsDeadLettersOptions = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
-  }
-
-  async list(): Promise<DeadLetter[]> {
-    const found: DeadLetter[] = [];
-    for (const channel of this.channels) {
-      const look = await this.look(channel);
-      if (!look) continue;
-      found.push(...look.messages.map((message) => describe(message, look)));
-      await this.giveBack(look, look.messages);
-    }
-    return found;
-  }
-
-  async replay(id: string): Promise<void> {
-    for (const channel of this.channels) {
-      const look = await this.look(channel);
-      if (!look) continue;
-      const wanted = look.messages.filter((message) => describe(message, look).id === id).slice(0, 1);
-      try {
-        if (wanted.length > 0) await this.replayFrom(look, wanted);
-      } finally {
-        await this.giveBack(look, look.messages.filter((message) => !wanted.includes(message)));
-      }
-      if (wanted.length > 0) return;
-    }
-    throw new DeadLetterNotFound(id);
-  }
-
-  /** What is there now: the whole look is taken before anything goes back, so what fails again meanwhile waits for the next run. */
-  async replayAll(): Promise<number> {
-    let replayed = 0;
-    for (const channel of this.channels) {
-      const look = await this.look(channel);
-      if (look) replayed += await this.replayFrom(look, look.messages);
-    }
-    return replayed;
-  }
-
-  /** Deletes every dead letter (and counts them). Not PurgeQueue: SQS allows that once a minute, and says no number. */
-  async purge(): Promise<number> {
-    let purged = 0;
-    for (const channel of this.channels) {
-      const look = await this.look(channel);
-      if (!look) continue;
-      await this.delete(look, look.messages);
-      purged += look.messages.length;
-    }
-    return purged;
+    this.channelOf = new Map(channels.map((channel) => [queues.deadLetterQueueNameOf(channel), channel]));
   }
 
   /** Each dead letter queue's approximate count, as SQS keeps it (those a look holds invisible included): nothing is received. */
-  async counts(): Promise<DeadLetterCount[]> {
-    const counts: DeadLetterCount[] = [];
-    for (const channel of this.channels) {
-      const store = this.queues.deadLetterQueueNameOf(channel);
-      const url = await this.queues.find(store);
-      if (!url) continue;
+  counts(): Promise<DeadLetterCount[]> {
+    return this.countEach(async (store) => {
+      const url = await this.queues.deadLetterUrlOf(this.channelOf.get(store)!);
       const { Attributes = {} } = await this.client.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
-      counts.push({ store, messages: Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) });
-    }
-    return counts;
+      return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+    });
   }
 
-  /** Everything in a channel's dead letter queue, received and held invisible; null if it has none. */
-  private async look(channel: string): Promise<Look | null> {
-    const store = this.queues.deadLetterQueueNameOf(channel);
-    const url = await this.queues.find(store);
-    if (!url) return null;
+  /** The dead letter queues that exist: a channel whose consumer never started has none. */
+  protected async stores(): Promise<string[]> {
+    const found: string[] = [];
+    for (const store of this.channelOf.keys()) if (await this.queues.find(store)) found.push(store);
+    return found;
+  }
+
+  protected async listIn(store: string): Promise<DeadLetter[]> {
+    const look = await this.look(store);
+    const letters = look.messages.map((message) => describe(message, look));
+    await this.giveBack(look, look.messages);
+    return letters;
+  }
+
+  /** For 'all', what is there now: the whole look is taken before anything goes back, so what fails again meanwhile waits for the next run. */
+  protected async replayIn(store: string, which: string | 'all'): Promise<number> {
+    const look = await this.look(store);
+    if (which === 'all') return this.replayFrom(look, look.messages);
+    const wanted = look.messages.filter((message) => describe(message, look).id === which).slice(0, 1);
+    try {
+      return await this.replayFrom(look, wanted);
+    } finally {
+      await this.giveBack(
+        look,
+        look.messages.filter((message) => !wanted.includes(message)),
+      );
+    }
+  }
+
+  /** Deletes every dead letter (and counts them). Not PurgeQueue: SQS allows that once a minute, and says no number. */
+  protected async purgeIn(store: string): Promise<number> {
+    const look = await this.look(store);
+    await this.delete(look, look.messages);
+    return look.messages.length;
+  }
+
+  /** Everything in a dead letter queue, received and held invisible. */
+  private async look(store: string): Promise<Look> {
+    const channel = this.channelOf.get(store)!;
+    const url = await this.queues.deadLetterUrlOf(channel);
     const messages: Message[] = [];
     // Short receives until one comes back empty, then a 1 s long poll to be sure: a short receive
     // on real SQS asks only some of its servers, and can come back empty while messages wait.
-    for (let waitTimeSeconds = 0; ; ) {
+    for (let waitTimeSeconds = 0; ;) {
       const { Messages = [] } = await this.client.send(
         new ReceiveMessageCommand({
           QueueUrl: url,
@@ -150,7 +152,6 @@ export class SqsDeadLetters implements DeadLetterStore {
   }
 
   private async replayFrom(look: Look, messages: ReadonlyArray<Message>): Promise<number> {
-    let replayed = 0;
     for (const message of messages) {
       const headers = unpackHeaders(message);
       const letter = describe(message, look);
@@ -166,10 +167,9 @@ export class SqsDeadLetters implements DeadLetterStore {
         }),
       );
       await this.delete(look, [message]);
-      replayed += 1;
       this.logger.log(`sqs dead letters: replayed ${letter.id ?? message.MessageId} from ${look.store} to ${letter.originalSource}`);
     }
-    return replayed;
+    return messages.length;
   }
 
   private async giveBack(look: Look, messages: ReadonlyArray<Message>): Promise<void> {
@@ -186,30 +186,30 @@ export class SqsDeadLetters implements DeadLetterStore {
   private async delete(look: Look, messages: ReadonlyArray<Message>): Promise<void> {
     for (const part of chunk(messages, () => 0)) {
       const { Failed = [] } = await this.client.send(
-        new DeleteMessageBatchCommand({ QueueUrl: look.url, Entries: part.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: look.url,
+          Entries: part.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle })),
+        }),
       );
-      if (Failed.length > 0) throw new Error(`SQS did not delete ${Failed.length} dead letters from ${look.store}: ${Failed[0].Code} ${Failed[0].Message ?? ''}`);
+      if (Failed.length > 0)
+        throw new Error(
+          `SQS did not delete ${Failed.length} dead letters from ${look.store}: ${Failed[0].Code} ${Failed[0].Message ?? ''}`,
+        );
     }
   }
 }
 
 function describe(message: Message, look: Look): DeadLetter {
   const headers = unpackHeaders(message);
-  const record = readFailure(headers);
-  const origin = readOrigin(headers);
-  return {
+  return deadLetterOf({
     transport: 'sqs',
     store: look.store,
+    // One that SQS's redrive policy moved carries no failure record: no consumer ever settled it.
+    headers: { [FailureHeaders.lastError]: REDRIVEN, ...headers },
+    body: message.Body ?? '',
     id: messageIdOf(headers, message.Body),
     type: typeOf(headers, message.Body),
-    attempts: record.attempts ?? 0,
-    // One that SQS's redrive policy moved carries no failure record: no consumer ever settled it.
-    lastError: record.lastError ?? 'moved by the redrive policy: received too often without being settled',
-    firstFailureAt: record.firstFailureAt ?? null,
-    lastFailureAt: record.lastFailureAt ?? null,
-    originalSource: origin.source ?? look.channel,
-    consumer: origin.consumer ?? null,
-    body: message.Body ?? '',
+    defaultSource: look.channel,
     position: `SQS message ${message.MessageId}`,
-  };
+  });
 }

@@ -65,7 +65,8 @@ export function inboundOf(message: Message, heldReceives = 0): InboundMessage {
   if (attempts > 0) {
     headers[FailureHeaders.attempts] = String(attempts);
     const firstReceive = Number(message.Attributes?.ApproximateFirstReceiveTimestamp);
-    if (!headers[FailureHeaders.firstFailureAt] && Number.isFinite(firstReceive)) headers[FailureHeaders.firstFailureAt] = new Date(firstReceive).toISOString();
+    if (!headers[FailureHeaders.firstFailureAt] && Number.isFinite(firstReceive))
+      headers[FailureHeaders.firstFailureAt] = new Date(firstReceive).toISOString();
   }
   return { body: message.Body ?? null, headers };
 }
@@ -92,13 +93,18 @@ export function sizeOfEntry(body: string, attributes: Readonly<Record<string, Me
  * Splits entries into SQS batches: at most 10 each and 256 KB together, in their order. One
  * entry over 256 KB by itself cannot be sent at all, and throws.
  */
-export function chunk<T>(entries: ReadonlyArray<T>, sizeOf: (entry: T) => number, limits = { entries: MAX_BATCH_ENTRIES, bytes: MAX_BATCH_BYTES }): T[][] {
+export function chunk<T>(
+  entries: ReadonlyArray<T>,
+  sizeOf: (entry: T) => number,
+  limits = { entries: MAX_BATCH_ENTRIES, bytes: MAX_BATCH_BYTES },
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const entry of entries) {
     const size = sizeOf(entry);
-    if (size > limits.bytes) throw new Error(`a message of ${size} bytes is over SQS's limit of ${limits.bytes} bytes (body and attributes)`);
+    if (size > limits.bytes)
+      throw new Error(`a message of ${size} bytes is over SQS's limit of ${limits.bytes} bytes (body and attributes)`);
     if (current.length === limits.entries || bytes + size > limits.bytes) {
       chunks.push(current);
       current = [];

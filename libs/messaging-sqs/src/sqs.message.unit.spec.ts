@@ -33,7 +33,11 @@ describe('a received message as the pipeline reads it', () => {
 
   it('counts the earlier receives as attempts, the first failing soon after the first receive', () => {
     const inbound = inboundOf(received({ ApproximateReceiveCount: '3', ApproximateFirstReceiveTimestamp: '1700000000000' }));
-    expect(inbound.headers).toMatchObject({ [FailureHeaders.attempts]: '2', [FailureHeaders.firstFailureAt]: '2023-11-14T22:13:20.000Z', 'message-id': 'm1' });
+    expect(inbound.headers).toMatchObject({
+      [FailureHeaders.attempts]: '2',
+      [FailureHeaders.firstFailureAt]: '2023-11-14T22:13:20.000Z',
+      'message-id': 'm1',
+    });
   });
 
   it('does not count the receives spent held behind an earlier message of its key', () => {
@@ -49,12 +53,20 @@ describe('a received message as the pipeline reads it', () => {
 
 describe('batches for SendMessageBatch', () => {
   it('hold at most ten messages', () => {
-    expect(chunk(Array.from({ length: 25 }, (_, i) => i), () => 1).map((part) => part.length)).toEqual([10, 10, 5]);
+    expect(
+      chunk(
+        Array.from({ length: 25 }, (_, i) => i),
+        () => 1,
+      ).map((part) => part.length),
+    ).toEqual([10, 10, 5]);
   });
 
   it('hold at most 256 KB together, in order', () => {
     const sizes = [100_000, 100_000, 100_000, 10];
-    expect(chunk(sizes, (size) => size)).toEqual([[100_000, 100_000], [100_000, 10]]);
+    expect(chunk(sizes, (size) => size)).toEqual([
+      [100_000, 100_000],
+      [100_000, 10],
+    ]);
   });
 
   it('refuse a message that is over 256 KB by itself', () => {

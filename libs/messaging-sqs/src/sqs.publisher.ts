@@ -1,7 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import { Backoff, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import { retryTransient, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
 import { chunk, envelopeHeaders, groupIdOf, packHeaders, sizeOfEntry } from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
 
@@ -22,6 +21,9 @@ function laneOf(group: string): number {
 
 /** 50 ms doubling: a throttled or busy SQS gets a moment, and the outbox relay is not held up for long. */
 const entryBackoff = { initialDelayMs: 50, multiplier: 2, maxDelayMs: 1_000, jitter: 0.2 };
+
+/** Entries SQS refused for a reason of its own: sent again after a backoff. */
+class NotTakenYet extends Error {}
 
 /**
  * The port's `publish`: every message goes with SendMessageBatch, ten (and 256 KB) at a time and
@@ -49,7 +51,8 @@ export class SqsPublisher {
 
   async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     const byChannel = new Map<string, OutgoingMessage[]>();
-    for (const message of messages) byChannel.set(message.destination.channel, [...(byChannel.get(message.destination.channel) ?? []), message]);
+    for (const message of messages)
+      byChannel.set(message.destination.channel, [...(byChannel.get(message.destination.channel) ?? []), message]);
     const call = randomUUID();
     const sends: Array<Promise<void>> = [];
     for (const [channel, list] of byChannel) {
@@ -81,26 +84,26 @@ export class SqsPublisher {
     for (const batch of batches) await this.send(url, batch);
   }
 
-  /** Sends one batch; entries SQS did not take go again, until they all went or the tries are spent. */
+  /** Sends one batch; entries SQS did not take for a reason of its own go again, until they all went or the tries are spent. */
   private async send(url: string, entries: ReadonlyArray<SendMessageBatchRequestEntry>): Promise<void> {
-    const attempts = this.options.attempts ?? 5;
-    const backoff = new Backoff(entryBackoff);
     let pending = entries;
-    for (let attempt = 1; ; attempt++) {
-      const { Failed = [] } = await this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [...pending] }));
-      if (Failed.length === 0) return;
-      const ours = Failed.filter((failure) => failure.SenderFault);
-      if (ours.length > 0 || attempt >= attempts) {
+    let tries = 0;
+    await retryTransient(
+      async () => {
+        tries += 1;
+        const { Failed = [] } = await this.client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [...pending] }));
+        if (Failed.length === 0) return;
+        // On a FIFO queue a refused entry sent again lands after its key's later entries SQS took: rare, and then that key's order breaks.
+        const again = new Set(Failed.map((failure) => failure.Id));
+        pending = pending.filter((entry) => again.has(entry.Id));
+        this.logger.warn(`sqs publisher: ${Failed.length} messages to ${url} not taken (${Failed[0].Code})`);
         const why = Failed.map((failure) => `${failure.Id}: ${failure.Code} ${failure.Message ?? ''}`.trim()).join('; ');
-        throw new Error(`SQS refused ${Failed.length} of ${entries.length} messages to ${url} (after ${attempt} tries): ${why}`);
-      }
-      // On a FIFO queue a refused entry sent again lands after its key's later entries SQS took: rare, and then that key's order breaks.
-      const again = new Set(Failed.map((failure) => failure.Id));
-      pending = pending.filter((entry) => again.has(entry.Id));
-      const wait = backoff.next();
-      this.logger.warn(`sqs publisher: ${pending.length} messages to ${url} not taken (${Failed[0].Code}); sending them again in ${wait} ms`);
-      await delay(wait);
-    }
+        const refusal = `SQS refused ${Failed.length} of ${entries.length} messages to ${url} (after ${tries} tries): ${why}`;
+        // SQS's own reasons (throttling, an internal error) pass with time; ours (too big, a bad attribute) never do.
+        throw Failed.some((failure) => failure.SenderFault) ? new Error(refusal) : new NotTakenYet(refusal);
+      },
+      { transient: (error) => error instanceof NotTakenYet, backoff: entryBackoff, attempts: this.options.attempts ?? 5 },
+    );
   }
 
   private entryOf(message: OutgoingMessage, index: number, deduplicationId: string): SendMessageBatchRequestEntry {

@@ -38,7 +38,9 @@ export function deadLetterQueueNameOf(channel: string, type: QueueType): string 
 /** SQS's "no such queue", as the SDK names it (ElasticMQ's query-protocol code as well). */
 export function isMissingQueue(error: unknown): boolean {
   const { name, Code } = (error ?? {}) as { name?: string; Code?: string };
-  return name === 'QueueDoesNotExist' || Code === 'AWS.SimpleQueueService.NonExistentQueue' || name === 'AWS.SimpleQueueService.NonExistentQueue';
+  return (
+    name === 'QueueDoesNotExist' || Code === 'AWS.SimpleQueueService.NonExistentQueue' || name === 'AWS.SimpleQueueService.NonExistentQueue'
+  );
 }
 
 function baseNameOf(channel: string): string {
@@ -93,7 +95,10 @@ export class SqsQueues {
    */
   async provision(channel: string): Promise<ChannelQueues> {
     const fifo: Record<string, string> = this.fifo ? { FifoQueue: 'true' } : {};
-    const deadLetterUrl = await this.create(this.deadLetterQueueNameOf(channel), { ...fifo, MessageRetentionPeriod: String(14 * 24 * 3600) });
+    const deadLetterUrl = await this.create(this.deadLetterQueueNameOf(channel), {
+      ...fifo,
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+    });
     const { Attributes } = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }));
     const queueUrl = await this.create(this.queueNameOf(channel), {
       ...fifo,
@@ -122,9 +127,13 @@ export class SqsQueues {
     }
   }
 
-  /** Deletes a channel's queues (tests clean up with it). */
+  /**
+   * Deletes a channel's queue and dead letter queue, of both types: a system that once ran with
+   * the other `queueType` left its queues under the other names.
+   */
   async remove(channel: string): Promise<void> {
-    for (const name of [this.queueNameOf(channel), this.deadLetterQueueNameOf(channel)]) {
+    const types: QueueType[] = ['fifo', 'standard'];
+    for (const name of types.flatMap((type) => [queueNameOf(channel, type), deadLetterQueueNameOf(channel, type)])) {
       const url = await this.find(name);
       this.urls.delete(name);
       if (url) await this.client.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
@@ -145,7 +154,8 @@ export class SqsQueues {
     try {
       url = (await this.client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
     } catch (error) {
-      if ((error as { name?: string }).name !== 'QueueNameExists' && (error as { name?: string }).name !== 'QueueAlreadyExists') throw error;
+      if ((error as { name?: string }).name !== 'QueueNameExists' && (error as { name?: string }).name !== 'QueueAlreadyExists')
+        throw error;
       url = (await this.client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
       const { FifoQueue: _type, ...changeable } = attributes;
       await this.client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changeable }));

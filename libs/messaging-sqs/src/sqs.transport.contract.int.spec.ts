@@ -8,7 +8,11 @@ describeTransportContract({
   kind: 'command',
   async channel(policy, name) {
     const channel = name ?? uniqueName('contract.q');
-    const transport = new SqsTransport({ endpoint: sqsEndpoint, retryPolicy: policy, visibilityTimeoutSeconds: testVisibilityTimeoutSeconds });
+    const transport = new SqsTransport({
+      endpoint: sqsEndpoint,
+      retryPolicy: policy,
+      visibilityTimeoutSeconds: testVisibilityTimeoutSeconds,
+    });
     await transport.connect();
     return {
       transport,

@@ -59,7 +59,11 @@ export class SqsTransport implements Transport {
     this.client = new SQSClient({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : options.endpoint ? { credentials: { accessKeyId: 'elasticmq', secretAccessKey: 'elasticmq' } } : {}),
+      ...(options.credentials
+        ? { credentials: options.credentials }
+        : options.endpoint
+          ? { credentials: { accessKeyId: 'elasticmq', secretAccessKey: 'elasticmq' } }
+          : {}),
     });
     this.queues = new SqsQueues(this.client, {
       type: options.queueType ?? 'fifo',
@@ -89,12 +93,20 @@ export class SqsTransport implements Transport {
     for (const channel of channels) await this.queues.provision(channel);
   }
 
+  /** Deletes each channel's queue and dead letter queue, FIFO and standard alike (SqsQueues.remove). */
+  async deprovision(channels: ReadonlyArray<string>): Promise<void> {
+    for (const channel of channels) await this.queues.remove(channel);
+  }
+
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     return this.publisher.publish(messages);
   }
 
   consumer(spec: ConsumerSpec): TransportConsumer {
-    const consumer = new SqsConsumer(this.client, this.queues, spec, { waitTimeSeconds: this.options.waitTimeSeconds, logger: this.logger });
+    const consumer = new SqsConsumer(this.client, this.queues, spec, {
+      waitTimeSeconds: this.options.waitTimeSeconds,
+      logger: this.logger,
+    });
     this.consumers.add(consumer);
     return consumer;
   }
@@ -112,7 +124,10 @@ export class SqsTransport implements Transport {
     try {
       await this.client.send(new ListQueuesCommand({ MaxResults: 1 }));
     } catch (error) {
-      throw new Error(`SQS does not answer at ${this.options.endpoint ?? `its ${this.options.region ?? 'us-east-1'} endpoint`} (SQS_ENDPOINT): ${String(error)}`, { cause: error });
+      throw new Error(
+        `SQS does not answer at ${this.options.endpoint ?? `its ${this.options.region ?? 'us-east-1'} endpoint`} (SQS_ENDPOINT): ${String(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -120,7 +135,9 @@ export class SqsTransport implements Transport {
   async depth(channel: string, consumer: string): Promise<ChannelDepth> {
     try {
       const url = await this.queues.urlOf(channel);
-      const { Attributes } = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const { Attributes } = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       return { channel, consumer, waiting: Number(Attributes?.ApproximateNumberOfMessages ?? 0), consumers: null };
     } catch (error) {
       if (isMissingQueue(error)) return { channel, consumer, waiting: 0, consumers: null };

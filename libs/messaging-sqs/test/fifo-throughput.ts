@@ -8,7 +8,13 @@ import { z } from 'zod';
 import { SqsTransport } from '../src/sqs.transport.js';
 import { sqsEndpoint } from './test-sqs.js';
 
-const Ping = defineMessage({ type: 'SqsBenchPing', version: 1, kind: 'command', description: 'bench', schema: z.object({ key: z.string(), seq: z.number() }) });
+const Ping = defineMessage({
+  type: 'SqsBenchPing',
+  version: 1,
+  kind: 'command',
+  description: 'bench',
+  schema: z.object({ key: z.string(), seq: z.number() }),
+});
 const total = Number(process.argv[2] ?? 2_000);
 const envelopes = new EnvelopeFactory('sqs-bench');
 
@@ -31,9 +37,19 @@ async function run(queueType: 'fifo' | 'standard', keys: number): Promise<string
     },
   };
   const began = performance.now();
-  const consumer = transport.consumer({ consumer: 'bench', channels: [channel], pipeline, batch: { maxMessages: 50, maxWaitMs: 5 }, concurrency: 2 });
+  const consumer = transport.consumer({
+    consumer: 'bench',
+    channels: [channel],
+    pipeline,
+    batch: { maxMessages: 50, maxWaitMs: 5 },
+    concurrency: 2,
+  });
   await consumer.start();
-  await waitFor(() => consumed, (n) => n >= total, { description: 'all consumed', timeoutMs: 60_000 });
+  await waitFor(
+    () => consumed,
+    (n) => n >= total,
+    { description: 'all consumed', timeoutMs: 60_000 },
+  );
   const took = performance.now() - began;
   await consumer.stop();
   await transport.queues.remove(channel);
@@ -41,4 +57,10 @@ async function run(queueType: 'fifo' | 'standard', keys: number): Promise<string
   return `${queueType.padEnd(8)} ${String(keys).padStart(5)} keys: publish ${Math.round((total / published) * 1000)}/s, consume ${Math.round((total / took) * 1000)}/s`;
 }
 
-for (const [type, keys] of [['standard', 1_000], ['fifo', 1_000], ['fifo', 10], ['fifo', 1]] as const) console.log(await run(type, keys));
+for (const [type, keys] of [
+  ['standard', 1_000],
+  ['fifo', 1_000],
+  ['fifo', 10],
+  ['fifo', 1],
+] as const)
+  console.log(await run(type, keys));

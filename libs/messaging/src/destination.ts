@@ -1,4 +1,12 @@
-import { catalog, entryOf, keyOf, type CatalogEntry, type MessageDefinition, type MessageKind, type ServiceName } from '@boxoffice/contracts';
+import {
+  catalog,
+  entryOf,
+  keyOf,
+  type CatalogEntry,
+  type MessageDefinition,
+  type MessageKind,
+  type ServiceName,
+} from '@boxoffice/contracts';
 
 /** A transport's name as configuration spells it: `rabbitmq`, `kafka`, ... */
 export type TransportName = string;
@@ -58,6 +66,23 @@ export class Routing {
       byTransport.set(transport, source);
     }
     return [...byTransport].map(([transport, { channels, messages }]) => ({ transport, channels: [...channels], messages }));
+  }
+
+  /**
+   * Refuses, naming the difference, a service whose handlers are not exactly what the catalog
+   * routes to it: a message routed to it with no handler would be dead-lettered as poison, and a
+   * handler the catalog sends nothing to would never run. Both are mistakes to see at start.
+   */
+  assertHandles(service: ServiceName, handled: ReadonlyArray<MessageDefinition>): void {
+    const routed = this.entries.filter((e) => e.consumers.includes(service)).map((e) => e.message);
+    const name = (message: MessageDefinition) => `${message.type} v${message.version}`;
+    const unhandled = routed.filter((message) => !handled.includes(message)).map(name);
+    const unrouted = handled.filter((message) => !routed.includes(message)).map(name);
+    const problems = [
+      ...(unhandled.length > 0 ? [`the catalog routes ${unhandled.join(', ')} to ${service}, which has no handler for it`] : []),
+      ...(unrouted.length > 0 ? [`${service} has a handler for ${unrouted.join(', ')}, which the catalog does not route to it`] : []),
+    ];
+    if (problems.length > 0) throw new Error(`${problems.join('; ')} (see libs/contracts' catalog and ${service}.handlers.ts)`);
   }
 
   /** Every transport the service sends to or receives from. */

@@ -54,7 +54,29 @@ export {
   type FailureRecord,
   type Headers,
 } from './failure.headers.js';
-export { DeadLetterNotFound, findDeadLetter, type DeadLetter, type DeadLetterCount, type DeadLetterStore } from './dead-letters/dead-letter.js';
+export {
+  DeadLetterNotFound,
+  findDeadLetter,
+  type DeadLetter,
+  type DeadLetterCount,
+  type DeadLetterStore,
+} from './dead-letters/dead-letter.js';
+export { DeadLetterShelf, deadLetterOf, type ParkedMessage } from './dead-letters/dead-letter.shelf.js';
+export { DeadLetterMarks, type DeadLetterMark, type LogPosition, type MarkedLog } from './dead-letters/dead-letter.marks.js';
+export { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog } from './dead-letters/dead-letter.logs.js';
+export { describeError, pause, untilStopped, type UntilStoppedOptions } from './runtime/stoppable.js';
+export {
+  HealingConnection,
+  type ConnectionDriver,
+  type ConnectionSetup,
+  type HealingConnectionOptions,
+} from './runtime/healing.connection.js';
+export { DeliveryBuffer } from './runtime/delivery.buffer.js';
+export { processUntilCommitted, type BatchAttemptOptions } from './runtime/batch.attempts.js';
+export { LaneRunner, type Lane, type LaneRunnerOptions } from './runtime/lane.runner.js';
+export { LaneConsumer } from './runtime/lane.consumer.js';
+export { settleInOrder, settledPrefix, type OrderedLog } from './runtime/ordered-log.js';
+export { retryTransient, type TransientRetryOptions } from './runtime/transient.retry.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';

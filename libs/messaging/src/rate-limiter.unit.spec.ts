@@ -5,7 +5,11 @@ describe('RateLimiter', () => {
   it('spaces permits evenly at the configured rate', async () => {
     const now = 0;
     const waits: number[] = [];
-    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    const limiter = new RateLimiter(
+      100,
+      () => now,
+      async (ms) => void waits.push(ms),
+    );
     for (let i = 0; i < 4; i++) await limiter.acquire();
     expect(waits).toEqual([10, 20, 30]);
   });
@@ -13,7 +17,11 @@ describe('RateLimiter', () => {
   it('does not save up permits while idle, so a spike after a pause is still levelled', async () => {
     let now = 0;
     const waits: number[] = [];
-    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    const limiter = new RateLimiter(
+      100,
+      () => now,
+      async (ms) => void waits.push(ms),
+    );
     await limiter.acquire();
     now = 5_000;
     await limiter.acquire();
@@ -24,7 +32,11 @@ describe('RateLimiter', () => {
   it('spaces batches by their size, so the rate holds whatever the batch size', async () => {
     const now = 0;
     const waits: number[] = [];
-    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    const limiter = new RateLimiter(
+      100,
+      () => now,
+      async (ms) => void waits.push(ms),
+    );
     await limiter.acquire(5);
     await limiter.acquire(10);
     await limiter.acquire(1);
@@ -34,7 +46,11 @@ describe('RateLimiter', () => {
   it('takes a new rate from the next permit on', async () => {
     const now = 0;
     const waits: number[] = [];
-    const limiter = new RateLimiter(100, () => now, async (ms) => void waits.push(ms));
+    const limiter = new RateLimiter(
+      100,
+      () => now,
+      async (ms) => void waits.push(ms),
+    );
     await limiter.acquire(2);
     limiter.setRate(50);
     await limiter.acquire(2);
@@ -44,7 +60,11 @@ describe('RateLimiter', () => {
 
   it('sums what callers waited and the permits it handed out, for the metrics', async () => {
     const now = 0;
-    const limiter = new RateLimiter(100, () => now, async () => {});
+    const limiter = new RateLimiter(
+      100,
+      () => now,
+      async () => {},
+    );
     await limiter.acquire(5);
     await limiter.acquire(10);
     await limiter.acquire(1);

@@ -1,5 +1,5 @@
 import type { Envelope } from '@boxoffice/contracts';
-import type { BatchProcessor } from './consumer/consumer.pipeline.js';
+import type { BatchProcessor, InboundMessage } from './consumer/consumer.pipeline.js';
 import type { DeadLetterStore } from './dead-letters/dead-letter.js';
 import type { Destination, TransportName } from './destination.js';
 
@@ -62,6 +62,8 @@ export interface Transport {
   close(): Promise<void>;
   /** Creates what the channels need up front (topics, say); idempotent. */
   provision(channels: ReadonlyArray<string>): Promise<void>;
+  /** Deletes the channels and all the transport made for them (retry and dead-letter queues or topics, idle groups). */
+  deprovision(channels: ReadonlyArray<string>): Promise<void>;
   /** Resolves only once the broker took responsibility for every message; rejects otherwise. */
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void>;
   consumer(spec: ConsumerSpec): TransportConsumer;
@@ -69,4 +71,10 @@ export interface Transport {
   /** Throws when the broker does not answer. */
   health(): Promise<void>;
   depth(channel: string, consumer: string): Promise<ChannelDepth>;
+  /**
+   * A log's every message, oldest first, up to the end it had when the read began, moving no
+   * cursor: what a projection is rebuilt from. Only a log keeps what it delivered; a work queue
+   * does not, and has no such method.
+   */
+  readToEnd?(channel: string, timeoutMs: number): Promise<InboundMessage[]>;
 }

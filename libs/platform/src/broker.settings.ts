@@ -17,6 +17,7 @@ export interface BrokerSettings {
   readonly sqsQueueType: 'fifo' | 'standard';
   readonly kinesisEndpoint: string;
   readonly awsRegion: string;
+  readonly natsUrl: string;
 }
 
 /** The broker settings of a service's configuration, as `serviceEnv` in libs/config reads them. */
@@ -31,6 +32,7 @@ export interface BrokerConfig {
   readonly SQS_QUEUE_TYPE: 'fifo' | 'standard';
   readonly KINESIS_ENDPOINT: string;
   readonly AWS_REGION: string;
+  readonly NATS_URL: string;
 }
 
 export function brokerSettings(config: BrokerConfig): BrokerSettings {
@@ -44,5 +46,6 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
     sqsQueueType: config.SQS_QUEUE_TYPE,
     kinesisEndpoint: config.KINESIS_ENDPOINT,
     awsRegion: config.AWS_REGION,
+    natsUrl: config.NATS_URL,
   };
 }

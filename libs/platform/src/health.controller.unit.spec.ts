@@ -28,8 +28,12 @@ async function answer(endpoint: () => Promise<unknown>): Promise<{ status: numbe
     const body = (await endpoint()) as { details: Record<string, unknown> };
     return { status: 200, checks: Object.keys(body.details), failing: [] };
   } catch (error) {
-    const response = (error as { getStatus(): number; getResponse(): { details: Record<string, unknown>; error: Record<string, unknown> } });
-    return { status: response.getStatus(), checks: Object.keys(response.getResponse().details), failing: Object.keys(response.getResponse().error) };
+    const response = error as { getStatus(): number; getResponse(): { details: Record<string, unknown>; error: Record<string, unknown> } };
+    return {
+      status: response.getStatus(),
+      checks: Object.keys(response.getResponse().details),
+      failing: Object.keys(response.getResponse().error),
+    };
   }
 }
 
@@ -44,12 +48,20 @@ describe('the health endpoints', () => {
 
     it('says it is not consuming, and names the consumer', async () => {
       const health = await controllerWith(checks);
-      await expect(answer(() => health.consuming())).resolves.toEqual({ status: 503, checks: ['kafka', 'kafka consumer'], failing: ['kafka consumer'] });
+      await expect(answer(() => health.consuming())).resolves.toEqual({
+        status: 503,
+        checks: ['kafka', 'kafka consumer'],
+        failing: ['kafka consumer'],
+      });
     });
 
     it('says it is not ready, since ready is both', async () => {
       const health = await controllerWith(checks);
-      await expect(answer(() => health.ready())).resolves.toEqual({ status: 503, checks: ['database', 'kafka', 'kafka consumer'], failing: ['kafka consumer'] });
+      await expect(answer(() => health.ready())).resolves.toEqual({
+        status: 503,
+        checks: ['database', 'kafka', 'kafka consumer'],
+        failing: ['kafka consumer'],
+      });
     });
   });
 

@@ -7,7 +7,7 @@ export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
 export { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
 export { brokerSettings, type BrokerConfig, type BrokerSettings } from './broker.settings.js';
 export { provideMessaging, type MessagingProviderOptions } from './messaging.providers.js';
-export { createTransport, transportNames, type TransportSetup } from './transport.factory.js';
+export { connectWithin, createTransport, type TransportSetup } from './transport.factory.js';
 export { MetricsRegistry } from './metrics.registry.js';
 export { metricLabels, metricNames, type MetricName } from './metrics.names.js';
 export { MessagingInstruments, type ConsumerLabels } from './metrics.instruments.js';

@@ -17,8 +17,10 @@ import { MetricsRegistry } from './metrics.registry.js';
 import { databaseReadiness, PRISMA } from './prisma.provider.js';
 import { READINESS_CHECKS } from './readiness-check.js';
 
-export interface MessagingProviderOptions
-  extends Omit<MessagingRuntimeOptions, 'handlers' | 'database' | 'sender' | 'routing' | 'logger' | 'metrics'> {
+export interface MessagingProviderOptions extends Omit<
+  MessagingRuntimeOptions,
+  'handlers' | 'database' | 'sender' | 'routing' | 'logger' | 'metrics'
+> {
   /** The service's `<service>.handlers.ts`: message type -> handler class (a provider of the module). */
   readonly handlers: ReadonlyArray<HandlerRegistration<Type<AnyHandler<never>>>>;
 }
@@ -71,7 +73,10 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
     },
     {
       provide: READINESS_CHECKS,
-      useFactory: (prisma: Parameters<typeof databaseReadiness>[0], messaging: MessagingRuntime) => [databaseReadiness(prisma), ...messaging.readiness()],
+      useFactory: (prisma: Parameters<typeof databaseReadiness>[0], messaging: MessagingRuntime) => [
+        databaseReadiness(prisma),
+        ...messaging.readiness(),
+      ],
       inject: [PRISMA, MessagingRuntime],
     },
   ];

@@ -105,8 +105,24 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
 
   constructor(private readonly options: MessagingRuntimeOptions) {
     const { service, routing, logger } = options;
+    routing.assertHandles(
+      service,
+      options.handlers.map(({ message }) => message),
+    );
     const retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
-    for (const name of routing.transportsOf(service)) this.transports.set(name, createTransport(name, { client: service, brokers: options.brokers, namespace: processNamespace, retryPolicy, partitions: options.partitions, database: options.database, logger }));
+    for (const name of routing.transportsOf(service))
+      this.transports.set(
+        name,
+        createTransport(name, {
+          client: service,
+          brokers: options.brokers,
+          namespace: processNamespace,
+          retryPolicy,
+          partitions: options.partitions,
+          database: options.database,
+          logger,
+        }),
+      );
     this.limiter = options.commandRate ?? null;
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 
@@ -136,7 +152,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
         consumer: name,
         channels: source.channels,
         pipeline: traced ? traced.processor(metered) : metered,
-        batch: limiter ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) } : batch,
+        batch: limiter
+          ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) }
+          : batch,
         concurrency: options.concurrency?.[source.transport] ?? 2,
       });
       this.consumptions.push({ transport, consumer, pipeline, channels: source.channels, name, levelled: limiter !== null });
@@ -193,7 +211,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     const channels = routing.channelsOn(transport.name).map(({ channel }) => channel);
     const used = new Set(routing.entries.filter((e) => e.publisher === service || e.consumers.includes(service)).map((e) => e.channel));
     // Provisioned on its own: a second connect() on a connected RabbitMQ transport would open a second connection.
-    const provisioned = await this.retrying(`${transport.name}: could not provision`, () => transport.provision(channels.filter((channel) => used.has(channel))));
+    const provisioned = await this.retrying(`${transport.name}: could not provision`, () =>
+      transport.provision(channels.filter((channel) => used.has(channel))),
+    );
     if (provisioned) this.up.add(transport.name);
     return provisioned;
   }
@@ -279,7 +299,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   deadLetterStores(): DeadLetterStore[] {
     return [...this.transports.values()].map((transport) =>
       transport.deadLetters(
-        this.options.routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(this.names.consumerGroup) })),
+        this.options.routing
+          .channelsOn(transport.name)
+          .map(({ channel, consumers }) => ({ channel, consumers: consumers.map(this.names.consumerGroup) })),
       ),
     );
   }
@@ -318,4 +340,3 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     return checks;
   }
 }
-

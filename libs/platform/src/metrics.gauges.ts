@@ -1,5 +1,14 @@
 import { channelNames, type ServiceName } from '@boxoffice/contracts';
-import type { ChannelDepth, DeadLetterCount, DeadLetterStore, OutboxStats, RateLimiter, Routing, Transport, TransportName } from '@boxoffice/messaging';
+import type {
+  ChannelDepth,
+  DeadLetterCount,
+  DeadLetterStore,
+  OutboxStats,
+  RateLimiter,
+  Routing,
+  Transport,
+  TransportName,
+} from '@boxoffice/messaging';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CachedSample } from './metrics.sample.js';
 import { metricLabels as L, metricNames } from './metrics.names.js';
@@ -50,7 +59,10 @@ export class MessagingGauges {
   private readonly deadLetters: CachedSample<Array<{ watched: Watched; count: DeadLetterCount }>>;
   private readonly stores = new Map<Watched, DeadLetterStore>();
 
-  constructor(registry: Registry, private readonly sources: GaugeSources) {
+  constructor(
+    registry: Registry,
+    private readonly sources: GaugeSources,
+  ) {
     this.watched = watchedChannels(sources);
     this.depths = new CachedSample(() => this.readDepths(), FAST);
     this.outbox = new CachedSample(() => sources.outbox.stats(), FAST);
@@ -79,7 +91,8 @@ export class MessagingGauges {
       registers,
       async collect() {
         this.reset();
-        for (const { watched, depth } of (await depths.get()) ?? []) if (depth.consumers !== null) this.set(labelsOf(watched), depth.consumers);
+        for (const { watched, depth } of (await depths.get()) ?? [])
+          if (depth.consumers !== null) this.set(labelsOf(watched), depth.consumers);
       },
     });
     new Gauge({
@@ -90,7 +103,8 @@ export class MessagingGauges {
       async collect() {
         this.reset();
         for (const { watched, depth } of (await depths.get()) ?? []) {
-          for (const { partition, waiting } of depth.partitions ?? []) this.set({ ...labelsOf(watched), [L.partition]: String(partition) }, waiting);
+          for (const { partition, waiting } of depth.partitions ?? [])
+            this.set({ ...labelsOf(watched), [L.partition]: String(partition) }, waiting);
         }
       },
     });
@@ -121,7 +135,8 @@ export class MessagingGauges {
       registers,
       async collect() {
         this.reset();
-        for (const { watched, count } of (await deadLetters.get()) ?? []) this.set({ ...labelsOf(watched), store: count.store }, count.messages);
+        for (const { watched, count } of (await deadLetters.get()) ?? [])
+          this.set({ ...labelsOf(watched), store: count.store }, count.messages);
       },
     });
     new Gauge({
@@ -179,7 +194,9 @@ export class MessagingGauges {
   }
 
   private async readDepths(): Promise<Array<{ watched: Watched; depth: ChannelDepth }>> {
-    return Promise.all(this.watched.map(async (watched) => ({ watched, depth: await watched.transport.depth(watched.channel, watched.group) })));
+    return Promise.all(
+      this.watched.map(async (watched) => ({ watched, depth: await watched.transport.depth(watched.channel, watched.group) })),
+    );
   }
 
   private async readDeadLetters(): Promise<Array<{ watched: Watched; count: DeadLetterCount }>> {
@@ -222,7 +239,8 @@ function watchedChannels({ service, routing, namespace, transports }: GaugeSourc
   const add = (system: TransportName, channel: string, consumer: ServiceName, own: boolean) => {
     const transport = transports.get(system);
     const group = consumerGroup(consumer);
-    if (transport && !watched.has(`${system} ${channel} ${group}`)) watched.set(`${system} ${channel} ${group}`, { system, transport, channel, group, own });
+    if (transport && !watched.has(`${system} ${channel} ${group}`))
+      watched.set(`${system} ${channel} ${group}`, { system, transport, channel, group, own });
   };
   for (const source of routing.sourcesOf(service)) for (const channel of source.channels) add(source.transport, channel, service, true);
   for (const entry of routing.entries.filter((e) => e.publisher === service && e.message.kind === 'command')) {

@@ -54,7 +54,12 @@ export class MessagingInstruments {
       labelNames: [...consumer, 'outcome'],
       registers,
     });
-    this.duplicates = new Counter({ name: metricNames.inboxDuplicates, help: 'Redeliveries the inbox recognised and dropped', labelNames: consumer, registers });
+    this.duplicates = new Counter({
+      name: metricNames.inboxDuplicates,
+      help: 'Redeliveries the inbox recognised and dropped',
+      labelNames: consumer,
+      registers,
+    });
     this.processDuration = new Histogram({
       name: metricNames.processDuration,
       help: 'One handler call: a message, or a run of a batch handler, inside the batch transaction',
@@ -69,8 +74,19 @@ export class MessagingInstruments {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.batchMessages = new Histogram({ name: metricNames.batchMessages, help: 'Messages per consumed batch', labelNames: consumer, buckets: BATCH_SIZE_BUCKETS, registers });
-    this.sent = new Counter({ name: metricNames.sentMessages, help: 'Messages the outbox relay published and the broker confirmed', labelNames: [L.system, L.destination], registers });
+    this.batchMessages = new Histogram({
+      name: metricNames.batchMessages,
+      help: 'Messages per consumed batch',
+      labelNames: consumer,
+      buckets: BATCH_SIZE_BUCKETS,
+      registers,
+    });
+    this.sent = new Counter({
+      name: metricNames.sentMessages,
+      help: 'Messages the outbox relay published and the broker confirmed',
+      labelNames: [L.system, L.destination],
+      registers,
+    });
     this.operationDuration = new Histogram({
       name: metricNames.operationDuration,
       help: "One publish of the outbox relay, until the broker's confirmation",
@@ -107,7 +123,10 @@ export class MessagingInstruments {
    * The registrations with each handler instance timed. An instance registered for several
    * message types gets one wrapper, so the pipeline still sees one handler (its runs depend on it).
    */
-  handlers<Tx>(registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>, labels: ConsumerLabels): Array<HandlerRegistration<AnyHandler<Tx>>> {
+  handlers<Tx>(
+    registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>,
+    labels: ConsumerLabels,
+  ): Array<HandlerRegistration<AnyHandler<Tx>>> {
     const timed = new Map<AnyHandler<Tx>, AnyHandler<Tx>>();
     return registrations.map(({ message, handler }) => {
       if (!timed.has(handler)) timed.set(handler, this.timedHandler(handler, labels));

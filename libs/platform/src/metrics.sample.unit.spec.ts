@@ -61,10 +61,13 @@ describe('CachedSample', () => {
   it('drops the value when a reading fails, and says so', async () => {
     let now = 0;
     let fail = false;
-    const sample = new CachedSample(async () => {
-      if (fail) throw new Error('broker away');
-      return 3;
-    }, { freshMs: 1_000, timeoutMs: 100, staleMs: 10_000, now: () => now });
+    const sample = new CachedSample(
+      async () => {
+        if (fail) throw new Error('broker away');
+        return 3;
+      },
+      { freshMs: 1_000, timeoutMs: 100, staleMs: 10_000, now: () => now },
+    );
     expect(await sample.get()).toBe(3);
     expect(sample.ok).toBe(true);
     fail = true;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { queues, topics } from '@boxoffice/contracts';
-import { Outcome, RateLimiter, Routing, type AnyHandler, type BatchProcessor, type ChannelDepth, type DeadLetterStore, type Transport } from '@boxoffice/messaging';
+import {
+  Outcome,
+  RateLimiter,
+  Routing,
+  type AnyHandler,
+  type BatchProcessor,
+  type ChannelDepth,
+  type DeadLetterStore,
+  type Transport,
+} from '@boxoffice/messaging';
 import { MessagingGauges } from './metrics.gauges.js';
 import { MessagingInstruments } from './metrics.instruments.js';
 import { metricNames } from './metrics.names.js';
@@ -14,7 +23,10 @@ function fakeTransport(depths: Record<string, Omit<ChannelDepth, 'channel' | 'co
     depth: async (channel, consumer) => ({ channel, consumer, ...(depths[channel] ?? { waiting: 0, consumers: null }) }),
     deadLetters: (scope) =>
       ({
-        counts: async () => scope.filter(({ channel }) => deadLetters[channel]).map(({ channel }) => ({ store: `${channel}.dlq`, messages: deadLetters[channel] })),
+        counts: async () =>
+          scope
+            .filter(({ channel }) => deadLetters[channel])
+            .map(({ channel }) => ({ store: `${channel}.dlq`, messages: deadLetters[channel] })),
       }) as unknown as DeadLetterStore,
   };
 }
@@ -34,7 +46,19 @@ function billingGauges(metrics: MetricsRegistry, limiter = new RateLimiter(20)) 
     namespace: '',
     transports: new Map([
       ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 42, consumers: 4 } }, { [queues.chargeOrder]: 3 })],
-      ['kafka', fakeTransport({ [topics.concerts]: { waiting: 5, consumers: null, partitions: [{ partition: 0, waiting: 2 }, { partition: 1, waiting: 3 }] } })],
+      [
+        'kafka',
+        fakeTransport({
+          [topics.concerts]: {
+            waiting: 5,
+            consumers: null,
+            partitions: [
+              { partition: 0, waiting: 2 },
+              { partition: 1, waiting: 3 },
+            ],
+          },
+        }),
+      ],
     ]),
     outbox: { stats: async () => ({ pending: 12, oldestPendingAgeMs: 1_500 }) },
     limiter,
@@ -47,7 +71,9 @@ describe('the metrics a service exports', () => {
     const metrics = new MetricsRegistry('billing');
     new MessagingInstruments(metrics.registry);
     billingGauges(metrics);
-    const ours = (await metrics.registry.getMetricsAsJSON()).map(({ name }) => name).filter((name) => name.startsWith('messaging_') || name.startsWith('boxoffice_'));
+    const ours = (await metrics.registry.getMetricsAsJSON())
+      .map(({ name }) => name)
+      .filter((name) => name.startsWith('messaging_') || name.startsWith('boxoffice_'));
     const messaging = Object.values(metricNames).filter((name) => !name.startsWith('boxoffice_orders_')); // Checkout's own (order.metrics.ts)
     expect(ours.sort()).toEqual([...messaging].sort());
   });
@@ -55,16 +81,27 @@ describe('the metrics a service exports', () => {
   it('reads depth, lag per partition, outbox, dead letters and the command rate on scrape', async () => {
     const metrics = new MetricsRegistry('billing');
     billingGauges(metrics);
-    const chargeQueue = { messaging_system: 'rabbitmq', messaging_destination_name: queues.chargeOrder, messaging_consumer_group_name: 'billing' };
+    const chargeQueue = {
+      messaging_system: 'rabbitmq',
+      messaging_destination_name: queues.chargeOrder,
+      messaging_consumer_group_name: 'billing',
+    };
     expect(await valueOf(metrics, metricNames.channelDepth, chargeQueue)).toBe(42);
     expect(await valueOf(metrics, metricNames.channelConsumers, chargeQueue)).toBe(4);
-    expect(await valueOf(metrics, metricNames.consumerLag, { messaging_destination_name: topics.concerts, messaging_destination_partition_id: '1' })).toBe(3);
+    expect(
+      await valueOf(metrics, metricNames.consumerLag, {
+        messaging_destination_name: topics.concerts,
+        messaging_destination_partition_id: '1',
+      }),
+    ).toBe(3);
     expect(await valueOf(metrics, metricNames.outboxPending)).toBe(12);
     expect(await valueOf(metrics, metricNames.outboxOldestAge)).toBe(1.5);
     expect(await valueOf(metrics, metricNames.deadLetters, { ...chargeQueue, store: `${queues.chargeOrder}.dlq` })).toBe(3);
     expect(await valueOf(metrics, metricNames.commandRateConfigured)).toBe(20);
     expect(await valueOf(metrics, metricNames.sourceUp, { source: 'depth' })).toBe(1);
-    expect(await metrics.text()).toContain(`boxoffice_channel_depth_messages{messaging_system="rabbitmq",messaging_destination_name="${queues.chargeOrder}",messaging_consumer_group_name="billing",service="billing"} 42`);
+    expect(await metrics.text()).toContain(
+      `boxoffice_channel_depth_messages{messaging_system="rabbitmq",messaging_destination_name="${queues.chargeOrder}",messaging_consumer_group_name="billing",service="billing"} 42`,
+    );
   });
 
   it("reports the work queue Checkout sends to, with Billing's group, so it is seen while Billing is down", async () => {
@@ -79,7 +116,12 @@ describe('the metrics a service exports', () => {
       ]),
       outbox: { stats: async () => ({ pending: 0, oldestPendingAgeMs: 0 }) },
     });
-    expect(await valueOf(metrics, metricNames.channelDepth, { messaging_destination_name: queues.chargeOrder, messaging_consumer_group_name: 'ns.billing' })).toBe(7);
+    expect(
+      await valueOf(metrics, metricNames.channelDepth, {
+        messaging_destination_name: queues.chargeOrder,
+        messaging_consumer_group_name: 'ns.billing',
+      }),
+    ).toBe(7);
     // Billing's dead letters are Billing's to report.
     expect(await valueOf(metrics, metricNames.deadLetters, { messaging_destination_name: queues.chargeOrder })).toBeUndefined();
   });
@@ -87,7 +129,11 @@ describe('the metrics a service exports', () => {
   it('counts the waiting the rate limiter imposed', async () => {
     const metrics = new MetricsRegistry('billing');
     let now = 0;
-    const limiter = new RateLimiter(10, () => now, async () => {});
+    const limiter = new RateLimiter(
+      10,
+      () => now,
+      async () => {},
+    );
     billingGauges(metrics, limiter);
     await limiter.acquire(5);
     await limiter.acquire(5);

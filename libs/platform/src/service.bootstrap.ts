@@ -42,11 +42,9 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   });
   logger.log(applied.length > 0 ? `database migrated (${applied.length} applied)` : 'database schema is up to date');
 
-  const app = await NestFactory.create<NestFastifyApplication>(
-    options.module,
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
-    { logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }) },
-  );
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }), {
+    logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }),
+  });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   armShutdownDeadline(options.shutdownTimeoutMs, logger);
   serveMetrics(app);

@@ -3,7 +3,7 @@ import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { StackContextManager } from '@opentelemetry/sdk-trace';
 import { TraceIdLogger } from './trace-id.logger.js';
 
-describe('the services\' log lines', () => {
+describe("the services' log lines", () => {
   const manager = new StackContextManager();
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const written: string[] = [];

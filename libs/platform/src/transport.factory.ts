@@ -1,8 +1,10 @@
+import { transportNames } from '@boxoffice/config';
 import { channelNames, type ServiceName } from '@boxoffice/contracts';
-import type { Logger, RetryPolicy, SqlExecutor, Transport, TransportName } from '@boxoffice/messaging';
+import { pause, type Logger, type RetryPolicy, type SqlExecutor, type Transport, type TransportName } from '@boxoffice/messaging';
 import { ActiveMqTransport } from '@boxoffice/messaging-activemq';
 import { KafkaTransport } from '@boxoffice/messaging-kafka';
 import { KinesisTransport } from '@boxoffice/messaging-kinesis';
+import { NatsTransport } from '@boxoffice/messaging-nats';
 import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import { SqsTransport } from '@boxoffice/messaging-sqs';
 import type { BrokerSettings } from './broker.settings.js';
@@ -35,14 +37,18 @@ export interface TransportSetup {
 /** An AWS endpoint is the SDK's to choose from the region (and its credentials its usual chain's); any other is a local stand-in. */
 const localEndpoint = (url: string): string | undefined => (new URL(url).hostname.endsWith('.amazonaws.com') ? undefined : url);
 
-/** The names a deployment can choose, and the one place that turns a name into an adapter. */
-export const transportNames = ['rabbitmq', 'activemq', 'sqs', 'kafka', 'kinesis'] as const;
-
+/** The one place that turns a transport's name (see `transportNames` in libs/config) into an adapter. */
 export function createTransport(name: TransportName, setup: TransportSetup): Transport {
   const { client, brokers, retryPolicy, logger } = setup;
   switch (name) {
     case 'rabbitmq':
-      return new RabbitMqTransport({ url: brokers.rabbitmqUrl, name: client, exchange: channelNames(setup.namespace).exchanges.commands, retryPolicy, logger });
+      return new RabbitMqTransport({
+        url: brokers.rabbitmqUrl,
+        name: client,
+        exchange: channelNames(setup.namespace).exchanges.commands,
+        retryPolicy,
+        logger,
+      });
     case 'kafka':
       return new KafkaTransport({
         brokers: brokers.kafkaBrokers,
@@ -57,10 +63,50 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
     case 'activemq':
       return new ActiveMqTransport({ url: brokers.activemqUrl, name: client, retryPolicy, logger });
     case 'sqs':
-      return new SqsTransport({ endpoint: localEndpoint(brokers.sqsEndpoint), region: brokers.awsRegion, queueType: brokers.sqsQueueType, retryPolicy, logger });
+      return new SqsTransport({
+        endpoint: localEndpoint(brokers.sqsEndpoint),
+        region: brokers.awsRegion,
+        queueType: brokers.sqsQueueType,
+        retryPolicy,
+        logger,
+      });
     case 'kinesis':
-      return new KinesisTransport({ endpoint: localEndpoint(brokers.kinesisEndpoint), region: brokers.awsRegion, database: setup.database, shards: setup.partitions, logger });
+      return new KinesisTransport({
+        endpoint: localEndpoint(brokers.kinesisEndpoint),
+        region: brokers.awsRegion,
+        database: setup.database,
+        shards: setup.partitions,
+        logger,
+      });
+    case 'nats': {
+      const commands = new Set<string>(Object.values(channelNames(setup.namespace).queues));
+      return new NatsTransport({
+        servers: brokers.natsUrl,
+        name: client,
+        retryPolicy,
+        logger,
+        kindOf: (channel) => (commands.has(channel) ? 'command' : 'event'),
+      });
+    }
     default:
       throw new Error(`no transport named ${name} (known: ${transportNames.join(', ')})`);
+  }
+}
+
+/**
+ * Connects, or fails in one line within `timeoutMs`. A service waits for its brokers for as long
+ * as it takes; a tool run by hand (the dlq tool, a rebuild, a bench) must say at once that one is
+ * not there instead of waiting in silence. `close()` ends a connect still trying.
+ */
+export async function connectWithin(transport: Transport, timeoutMs = 10_000): Promise<void> {
+  const timer = new AbortController();
+  const timedOut = pause(timeoutMs, timer.signal).then((elapsed) => {
+    if (elapsed)
+      throw new Error(`${transport.name} did not answer within ${timeoutMs / 1000} s: is it running? (npm run infra:up starts it)`);
+  });
+  try {
+    await Promise.race([transport.connect(), timedOut]);
+  } finally {
+    timer.abort();
   }
 }

@@ -77,7 +77,11 @@ export function messagingAttributes(facts: MessagingSpanFacts): Attributes {
  * - any other event is a fan-out to subscribers, each of which starts a trace of its own, linked
  *   to the message's creation, so one sign-up does not grow one trace across every subscriber.
  */
-export function continuesTrace(message: Pick<MessageDefinition, 'type' | 'version' | 'kind'>, consumer: ServiceName, catalog: ReadonlyArray<CatalogEntry>): boolean {
+export function continuesTrace(
+  message: Pick<MessageDefinition, 'type' | 'version' | 'kind'>,
+  consumer: ServiceName,
+  catalog: ReadonlyArray<CatalogEntry>,
+): boolean {
   if (message.kind === 'command') return true;
   const line = catalog.find((e) => e.message.type === message.type && e.message.version === message.version);
   if (!line) return false;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { catalog, ChargeOrder, ConcertScheduled, OrderConfirmed, PaymentCaptured, PaymentDeclined, UserRegistered } from '@boxoffice/contracts';
+import {
+  catalog,
+  ChargeOrder,
+  ConcertScheduled,
+  OrderConfirmed,
+  PaymentCaptured,
+  PaymentDeclined,
+  UserRegistered,
+} from '@boxoffice/contracts';
 import { continuesTrace, messagingAttributes, spanNameOf } from './messaging.attributes.js';
 
 describe('messaging span attributes', () => {
@@ -39,11 +47,11 @@ describe('messaging span attributes', () => {
     });
   });
 
-  it('use the conventions\' system names for the AWS transports', () => {
+  it("use the conventions' system names for the AWS transports", () => {
     expect(messagingAttributes({ operation: 'send', transport: 'sqs', channel: 'q' })['messaging.system']).toBe('aws_sqs');
   });
 
-  it('give spans the conventions\' names', () => {
+  it("give spans the conventions' names", () => {
     expect(spanNameOf('send', 'boxoffice.payments')).toBe('send boxoffice.payments');
   });
 });

@@ -15,7 +15,11 @@ export interface ReceivedSpan {
   readonly name: string;
   readonly kind: ReceivedSpanKind;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
-  readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string; readonly attributes: Readonly<Record<string, AttributeValue>> }>;
+  readonly links: ReadonlyArray<{
+    readonly traceId: string;
+    readonly spanId: string;
+    readonly attributes: Readonly<Record<string, AttributeValue>>;
+  }>;
   readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Readonly<Record<string, AttributeValue>> }>;
   /** 0 unset, 1 ok, 2 error. */
   readonly status: number;
@@ -135,7 +139,11 @@ export function decodeTraces(request: ExportRequest): ReceivedSpan[] {
           name: span.name,
           kind: KINDS[span.kind ?? 0] ?? 'unspecified',
           attributes: attributesOf(span.attributes),
-          links: (span.links ?? []).map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: attributesOf(link.attributes) })),
+          links: (span.links ?? []).map((link) => ({
+            traceId: link.traceId,
+            spanId: link.spanId,
+            attributes: attributesOf(link.attributes),
+          })),
           events: (span.events ?? []).map((event) => ({ name: event.name, attributes: attributesOf(event.attributes) })),
           status: span.status?.code ?? 0,
           startUnixNano: BigInt(span.startTimeUnixNano ?? 0),

@@ -29,7 +29,7 @@ export interface Telemetry {
  * and an ES module's imports are resolved before any of its code runs, so only a loader hook
  * registered first (import-in-the-middle's, through @opentelemetry/instrumentation/hook.mjs)
  * lets the instrumentations patch `pg`, `amqplib` and `kafkajs` as the app imports them.
- * Metrics and logs are not sent: /metrics is Prometheus's (issue 10, the metrics half).
+ * Metrics and logs are not sent: /metrics is Prometheus's.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry | null> {
   if (isTracing()) throw new Error('telemetry is already started in this process');
@@ -54,7 +54,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     serviceName: options.service,
     // A batch span processor configured by OTEL_BSP_* around the exporter, behind the filter of the
     // client libraries' consumer spans.
-    spanProcessors: (options.spanProcessors ?? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchSettingsFromEnv() })]).map((processor) => new OwnConsumerSpansOnly(processor)),
+    spanProcessors: (
+      options.spanProcessors ?? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchSettingsFromEnv() })]
+    ).map((processor) => new OwnConsumerSpansOnly(processor)),
     // Prometheus scrapes the metrics and the logs go to stdout: only traces leave by OTLP.
     metricReaders: [],
     logRecordProcessors: [],
@@ -94,7 +96,8 @@ type KafkaRecord = { headers?: Record<string, Buffer | string | (Buffer | string
 function perRecordContext<T extends object>(instrumentation: T): T {
   const patchable = instrumentation as unknown as { _startProducerSpan?: (topic: string, message: KafkaRecord, client: unknown) => Span };
   const start = patchable._startProducerSpan;
-  if (typeof start !== 'function') throw new Error('@opentelemetry/instrumentation-kafkajs changed: _startProducerSpan is gone (see telemetry.sdk.ts)');
+  if (typeof start !== 'function')
+    throw new Error('@opentelemetry/instrumentation-kafkajs changed: _startProducerSpan is gone (see telemetry.sdk.ts)');
   patchable._startProducerSpan = function (topic, message, client) {
     const header = message.headers?.traceparent;
     const traceparent = Array.isArray(header) ? header.at(-1) : header;
@@ -108,7 +111,8 @@ function perRecordContext<T extends object>(instrumentation: T): T {
  * processor it builds itself (this one is built here, to sit behind OwnConsumerSpansOnly).
  */
 function batchSettingsFromEnv(environment: NodeJS.ProcessEnv = process.env) {
-  const number = (name: string) => (environment[name] && Number.isFinite(Number(environment[name])) ? Number(environment[name]) : undefined);
+  const number = (name: string) =>
+    environment[name] && Number.isFinite(Number(environment[name])) ? Number(environment[name]) : undefined;
   const settings = {
     scheduledDelayMillis: number('OTEL_BSP_SCHEDULE_DELAY'),
     exportTimeoutMillis: number('OTEL_BSP_EXPORT_TIMEOUT'),

@@ -81,7 +81,8 @@ export class TracedBatchProcessor implements BatchProcessor {
           [BoxofficeAttributes.outcomeReason]: settlement.reason,
         });
       });
-      if (settlements.some((s) => s.kind === 'dead-letter')) span.setStatus({ code: SpanStatusCode.ERROR, message: 'a message was dead-lettered' });
+      if (settlements.some((s) => s.kind === 'dead-letter'))
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'a message was dead-lettered' });
       return settlements;
     } catch (error) {
       span.recordException(error as Error);

@@ -21,12 +21,24 @@ export class TracedMessageSender extends MessageSender {
     super(envelopes, destinations, outbox);
   }
 
-  override entry<Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>, options: EnvelopeOptions = {}): OutboxEntry {
+  override entry<Definition extends MessageDefinition>(
+    definition: Definition,
+    payload: PayloadOf<Definition>,
+    options: EnvelopeOptions = {},
+  ): OutboxEntry {
     const parent = options.traceparent ? contextOf(options.traceparent) : context.active();
     const destination = this.destinations.destinationOf(definition, payload);
     const span = this.tracer.startSpan(
       spanNameOf('create', destination.channel),
-      { kind: SpanKind.PRODUCER, attributes: messagingAttributes({ operation: 'create', transport: destination.transport, channel: destination.channel, messageType: definition.type }) },
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: messagingAttributes({
+          operation: 'create',
+          transport: destination.transport,
+          channel: destination.channel,
+          messageType: definition.type,
+        }),
+      },
       parent,
     );
     try {

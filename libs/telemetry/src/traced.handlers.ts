@@ -39,13 +39,17 @@ export interface TracedHandlersOptions {
  * One wrapper per handler instance, so the pipeline still sees one handler where a service
  * registered one for several types (and groups their runs as before).
  */
-export function traceHandlers<Tx>(registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>, options: TracedHandlersOptions): Array<HandlerRegistration<AnyHandler<Tx>>> {
+export function traceHandlers<Tx>(
+  registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>,
+  options: TracedHandlersOptions,
+): Array<HandlerRegistration<AnyHandler<Tx>>> {
   const definitions = new Map(registrations.map(({ message }) => [handlerKey(message), message]));
   const spans = new MessageSpans(options, definitions);
   const wrapped = new Map<AnyHandler<Tx>, AnyHandler<Tx>>();
   return registrations.map(({ message, handler }) => {
     let traced = wrapped.get(handler);
-    if (!traced) wrapped.set(handler, (traced = isBatchHandler(handler) ? tracedBatchHandler(handler, spans) : tracedMessageHandler(handler, spans)));
+    if (!traced)
+      wrapped.set(handler, (traced = isBatchHandler(handler) ? tracedBatchHandler(handler, spans) : tracedMessageHandler(handler, spans)));
     return { message, handler: traced };
   });
 }
@@ -68,7 +72,8 @@ class MessageSpans {
   start(envelope: Envelope, source: string): Span {
     const arrived = this.options.traces.get(envelope.id) ?? parseTraceparent(envelope.traceparent) ?? undefined;
     const definition = this.definitionOf(envelope);
-    const continues = arrived !== undefined && definition !== undefined && continuesTrace(definition, this.options.service, this.options.routing.entries);
+    const continues =
+      arrived !== undefined && definition !== undefined && continuesTrace(definition, this.options.service, this.options.routing.entries);
     const batch = context.active();
     const parent: Context = continues ? trace.setSpanContext(batch, arrived) : batch;
     return this.tracer.startSpan(

@@ -46,7 +46,8 @@ export class TracedPublisher implements Publisher {
     try {
       await this.inner.publish(traced);
     } catch (error) {
-      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      for (const span of spans)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
       throw error;
     } finally {
       for (const span of spans) span.end();

@@ -31,7 +31,10 @@ export class TestSmtpServer {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
-          const mail = parse(Buffer.concat(chunks).toString('utf8'), session.envelope.rcptTo.map((r) => r.address));
+          const mail = parse(
+            Buffer.concat(chunks).toString('utf8'),
+            session.envelope.rcptTo.map((r) => r.address),
+          );
           const verdict = this.decide(mail);
           if (verdict.accept) {
             this.received.push(mail);
@@ -67,5 +70,13 @@ function parse(raw: string, to: string[]): ReceivedMail {
   const split = raw.indexOf('\r\n\r\n');
   const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
   const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1]?.trim() ?? '';
-  return { to, subject: header('Subject'), messageId: header('Message-ID'), text: raw.slice(split + 4).replace(/\r\n/g, '\n').trim() };
+  return {
+    to,
+    subject: header('Subject'),
+    messageId: header('Message-ID'),
+    text: raw
+      .slice(split + 4)
+      .replace(/\r\n/g, '\n')
+      .trim(),
+  };
 }

@@ -14,7 +14,13 @@ interface Stats {
 /** Runs `npm run analytics:rebuild` against this system, as an operator would. */
 async function rebuild(system: TestSystem, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/analytics/src/rebuild/rebuild.main.ts'], {
-    env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics'), EVENT_TRANSPORT: system.events, ...env },
+    env: {
+      ...process.env,
+      BOXOFFICE_NAMESPACE: system.namespace,
+      ANALYTICS_DATABASE_URL: system.databaseUrl('analytics'),
+      EVENT_TRANSPORT: system.events,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -27,7 +33,7 @@ async function rebuild(system: TestSystem, env: Record<string, string> = {}): Pr
 // Analytics' numbers are a projection of the event log: damaged, they come back the same from the
 // events the stream retained (Kafka's topics, or Kinesis's streams from TRIM_HORIZON), folded
 // again, while the service keeps running and serving.
-describe.each(['kafka', 'kinesis'])('rebuilding Analytics from the event log on %s', (events) => {
+describe.each(['kafka', 'kinesis', 'nats'])('rebuilding Analytics from the event log on %s', (events) => {
   const system = new TestSystem({ DATABASE_POOL_SIZE: '4', EVENT_TRANSPORT: events });
   let checkout: ServiceProcess;
   let analytics: ServiceProcess;
@@ -36,7 +42,11 @@ describe.each(['kafka', 'kinesis'])('rebuilding Analytics from the event log on 
 
   const stats = async () => (await (await fetch(`${analytics.url}/stats`)).json()) as Stats;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${checkout.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${checkout.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     [checkout, analytics] = await Promise.all([
@@ -47,10 +57,15 @@ describe.each(['kafka', 'kinesis'])('rebuilding Analytics from the event log on 
     ]);
     analyticsDb = new pg.Pool({ connectionString: system.databaseUrl('analytics'), max: 2 });
 
-    const concert = await post('/concerts', { name: 'Replay', startsAt: '2027-06-01T20:00:00Z', capacity: 100, priceCents: 2_500 }, { 'x-admin-key': 'local-admin-key' });
+    const concert = await post(
+      '/concerts',
+      { name: 'Replay', startsAt: '2027-06-01T20:00:00Z', capacity: 100, priceCents: 2_500 },
+      { 'x-admin-key': 'local-admin-key' },
+    );
     const { id: concertId } = (await concert.json()) as { id: string };
     for (let i = 0; i < 4; i += 1) await post('/users', { email: `${randomUUID()}@example.com`, name: 'Ada' });
-    for (let i = 0; i < 12; i += 1) await post('/orders', { concertId, quantity: 1 + (i % 3), customerEmail: 'ada@example.com' }, { 'idempotency-key': randomUUID() });
+    for (let i = 0; i < 12; i += 1)
+      await post('/orders', { concertId, quantity: 1 + (i % 3), customerEmail: 'ada@example.com' }, { 'idempotency-key': randomUUID() });
     before = await waitFor(stats, (s) => s.signups.total === 4 && s.sales.confirmed + s.sales.rejected === 12, {
       description: 'Analytics to count 4 sign-ups and 12 settled orders',
     });
@@ -89,7 +104,9 @@ describe.each(['kafka', 'kinesis'])('rebuilding Analytics from the event log on 
       expect(await stats()).toEqual(before);
 
       await post('/users', { email: `${randomUUID()}@example.com`, name: 'After' });
-      await waitFor(stats, (s) => s.signups.total === before.signups.total + 1, { description: 'a sign-up after the rebuild to be counted' });
+      await waitFor(stats, (s) => s.signups.total === before.signups.total + 1, {
+        description: 'a sign-up after the rebuild to be counted',
+      });
     });
   });
 });

@@ -11,8 +11,12 @@ const id = (n: number) => `0190f5c4-6d7a-7cc1-8d6e-3c1f2a9b4e${String(n).padStar
 describe('the projection fold', () => {
   it('counts each event on the day it happened, per day and per concert', () => {
     const fold = new ProjectionFold();
-    fold.add(at('2026-11-20T23:59:59Z').create(UserRegistered, { userId: id(1), email: 'a@example.com', name: 'A', ip: null, userAgent: null }));
-    fold.add(at('2026-11-21T00:00:00Z').create(UserRegistered, { userId: id(2), email: 'b@example.com', name: 'B', ip: null, userAgent: null }));
+    fold.add(
+      at('2026-11-20T23:59:59Z').create(UserRegistered, { userId: id(1), email: 'a@example.com', name: 'A', ip: null, userAgent: null }),
+    );
+    fold.add(
+      at('2026-11-21T00:00:00Z').create(UserRegistered, { userId: id(2), email: 'b@example.com', name: 'B', ip: null, userAgent: null }),
+    );
     fold.add(at('2026-11-21T10:00:00Z').create(OrderConfirmed, { ...order, orderId: id(3), quantity: 2, amountCents: 9_000 }));
     fold.add(at('2026-11-21T11:00:00Z').create(PaymentDeclined, { orderId: id(4), concertId, amountCents: 4_500, reason: 'no' }));
     fold.add(at('2026-11-21T11:00:00Z').create(OrderRejected, { ...order, orderId: id(4), quantity: 1, reason: 'PAYMENT_DECLINED' }));
@@ -29,7 +33,9 @@ describe('the projection fold', () => {
 
   it('passes over events it does not count', () => {
     const fold = new ProjectionFold();
-    fold.add(at('2026-11-21T10:00:00Z').create(PaymentCaptured, { orderId: id(5), concertId, quantity: 1, amountCents: 1, paymentId: id(6) }));
+    fold.add(
+      at('2026-11-21T10:00:00Z').create(PaymentCaptured, { orderId: id(5), concertId, quantity: 1, amountCents: 1, paymentId: id(6) }),
+    );
     expect(fold.isEmpty).toBe(true);
   });
 });

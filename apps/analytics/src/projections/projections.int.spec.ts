@@ -17,13 +17,21 @@ describe('the analytics projections', () => {
   let stats: StatsService;
   /** Events delivered to Analytics' pipeline as one batch, as the Kafka consumer hands them over. */
   const deliver = (...events: Envelope[]) =>
-    pipeline.process('boxoffice.orders', events.map((event) => ({ body: JSON.stringify(event), headers: {} })), { ordered: true, exclusive: false });
+    pipeline.process(
+      'boxoffice.orders',
+      events.map((event) => ({ body: JSON.stringify(event), headers: {} })),
+      { ordered: true, exclusive: false },
+    );
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('analytics_projections', 'apps/analytics/prisma/migrations');
     prisma = createPrismaClient(PrismaClient, db.url);
     const handler = new ProjectionsHandler();
-    pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'analytics', handlers: analyticsHandlers.map(({ message }) => ({ message, handler })), database: prisma });
+    pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'analytics',
+      handlers: analyticsHandlers.map(({ message }) => ({ message, handler })),
+      database: prisma,
+    });
     stats = new StatsService(prisma);
   });
   afterAll(async () => {
@@ -34,14 +42,26 @@ describe('the analytics projections', () => {
   /** Events that happened at `at`, whenever they are processed. */
   const happenedAt = (at: string) => new EnvelopeFactory('checkout', { now: () => new Date(at) });
   const signUp = (at: string) =>
-    happenedAt(at).create(UserRegistered, { userId: randomUUID(), email: `${randomUUID()}@example.com`, name: 'Ada', ip: null, userAgent: null });
+    happenedAt(at).create(UserRegistered, {
+      userId: randomUUID(),
+      email: `${randomUUID()}@example.com`,
+      name: 'Ada',
+      ip: null,
+      userAgent: null,
+    });
 
   it('counts a sign-up on the day it happened, not the day it is processed', async () => {
     await deliver(signUp('2026-11-20T23:59:59.000Z'), signUp('2026-11-21T00:00:00.000Z'));
     await deliver(signUp('2026-11-21T12:00:00.000Z'));
 
     const { signups } = await stats.stats();
-    expect(signups).toEqual({ total: 3, byDay: [{ day: '2026-11-20', signups: 1 }, { day: '2026-11-21', signups: 2 }] });
+    expect(signups).toEqual({
+      total: 3,
+      byDay: [
+        { day: '2026-11-20', signups: 1 },
+        { day: '2026-11-21', signups: 2 },
+      ],
+    });
   });
 
   it('adds up tickets and revenue per day and per concert, and works out the conversion', async () => {

@@ -35,7 +35,9 @@ export interface LogRecord {
 export async function rebuildProjections(tx: SqlExecutor, readLog: () => Promise<ReadonlyArray<LogRecord>>): Promise<RebuildReport> {
   await tx.$executeRawUnsafe(`LOCK TABLE ${projectionTables.join(', ')} IN EXCLUSIVE MODE`);
   const records = await readLog();
-  const inbox = await tx.$queryRawUnsafe<Array<{ id: string }>>(`SELECT message_id::text AS id FROM inbox_message WHERE consumer = 'analytics'`);
+  const inbox = await tx.$queryRawUnsafe<Array<{ id: string }>>(
+    `SELECT message_id::text AS id FROM inbox_message WHERE consumer = 'analytics'`,
+  );
   const handled = new Set(inbox.map((row) => row.id));
 
   const fold = new ProjectionFold();

@@ -32,6 +32,11 @@ export class StatsController {
   @Get('instance')
   instance() {
     const [counters] = this.messaging.counters;
-    return { pid: process.pid, startedAt: startedAt.toISOString(), processed: counters?.processed ?? 0, duplicates: counters?.duplicates ?? 0 };
+    return {
+      pid: process.pid,
+      startedAt: startedAt.toISOString(),
+      processed: counters?.processed ?? 0,
+      duplicates: counters?.duplicates ?? 0,
+    };
   }
 }

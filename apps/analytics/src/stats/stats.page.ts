@@ -6,7 +6,8 @@ import type { Stats } from './stats.js';
  * Content-Security-Policy can forbid loading anything at all.
  */
 export function renderStatsPage(stats: Stats, now: Date): string {
-  const lastDays = (n: number) => Array.from({ length: n }, (_, i) => new Date(now.getTime() - (n - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+  const lastDays = (n: number) =>
+    Array.from({ length: n }, (_, i) => new Date(now.getTime() - (n - 1 - i) * 86_400_000).toISOString().slice(0, 10));
   const days = lastDays(30);
   const signups = new Map(stats.signups.byDay.map((d) => [d.day, d.signups]));
   const revenue = new Map(stats.sales.byDay.map((d) => [d.day, d.revenueCents]));
@@ -34,9 +35,17 @@ table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;border-botto
 <div><b>${percent(stats.sales.conversion)}</b>conversion (${stats.sales.confirmed} confirmed, ${stats.sales.rejected} rejected, ${stats.sales.declined} payments declined)</div>
 </section>
 <h2>Sign-ups per day, last 30 days</h2>
-${barChart('sign-ups per day', days.map((day) => ({ label: day, value: signups.get(day) ?? 0 })), String)}
+${barChart(
+  'sign-ups per day',
+  days.map((day) => ({ label: day, value: signups.get(day) ?? 0 })),
+  String,
+)}
 <h2>Revenue per day, last 30 days</h2>
-${barChart('revenue per day', days.map((day) => ({ label: day, value: revenue.get(day) ?? 0 })), money)}
+${barChart(
+  'revenue per day',
+  days.map((day) => ({ label: day, value: revenue.get(day) ?? 0 })),
+  money,
+)}
 <h2>Concerts</h2>
 <table><thead><tr><th>concert</th><th>tickets</th><th>revenue</th><th>confirmed</th><th>rejected</th><th>conversion</th></tr></thead>
 <tbody>${concertRows || '<tr><td colspan="6">no orders yet</td></tr>'}</tbody></table>

@@ -3,7 +3,13 @@ import type { Stats } from './stats.js';
 import { renderStatsPage } from './stats.page.js';
 
 const stats: Stats = {
-  signups: { total: 7, byDay: [{ day: '2026-11-26', signups: 3 }, { day: '2026-11-27', signups: 4 }] },
+  signups: {
+    total: 7,
+    byDay: [
+      { day: '2026-11-26', signups: 3 },
+      { day: '2026-11-27', signups: 4 },
+    ],
+  },
   sales: {
     tickets: 5,
     revenueCents: 22_500,
@@ -14,7 +20,15 @@ const stats: Stats = {
     byDay: [{ day: '2026-11-27', tickets: 5, revenueCents: 22_500, confirmed: 3, rejected: 1, declined: 1, conversion: 0.75 }],
   },
   concerts: [
-    { concertId: '0194f0c2-7f6e-7c3a-9d55-000000000001', concertName: '<script>alert(1)</script>', tickets: 5, revenueCents: 22_500, confirmed: 3, rejected: 1, conversion: 0.75 },
+    {
+      concertId: '0194f0c2-7f6e-7c3a-9d55-000000000001',
+      concertName: '<script>alert(1)</script>',
+      tickets: 5,
+      revenueCents: 22_500,
+      confirmed: 3,
+      rejected: 1,
+      conversion: 0.75,
+    },
   ],
 };
 

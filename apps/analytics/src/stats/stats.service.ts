@@ -23,7 +23,8 @@ export class StatsService {
       declined: row.declined,
       conversion: conversionOf(row.confirmed, row.rejected),
     }));
-    const sum = (field: 'tickets' | 'revenueCents' | 'confirmed' | 'rejected' | 'declined') => byDay.reduce((total, day) => total + day[field], 0);
+    const sum = (field: 'tickets' | 'revenueCents' | 'confirmed' | 'rejected' | 'declined') =>
+      byDay.reduce((total, day) => total + day[field], 0);
     return {
       signups: {
         total: signupDays.reduce((total, row) => total + row.signups, 0),

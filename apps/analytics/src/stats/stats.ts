@@ -1,7 +1,10 @@
 /** What GET /stats answers: the projections, with conversion worked out. Money is in cents. */
 export interface Stats {
   readonly signups: { readonly total: number; readonly byDay: ReadonlyArray<{ readonly day: string; readonly signups: number }> };
-  readonly sales: SalesFigures & { readonly declined: number; readonly byDay: ReadonlyArray<SalesFigures & { readonly day: string; readonly declined: number }> };
+  readonly sales: SalesFigures & {
+    readonly declined: number;
+    readonly byDay: ReadonlyArray<SalesFigures & { readonly day: string; readonly declined: number }>;
+  };
   readonly concerts: ReadonlyArray<SalesFigures & { readonly concertId: string; readonly concertName: string }>;
 }
 

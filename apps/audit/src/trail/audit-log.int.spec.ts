@@ -18,14 +18,22 @@ describe('the audit log', () => {
   let pipeline: ConsumerPipeline<SqlExecutor>;
   /** Events delivered to Audit's pipeline as one batch from `topic`. */
   const deliver = (topic: string, ...batch: Envelope[]) =>
-    pipeline.process(topic, batch.map((event) => ({ body: JSON.stringify(event), headers: {} })), { ordered: true, exclusive: false });
+    pipeline.process(
+      topic,
+      batch.map((event) => ({ body: JSON.stringify(event), headers: {} })),
+      { ordered: true, exclusive: false },
+    );
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('audit_log', 'apps/audit/prisma/migrations');
     prisma = createPrismaClient(PrismaClient, db.url);
     log = new AuditLog(prisma);
     const handler = new EventRecordedHandler(log);
-    pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'audit', handlers: auditHandlers.map(({ message }) => ({ message, handler })), database: prisma });
+    pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'audit',
+      handlers: auditHandlers.map(({ message }) => ({ message, handler })),
+      database: prisma,
+    });
   });
   afterAll(async () => {
     await prisma.$disconnect();
@@ -33,7 +41,13 @@ describe('the audit log', () => {
   });
 
   const signUp = () =>
-    events.create(UserRegistered, { userId: randomUUID(), email: `${randomUUID()}@example.com`, name: 'Ada', ip: '203.0.113.7', userAgent: 'curl/8' });
+    events.create(UserRegistered, {
+      userId: randomUUID(),
+      email: `${randomUUID()}@example.com`,
+      name: 'Ada',
+      ip: '203.0.113.7',
+      userAgent: 'curl/8',
+    });
 
   it('records who did what, from where and when, with a hash of the payload', async () => {
     const event = signUp();
@@ -65,7 +79,13 @@ describe('the audit log', () => {
       amountCents: 4_500,
       customerEmail: 'grace@example.com',
     });
-    const concert = events.create(ConcertScheduled, { concertId: randomUUID(), name: 'Dawn', startsAt: '2027-01-01T20:00:00Z', capacity: 10, priceCents: 100 });
+    const concert = events.create(ConcertScheduled, {
+      concertId: randomUUID(),
+      name: 'Dawn',
+      startsAt: '2027-01-01T20:00:00Z',
+      capacity: 10,
+      priceCents: 100,
+    });
     await deliver('boxoffice.orders', order);
     await deliver('boxoffice.concerts', concert);
 
@@ -91,7 +111,15 @@ describe('the audit log', () => {
       const append = (n: number) =>
         Promise.all(
           Array.from({ length: n }, () =>
-            log.append({ eventId: randomUUID(), type: 'OrderRejected', topic: 'boxoffice.orders', actor, ip: null, occurredAt: new Date(), payloadHash: 'x' }),
+            log.append({
+              eventId: randomUUID(),
+              type: 'OrderRejected',
+              topic: 'boxoffice.orders',
+              actor,
+              ip: null,
+              occurredAt: new Date(),
+              payloadHash: 'x',
+            }),
           ),
         );
       await append(5);
@@ -111,7 +139,8 @@ describe('the audit log', () => {
 
     it('filters by the time the events happened', async () => {
       const actor = `${randomUUID()}@example.com`;
-      const at = (iso: string) => log.append({ eventId: randomUUID(), type: 'X', topic: 't', actor, ip: null, occurredAt: new Date(iso), payloadHash: 'x' });
+      const at = (iso: string) =>
+        log.append({ eventId: randomUUID(), type: 'X', topic: 't', actor, ip: null, occurredAt: new Date(iso), payloadHash: 'x' });
       await at('2026-01-01T00:00:00Z');
       await at('2026-06-01T00:00:00Z');
       const { entries } = await log.find({ actor, since: new Date('2026-03-01T00:00:00Z'), limit: 10 });

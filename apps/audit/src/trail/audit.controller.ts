@@ -6,9 +6,16 @@ import { AuditLog } from './audit-log.js';
 const auditQuery = z.strictObject({
   type: z.string().min(1).max(100).optional(),
   actor: z.string().min(1).max(320).optional(),
-  since: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
+  since: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value))
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^\d{1,19}$/, 'a nextCursor from a previous page').transform(BigInt).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, 'a nextCursor from a previous page')
+    .transform(BigInt)
+    .optional(),
 });
 
 @Controller('audit')

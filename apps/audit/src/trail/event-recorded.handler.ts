@@ -12,6 +12,9 @@ export class EventRecordedHandler implements BatchHandler<unknown, Tx> {
 
   async handleBatch(events: ReadonlyArray<Envelope>, { tx, source }: HandlerContext<Tx>): Promise<void> {
     // The envelope does not say which topic it came from; the batch does, and the log records it.
-    await this.log.appendAll(tx, events.map((event) => auditEntryOf(source, event)));
+    await this.log.appendAll(
+      tx,
+      events.map((event) => auditEntryOf(source, event)),
+    );
   }
 }

@@ -41,7 +41,8 @@ export class ChargeOrderHandler implements BatchHandler<Charge, Tx> {
     const outcomes = new Map<string, HandlerOutcome>();
     // Events and commands travel separately, so an order can arrive before its concert does.
     results.forEach((result, i) => {
-      if (result === null) outcomes.set(messages[i].id, Outcome.retry(`concert ${messages[i].payload.concertId} is not in the seat inventory yet`));
+      if (result === null)
+        outcomes.set(messages[i].id, Outcome.retry(`concert ${messages[i].payload.concertId} is not in the seat inventory yet`));
     });
     return outcomes;
   }

@@ -1,4 +1,11 @@
-import { PaymentCaptured, PaymentDeclined, SeatsUnavailable, type ChargeOrder, type MessageDefinition, type PayloadOf } from '@boxoffice/contracts';
+import {
+  PaymentCaptured,
+  PaymentDeclined,
+  SeatsUnavailable,
+  type ChargeOrder,
+  type MessageDefinition,
+  type PayloadOf,
+} from '@boxoffice/contracts';
 import { uuidV7 } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
@@ -59,7 +66,9 @@ export class ChargeService {
    */
   async authorizeAll(requests: ReadonlyArray<ChargeRequest>): Promise<Map<string, Promise<Authorization>>> {
     const charged = new Set(
-      (await this.prisma.charge.findMany({ where: { orderId: { in: requests.map((r) => r.orderId) } }, select: { orderId: true } })).map((row) => row.orderId),
+      (await this.prisma.charge.findMany({ where: { orderId: { in: requests.map((r) => r.orderId) } }, select: { orderId: true } })).map(
+        (row) => row.orderId,
+      ),
     );
     // A concert sold out already needs no holds: its charges will be SEATS_UNAVAILABLE.
     const prices = new Map(
@@ -102,7 +111,10 @@ export class ChargeService {
             WHERE concert_id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) ORDER BY concert_id FOR UPDATE`,
           JSON.stringify(concertIds),
         )
-      ).map((row): [string, Seats] => [row.concert_id, { priceCents: row.price_cents, capacity: row.capacity, sold: row.seats_sold, sold0: row.seats_sold }]),
+      ).map((row): [string, Seats] => [
+        row.concert_id,
+        { priceCents: row.price_cents, capacity: row.capacity, sold: row.seats_sold, sold0: row.seats_sold },
+      ]),
     );
 
     // The unique order id makes a second request for the same order a read, never a second charge.
@@ -117,7 +129,15 @@ export class ChargeService {
       ).map((row) => [row.order_id, row.status]),
     );
     const results: ChargeResult[] = [];
-    const rows: Array<{ id: string; orderId: string; concertId: string; quantity: number; amountCents: number; status: ChargeStatus; reason: string | null }> = [];
+    const rows: Array<{
+      id: string;
+      orderId: string;
+      concertId: string;
+      quantity: number;
+      amountCents: number;
+      status: ChargeStatus;
+      reason: string | null;
+    }> = [];
     const events: Array<() => unknown> = [];
     for (const { request, prepared } of jobs) {
       const before = earlier.get(request.orderId);
@@ -182,8 +202,6 @@ export class ChargeService {
    * as a provider's void is, so the seat rows are not held locked while it goes.
    */
   release(prepared: Promise<Authorization> | undefined): void {
-    void prepared
-      ?.then((authorization) => (authorization.approved ? this.gateway.void(authorization) : undefined))
-      .catch(() => undefined); // an unvoided hold expires at the provider
+    void prepared?.then((authorization) => (authorization.approved ? this.gateway.void(authorization) : undefined)).catch(() => undefined); // an unvoided hold expires at the provider
   }
 }

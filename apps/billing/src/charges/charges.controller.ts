@@ -27,9 +27,12 @@ export class ChargesController {
     // would take money for an order it never recorded. (A retry with the same key still works.)
     if (http.raw.socket.destroyed) throw new ServiceUnavailableException('the caller gave up while waiting for capacity');
     try {
-      const status = await this.prisma.$transaction((tx) => this.charges.charge(tx, request, (definition, payload) => this.messages.send(tx, definition, payload)), {
-        timeout: 30_000,
-      });
+      const status = await this.prisma.$transaction(
+        (tx) => this.charges.charge(tx, request, (definition, payload) => this.messages.send(tx, definition, payload)),
+        {
+          timeout: 30_000,
+        },
+      );
       return { orderId: request.orderId, status };
     } catch (error) {
       if (error instanceof UnknownConcertError) throw new ServiceUnavailableException(error.message);

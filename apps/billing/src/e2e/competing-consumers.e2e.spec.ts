@@ -39,17 +39,27 @@ describe('when two Billing instances share the charge queue', () => {
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${checkoutUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${checkoutUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const jobsOf = async (billing: ServiceProcess) => (await (await fetch(`${billing.url}/charges/jobs`)).json()) as JobStats;
 
   it('charges every order exactly once, and both instances do part of the work', async () => {
-    const concert = await post('/concerts', { name: 'Two Rooms', startsAt: '2027-06-01T20:00:00Z', capacity: 1_000, priceCents: 2_000 }, { 'x-admin-key': 'local-admin-key' });
+    const concert = await post(
+      '/concerts',
+      { name: 'Two Rooms', startsAt: '2027-06-01T20:00:00Z', capacity: 1_000, priceCents: 2_000 },
+      { 'x-admin-key': 'local-admin-key' },
+    );
     expect(concert.status).toBe(201);
     const { id: concertId } = (await concert.json()) as { id: string };
 
     for (let placed = 0; placed < ORDERS; placed += 20) {
       const responses = await Promise.all(
-        Array.from({ length: 20 }, () => post('/orders', { concertId, quantity: 1, customerEmail: 'buyer@example.com' }, { 'idempotency-key': randomUUID() })),
+        Array.from({ length: 20 }, () =>
+          post('/orders', { concertId, quantity: 1, customerEmail: 'buyer@example.com' }, { 'idempotency-key': randomUUID() }),
+        ),
       );
       expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));
     }

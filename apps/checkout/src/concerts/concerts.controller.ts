@@ -20,7 +20,10 @@ export class ConcertsController {
   @ApiOperation({ summary: 'Schedule a concert (admin); emits ConcertScheduled' })
   @ApiHeader({ name: 'x-admin-key', required: true })
   @ApiBody({ schema: z.toJSONSchema(scheduleConcertSchema) as object })
-  async schedule(@Headers('x-admin-key') key: string | undefined, @Body(new ZodValidationPipe(scheduleConcertSchema)) body: ScheduleConcert) {
+  async schedule(
+    @Headers('x-admin-key') key: string | undefined,
+    @Body(new ZodValidationPipe(scheduleConcertSchema)) body: ScheduleConcert,
+  ) {
     if (!key || !sameSecret(key, this.config.ADMIN_API_KEY)) throw new UnauthorizedException('a valid x-admin-key header is required');
     const concert = await this.concerts.schedule(body);
     return { ...concert, startsAt: concert.startsAt.toISOString() };

@@ -57,7 +57,11 @@ describe('when Billing is down during a sale', () => {
     it('still accepts asynchronous purchases, and they wait in the charge queue', async () => {
       acceptedDuringOutage.push(...(await checkout.placeOrders(concertId, 20)));
 
-      const stats = await waitFor(() => checkout.stats(), (s) => s.queueDepth === 20, { description: 'the 20 charges to be queued' });
+      const stats = await waitFor(
+        () => checkout.stats(),
+        (s) => s.queueDepth === 20,
+        { description: 'the 20 charges to be queued' },
+      );
       expect(stats.queueConsumers).toBe(0);
       const statuses = await Promise.all(acceptedDuringOutage.map(async (id) => (await checkout.order(id)).status));
       expect(new Set(statuses)).toEqual(new Set(['PENDING']));

@@ -18,7 +18,11 @@ export class CheckoutApi {
   ) {}
 
   async scheduleConcert(capacity: number, priceCents = 4_500): Promise<string> {
-    const response = await this.post('/concerts', { name: `Concert ${randomUUID().slice(0, 8)}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents }, { 'x-admin-key': this.adminKey });
+    const response = await this.post(
+      '/concerts',
+      { name: `Concert ${randomUUID().slice(0, 8)}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents },
+      { 'x-admin-key': this.adminKey },
+    );
     if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
     return ((await response.json()) as { id: string }).id;
   }
@@ -51,6 +55,10 @@ export class CheckoutApi {
   }
 
   private post(path: string, body: unknown, headers: Record<string, string>) {
-    return fetch(`${this.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return fetch(`${this.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   }
 }

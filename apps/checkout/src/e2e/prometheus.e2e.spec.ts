@@ -26,7 +26,11 @@ describe('a real Prometheus scraping Checkout and Billing', () => {
       { job: 'checkout', url: checkoutProcess.url },
       { job: 'billing', url: billingProcess.url },
     ]);
-    await waitFor(() => prometheus.query('up == 1'), (up) => up.length === 2, { timeoutMs: 30_000, intervalMs: 250, description: 'both targets scraped and up' });
+    await waitFor(
+      () => prometheus.query('up == 1'),
+      (up) => up.length === 2,
+      { timeoutMs: 30_000, intervalMs: 250, description: 'both targets scraped and up' },
+    );
   }, 120_000);
   afterAll(async () => {
     await prometheus?.stop();
@@ -42,24 +46,36 @@ describe('a real Prometheus scraping Checkout and Billing', () => {
     await checkout.placeOrders(concertId, BURST, 25);
 
     // At 20 a second, 300 charges take 15 s: the queue must stand well above zero for several scrapes.
-    const risen = await waitFor(() => prometheus.scalar(depth), (value) => value !== null && value >= BURST / 3, {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-      description: `Prometheus to see the charge queue at ${BURST / 3} or more`,
-    });
+    const risen = await waitFor(
+      () => prometheus.scalar(depth),
+      (value) => value !== null && value >= BURST / 3,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        description: `Prometheus to see the charge queue at ${BURST / 3} or more`,
+      },
+    );
     expect(risen).toBeGreaterThanOrEqual(BURST / 3);
 
-    await waitFor(() => prometheus.scalar(depth), (value) => value === 0, {
-      timeoutMs: 90_000,
-      intervalMs: 500,
-      description: 'Prometheus to see the charge queue drained',
-    });
+    await waitFor(
+      () => prometheus.scalar(depth),
+      (value) => value === 0,
+      {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        description: 'Prometheus to see the charge queue drained',
+      },
+    );
     // Everything was accepted, and every order settled, as Prometheus counted them.
-    await waitFor(() => prometheus.scalar(`sum(${metricNames.ordersSettled})`), (value) => value === BURST, {
-      timeoutMs: 20_000,
-      intervalMs: 500,
-      description: `${BURST} settled orders in Prometheus`,
-    });
+    await waitFor(
+      () => prometheus.scalar(`sum(${metricNames.ordersSettled})`),
+      (value) => value === BURST,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 500,
+        description: `${BURST} settled orders in Prometheus`,
+      },
+    );
     await expect(prometheus.scalar(`sum(${metricNames.ordersAccepted})`)).resolves.toBe(BURST);
 
     // Prometheus' own record of the drain: the queue stood high, and Billing took the charges at
@@ -75,15 +91,30 @@ describe('a real Prometheus scraping Checkout and Billing', () => {
   }, 180_000);
 
   it("accepts every PromQL expression of the Grafana dashboard, and answers the ticket sale's panels with data", async () => {
-    const dashboard = JSON.parse(readFileSync(new URL('../../../../observability/grafana/dashboards/ticket-sale.json', import.meta.url), 'utf8')) as {
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../../../observability/grafana/dashboards/ticket-sale.json', import.meta.url), 'utf8'),
+    ) as {
       panels: Array<{ title: string; targets?: Array<{ expr?: string }> }>;
     };
-    const queries = dashboard.panels.flatMap(({ title, targets = [] }) => targets.filter(({ expr }) => expr).map(({ expr }) => ({ title, expr: expr!.replaceAll('$__rate_interval', '30s') })));
+    const queries = dashboard.panels.flatMap(({ title, targets = [] }) =>
+      targets.filter(({ expr }) => expr).map(({ expr }) => ({ title, expr: expr!.replaceAll('$__rate_interval', '30s') })),
+    );
     expect(queries.length).toBeGreaterThan(15);
-    const answered = await Promise.all(queries.map(async ({ title, expr }) => ({ title, expr, series: (await prometheus.query(expr)).length })));
+    const answered = await Promise.all(
+      queries.map(async ({ title, expr }) => ({ title, expr, series: (await prometheus.query(expr)).length })),
+    );
     // A refused expression throws above; these panels must also show something after the burst.
-    for (const wanted of ['Accept rate', 'Charge queue depth', 'Drain rate against the configured rate', 'Consumer lag per group', 'Outbox backlog']) {
-      expect({ wanted, series: answered.filter(({ title }) => title === wanted).some(({ series }) => series > 0) }).toEqual({ wanted, series: true });
+    for (const wanted of [
+      'Accept rate',
+      'Charge queue depth',
+      'Drain rate against the configured rate',
+      'Consumer lag per group',
+      'Outbox backlog',
+    ]) {
+      expect({ wanted, series: answered.filter(({ title }) => title === wanted).some(({ series }) => series > 0) }).toEqual({
+        wanted,
+        series: true,
+      });
     }
   }, 60_000);
 });

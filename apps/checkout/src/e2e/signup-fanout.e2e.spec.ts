@@ -34,8 +34,14 @@ describe('a sign-up, fanned out to Email, Analytics and Audit', () => {
     return { email: address, ...((await response.json()) as { userId: string; status: string }) };
   };
   const signups = async () => ((await get(analytics, '/stats')) as { signups: { total: number } }).signups.total;
-  const auditOf = async (userId: string) => ((await get(audit, `/audit?actor=${userId}`)) as { entries: Array<Record<string, unknown>> }).entries;
-  const mailsTo = (address: string) => waitFor(() => inbox.to(address), (mails) => mails.length > 0, { description: `a mail to ${address}` });
+  const auditOf = async (userId: string) =>
+    ((await get(audit, `/audit?actor=${userId}`)) as { entries: Array<Record<string, unknown>> }).entries;
+  const mailsTo = (address: string) =>
+    waitFor(
+      () => inbox.to(address),
+      (mails) => mails.length > 0,
+      { description: `a mail to ${address}` },
+    );
 
   it('gives one welcome mail, one more sign-up in the stats and one audit entry', async () => {
     const before = await signups();
@@ -43,8 +49,17 @@ describe('a sign-up, fanned out to Email, Analytics and Audit', () => {
     expect(user).toEqual({ email: user.email, userId: expect.any(String), status: 'REGISTERED' });
 
     await waitFor(signups, (total) => total === before + 1, { description: 'Analytics to count the sign-up' });
-    const [entry] = await waitFor(() => auditOf(user.userId), (entries) => entries.length > 0, { description: 'the audit entry' });
-    expect(entry).toMatchObject({ type: 'UserRegistered', actor: user.userId, ip: '127.0.0.1', topic: expect.stringMatching(/\.boxoffice\.users$/) });
+    const [entry] = await waitFor(
+      () => auditOf(user.userId),
+      (entries) => entries.length > 0,
+      { description: 'the audit entry' },
+    );
+    expect(entry).toMatchObject({
+      type: 'UserRegistered',
+      actor: user.userId,
+      ip: '127.0.0.1',
+      topic: expect.stringMatching(/\.boxoffice\.users$/),
+    });
     expect(await mailsTo(user.email)).toEqual([expect.objectContaining({ subject: 'Welcome to boxoffice, Ada' })]);
     const { emails } = (await get(email, `/emails?to=${user.email}`)) as { emails: Array<{ kind: string; status: string }> };
     expect(emails).toEqual([expect.objectContaining({ kind: 'welcome', status: 'SENT' })]);
@@ -68,7 +83,12 @@ describe('a sign-up, fanned out to Email, Analytics and Audit', () => {
       const before = await signups();
       const users = [await signUp(), await signUp(), await signUp()];
       await waitFor(signups, (total) => total === before + 3, { description: 'Analytics to count the sign-ups while Email is down' });
-      for (const user of users) await waitFor(() => auditOf(user.userId), (entries) => entries.length === 1, { description: 'the audit entries' });
+      for (const user of users)
+        await waitFor(
+          () => auditOf(user.userId),
+          (entries) => entries.length === 1,
+          { description: 'the audit entries' },
+        );
       expect(users.flatMap((user) => inbox.to(user.email))).toEqual([]);
 
       email = await system.start('email', emailEnv);
@@ -79,7 +99,8 @@ describe('a sign-up, fanned out to Email, Analytics and Audit', () => {
 
   describe('when two Analytics instances share the consumer group', () => {
     it('they split the partitions between them and count each event once', async () => {
-      const instance = async (process: ServiceProcess) => (await get(process, '/stats/instance')) as { processed: number; duplicates: number };
+      const instance = async (process: ServiceProcess) =>
+        (await get(process, '/stats/instance')) as { processed: number; duplicates: number };
       const firstBefore = await instance(analytics);
       const second = await system.start('analytics');
 

@@ -24,7 +24,11 @@ describe('the ticket sale, with Checkout and Billing running as processes', () =
   });
 
   const settled = (orderId: string) =>
-    waitFor(() => checkout.order(orderId), (order) => order.status !== 'PENDING', { description: `order ${orderId} to settle` });
+    waitFor(
+      () => checkout.order(orderId),
+      (order) => order.status !== 'PENDING',
+      { description: `order ${orderId} to settle` },
+    );
 
   it('takes a purchase as PENDING and confirms it once Billing has charged it', async () => {
     const concertId = await checkout.scheduleConcert(100);

@@ -5,7 +5,7 @@ import { TestSmtpServer, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { CheckoutApi } from './checkout-api.js';
 
-// Tracing through the transactional outbox (issue 10): the five services export OTLP to a
+// Tracing through the transactional outbox: the five services export OTLP to a
 // receiver inside this spec, as they would to a collector. One purchase must be one trace from
 // Checkout's HTTP request to the order's confirmation, across two outboxes, RabbitMQ and Kafka;
 // the subscribers' traces of its events, and of a sign-up, are linked to it.
@@ -45,7 +45,9 @@ describe('the traces of a purchase and a sign-up', () => {
   };
   const find = (predicate: (span: ReceivedSpan) => boolean) => sink.spans.filter(predicate);
   const messageSpan = (service: string, operation: string, type: string) => (span: ReceivedSpan) =>
-    span.service === service && span.attributes['messaging.operation.type'] === operation && span.attributes['boxoffice.message.type'] === type;
+    span.service === service &&
+    span.attributes['messaging.operation.type'] === operation &&
+    span.attributes['boxoffice.message.type'] === type;
   const describeSpan = (span: ReceivedSpan) => `${span.service}: ${span.kind} ${span.name} [${span.scope}]`;
 
   describe('a purchase', () => {
@@ -56,12 +58,20 @@ describe('the traces of a purchase and a sign-up', () => {
       // Billing learns of the concert through Kafka: order once its batch span (ended after the
       // commit) is exported, so the charge is not retried and the trace has one of each span.
       await waitFor(
-        () => find((s) => s.service === 'billing' && /^process .*concerts$/.test(s.name) && s.attributes['messaging.batch.message_count'] !== undefined),
+        () =>
+          find(
+            (s) =>
+              s.service === 'billing' && /^process .*concerts$/.test(s.name) && s.attributes['messaging.batch.message_count'] !== undefined,
+          ),
         (spans) => spans.length > 0,
         { timeoutMs: 60_000, description: 'Billing to take the concert in' },
       );
       const [orderId] = await checkout.placeOrders(concertId, 1);
-      await waitFor(() => checkout.order(orderId), (order) => order.status === 'CONFIRMED', { timeoutMs: 60_000, description: 'the order to be confirmed' });
+      await waitFor(
+        () => checkout.order(orderId),
+        (order) => order.status === 'CONFIRMED',
+        { timeoutMs: 60_000, description: 'the order to be confirmed' },
+      );
       // Everything up to the confirmation's create span, exported.
       const [created] = await waitFor(
         () => find(messageSpan('checkout', 'create', 'OrderConfirmed')),
@@ -119,20 +129,36 @@ describe('the traces of a purchase and a sign-up', () => {
     it("gives each batch one process span with a link per message and the batch's size", async () => {
       const charge = find(messageSpan('billing', 'process', 'ChargeOrder'))[0];
       const batches = find(
-        (s) => s.service === 'billing' && s.scope === '@boxoffice/telemetry' && s.attributes['messaging.batch.message_count'] !== undefined && s.links.some((l) => l.traceId === orderTrace),
+        (s) =>
+          s.service === 'billing' &&
+          s.scope === '@boxoffice/telemetry' &&
+          s.attributes['messaging.batch.message_count'] !== undefined &&
+          s.links.some((l) => l.traceId === orderTrace),
       );
       expect(batches).toHaveLength(1);
-      expect(batches[0]).toMatchObject({ kind: 'consumer', name: expect.stringMatching(/^process .*charge-order$/), attributes: expect.objectContaining({ 'messaging.batch.message_count': 1 }) });
+      expect(batches[0]).toMatchObject({
+        kind: 'consumer',
+        name: expect.stringMatching(/^process .*charge-order$/),
+        attributes: expect.objectContaining({ 'messaging.batch.message_count': 1 }),
+      });
       // A command's own span continues the message's trace; the batch span is a trace of its own,
       // linked to each message.
       expect(batches[0].traceId).not.toBe(orderTrace);
       expect(charge.parentSpanId).not.toBe(batches[0].spanId);
-      expect(batches[0].links).toEqual([expect.objectContaining({ traceId: orderTrace, attributes: { 'messaging.message.id': charge.attributes['messaging.message.id'] } })]);
+      expect(batches[0].links).toEqual([
+        expect.objectContaining({ traceId: orderTrace, attributes: { 'messaging.message.id': charge.attributes['messaging.message.id'] } }),
+      ]);
     });
 
     it('gives Email, Analytics and Audit traces of their own, each linked to the order trace', async () => {
       const processes = await waitFor(
-        () => find((s) => ['email', 'analytics', 'audit'].includes(s.service) && s.attributes['boxoffice.message.type'] === 'OrderConfirmed' && s.attributes['messaging.operation.type'] === 'process'),
+        () =>
+          find(
+            (s) =>
+              ['email', 'analytics', 'audit'].includes(s.service) &&
+              s.attributes['boxoffice.message.type'] === 'OrderConfirmed' &&
+              s.attributes['messaging.operation.type'] === 'process',
+          ),
         (found) => new Set(found.map((s) => s.service)).size === 3,
         { timeoutMs: 20_000, description: 'the subscribers to process OrderConfirmed' },
       );
@@ -154,13 +180,21 @@ describe('the traces of a purchase and a sign-up', () => {
       });
       expect(response.status).toBe(202);
       const { userId } = (await response.json()) as { userId: string };
-      const [created] = await waitFor(() => find(messageSpan('checkout', 'create', 'UserRegistered')), (spans) => spans.length === 1, {
-        timeoutMs: 20_000,
-        description: 'the UserRegistered create span',
-      });
+      const [created] = await waitFor(
+        () => find(messageSpan('checkout', 'create', 'UserRegistered')),
+        (spans) => spans.length === 1,
+        {
+          timeoutMs: 20_000,
+          description: 'the UserRegistered create span',
+        },
+      );
       expect(ancestorsOf(created).map(describeSpan).at(-1)).toMatch(/^checkout: server /);
       const processes = await waitFor(
-        () => find(messageSpan('email', 'process', 'UserRegistered')).concat(find(messageSpan('analytics', 'process', 'UserRegistered')), find(messageSpan('audit', 'process', 'UserRegistered'))),
+        () =>
+          find(messageSpan('email', 'process', 'UserRegistered')).concat(
+            find(messageSpan('analytics', 'process', 'UserRegistered')),
+            find(messageSpan('audit', 'process', 'UserRegistered')),
+          ),
         (found) => found.length === 3,
         { timeoutMs: 30_000, description: 'the three subscribers to process the sign-up' },
       );
@@ -176,11 +210,14 @@ describe('the traces of a purchase and a sign-up', () => {
   it('has every link of every span point at a span that was recorded', async () => {
     const dangling = () => {
       const all = byId();
-      return sink.spans.flatMap((span) => span.links.filter((link) => !all.has(link.spanId)).map((link) => `${describeSpan(span)} -> ${link.traceId}/${link.spanId}`));
+      return sink.spans.flatMap((span) =>
+        span.links.filter((link) => !all.has(link.spanId)).map((link) => `${describeSpan(span)} -> ${link.traceId}/${link.spanId}`),
+      );
     };
     // The last spans may still be in a service's export buffer.
-    await expect(waitFor(dangling, (links) => links.length === 0, { timeoutMs: 10_000, description: 'every linked span to be exported' })).resolves.toEqual([]);
+    await expect(
+      waitFor(dangling, (links) => links.length === 0, { timeoutMs: 10_000, description: 'every linked span to be exported' }),
+    ).resolves.toEqual([]);
     expect(sink.spans.filter((span) => span.links.length > 0).length).toBeGreaterThan(5);
   });
-
 });

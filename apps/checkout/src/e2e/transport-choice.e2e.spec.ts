@@ -5,12 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { CheckoutApi } from './checkout-api.js';
 
 // The same five services on each pair of transports a deployment can choose: commands through a
-// broker (RabbitMQ, ActiveMQ Artemis or SQS), events through a stream or a broker's topics (Kafka
-// or Kinesis). Nothing but COMMAND_TRANSPORT and EVENT_TRANSPORT differs between the runs.
+// broker (RabbitMQ, ActiveMQ Artemis, SQS or NATS JetStream), events through a log (Kafka,
+// Kinesis or NATS JetStream). Nothing but COMMAND_TRANSPORT and EVENT_TRANSPORT differs between the runs.
 const pairs = [
   { command: 'rabbitmq', event: 'kafka' },
   { command: 'activemq', event: 'kafka' },
   { command: 'sqs', event: 'kinesis' },
+  { command: 'nats', event: 'nats' },
 ] as const;
 
 describe.each(pairs)('the whole system with commands on $command and events on $event', ({ command, event }) => {
@@ -53,7 +54,13 @@ describe.each(pairs)('the whole system with commands on $command and events on $
     const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { orderId: string }).orderId));
 
     const orders = await Promise.all(
-      ids.map((id) => waitFor(() => checkout.order(id), (order) => order.status !== 'PENDING', { description: `order ${id} to settle` })),
+      ids.map((id) =>
+        waitFor(
+          () => checkout.order(id),
+          (order) => order.status !== 'PENDING',
+          { description: `order ${id} to settle` },
+        ),
+      ),
     );
     expect(orders.filter((o) => o.status === 'CONFIRMED')).toHaveLength(5);
     expect(orders.filter((o) => o.status === 'REJECTED').map((o) => o.reason)).toEqual(Array(3).fill('SOLD_OUT'));
@@ -69,7 +76,11 @@ describe.each(pairs)('the whole system with commands on $command and events on $
     expect(response.status).toBe(202);
     const { userId } = (await response.json()) as { userId: string };
 
-    const mails = await waitFor(() => inbox.to(address), (sent) => sent.length > 0, { description: `the welcome mail to ${address}` });
+    const mails = await waitFor(
+      () => inbox.to(address),
+      (sent) => sent.length > 0,
+      { description: `the welcome mail to ${address}` },
+    );
     expect(mails).toEqual([expect.objectContaining({ subject: 'Welcome to boxoffice, Grace' })]);
     const entries = await waitFor(
       async () => ((await get(audit, `/audit?actor=${userId}`)) as { entries: Array<{ type: string }> }).entries,

@@ -16,7 +16,9 @@ export class OrderIdempotency {
 
   /** What makes two requests with one Idempotency-Key the same request. */
   hashOf(input: PlaceOrder): string {
-    return createHash('sha256').update(JSON.stringify([input.concertId, input.quantity, input.customerEmail])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify([input.concertId, input.quantity, input.customerEmail]))
+      .digest('hex');
   }
 
   /** The order an earlier request with this key made, or null; ConflictException if its body differed. */
@@ -31,7 +33,8 @@ export class OrderIdempotency {
   }
 
   private same(order: Order, requestHash: string): Order {
-    if (order.requestHash !== requestHash) throw new ConflictException('this Idempotency-Key was already used with a different request body');
+    if (order.requestHash !== requestHash)
+      throw new ConflictException('this Idempotency-Key was already used with a different request body');
     return order;
   }
 }

@@ -19,7 +19,9 @@ describe('the group commit behind POST /orders', () => {
     prisma = createPrismaClient(PrismaClient, db.url);
     placements = new OrderPlacementGroupCommit(prisma);
     concertId = randomUUID();
-    await prisma.concert.create({ data: { id: concertId, name: 'Night Shift', startsAt: new Date('2027-01-01T20:00:00Z'), capacity: 100, priceCents: 4500 } });
+    await prisma.concert.create({
+      data: { id: concertId, name: 'Night Shift', startsAt: new Date('2027-01-01T20:00:00Z'), capacity: 100, priceCents: 4500 },
+    });
   });
   afterAll(async () => {
     await prisma.$disconnect();
@@ -29,7 +31,14 @@ describe('the group commit behind POST /orders', () => {
   const placement = (idempotencyKey = randomUUID()): Placement => {
     const id = uuidV7();
     const order = { concertId, quantity: 2, customerEmail: 'ada@example.com' };
-    return { id, ...order, amountCents: 9000, idempotencyKey, requestHash: 'hash', command: messages.entry(ChargeOrder, { orderId: id, ...order }) };
+    return {
+      id,
+      ...order,
+      amountCents: 9000,
+      idempotencyKey,
+      requestHash: 'hash',
+      command: messages.entry(ChargeOrder, { orderId: id, ...order }),
+    };
   };
   const outboxOf = async (orderIds: string[]) =>
     (

@@ -15,7 +15,12 @@ export class OrderMetrics {
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
-    this.accepted = new Counter({ name: metricNames.ordersAccepted, help: 'Orders accepted, by path (async: POST /orders, sync: POST /orders/sync)', labelNames: ['path'], registers });
+    this.accepted = new Counter({
+      name: metricNames.ordersAccepted,
+      help: 'Orders accepted, by path (async: POST /orders, sync: POST /orders/sync)',
+      labelNames: ['path'],
+      registers,
+    });
     this.settled = new Counter({
       name: metricNames.ordersSettled,
       help: 'Orders settled, by status (confirmed, rejected) and the rejection reason',

@@ -102,14 +102,27 @@ export class OrdersService {
    * for the batch, and an event per order it moved. An order settled before stays as it is
    * ('settled before'); one that does not exist is 'unknown'.
    */
-  async settleAll(tx: Tx, verdicts: ReadonlyArray<{ orderId: string; settlement: Settlement }>, send: Send): Promise<Map<string, 'settled' | 'settled before' | 'unknown'>> {
+  async settleAll(
+    tx: Tx,
+    verdicts: ReadonlyArray<{ orderId: string; settlement: Settlement }>,
+    send: Send,
+  ): Promise<Map<string, 'settled' | 'settled before' | 'unknown'>> {
     const rows = verdicts.map(({ orderId, settlement }) => ({
       id: orderId,
       status: settlement.status,
       reason: settlement.status === 'REJECTED' ? settlement.reason : null,
     }));
     const moved = await tx.$queryRawUnsafe<
-      Array<{ id: string; concert_id: string; concert_name: string; quantity: number; amount_cents: number; customer_email: string; status: string; rejection_reason: string | null }>
+      Array<{
+        id: string;
+        concert_id: string;
+        concert_name: string;
+        quantity: number;
+        amount_cents: number;
+        customer_email: string;
+        status: string;
+        rejection_reason: string | null;
+      }>
     >(
       `UPDATE "order" o
           SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -121,7 +134,13 @@ export class OrdersService {
     const result = new Map<string, 'settled' | 'settled before' | 'unknown'>();
     for (const order of moved) {
       result.set(order.id, 'settled');
-      const common = { orderId: order.id, concertId: order.concert_id, concertName: order.concert_name, quantity: order.quantity, customerEmail: order.customer_email };
+      const common = {
+        orderId: order.id,
+        concertId: order.concert_id,
+        concertName: order.concert_name,
+        quantity: order.quantity,
+        customerEmail: order.customer_email,
+      };
       if (order.status === 'CONFIRMED') await send(OrderConfirmed, { ...common, amountCents: order.amount_cents });
       else await send(OrderRejected, { ...common, reason: order.rejection_reason as 'SOLD_OUT' | 'PAYMENT_DECLINED' });
     }

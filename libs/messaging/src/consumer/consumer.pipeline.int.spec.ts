@@ -13,7 +13,13 @@ import type { SqlExecutor } from '../sql-client.js';
 import { ConsumerPipeline, type InboundMessage, type SourceSemantics } from './consumer.pipeline.js';
 import type { BatchHandler, MessageHandler } from './message-handler.js';
 
-const Credited = defineMessage({ type: 'Credited', version: 1, kind: 'event', description: 'test', schema: z.object({ account: z.string(), amount: z.number() }) });
+const Credited = defineMessage({
+  type: 'Credited',
+  version: 1,
+  kind: 'event',
+  description: 'test',
+  schema: z.object({ account: z.string(), amount: z.number() }),
+});
 const Noted = defineMessage({ type: 'Noted', version: 1, kind: 'event', description: 'test', schema: z.object({ account: z.string() }) });
 const Foreign = defineMessage({ type: 'Foreign', version: 1, kind: 'event', description: 'test', schema: z.object({}) });
 const catalog = [
@@ -49,7 +55,9 @@ describe('the consumer pipeline', () => {
     },
   };
 
-  function pipeline(handler: MessageHandler<never, SqlExecutor> | BatchHandler<never, SqlExecutor> = ledger as MessageHandler<never, SqlExecutor>) {
+  function pipeline(
+    handler: MessageHandler<never, SqlExecutor> | BatchHandler<never, SqlExecutor> = ledger as MessageHandler<never, SqlExecutor>,
+  ) {
     return new ConsumerPipeline({
       consumer: 'ledger',
       handlers: [{ message: Credited, handler }],
@@ -79,7 +87,11 @@ describe('the consumer pipeline', () => {
   describe('when a batch arrives', () => {
     it('handles every message in one transaction and writes what they sent with one outbox insert', async () => {
       const batch = [credit(1), credit(2, 'b'), credit(3)];
-      const settlements = await pipeline().process('ledger', batch.map((m) => inbound(m)), topic);
+      const settlements = await pipeline().process(
+        'ledger',
+        batch.map((m) => inbound(m)),
+        topic,
+      );
       expect(settlements).toEqual([1, 2, 3].map(() => ({ kind: 'ack', as: 'done' })));
       expect(await balance()).toBe(6);
       expect(await outboxRows()).toEqual([
@@ -114,7 +126,11 @@ describe('the consumer pipeline', () => {
         database: counting,
         sender: new MessageSender(new EnvelopeFactory('billing'), new Routing(undefined, catalog)),
       });
-      const settlements = await processor.process('ledger', Array.from({ length: 100 }, () => inbound(credit(1))), queue);
+      const settlements = await processor.process(
+        'ledger',
+        Array.from({ length: 100 }, () => inbound(credit(1))),
+        queue,
+      );
       expect(settlements.every((s) => s.kind === 'ack')).toBe(true);
       expect(savepoints).toHaveLength(1);
       expect(await balance()).toBe(100);
@@ -144,9 +160,23 @@ describe('the consumer pipeline', () => {
     it('retries it alone, undoes its writes and sends, and commits the rest', async () => {
       const batch = [credit(1), credit(20, 'b'), credit(300, 'c')];
       decide = (m) => (m.payload.amount === 20 ? Outcome.retry('gateway timed out') : Outcome.done());
-      const settlements = await pipeline().process('ledger', batch.map((m) => inbound(m)), queue);
+      const settlements = await pipeline().process(
+        'ledger',
+        batch.map((m) => inbound(m)),
+        queue,
+      );
       expect(settlements.map((s) => s.kind)).toEqual(['ack', 'retry', 'ack']);
-      expect(settlements[1]).toMatchObject({ kind: 'retry', delayMs: 100, attempts: 1, headers: { [FailureHeaders.attempts]: '1', [FailureHeaders.lastError]: 'gateway timed out', [FailureHeaders.originalSource]: 'ledger', [FailureHeaders.consumer]: 'ledger' } });
+      expect(settlements[1]).toMatchObject({
+        kind: 'retry',
+        delayMs: 100,
+        attempts: 1,
+        headers: {
+          [FailureHeaders.attempts]: '1',
+          [FailureHeaders.lastError]: 'gateway timed out',
+          [FailureHeaders.originalSource]: 'ledger',
+          [FailureHeaders.consumer]: 'ledger',
+        },
+      });
       expect(await balance()).toBe(301);
       expect(await outboxRows()).toHaveLength(2);
       expect(await inboxRows()).toBe(2);
@@ -168,7 +198,11 @@ describe('the consumer pipeline', () => {
     it('holds back what follows it on an ordered source, so nothing overtakes it', async () => {
       const batch = [credit(1), credit(20), credit(300), credit(4000)];
       decide = (m) => (m.payload.amount === 20 ? Outcome.retry('not yet') : Outcome.done());
-      const settlements = await pipeline().process('ledger', batch.map((m) => inbound(m)), topic);
+      const settlements = await pipeline().process(
+        'ledger',
+        batch.map((m) => inbound(m)),
+        topic,
+      );
       expect(settlements.map((s) => s.kind)).toEqual(['ack', 'retry', 'held', 'held']);
       expect(await balance()).toBe(1);
       expect(await inboxRows()).toBe(1);
@@ -178,10 +212,19 @@ describe('the consumer pipeline', () => {
   describe('when a message has used up its attempts', () => {
     it('dead-letters it with its failure record', async () => {
       const message = credit(9);
-      const earlier = withFailure({}, { attempts: 2, lastError: 'x', firstFailureAt: '2026-12-01T00:00:00.000Z', lastFailureAt: '2026-12-01T00:00:01.000Z' }, { source: 'ledger', consumer: 'ledger' });
+      const earlier = withFailure(
+        {},
+        { attempts: 2, lastError: 'x', firstFailureAt: '2026-12-01T00:00:00.000Z', lastFailureAt: '2026-12-01T00:00:01.000Z' },
+        { source: 'ledger', consumer: 'ledger' },
+      );
       decide = () => Outcome.retry('still failing');
       const [settlement] = await pipeline().process('ledger', [inbound(message, earlier)], queue);
-      expect(settlement).toMatchObject({ kind: 'dead-letter', attempts: 3, messageId: message.id, headers: { [FailureHeaders.firstFailureAt]: '2026-12-01T00:00:00.000Z' } });
+      expect(settlement).toMatchObject({
+        kind: 'dead-letter',
+        attempts: 3,
+        messageId: message.id,
+        headers: { [FailureHeaders.firstFailureAt]: '2026-12-01T00:00:00.000Z' },
+      });
       expect(await balance()).toBe(0);
       expect(await inboxRows()).toBe(0);
     });
@@ -202,7 +245,7 @@ describe('the consumer pipeline', () => {
       expect(await pipeline().process('ledger', [inbound(foreign)], topic)).toEqual([{ kind: 'ack', as: 'skipped' }]);
     });
 
-    it('dead-letters it on a work queue, which is the consumer\'s alone', async () => {
+    it("dead-letters it on a work queue, which is the consumer's alone", async () => {
       const [settlement] = await pipeline().process('ledger', [inbound(foreign)], queue);
       expect(settlement).toMatchObject({ kind: 'dead-letter', reason: expect.stringContaining('unexpected message Foreign v1') });
     });
@@ -223,7 +266,11 @@ describe('the consumer pipeline', () => {
     beforeEach(() => void (calls.length = 0));
 
     it('hands it the whole run at once', async () => {
-      const settlements = await pipeline(setBased as BatchHandler<never, SqlExecutor>).process('ledger', [1, 2, 3, 4].map((n) => inbound(credit(n))), queue);
+      const settlements = await pipeline(setBased as BatchHandler<never, SqlExecutor>).process(
+        'ledger',
+        [1, 2, 3, 4].map((n) => inbound(credit(n))),
+        queue,
+      );
       expect(settlements.every((s) => s.kind === 'ack')).toBe(true);
       expect(calls).toEqual([4]);
       expect(await balance()).toBe(10);
@@ -232,12 +279,19 @@ describe('the consumer pipeline', () => {
     it('undoes what a batch handler wrote before it threw, however far the bisection goes', async () => {
       const writesThenFails: BatchHandler<{ amount: number }, SqlExecutor> = {
         async handleBatch(messages, context) {
-          await context.tx.$executeRawUnsafe('UPDATE balance SET total = total + $1', messages.reduce((sum, m) => sum + m.payload.amount, 0));
+          await context.tx.$executeRawUnsafe(
+            'UPDATE balance SET total = total + $1',
+            messages.reduce((sum, m) => sum + m.payload.amount, 0),
+          );
           // An SQL error after a write: the transaction is aborted until the savepoint is rolled back.
           if (messages.some((m) => m.payload.amount < 0)) await context.tx.$executeRawUnsafe('SELECT 1 / 0');
         },
       };
-      const settlements = await pipeline(writesThenFails as BatchHandler<never, SqlExecutor>).process('ledger', [5, -1, 7].map((n) => inbound(credit(n))), queue);
+      const settlements = await pipeline(writesThenFails as BatchHandler<never, SqlExecutor>).process(
+        'ledger',
+        [5, -1, 7].map((n) => inbound(credit(n))),
+        queue,
+      );
       expect(settlements.map((s) => s.kind)).toEqual(['ack', 'retry', 'ack']);
       expect(settlements[1]).toMatchObject({ reason: expect.stringContaining('division by zero') });
       expect(await balance()).toBe(12);
@@ -245,7 +299,11 @@ describe('the consumer pipeline', () => {
 
     it('bisects a failing run down to the message that fails, and commits the others', async () => {
       const amounts = [1, 2, -3, 4, 5, 6, 7, 8];
-      const settlements = await pipeline(setBased as BatchHandler<never, SqlExecutor>).process('ledger', amounts.map((n) => inbound(credit(n))), queue);
+      const settlements = await pipeline(setBased as BatchHandler<never, SqlExecutor>).process(
+        'ledger',
+        amounts.map((n) => inbound(credit(n))),
+        queue,
+      );
       expect(settlements.map((s) => s.kind)).toEqual(['ack', 'ack', 'retry', 'ack', 'ack', 'ack', 'ack', 'ack']);
       expect(await balance()).toBe(33);
       expect(calls).toEqual([8, 4, 2, 2, 1, 1, 4]);

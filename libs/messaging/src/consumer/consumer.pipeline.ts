@@ -11,13 +11,7 @@ import { defaultRetryPolicy, hasAttemptsLeft, type RetryPolicy } from '../retry-
 import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
 import { systemClock, type Clock } from '../clock.js';
 import { decodeInbound } from './inbound-decoder.js';
-import {
-  handlerKey,
-  isBatchHandler,
-  type AnyHandler,
-  type HandlerContext,
-  type HandlerRegistration,
-} from './message-handler.js';
+import { handlerKey, isBatchHandler, type AnyHandler, type HandlerContext, type HandlerRegistration } from './message-handler.js';
 
 /** A message as a transport received it: bytes and headers, nothing decoded yet. */
 export interface InboundMessage {
@@ -35,7 +29,13 @@ export interface InboundMessage {
  */
 export type Settlement =
   | { readonly kind: 'ack'; readonly as: 'done' | 'duplicate' | 'skipped' }
-  | { readonly kind: 'retry'; readonly delayMs: number; readonly attempts: number; readonly reason: string; readonly headers: Record<string, string> }
+  | {
+      readonly kind: 'retry';
+      readonly delayMs: number;
+      readonly attempts: number;
+      readonly reason: string;
+      readonly headers: Record<string, string>;
+    }
   | {
       readonly kind: 'dead-letter';
       readonly attempts: number;
@@ -99,10 +99,7 @@ interface Work<Tx> {
   readonly handler: AnyHandler<Tx>;
 }
 
-
 const SAVEPOINT = 'consumer_pipeline_message';
-
-
 
 /**
  * The one place where a consumed message's outcome is decided, for every transport.
@@ -134,7 +131,8 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
 
   constructor(private readonly options: ConsumerPipelineOptions<Tx>) {
     for (const { message, handler } of options.handlers) {
-      if (this.handlers.has(handlerKey(message))) throw new Error(`${message.type} v${message.version} has two handlers in ${options.consumer}`);
+      if (this.handlers.has(handlerKey(message)))
+        throw new Error(`${message.type} v${message.version} has two handlers in ${options.consumer}`);
       this.handlers.set(handlerKey(message), handler);
       this.accepted.push(message);
     }
@@ -187,15 +185,25 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     return settlements;
   }
 
-  private async inTransaction(tx: Tx, source: string, work: ReadonlyArray<Work<Tx>>, settlements: Settlement[], semantics: SourceSemantics): Promise<Work<Tx>[]> {
-    const fresh = await Inbox.claim(tx, this.consumer, work.map(({ envelope }) => envelope));
+  private async inTransaction(
+    tx: Tx,
+    source: string,
+    work: ReadonlyArray<Work<Tx>>,
+    settlements: Settlement[],
+    semantics: SourceSemantics,
+  ): Promise<Work<Tx>[]> {
+    const fresh = await Inbox.claim(
+      tx,
+      this.consumer,
+      work.map(({ envelope }) => envelope),
+    );
     const entries: OutboxEntry[] = [];
     const done: Work<Tx>[] = [];
     const released: string[] = [];
     const isFresh = (item: Work<Tx>) => fresh.delete(item.envelope.id.toLowerCase()); // a second copy in the batch is a duplicate
     let holding = false;
 
-    for (let i = 0; i < work.length; ) {
+    for (let i = 0; i < work.length;) {
       const item = work[i];
       if (holding) {
         settlements[item.index] = { kind: 'held' };
@@ -229,7 +237,8 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       }
     }
     await this.options.sender?.addMany(tx, entries);
-    if (entries.length > 0 && !this.options.sender) throw new Error(`${this.consumer}: a handler sent a message, but the pipeline has no sender`);
+    if (entries.length > 0 && !this.options.sender)
+      throw new Error(`${this.consumer}: a handler sent a message, but the pipeline has no sender`);
     await Inbox.release(tx, this.consumer, released);
     return done;
   }
@@ -278,10 +287,19 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
   }
 
   /** Runs the handler over the run: a batch handler once, a per-message one message by message, stopping at the first that fails. */
-  private async attempt(tx: Tx, source: string, run: ReadonlyArray<Work<Tx>>, sent: OutboxEntry[]): Promise<Array<[Work<Tx>, HandlerOutcome]>> {
+  private async attempt(
+    tx: Tx,
+    source: string,
+    run: ReadonlyArray<Work<Tx>>,
+    sent: OutboxEntry[],
+  ): Promise<Array<[Work<Tx>, HandlerOutcome]>> {
     const handler = run[0].handler;
     if (isBatchHandler(handler)) {
-      const outcomes = (await handler.handleBatch(run.map(({ envelope }) => envelope as Envelope<never>), this.context(tx, source, sent))) ?? undefined;
+      const outcomes =
+        (await handler.handleBatch(
+          run.map(({ envelope }) => envelope as Envelope<never>),
+          this.context(tx, source, sent),
+        )) ?? undefined;
       return run.map((item) => [item, outcomes?.get(item.envelope.id) ?? Outcome.done()]);
     }
     const results: Array<[Work<Tx>, HandlerOutcome]> = [];
@@ -316,7 +334,11 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     return {
       tx,
       source,
-      send: <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>, options: EnvelopeOptions = {}) => {
+      send: <Definition extends MessageDefinition>(
+        definition: Definition,
+        payload: PayloadOf<Definition>,
+        options: EnvelopeOptions = {},
+      ) => {
         if (!sender) throw new Error(`${this.consumer}: a handler sent ${definition.type}, but the pipeline has no sender`);
         const entry = sender.entry(definition, payload, { causedBy: cause, ...options });
         sent.push(entry);

@@ -79,7 +79,11 @@ describe("the pipeline's withinTransaction hook", () => {
 
   it('opens a transaction for a batch with nothing to handle, so the cursor moves past poison too', async () => {
     const { database, log } = recordingDatabase();
-    const pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'spec', database, handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }] });
+    const pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'spec',
+      database,
+      handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }],
+    });
     let seen: ReadonlyArray<Settlement> = [];
     await pipeline.process('source', [{ body: 'not json', headers: {} }], {
       ordered: true,
@@ -92,7 +96,11 @@ describe("the pipeline's withinTransaction hook", () => {
 
   it('aborts the batch when it throws: process rejects and nothing commits', async () => {
     const { database, log } = recordingDatabase();
-    const pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'spec', database, handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }] });
+    const pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'spec',
+      database,
+      handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }],
+    });
     const processing = pipeline.process('source', [inbound(1)], {
       ordered: true,
       exclusive: false,
@@ -107,7 +115,11 @@ describe("the pipeline's withinTransaction hook", () => {
 
   it('without it, a batch of nothing to handle opens no transaction', async () => {
     const { database, log } = recordingDatabase();
-    const pipeline = new ConsumerPipeline<SqlExecutor>({ consumer: 'spec', database, handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }] });
+    const pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'spec',
+      database,
+      handlers: [{ message: Noted, handler: { handle: async () => Outcome.done() } }],
+    });
     await pipeline.process('source', [{ body: 'not json', headers: {} }], { ordered: true, exclusive: false });
     expect(log).toEqual([]);
   });

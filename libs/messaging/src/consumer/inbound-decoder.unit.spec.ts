@@ -6,12 +6,24 @@ import { decodeInbound } from './inbound-decoder.js';
 const clock = { now: () => new Date('2026-11-27T10:00:00.000Z') };
 let counter = 0;
 const envelopes = new EnvelopeFactory('checkout', clock, () => `0190f0a0-0000-7000-8000-${String(++counter).padStart(12, '0')}`);
-const payload = { orderId: '0190f0a0-0000-7000-8000-00000000aaaa', concertId: '0190f0a0-0000-7000-8000-00000000bbbb', quantity: 2, customerEmail: 'ada@example.com' };
+const payload = {
+  orderId: '0190f0a0-0000-7000-8000-00000000aaaa',
+  concertId: '0190f0a0-0000-7000-8000-00000000bbbb',
+  quantity: 2,
+  customerEmail: 'ada@example.com',
+};
 
 describe('EnvelopeFactory', () => {
   it('stamps id, type, version, time and source, and starts a conversation', () => {
     const envelope = envelopes.create(ChargeOrder, payload);
-    expect(envelope).toMatchObject({ type: 'ChargeOrder', version: 1, source: 'checkout', occurredAt: '2026-11-27T10:00:00.000Z', causationId: null, payload });
+    expect(envelope).toMatchObject({
+      type: 'ChargeOrder',
+      version: 1,
+      source: 'checkout',
+      occurredAt: '2026-11-27T10:00:00.000Z',
+      causationId: null,
+      payload,
+    });
     expect(envelope.correlationId).toBe(envelope.id);
   });
 
@@ -37,13 +49,20 @@ describe('decodeInbound', () => {
 
   describe('when the message is poison', () => {
     it('says it is not JSON', () => {
-      expect(decodeInbound(Buffer.from('{nope'), [ChargeOrder])).toMatchObject({ ok: false, error: expect.stringMatching(/^not JSON/), messageId: null });
+      expect(decodeInbound(Buffer.from('{nope'), [ChargeOrder])).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^not JSON/),
+        messageId: null,
+      });
     });
 
     it('names the broken envelope field', () => {
       const { id, ...withoutId } = envelopes.create(ChargeOrder, payload);
       expect(id).toBeDefined();
-      expect(decodeInbound(raw(withoutId), [ChargeOrder])).toMatchObject({ ok: false, error: expect.stringMatching(/invalid envelope: id:/) });
+      expect(decodeInbound(raw(withoutId), [ChargeOrder])).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/invalid envelope: id:/),
+      });
     });
 
     it('names the broken payload field and keeps the message id', () => {

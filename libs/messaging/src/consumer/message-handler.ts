@@ -12,7 +12,11 @@ export interface HandlerContext<Tx> {
    * Sends a message through the outbox, in the same transaction. For a per-message handler the
    * message being handled is its cause (causation and correlation ids, trace) unless said otherwise.
    */
-  send<Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>, options?: EnvelopeOptions): Envelope<PayloadOf<Definition>>;
+  send<Definition extends MessageDefinition>(
+    definition: Definition,
+    payload: PayloadOf<Definition>,
+    options?: EnvelopeOptions,
+  ): Envelope<PayloadOf<Definition>>;
 }
 
 export interface MessageContext<Tx> extends HandlerContext<Tx> {

@@ -55,7 +55,10 @@ export interface DeadLetterCount {
 }
 
 /** Looks one up across stores; throws DeadLetterNotFound. */
-export async function findDeadLetter(stores: ReadonlyArray<DeadLetterStore>, id: string): Promise<{ letter: DeadLetter; store: DeadLetterStore }> {
+export async function findDeadLetter(
+  stores: ReadonlyArray<DeadLetterStore>,
+  id: string,
+): Promise<{ letter: DeadLetter; store: DeadLetterStore }> {
   for (const store of stores) {
     const letter = (await store.list()).find((l) => l.id === id);
     if (letter) return { letter, store };

@@ -10,7 +10,11 @@ import type { SqlExecutor } from '../sql-client.js';
  */
 export const Inbox = {
   /** Inserts a row per message; returns the ids that were new. One statement for the batch. */
-  async claim(tx: SqlExecutor, consumer: string, messages: ReadonlyArray<{ readonly id: string; readonly type: string }>): Promise<Set<string>> {
+  async claim(
+    tx: SqlExecutor,
+    consumer: string,
+    messages: ReadonlyArray<{ readonly id: string; readonly type: string }>,
+  ): Promise<Set<string>> {
     if (messages.length === 0) return new Set();
     const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
       `INSERT INTO inbox_message (consumer, message_id, type)

@@ -29,7 +29,11 @@ export class MessageSender {
   }
 
   /** The envelope and destination of a message, not written yet: for `Outbox.addMany` or a statement of one's own. */
-  entry<Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>, options: EnvelopeOptions = {}): OutboxEntry {
+  entry<Definition extends MessageDefinition>(
+    definition: Definition,
+    payload: PayloadOf<Definition>,
+    options: EnvelopeOptions = {},
+  ): OutboxEntry {
     const envelope = this.envelopes.create(definition, payload, options);
     return { envelope, destination: this.routing.destinationOf(definition, envelope.payload) };
   }

@@ -123,7 +123,11 @@ describe('the transactional outbox', () => {
       }
       await Promise.all(publishers.map((p) => startRelay(p, { batchSize: 5 })));
       const all = () => publishers.flatMap((p) => p.published);
-      await waitFor(() => all().length, (n) => n >= 100, { description: '100 messages published' });
+      await waitFor(
+        () => all().length,
+        (n) => n >= 100,
+        { description: '100 messages published' },
+      );
 
       expect(new Set(all().map((m) => m.envelope.id)).size).toBe(100);
       expect(publishers.filter((p) => p.published.length > 0).length).toBeGreaterThan(1);
@@ -158,7 +162,11 @@ describe('the transactional outbox', () => {
 
   describe('when a transaction adds several messages at once', () => {
     it('writes them with one statement, in order, and a rollback leaves none', async () => {
-      const batch = [1, 2, 3].map((n) => ({ envelope: envelopes.create(Ticked, { n }), destination: toKey('a'), headers: { n: String(n) } }));
+      const batch = [1, 2, 3].map((n) => ({
+        envelope: envelopes.create(Ticked, { n }),
+        destination: toKey('a'),
+        headers: { n: String(n) },
+      }));
       await expect(
         runner.$transaction(async (tx) => {
           await outbox.addMany(tx, batch);
@@ -169,20 +177,30 @@ describe('the transactional outbox', () => {
 
       await runner.$transaction((tx) => outbox.addMany(tx, batch));
       const { rows } = await db.pool.query('SELECT id, partition_key, headers, status FROM outbox_message ORDER BY position');
-      expect(rows).toEqual(batch.map(({ envelope, headers }) => ({ id: envelope.id, partition_key: 'ticks:a', headers, status: 'pending' })));
+      expect(rows).toEqual(
+        batch.map(({ envelope, headers }) => ({ id: envelope.id, partition_key: 'ticks:a', headers, status: 'pending' })),
+      );
     });
   });
 
   describe('when one transport keeps failing', () => {
-    it('publishes the other transport\'s messages all the same, however many of the failing one wait', async () => {
+    it("publishes the other transport's messages all the same, however many of the failing one wait", async () => {
       const down = new RecordingPublisher('rabbitmq');
       down.failuresLeft = Number.MAX_SAFE_INTEGER;
       const up = new RecordingPublisher('kafka');
       // More waiting for the broken transport than one claim takes, and older than the rest.
-      await addInTransaction(Array.from({ length: 30 }, (_, n): [Envelope, string] => [envelopes.create(Ticked, { n }), `r${n}`]), false, 'rabbitmq');
+      await addInTransaction(
+        Array.from({ length: 30 }, (_, n): [Envelope, string] => [envelopes.create(Ticked, { n }), `r${n}`]),
+        false,
+        'rabbitmq',
+      );
       await addInTransaction([[envelopes.create(Ticked, { n: 100 }), 'k']]);
       await startRelay([down, up], { batchSize: 10 });
-      await waitFor(() => up.published.length, (n) => n === 1, { description: 'the kafka message published past the failing rabbitmq ones' });
+      await waitFor(
+        () => up.published.length,
+        (n) => n === 1,
+        { description: 'the kafka message published past the failing rabbitmq ones' },
+      );
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM outbox_message WHERE status = 'pending'`);
       expect(rows[0].n).toBe(30);
     });
@@ -190,7 +208,10 @@ describe('the transactional outbox', () => {
 
   it('reports how many messages are pending and the age of the oldest', async () => {
     const relay = new OutboxRelay(db.pool, [new RecordingPublisher()]);
-    await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a'], [envelopes.create(Ticked, { n: 2 }), 'b']]);
+    await addInTransaction([
+      [envelopes.create(Ticked, { n: 1 }), 'a'],
+      [envelopes.create(Ticked, { n: 2 }), 'b'],
+    ]);
     await db.pool.query("UPDATE outbox_message SET created_at = now() - interval '5 seconds'");
     const stats = await relay.stats();
     expect(stats.pending).toBe(2);
@@ -200,15 +221,24 @@ describe('the transactional outbox', () => {
   it('prunes published messages older than the retention window, and only those', async () => {
     const publisher = new RecordingPublisher();
     const relay = new OutboxRelay(db.pool, [publisher], { retentionMs: 60_000, pruneIntervalMs: 0 });
-    await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a'], [envelopes.create(Ticked, { n: 2 }), 'b']]);
+    await addInTransaction([
+      [envelopes.create(Ticked, { n: 1 }), 'a'],
+      [envelopes.create(Ticked, { n: 2 }), 'b'],
+    ]);
     await relay.drain();
-    await db.pool.query("UPDATE outbox_message SET published_at = now() - interval '2 minutes' WHERE position = (SELECT min(position) FROM outbox_message)");
+    await db.pool.query(
+      "UPDATE outbox_message SET published_at = now() - interval '2 minutes' WHERE position = (SELECT min(position) FROM outbox_message)",
+    );
     await addInTransaction([[envelopes.create(Ticked, { n: 3 }), 'c']]);
     relays.push(relay);
     await relay.start();
-    await waitFor(async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox_message')).rows[0].n, (n) => n === 2, {
-      description: 'the old published row to be pruned',
-    });
+    await waitFor(
+      async () => (await db.pool.query('SELECT count(*)::int AS n FROM outbox_message')).rows[0].n,
+      (n) => n === 2,
+      {
+        description: 'the old published row to be pruned',
+      },
+    );
     const { rows } = await db.pool.query('SELECT status FROM outbox_message ORDER BY position');
     expect(rows).toEqual([{ status: 'published' }, { status: 'published' }]);
   });

@@ -118,7 +118,12 @@ export class OutboxRelay {
   }
 
   private async loop(publisher: Publisher): Promise<void> {
-    const backoff = new Backoff({ initialDelayMs: this.options.retryInitialDelayMs, maxDelayMs: this.options.retryMaxDelayMs, multiplier: 2, jitter: 0.2 });
+    const backoff = new Backoff({
+      initialDelayMs: this.options.retryInitialDelayMs,
+      maxDelayMs: this.options.retryMaxDelayMs,
+      multiplier: 2,
+      jitter: 0.2,
+    });
     while (!this.stopping) {
       try {
         const claimed = await this.publishBatch(publisher);
@@ -142,7 +147,8 @@ export class OutboxRelay {
     try {
       const known = new Set(this.publishers.map((p) => p.name));
       for (const transport of await outboxStore.pendingTransports(client)) {
-        if (!known.has(transport)) this.logger.error(`outbox relay: messages for ${transport} are pending, and this service has no ${transport} publisher`);
+        if (!known.has(transport))
+          this.logger.error(`outbox relay: messages for ${transport} are pending, and this service has no ${transport} publisher`);
       }
     } catch {
       // Only a warning: the relay itself goes on.

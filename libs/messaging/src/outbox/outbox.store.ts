@@ -16,15 +16,6 @@ export interface ClaimedBatch {
   readonly heldBack: number;
 }
 
-/**
- * Rows written before the catalog named channels said `exchange`/`routingKey` (commands) or
- * `topic` (events): read them as today's destinations, so an upgrade leaves nothing stranded.
- */
-function current(destination: Destination & { routingKey?: string; topic?: string }): Destination {
-  if (destination.channel) return destination;
-  return { transport: destination.transport, channel: destination.routingKey ?? destination.topic ?? '', key: destination.key ?? '' };
-}
-
 export interface OutboxStats {
   readonly pending: number;
   readonly oldestPendingAgeMs: number;
@@ -62,7 +53,7 @@ export const outboxStore = {
       [limit, transport],
     );
     return {
-      messages: rows.filter((row) => !row.held_back).map(({ held_back: _, ...message }) => ({ ...message, destination: current(message.destination) })),
+      messages: rows.filter((row) => !row.held_back).map(({ held_back: _, ...message }) => message),
       heldBack: rows.filter((row) => row.held_back).length,
     };
   },

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { defineMessage } from '@boxoffice/contracts';
+import { defaultRetryPolicy, EnvelopeFactory } from '@boxoffice/messaging';
+import { uniqueName } from '@boxoffice/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { natsUrl } from '../test/test-nats.js';
+import { readStreamToEnd } from './nats.stream-reader.js';
+import { NatsTransport } from './nats.transport.js';
+
+const Read = defineMessage({
+  type: 'NatsRead',
+  version: 1,
+  kind: 'event',
+  description: 'For the reader spec.',
+  schema: z.object({ seq: z.number() }),
+});
+
+describe('an event stream read to its end, without a durable consumer', () => {
+  const channel = uniqueName('reader.events');
+  const envelopes = new EnvelopeFactory('reader-spec');
+  const transport = new NatsTransport({ servers: natsUrl, name: 'reader-spec', kindOf: () => 'event', retryPolicy: defaultRetryPolicy });
+  let connection: NatsConnection;
+
+  beforeAll(async () => {
+    await transport.connect();
+    await transport.provision([channel]);
+    await transport.publish(
+      Array.from({ length: 40 }, (_, seq) => ({
+        envelope: envelopes.create(Read, { seq }),
+        destination: { transport: 'nats', channel, key: `k${seq % 3}` },
+      })),
+    );
+    connection = await connect({ servers: natsUrl });
+  });
+  afterAll(async () => {
+    await transport.deprovision([channel]);
+    await transport.close();
+    await connection.close();
+  });
+
+  it('returns every message from the oldest, in order, with its envelope headers, and takes none away', async () => {
+    const records = await readStreamToEnd(connection, channel);
+    expect(records.map((r) => (JSON.parse(r.body) as { payload: { seq: number } }).payload.seq)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    expect(records[0].headers).toMatchObject({ type: 'NatsRead', 'message-id': records[0].headers['message-id'] });
+    await expect(readStreamToEnd(connection, channel)).resolves.toHaveLength(40);
+  });
+
+  it('counts a group that has not started yet as having the whole stream ahead', async () => {
+    await expect(transport.depth(channel, 'nobody-yet')).resolves.toMatchObject({ waiting: 40, consumers: null });
+  });
+
+  it('reads nothing of a channel that has no stream', async () => {
+    await expect(readStreamToEnd(connection, uniqueName('reader.none'))).resolves.toEqual([]);
+  });
+});
