@@ -23,6 +23,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { startNativeKafka, stopNativeKafka } from '../infra/kafka.ts';
 import { readStarted } from '../infra/state.ts';
+import { ensureBenchServers } from './bench.servers.ts';
 
 const SECONDS = Number(process.env.BENCH_CHAOS_SECONDS ?? 60);
 const ORDERS_PER_SECOND = 40;
@@ -32,6 +33,7 @@ const restartAll = process.env.BENCH_CHAOS_RESTART_ALL === '1';
 
 const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 const t0 = performance.now();
+await ensureBenchServers('bench:chaos');
 const system = new TestSystem({});
 const smtp = new TestSmtpServer();
 const pools = new Map<string, pg.Pool>();

@@ -20,6 +20,7 @@
 // the p99 says how long the last events of the burst waited, not how long one event takes alone.
 import { spawnSync } from 'node:child_process';
 import { TestSystem } from '@boxoffice/e2e';
+import { ensureBenchServers } from './bench.servers.ts';
 import { runFanoutBench } from './fanout.run.ts';
 
 const services = ['checkout', 'email', 'analytics', 'audit'] as const;
@@ -35,4 +36,5 @@ const build = spawnSync(
 if (build.status !== 0) throw new Error('the build failed; run `npm run build` to see why');
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
+await ensureBenchServers('bench:fanout');
 await runFanoutBench(new TestSystem({}), services);

@@ -20,6 +20,7 @@ import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import { createTestDatabase, uniqueName } from '@boxoffice/testing';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { ensureBenchServers } from './bench.servers.ts';
 
 const count = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const batchSize = 500;
@@ -33,6 +34,7 @@ const envelopes = new EnvelopeFactory('bench');
 const queue = uniqueName('bench.relay');
 const exchange = uniqueName('bench.relay.commands');
 const topic = uniqueName('bench.relay');
+await ensureBenchServers('bench:relay', ['rabbitmq', 'kafka']);
 const db = await createTestDatabase('bench_relay', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
 const rabbitTransport = new RabbitMqTransport({
   url: rabbitUrl,

@@ -31,6 +31,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { fire, type LoadResult } from './autocannon.load.ts';
+import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { readParams } from './params.reader.ts';
@@ -64,6 +65,7 @@ const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
+await ensureBenchServers('bench:ticket-sale');
 const system = new TestSystem({});
 const pools: pg.Pool[] = [];
 let baselineServer: ChildProcess | undefined;

@@ -39,7 +39,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { z } from 'zod';
-import { ensureInfra, serverOfTransport } from '../infra/infra.ts';
+import { ensureBenchServers } from './bench.servers.ts';
 import { fire } from './autocannon.load.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 
@@ -274,12 +274,7 @@ async function ticketSaleDrain(
 }
 
 const chosen = (names: ReadonlyArray<TransportName>) => names.filter((name) => !only || only.includes(name));
-// A broker that is not there is started, or named in one line, before anything waits on it.
-const servers = new Set([...chosen(commandTransports), ...chosen(eventTransports)].map((name) => serverOfTransport[name]));
-if (!(await ensureInfra({ only: ['postgres', ...servers] })).ok) {
-  console.error('\nbench:transports needs the servers above; see their lines.');
-  process.exit(1);
-}
+await ensureBenchServers('bench:transports', [...chosen(commandTransports), ...chosen(eventTransports)]);
 log(
   `bench:transports - ${count} messages a burst, then ${steadyRate}/s for ${steadySeconds} s; the ticket-sale drain of ${drainOrders} orders at ${drainRate}/s\n`,
 );

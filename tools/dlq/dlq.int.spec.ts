@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { defaultRetryPolicy, FailureHeaders as DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
+import { defaultRetryPolicy, EnvelopeHeaders, FailureHeaders as DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
 import { declareQueueTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
-import { createKafkaClient, deadLetterTopicOf, EnvelopeHeaders, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
+import { createKafkaClient, deadLetterTopicOf, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
 import { uniqueName } from '@boxoffice/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -2,7 +2,7 @@ export { KafkaTransport, type KafkaTransportOptions } from './kafka.transport.js
 export { createKafkaClient, withAdmin, type KafkaClientOptions } from './kafka.client.js';
 export type { KafkaLogLevel } from './kafka.logger.js';
 export { deadLetterTopicOf, isDeadLetterTopic, KafkaTopics, type TopicSpec } from './kafka.topics.js';
-export { EnvelopeHeaders, KafkaDeadLetterHeaders } from './kafka.headers.js';
+export { KafkaDeadLetterHeaders } from './kafka.headers.js';
 export type { KafkaConsumerOptions } from './kafka.consumer.js';
 export { readGroupLag, type GroupLag, type PartitionLag } from './kafka.lag.js';
 export { KafkaReplay } from './kafka.replay.js';

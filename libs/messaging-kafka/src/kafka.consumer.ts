@@ -1,5 +1,6 @@
 import {
   describeError,
+  missingIdHeader,
   processUntilCommitted,
   settleInOrder,
   silentLogger,
@@ -14,7 +15,7 @@ import {
 } from '@boxoffice/messaging';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { heartbeating, waitWithHeartbeats } from './kafka.backoff.js';
-import { EnvelopeHeaders, KafkaDeadLetterHeaders, readHeaders } from './kafka.headers.js';
+import { KafkaDeadLetterHeaders, readHeaders } from './kafka.headers.js';
 import { OffsetCommits } from './kafka.offset-commits.js';
 import { whileKafkaSettles } from './kafka.propagation.js';
 import { deadLetterTopicOf, KafkaTopics, type TopicSpec } from './kafka.topics.js';
@@ -319,9 +320,7 @@ export class KafkaConsumer implements TransportConsumer {
         ...settlement.headers,
         [KafkaDeadLetterHeaders.originalPartition]: String(partition),
         [KafkaDeadLetterHeaders.originalOffset]: record.offset,
-        ...(settlement.messageId && !settlement.headers[EnvelopeHeaders.messageId]
-          ? { [EnvelopeHeaders.messageId]: settlement.messageId }
-          : {}),
+        ...missingIdHeader(settlement.headers, settlement.messageId),
       };
       return [{ key: record.key, value: record.value, headers }];
     });

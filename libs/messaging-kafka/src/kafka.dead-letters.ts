@@ -2,6 +2,7 @@ import {
   DeadLetterMarks,
   DeadLetterShelf,
   deadLetterOf,
+  EnvelopeHeaders,
   FailureHeaders,
   type DeadLetter,
   type DeadLetterCount,
@@ -9,7 +10,7 @@ import {
 } from '@boxoffice/messaging';
 import kafkajs, { type Kafka, type TopicMessages } from 'kafkajs';
 import { withAdmin } from './kafka.client.js';
-import { EnvelopeHeaders, KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
+import { KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
 import { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
 import { deadLetterTopicOf, isDeadLetterTopic } from './kafka.topics.js';
 
@@ -185,8 +186,6 @@ export function toDeadLetter(record: TopicRecord, store: string): DeadLetter {
     store,
     headers: record.headers,
     body: record.value?.toString('utf8') ?? '',
-    id: record.headers[EnvelopeHeaders.messageId] ?? null,
-    type: record.headers[EnvelopeHeaders.type] ?? null,
     // Replay needs the header (see replayMessages): a record without one names no source.
     defaultSource: '',
     position:

@@ -1,19 +1,5 @@
-import type { Envelope } from '@boxoffice/contracts';
 import { FailureHeaders, withoutFailure } from '@boxoffice/messaging';
 import type { IHeaders } from 'kafkajs';
-
-/**
- * Headers every record carries, copied from its envelope so that tools (kcat, the dlq tool, a
- * broker UI) can tell what a record is without parsing its value.
- */
-export const EnvelopeHeaders = {
-  messageId: 'message-id',
-  type: 'type',
-  version: 'version',
-  correlationId: 'correlation-id',
-  /** W3C trace context, under the name OpenTelemetry's Kafka propagation uses. */
-  traceparent: 'traceparent',
-} as const;
 
 /**
  * Kafka's additions to the shared FailureHeaders: where in the original topic the record sat,
@@ -33,17 +19,6 @@ export const KafkaDeadLetterHeaders = {
 export const replayedOffsetHeader = 'x-replayed-offset';
 
 export type Headers = Record<string, string>;
-
-export function envelopeHeaders(envelope: Envelope, extra: Readonly<Headers> = {}): Headers {
-  return {
-    [EnvelopeHeaders.messageId]: envelope.id,
-    [EnvelopeHeaders.type]: envelope.type,
-    [EnvelopeHeaders.version]: String(envelope.version),
-    [EnvelopeHeaders.correlationId]: envelope.correlationId,
-    ...(envelope.traceparent ? { [EnvelopeHeaders.traceparent]: envelope.traceparent } : {}),
-    ...extra,
-  };
-}
 
 /** kafkajs hands headers over as Buffers (an array if a name repeats); the last value wins. */
 export function readHeaders(headers: IHeaders | undefined): Headers {

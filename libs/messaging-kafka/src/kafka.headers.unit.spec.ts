@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Envelope } from '@boxoffice/contracts';
-import { recordFailure, withFailure } from '@boxoffice/messaging';
-import { envelopeHeaders, readHeaders, withoutFailureHeaders } from './kafka.headers.js';
+import { envelopeHeaders, recordFailure, withFailure } from '@boxoffice/messaging';
+import { readHeaders, withoutFailureHeaders } from './kafka.headers.js';
 
 const envelope: Envelope = {
   id: '0190a5f0-0000-7000-8000-000000000001',

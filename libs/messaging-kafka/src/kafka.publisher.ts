@@ -1,6 +1,5 @@
-import type { OutgoingMessage } from '@boxoffice/messaging';
+import { envelopeHeaders, type OutgoingMessage } from '@boxoffice/messaging';
 import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
-import { envelopeHeaders } from './kafka.headers.js';
 
 /**
  * Publishes envelopes to Kafka topics; the outbox relay's Kafka side.

@@ -3,7 +3,9 @@ import {
   DeadLetterMarks,
   DeadLetterShelf,
   deadLetterOf,
+  EnvelopeHeaders,
   FailureHeaders,
+  missingIdHeader,
   withoutFailure,
   type DeadLetter,
   type DeadLetterScope,
@@ -11,7 +13,7 @@ import {
   type Settlement,
 } from '@boxoffice/messaging';
 import type { ShardKey } from './kinesis.checkpoints.js';
-import { encodeFrame, EnvelopeHeaders, KinesisDeadLetterHeaders } from './kinesis.framing.js';
+import { encodeFrame, KinesisDeadLetterHeaders } from './kinesis.framing.js';
 import { KinesisPublisher } from './kinesis.publisher.js';
 import type { PendingRecord } from './kinesis.shard-reader.js';
 import { readStreamToEnd, type StreamRecord } from './kinesis.stream-reader.js';
@@ -55,9 +57,7 @@ export function deadLetterEntries(
       ...settlement.headers,
       [KinesisDeadLetterHeaders.originalShard]: shard.shardId,
       [KinesisDeadLetterHeaders.originalSequence]: record.SequenceNumber!,
-      ...(settlement.messageId && !settlement.headers[EnvelopeHeaders.messageId]
-        ? { [EnvelopeHeaders.messageId]: settlement.messageId }
-        : {}),
+      ...missingIdHeader(settlement.headers, settlement.messageId),
     };
     return [{ PartitionKey: record.PartitionKey!, Data: encodeFrame(headers, String(message.body ?? '')) }];
   });
@@ -159,8 +159,6 @@ export function toDeadLetter(record: StreamRecord, store: string): DeadLetter {
     store,
     headers: record.headers,
     body: record.body,
-    id: record.headers[EnvelopeHeaders.messageId] ?? null,
-    type: record.headers[EnvelopeHeaders.type] ?? null,
     // Replay needs the header: a record without one names no source.
     defaultSource: '',
     position:

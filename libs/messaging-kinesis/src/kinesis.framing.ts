@@ -1,34 +1,10 @@
-import type { Envelope } from '@boxoffice/contracts';
 import type { InboundMessage } from '@boxoffice/messaging';
-
-/**
- * Headers every record carries, copied from its envelope as on Kafka, so a tool can tell what a
- * record is without parsing the envelope.
- */
-export const EnvelopeHeaders = {
-  messageId: 'message-id',
-  type: 'type',
-  version: 'version',
-  correlationId: 'correlation-id',
-  traceparent: 'traceparent',
-} as const;
 
 /** What a dead letter adds to the shared failure headers: where in the source stream it sat. */
 export const KinesisDeadLetterHeaders = {
   originalShard: 'x-original-shard',
   originalSequence: 'x-original-sequence',
 } as const;
-
-export function envelopeHeaders(envelope: Envelope, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
-  return {
-    [EnvelopeHeaders.messageId]: envelope.id,
-    [EnvelopeHeaders.type]: envelope.type,
-    [EnvelopeHeaders.version]: String(envelope.version),
-    [EnvelopeHeaders.correlationId]: envelope.correlationId,
-    ...(envelope.traceparent ? { [EnvelopeHeaders.traceparent]: envelope.traceparent } : {}),
-    ...extra,
-  };
-}
 
 /** A record's data: Kinesis records have no headers, so the headers travel beside the body in one JSON frame. */
 interface Frame {

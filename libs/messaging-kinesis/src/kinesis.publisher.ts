@@ -1,6 +1,6 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { retryTransient, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
-import { encodeFrame, envelopeHeaders } from './kinesis.framing.js';
+import { envelopeHeaders, retryTransient, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
+import { encodeFrame } from './kinesis.framing.js';
 import { streamOf } from './kinesis.streams.js';
 
 /** PutRecords' limits: https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html */

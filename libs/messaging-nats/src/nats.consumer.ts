@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import type { MessageKind } from '@boxoffice/contracts';
-import { LaneConsumer, LaneRunner, type ConsumerSpec, type Headers, type Lane, type Logger, type Settlement } from '@boxoffice/messaging';
+import { LaneConsumer, LaneRunner, pullPending } from '@boxoffice/messaging';
+import type { ConsumerSpec, Headers, Lane, Logger, Settlement } from '@boxoffice/messaging';
 import { deliveryHeadersOf, toNatsHeaders } from './nats.message.js';
 import { deadLetterSubjectOf, natsNameOf, streamOf, type JetStreamSession } from './nats.streams.js';
 
@@ -80,21 +81,18 @@ export class NatsConsumer extends LaneConsumer<Delivery> {
     };
   }
 
-  /**
-   * Up to a second (the client's shortest pull) for a first message, then exactly as many more as JetStream said wait
-   * (`pending`), until the batch is full or `maxWaitMs` passed. Such a pull ends at once, where one left open (asking
-   * for more than wait) would deliver into a lane that moved on, and those messages would wait out the ack wait.
-   */
+  /** A first message within a second (the client's shortest pull), then exactly as many more as JetStream says wait. */
   private async receive(durable: Consumer, signal: AbortSignal): Promise<Delivery[]> {
-    const { maxMessages, maxWaitMs } = this.spec.batch;
-    const first = await durable.next({ expires: 1_000 });
-    const batch = first ? [first] : [];
-    const deadline = performance.now() + maxWaitMs;
-    while (first && batch.length < maxMessages && batch.at(-1)!.info.pending > 0 && performance.now() < deadline && !signal.aborted) {
-      const more = await durable.fetch({ max_messages: Math.min(maxMessages - batch.length, batch.at(-1)!.info.pending), expires: 1_000 });
-      for await (const message of more) batch.push(message);
-    }
-    return batch.map((message) => ({ message, headers: deliveryHeadersOf(message) }));
+    const pulled = await pullPending(
+      {
+        first: () => durable.next({ expires: 1_000 }),
+        more: (count) => durable.fetch({ max_messages: count, expires: 1_000 }),
+        pendingAfter: (message) => message.info.pending,
+      },
+      this.spec.batch,
+      signal,
+    );
+    return pulled.map((message) => ({ message, headers: deliveryHeadersOf(message) }));
   }
 
   private async settle(channel: string, batch: ReadonlyArray<Delivery>, settlements: ReadonlyArray<Settlement>): Promise<void> {

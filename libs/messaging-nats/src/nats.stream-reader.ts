@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { InboundMessage } from '@boxoffice/messaging';
+import { readWholeLog, type InboundMessage } from '@boxoffice/messaging';
 import { headersOf } from './nats.message.js';
 import { streamOf, unlessMissing } from './nats.streams.js';
 
@@ -20,27 +20,23 @@ export function readStreamToEnd(connection: NatsConnection, channel: string, tim
 }
 
 /** `readStreamToEnd` of a stream by its name (a dead-letter stream), through an ordered consumer: ephemeral, no acks. */
-export async function readStream(connection: NatsConnection, stream: string, timeoutMs = 30_000): Promise<StreamRecord[]> {
-  const deadline = Date.now() + timeoutMs;
-  const info = await (await jetstreamManager(connection, { checkAPI: false })).streams.info(stream).catch(unlessMissing(null));
-  const { messages = 0, last_seq: end = 0 } = info?.state ?? {};
-  const records: StreamRecord[] = [];
-  if (messages === 0) return records;
-  const reader = await jetstream(connection).consumers.get(stream);
-  try {
-    while (records.length < messages) {
-      if (Date.now() > deadline) throw new Error(`reading ${stream} did not reach its end in ${timeoutMs} ms`);
-      const before = records.length;
-      // No more than are left, so a page does not wait out its expiry for more.
-      const page = await reader.fetch({ max_messages: Math.min(1_000, messages - records.length), expires: 1_000 });
-      for await (const message of page) {
-        if (message.seq <= end)
-          records.push({ body: message.string(), headers: headersOf(message), sequence: message.seq, storedAt: message.time });
-      }
-      if (records.length === before) break; // the rest was deleted meanwhile
-    }
-  } finally {
-    await reader.delete().catch(() => false); // gone by itself after 5 idle minutes, but many reads would pile up
-  }
-  return records;
+export function readStream(connection: NatsConnection, stream: string, timeoutMs = 30_000): Promise<StreamRecord[]> {
+  return readWholeLog({ label: stream, timeoutMs }, async () => {
+    const info = await (await jetstreamManager(connection, { checkAPI: false })).streams.info(stream).catch(unlessMissing(null));
+    const { messages = 0, last_seq: end = 0 } = info?.state ?? {};
+    if (messages === 0) return null;
+    const reader = await jetstream(connection).consumers.get(stream);
+    return {
+      count: messages,
+      async page(max: number) {
+        const records: StreamRecord[] = [];
+        for await (const message of await reader.fetch({ max_messages: max, expires: 1_000 }))
+          if (message.seq <= end)
+            records.push({ body: message.string(), headers: headersOf(message), sequence: message.seq, storedAt: message.time });
+        return records;
+      },
+      // Gone by itself after 5 idle minutes, but many reads would pile up.
+      close: () => reader.delete().catch(() => false),
+    };
+  });
 }

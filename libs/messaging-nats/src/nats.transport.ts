@@ -4,6 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import type { MessageKind } from '@boxoffice/contracts';
 import {
   describeError,
+  envelopeHeaders,
   silentLogger,
   type ChannelDepth,
   type ConsumerSpec,
@@ -14,7 +15,7 @@ import {
 import type { InboundMessage, OutgoingMessage, RetryPolicy, Transport, TransportConsumer } from '@boxoffice/messaging';
 import { NatsDeadLetters } from './nats.dead-letters.js';
 import { NatsConsumer } from './nats.consumer.js';
-import { envelopeHeaders, toNatsHeaders } from './nats.message.js';
+import { toNatsHeaders } from './nats.message.js';
 import { readStreamToEnd } from './nats.stream-reader.js';
 import { deadLetterStreamOf, deadLetterSubjectOf, natsNameOf, streamOf, unlessMissing, type JetStreamSession } from './nats.streams.js';
 

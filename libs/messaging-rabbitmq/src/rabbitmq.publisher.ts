@@ -1,6 +1,5 @@
 import type { ConfirmChannel } from 'amqplib';
 import { describeDestination, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
-import { inTraceContextOf } from '@boxoffice/telemetry';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { publishOptionsFor } from './rabbitmq.message.js';
@@ -9,6 +8,13 @@ import { declareCommandExchange } from './rabbitmq.topology.js';
 export interface RabbitMqPublisherOptions {
   /** The direct exchange commands go through; the routing key is the destination queue. */
   readonly exchange: string;
+  /**
+   * Runs each message's publish under the trace context its `traceparent` header names, so that
+   * amqplib's instrumentation starts its publish span (and writes it into the headers) there,
+   * not under the relay's batch. The service's tracing supplies it (libs/platform passes
+   * libs/telemetry's `inTraceContextOf`); without tracing a publish just runs.
+   */
+  readonly publishUnder?: <T>(traceparent: string | undefined, publish: () => T) => T;
   readonly logger?: Logger;
 }
 
@@ -48,11 +54,8 @@ export class RabbitMqPublisher {
     }
     const confirms = messages.map(({ envelope, headers, destination }) => {
       const options = publishOptionsFor(envelope, headers);
-      // Under the message's own trace context, not the relay's: amqplib's instrumentation writes
-      // its publish span into the headers, over the traceparent copied there (see libs/telemetry).
-      return inTraceContextOf(options.headers?.traceparent as string | undefined, () =>
-        open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options),
-      );
+      const send = () => open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options);
+      return this.options.publishUnder ? this.options.publishUnder(options.headers?.traceparent as string | undefined, send) : send();
     });
     await Promise.all(confirms);
   }

@@ -26,6 +26,8 @@ export interface RabbitMqTransportOptions {
   readonly exchange: string;
   /** The backoff of the delay queues; the consumer pipeline uses the same policy. */
   readonly retryPolicy: RetryPolicy;
+  /** See RabbitMqPublisherOptions: tracing's way to put each publish under its message's trace. */
+  readonly publishUnder?: <T>(traceparent: string | undefined, publish: () => T) => T;
   readonly logger?: Logger;
   /** Reconnect backoff's first wait; small in tests. */
   readonly reconnectInitialDelayMs?: number;
@@ -51,7 +53,11 @@ export class RabbitMqTransport implements Transport {
       logger: this.logger,
       initialDelayMs: options.reconnectInitialDelayMs,
     });
-    this.publisher = new RabbitMqPublisher(this.connection, { exchange: options.exchange, logger: this.logger });
+    this.publisher = new RabbitMqPublisher(this.connection, {
+      exchange: options.exchange,
+      publishUnder: options.publishUnder,
+      logger: this.logger,
+    });
   }
 
   connect(): Promise<void> {

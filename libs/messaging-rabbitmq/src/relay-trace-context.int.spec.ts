@@ -16,7 +16,7 @@ import {
   type Publisher,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { MessagingTracing, TracedMessageSender } from '@boxoffice/telemetry';
+import { inTraceContextOf, MessagingTracing, TracedMessageSender } from '@boxoffice/telemetry';
 import { createTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { connect, deleteTopology, fastRetry, rabbitMqUrl, testSource, waitFor, type TestSource } from '../test/test-broker.js';
@@ -80,6 +80,7 @@ describe("the outbox relay and the message's stored trace context", () => {
       name: 'relay-trace-context',
       exchange: source.exchange,
       retryPolicy: fastRetry,
+      publishUnder: inTraceContextOf,
       reconnectInitialDelayMs: 50,
     });
     await transport.connect();
@@ -100,19 +101,19 @@ describe("the outbox relay and the message's stored trace context", () => {
    */
   async function purchase(publisher: (transport: RabbitMqTransport) => Publisher) {
     const tracing = new MessagingTracing({ service: 'billing', routing });
-    const consumption = tracing.consumption('rabbitmq', 'billing');
     const runner = new PgTransactionRunner(db.pool);
     const handled: string[] = [];
     const pipeline = new ConsumerPipeline<SqlExecutor>({
       consumer: 'billing',
-      handlers: consumption.handlers([{ message: ChargeOrder, handler: { handle: async (m) => (handled.push(m.id), Outcome.done()) } }]),
+      handlers: [{ message: ChargeOrder, handler: { handle: async (m) => (handled.push(m.id), Outcome.done()) } }],
       database: runner,
       retryPolicy: fastRetry,
+      observer: tracing.consumer('rabbitmq', 'billing'),
     });
     const consumer = transport.consumer({
       consumer: 'billing',
       channels: [source.queue],
-      pipeline: consumption.processor(pipeline),
+      pipeline,
       batch: { maxMessages: 10, maxWaitMs: 5 },
       concurrency: 1,
     });

@@ -8,14 +8,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   describeError,
+  LaneConsumer,
   LaneRunner,
   silentLogger,
   type ConsumerSpec,
-  type ConsumerState,
   type Lane,
   type Logger,
   type Settlement,
-  type TransportConsumer,
 } from '@boxoffice/messaging';
 import {
   chunk,
@@ -72,12 +71,10 @@ const MAX_REMEMBERED_HOLDS = 10_000;
  * a message that no consumer ever settles (it kills the process each time) is moved to the dead
  * letter queue by SQS's redrive policy.
  */
-export class SqsConsumer implements TransportConsumer {
-  private readonly runner: LaneRunner<Message>;
+export class SqsConsumer extends LaneConsumer<Message> {
   private readonly logger: Logger;
   /** Receives each message spent held behind an earlier one of its key: those are not attempts. */
   private readonly holds = new Map<string, number>();
-  private phase: ConsumerState = 'new';
 
   constructor(
     private readonly client: SQSClient,
@@ -85,54 +82,30 @@ export class SqsConsumer implements TransportConsumer {
     private readonly spec: ConsumerSpec,
     private readonly options: SqsConsumerOptions = {},
   ) {
-    this.logger = options.logger ?? silentLogger;
-    this.runner = new LaneRunner({
-      pipeline: spec.pipeline,
-      // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
-      semantics: { ordered: queues.fifo, exclusive: true },
-      label: `sqs consumer ${spec.consumer}`,
-      stopTimeoutMs: options.stopTimeoutMs,
-      logger: this.logger,
-    });
+    const logger = options.logger ?? silentLogger;
+    super(
+      new LaneRunner({
+        pipeline: spec.pipeline,
+        // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
+        semantics: { ordered: queues.fifo, exclusive: true },
+        label: `sqs consumer ${spec.consumer}`,
+        stopTimeoutMs: options.stopTimeoutMs,
+        logger,
+      }),
+    );
+    this.logger = logger;
   }
 
-  get state(): ConsumerState {
-    return this.phase;
-  }
-
-  /** Creates the queues (idempotent), then starts `concurrency` lanes per queue. */
-  async start(): Promise<void> {
-    if (this.phase === 'starting' || this.phase === 'running') throw new Error('SqsConsumer already started');
-    this.phase = 'starting';
+  /** Creates the queues (idempotent): `concurrency` lanes per queue. */
+  protected async lanes(): Promise<Array<Lane<Message>>> {
     const lanes: Array<Lane<Message>> = [];
-    try {
-      for (const channel of this.spec.channels) {
-        const { queueUrl } = await this.queues.provision(channel);
-        const lane = this.laneOn({ channel, url: queueUrl });
-        for (let i = 0; i < this.spec.concurrency; i++) lanes.push(lane);
-      }
-    } catch (error) {
-      this.phase = 'stopped';
-      throw error;
+    for (const channel of this.spec.channels) {
+      const { queueUrl } = await this.queues.provision(channel);
+      const lane = this.laneOn({ channel, url: queueUrl });
+      for (let i = 0; i < this.spec.concurrency; i++) lanes.push(lane);
     }
-    this.runner.start(lanes);
-    this.phase = 'running';
     this.logger.log(`sqs consumer ${this.spec.consumer}: consuming ${this.spec.channels.join(', ')}`);
-  }
-
-  /** Stops receiving, lets the batches in flight finish and settle (up to `stopTimeoutMs`). */
-  async stop(): Promise<void> {
-    if (this.phase !== 'running') return;
-    this.phase = 'stopping';
-    await this.runner.stop();
-    this.phase = 'stopped';
-  }
-
-  /** Leaves at once, settling nothing more: what is in flight comes back after its visibility timeout. */
-  abandon(): void {
-    if (this.phase !== 'running') return;
-    this.runner.abandon();
-    this.phase = 'stopped';
+    return lanes;
   }
 
   /** The lane on one queue, run `concurrency` times over: it keeps nothing between batches, so its runs share it. */

@@ -1,7 +1,6 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
-import type { Envelope } from '@boxoffice/contracts';
-import { FailureHeaders, type InboundMessage } from '@boxoffice/messaging';
+import { EnvelopeHeaders, FailureHeaders, type InboundMessage } from '@boxoffice/messaging';
 
 /**
  * The one message attribute boxoffice uses. SQS allows 10 attributes per message and counts them
@@ -21,18 +20,6 @@ export const MAX_BATCH_ENTRIES = 10;
 export const RECEIVE_ATTRIBUTES = ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'MessageGroupId'] as const;
 
 export type Headers = Record<string, string>;
-
-/** Copied from the envelope so a tool (the AWS console, the dlq tool) tells what a message is without parsing its body. */
-export function envelopeHeaders(envelope: Envelope, extra: Readonly<Headers> = {}): Headers {
-  return {
-    'message-id': envelope.id,
-    type: envelope.type,
-    version: String(envelope.version),
-    'correlation-id': envelope.correlationId,
-    ...(envelope.traceparent ? { traceparent: envelope.traceparent } : {}),
-    ...extra,
-  };
-}
 
 export function packHeaders(headers: Readonly<Headers>): Record<string, MessageAttributeValue> {
   return { [HEADERS_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(headers) } };
@@ -119,7 +106,7 @@ export function chunk<T>(
 
 /** The envelope id of a message, from its headers or its body; null for one too broken to tell. */
 export function messageIdOf(headers: Readonly<Headers>, body: string | null | undefined): string | null {
-  if (headers['message-id']) return headers['message-id'];
+  if (headers[EnvelopeHeaders.messageId]) return headers[EnvelopeHeaders.messageId];
   try {
     const id = (JSON.parse(body ?? '') as { id?: unknown }).id;
     return typeof id === 'string' ? id : null;
@@ -129,7 +116,7 @@ export function messageIdOf(headers: Readonly<Headers>, body: string | null | un
 }
 
 export function typeOf(headers: Readonly<Headers>, body: string | null | undefined): string | null {
-  if (headers.type) return headers.type;
+  if (headers[EnvelopeHeaders.type]) return headers[EnvelopeHeaders.type];
   try {
     const type = (JSON.parse(body ?? '') as { type?: unknown }).type;
     return typeof type === 'string' ? type : null;

@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { retryTransient, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
-import { chunk, envelopeHeaders, groupIdOf, packHeaders, sizeOfEntry } from './sqs.message.js';
+import { envelopeHeaders, retryTransient, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import { chunk, groupIdOf, packHeaders, sizeOfEntry } from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
 
 export interface SqsPublisherOptions {

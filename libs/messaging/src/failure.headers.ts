@@ -79,3 +79,14 @@ export function withoutFailure(headers: Headers, extra: ReadonlyArray<string> = 
   const drop = new Set([...names, ...extra]);
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !drop.has(name)));
 }
+
+/**
+ * A delivery's headers as the pipeline reads them, on a broker whose retry is the same message
+ * delivered again (JetStream, Artemis) and so carries no new failure record: its attempts so far
+ * are the broker's count of the deliveries before this one, replacing any `x-attempts` the
+ * message carried. A first delivery (`attempts` 0) carries none.
+ */
+export function withDeliveryAttempts(headers: Headers, attempts: number): Record<string, string> {
+  const { [FailureHeaders.attempts]: _carried, ...rest } = headers;
+  return attempts > 0 ? { ...rest, [FailureHeaders.attempts]: String(attempts) } : rest;
+}

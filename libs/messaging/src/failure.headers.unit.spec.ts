@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { FailureHeaders, readFailure, readOrigin, recordFailure, withFailure, withoutFailure } from './failure.headers.js';
+import {
+  FailureHeaders,
+  readFailure,
+  readOrigin,
+  recordFailure,
+  withDeliveryAttempts,
+  withFailure,
+  withoutFailure,
+} from './failure.headers.js';
 
 describe('the failure headers', () => {
   const first = recordFailure({}, 'first', new Date('2026-01-01T00:00:00Z'));
@@ -33,5 +41,11 @@ describe('the failure headers', () => {
 
   it('keep a long error message short', () => {
     expect(recordFailure({}, 'x'.repeat(5_000), new Date()).lastError).toHaveLength(1_000);
+  });
+
+  it('count a redelivered message’s attempts from the broker’s deliveries, whatever it carried', () => {
+    const carried = { traceparent: 't', [FailureHeaders.attempts]: '7' };
+    expect(withDeliveryAttempts(carried, 2)).toEqual({ traceparent: 't', [FailureHeaders.attempts]: '2' });
+    expect(withDeliveryAttempts(carried, 0)).toEqual({ traceparent: 't' });
   });
 });

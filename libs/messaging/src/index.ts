@@ -10,6 +10,7 @@ export {
   type TransportName,
 } from './destination.js';
 export { EnvelopeFactory, type EnvelopeOptions } from './envelope.factory.js';
+export { EnvelopeHeaders, envelopeHeaders, missingIdHeader } from './envelope.headers.js';
 export { Outcome, type HandlerOutcome } from './handler-outcome.js';
 export {
   handlerKey,
@@ -22,23 +23,28 @@ export {
   type MessageContext,
   type MessageHandler,
 } from './consumer/message-handler.js';
+export { ConsumerPipeline, type ConsumerPipelineOptions, type PipelineCounters } from './consumer/consumer.pipeline.js';
 export {
-  ConsumerPipeline,
-  type BatchProcessor,
-  type ConsumerPipelineOptions,
-  type InboundMessage,
-  type PipelineCounters,
-  type Settlement,
-  type SourceSemantics,
-} from './consumer/consumer.pipeline.js';
+  observeAll,
+  type BatchEnd,
+  type BatchObservation,
+  type HandlerCall,
+  type HandlerCallEnd,
+  type HandlerCallObservation,
+  type PipelineObserver,
+} from './consumer/pipeline.observer.js';
 export { decodeInbound, type Decoded } from './consumer/inbound-decoder.js';
 export type {
+  BatchProcessor,
   BatchSettings,
   ChannelDepth,
   ConsumerSpec,
   ConsumerState,
   DeadLetterScope,
+  InboundMessage,
   OutgoingMessage,
+  Settlement,
+  SourceSemantics,
   Transport,
   TransportConsumer,
 } from './transport.port.js';
@@ -48,6 +54,7 @@ export {
   readFailure,
   readOrigin,
   recordFailure,
+  withDeliveryAttempts,
   withFailure,
   withoutFailure,
   type FailureOrigin,
@@ -62,6 +69,7 @@ export {
   type DeadLetterStore,
 } from './dead-letters/dead-letter.js';
 export { DeadLetterShelf, deadLetterOf, type ParkedMessage } from './dead-letters/dead-letter.shelf.js';
+export { BrowsableShelf } from './dead-letters/dead-letter.browsable-shelf.js';
 export { DeadLetterMarks, type DeadLetterMark, type LogPosition, type MarkedLog } from './dead-letters/dead-letter.marks.js';
 export { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog } from './dead-letters/dead-letter.logs.js';
 export { describeError, pause, untilStopped, type UntilStoppedOptions } from './runtime/stoppable.js';
@@ -75,7 +83,10 @@ export { DeliveryBuffer } from './runtime/delivery.buffer.js';
 export { processUntilCommitted, type BatchAttemptOptions } from './runtime/batch.attempts.js';
 export { LaneRunner, type Lane, type LaneRunnerOptions } from './runtime/lane.runner.js';
 export { LaneConsumer } from './runtime/lane.consumer.js';
+export { SubscriptionConsumer, type Subscription, type SubscriptionConsumerOptions } from './runtime/subscription.consumer.js';
 export { settleInOrder, settledPrefix, type OrderedLog } from './runtime/ordered-log.js';
+export { pullPending, type PendingSource } from './runtime/pending.pull.js';
+export { readWholeLog, type LogReader, type LogReadOptions } from './runtime/log.reader.js';
 export { retryTransient, type TransientRetryOptions } from './runtime/transient.retry.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';

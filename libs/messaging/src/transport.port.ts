@@ -1,7 +1,61 @@
 import type { Envelope } from '@boxoffice/contracts';
-import type { BatchProcessor, InboundMessage } from './consumer/consumer.pipeline.js';
 import type { DeadLetterStore } from './dead-letters/dead-letter.js';
 import type { Destination, TransportName } from './destination.js';
+import type { Headers } from './failure.headers.js';
+import type { SqlExecutor } from './sql-client.js';
+
+/** A message as a transport received it: bytes and headers, nothing decoded yet. */
+export interface InboundMessage {
+  readonly body: Buffer | string | null;
+  readonly headers: Headers;
+}
+
+/**
+ * What the transport must do with one message of a batch, after the batch's commit:
+ * - `ack`: done, a duplicate the inbox dropped, or an event this consumer does not take;
+ * - `retry`: deliver it again after `delayMs`, carrying `headers` (its failure record);
+ * - `dead-letter`: park it with `headers` in the dead letter store;
+ * - `held`: not handled, because an earlier message of an ordered source is waiting for a retry;
+ *   deliver it again after that one.
+ */
+export type Settlement =
+  | { readonly kind: 'ack'; readonly as: 'done' | 'duplicate' | 'skipped' }
+  | {
+      readonly kind: 'retry';
+      readonly delayMs: number;
+      readonly attempts: number;
+      readonly reason: string;
+      readonly headers: Record<string, string>;
+    }
+  | {
+      readonly kind: 'dead-letter';
+      readonly attempts: number;
+      readonly reason: string;
+      readonly headers: Record<string, string>;
+      readonly messageId: string | null;
+    }
+  | { readonly kind: 'held' };
+
+/** How the source behaves, as the transport knows it. */
+export interface SourceSemantics {
+  /** A log read in order (a partition): nothing may overtake a message that waits for a retry. */
+  readonly ordered: boolean;
+  /** The source is this consumer's alone (a work queue): a type it does not handle is poison, not someone else's. */
+  readonly exclusive: boolean;
+  /**
+   * The transport's own writes in the batch's transaction, called with every settlement just
+   * before COMMIT, so they commit (or not) with the inbox rows: a stream whose cursor lives in
+   * the consumer's database (Kinesis) writes its checkpoint here. Throwing aborts the batch, as
+   * a database failure does. With it, a batch of nothing but poison or skipped messages still
+   * opens a transaction, so the cursor moves past them too.
+   */
+  readonly withinTransaction?: (tx: SqlExecutor, settlements: ReadonlyArray<Settlement>) => Promise<void>;
+}
+
+/** What a transport consumer hands its batches to. */
+export interface BatchProcessor {
+  process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]>;
+}
 
 export interface OutgoingMessage {
   readonly envelope: Envelope;

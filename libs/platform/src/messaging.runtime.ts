@@ -3,6 +3,7 @@ import {
   Backoff,
   ConsumerPipeline,
   defaultRetryPolicy,
+  observeAll,
   reconnectBackoff,
   OutboxRelay,
   Routing,
@@ -53,7 +54,7 @@ export interface MessagingRuntimeOptions {
   readonly retryPolicy?: RetryPolicy;
   /** Topic partitions (Kafka) for the topics this service creates. */
   readonly partitions?: number;
-  /** Times and counts the pipelines, handlers and publishes for /metrics (metrics.instruments.ts). */
+  /** Times and counts the pipelines, handler calls and publishes for /metrics (metrics.instruments.ts). */
   readonly metrics?: MessagingInstruments;
   readonly logger: Logger;
 }
@@ -133,25 +134,25 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       const transport = this.transports.get(source.transport)!;
       const isCommandQueue = source.messages.some((m) => m.kind === 'command');
       const limiter = isCommandQueue ? this.limiter : null;
-      const measured = { system: source.transport, group: this.names.consumerGroup(service) };
-      const traced = tracing?.consumption(source.transport, measured.group) ?? null;
-      const subscribed = options.handlers.filter(({ message }) => source.messages.includes(message));
-      const handlers = traced ? traced.handlers(subscribed) : subscribed;
+      const name = this.names.consumerGroup(service);
       const pipeline = new ConsumerPipeline<SqlExecutor>({
         consumer: service,
-        handlers: options.metrics?.handlers(handlers, measured) ?? handlers,
+        handlers: options.handlers.filter(({ message }) => source.messages.includes(message)),
         database: options.database,
         sender: options.sender,
         retryPolicy,
         admit: limiter ? (count) => limiter.acquire(count) : undefined,
         logger,
+        // Metrics and tracing watch from beside the pipeline; with neither, it has no observer at all.
+        observer: observeAll([
+          options.metrics?.consumer({ system: source.transport, group: name }),
+          tracing?.consumer(source.transport, name),
+        ]),
       });
-      const name = this.names.consumerGroup(service);
-      const metered = options.metrics?.pipeline(pipeline, measured) ?? pipeline;
       const consumer = transport.consumer({
         consumer: name,
         channels: source.channels,
-        pipeline: traced ? traced.processor(metered) : metered,
+        pipeline,
         batch: limiter
           ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) }
           : batch,

@@ -1,13 +1,4 @@
-import {
-  isBatchHandler,
-  type AnyHandler,
-  type BatchHandler,
-  type BatchProcessor,
-  type HandlerRegistration,
-  type MessageHandler,
-  type Publisher,
-  type Settlement,
-} from '@boxoffice/messaging';
+import type { BatchObservation, PipelineObserver, Publisher, Settlement } from '@boxoffice/messaging';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { metricLabels as L, metricNames } from './metrics.names.js';
 
@@ -29,12 +20,13 @@ function outcomeOf(settlement: Settlement): string {
 }
 
 /**
- * The timed and counted parts of a service's messaging, measured by decorating what the runtime
- * hands over, so the pipeline (one place for outcomes) and the relay stay free of metrics:
- * - `pipeline` wraps the BatchProcessor a transport consumer calls: batch duration and size, each
- *   message's outcome, the inbox's duplicates (the same settlements PipelineCounters counts);
- * - `handlers` wraps each handler instance: `messaging_process_duration_seconds` per call;
- * - `publishers` wraps what the outbox relay publishes through: sent messages, publish duration.
+ * The timed and counted parts of a service's messaging, so the pipeline (one place for outcomes)
+ * and the relay stay free of metrics:
+ * - `consumer` observes a consumer's pipeline from beside it (pipeline.observer.ts in
+ *   libs/messaging): batch duration and size, each message's outcome, the inbox's duplicates
+ *   (the same settlements PipelineCounters counts), and `messaging_process_duration_seconds` per
+ *   handler call;
+ * - `publishers` decorates what the outbox relay publishes through: sent messages, publish duration.
  */
 export class MessagingInstruments {
   private readonly consumed: Counter;
@@ -96,69 +88,30 @@ export class MessagingInstruments {
     });
   }
 
-  pipeline(processor: BatchProcessor, { system, group }: ConsumerLabels): BatchProcessor {
+  /** What measures a consumer's pipeline, as its observer. */
+  consumer({ system, group }: ConsumerLabels): PipelineObserver {
     return {
-      process: async (source, messages, semantics) => {
+      batchBegun: (source, messages): BatchObservation => {
         const labels = { [L.system]: system, [L.destination]: source, [L.group]: group };
         this.batchMessages.observe(labels, messages.length);
-        const end = this.batchDuration.startTimer(labels);
-        try {
-          const settlements = await processor.process(source, messages, semantics);
-          const outcomes = new Map<string, number>();
-          for (const settlement of settlements) outcomes.set(outcomeOf(settlement), (outcomes.get(outcomeOf(settlement)) ?? 0) + 1);
-          for (const [outcome, count] of outcomes) this.consumed.inc({ ...labels, outcome }, count);
-          if (outcomes.has('duplicate')) this.duplicates.inc(labels, outcomes.get('duplicate'));
-          return settlements;
-        } catch (error) {
-          this.consumed.inc({ ...labels, outcome: 'error' }, messages.length);
-          throw error;
-        } finally {
-          end();
-        }
+        return {
+          handlerCalled: ({ handler }) => ({
+            ended: ({ durationMs }) => this.processDuration.observe({ ...labels, handler: handler.constructor.name }, durationMs / 1_000),
+          }),
+          batchEnded: (end) => {
+            this.batchDuration.observe(labels, end.durationMs / 1_000);
+            if ('error' in end) {
+              this.consumed.inc({ ...labels, outcome: 'error' }, messages.length);
+              return;
+            }
+            const outcomes = new Map<string, number>();
+            for (const settlement of end.settlements) outcomes.set(outcomeOf(settlement), (outcomes.get(outcomeOf(settlement)) ?? 0) + 1);
+            for (const [outcome, count] of outcomes) this.consumed.inc({ ...labels, outcome }, count);
+            if (outcomes.has('duplicate')) this.duplicates.inc(labels, outcomes.get('duplicate'));
+          },
+        };
       },
     };
-  }
-
-  /**
-   * The registrations with each handler instance timed. An instance registered for several
-   * message types gets one wrapper, so the pipeline still sees one handler (its runs depend on it).
-   */
-  handlers<Tx>(
-    registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>,
-    labels: ConsumerLabels,
-  ): Array<HandlerRegistration<AnyHandler<Tx>>> {
-    const timed = new Map<AnyHandler<Tx>, AnyHandler<Tx>>();
-    return registrations.map(({ message, handler }) => {
-      if (!timed.has(handler)) timed.set(handler, this.timedHandler(handler, labels));
-      return { message, handler: timed.get(handler)! };
-    });
-  }
-
-  private timedHandler<Tx>(handler: AnyHandler<Tx>, { system, group }: ConsumerLabels): AnyHandler<Tx> {
-    const name = handler.constructor.name;
-    const timed = async <T>(source: string, work: () => Promise<T>): Promise<T> => {
-      const end = this.processDuration.startTimer({ [L.system]: system, [L.destination]: source, [L.group]: group, handler: name });
-      try {
-        return await work();
-      } finally {
-        end();
-      }
-    };
-    if (isBatchHandler(handler)) {
-      const wrapped: BatchHandler<never, Tx> = {
-        prepare: handler.prepare?.bind(handler),
-        handleBatch: (messages, context) => timed(context.source, () => handler.handleBatch(messages, context)),
-        afterCommit: handler.afterCommit?.bind(handler),
-      };
-      return wrapped;
-    }
-    const single = handler as MessageHandler<never, Tx>;
-    const wrapped: MessageHandler<never, Tx> = {
-      prepare: single.prepare?.bind(single),
-      handle: (message, context) => timed(context.source, () => single.handle(message, context)),
-      afterCommit: single.afterCommit?.bind(single),
-    };
-    return wrapped;
   }
 
   publishers(publishers: ReadonlyArray<Publisher>): Publisher[] {

@@ -5,7 +5,6 @@ import {
   RateLimiter,
   Routing,
   type AnyHandler,
-  type BatchProcessor,
   type ChannelDepth,
   type DeadLetterStore,
   type Transport,
@@ -142,20 +141,20 @@ describe('the metrics a service exports', () => {
     expect(await valueOf(metrics, metricNames.rateLimiterWait)).toBeCloseTo(0.5);
   });
 
-  describe('a consumer pipeline, decorated', () => {
+  describe("a consumer pipeline's observer", () => {
     it('counts each message by its outcome and the inbox duplicates', async () => {
       const metrics = new MetricsRegistry('billing');
       const instruments = new MessagingInstruments(metrics.registry);
-      const inner: BatchProcessor = {
-        process: async () => [
+      const batch = instruments.consumer({ system: 'rabbitmq', group: 'billing' }).batchBegun('q', []);
+      batch.batchEnded({
+        settlements: [
           { kind: 'ack', as: 'done' },
           { kind: 'ack', as: 'done' },
           { kind: 'ack', as: 'duplicate' },
           { kind: 'dead-letter', attempts: 1, reason: 'poison', headers: {}, messageId: null },
         ],
-      };
-      const pipeline = instruments.pipeline(inner, { system: 'rabbitmq', group: 'billing' });
-      await pipeline.process('q', [], { ordered: false, exclusive: true });
+        durationMs: 3,
+      });
       const labels = { messaging_destination_name: 'q', messaging_consumer_group_name: 'billing' };
       expect(await valueOf(metrics, metricNames.consumedMessages, { ...labels, outcome: 'done' })).toBe(2);
       expect(await valueOf(metrics, metricNames.consumedMessages, { ...labels, outcome: 'dead_letter' })).toBe(1);
@@ -163,22 +162,18 @@ describe('the metrics a service exports', () => {
       expect(await valueOf(metrics, `${metricNames.batchDuration}`, { ...labels })).toBeDefined();
     });
 
-    it('times a handler once per call and keeps one wrapper per handler instance', async () => {
+    it('times a handler once per call, labelled with the class the service registered', async () => {
       const metrics = new MetricsRegistry('billing');
       const instruments = new MessagingInstruments(metrics.registry);
-      const handler = { handle: async () => Outcome.done() } as unknown as AnyHandler<unknown>;
-      const [first, second] = instruments.handlers(
-        [
-          { message: { type: 'A' } as never, handler },
-          { message: { type: 'B' } as never, handler },
-        ],
-        { system: 'kafka', group: 'billing' },
-      );
-      expect(first.handler).toBe(second.handler);
-      const timed = first.handler as { handle: (m: unknown, c: unknown) => Promise<unknown> };
-      await timed.handle({}, { source: 'topic' });
+      class ChargeOrderHandler {
+        handle = async () => Outcome.done();
+      }
+      const handler = new ChargeOrderHandler() as unknown as AnyHandler;
+      const batch = instruments.consumer({ system: 'kafka', group: 'billing' }).batchBegun('topic', []);
+      batch.handlerCalled!({ source: 'topic', handler, messages: [] })!.ended({ outcomes: [Outcome.done()], durationMs: 2 });
       const text = await metrics.text();
       expect(text).toMatch(/messaging_process_duration_seconds_count\{[^}]*messaging_destination_name="topic"[^}]*\} 1/);
+      expect(text).toMatch(/messaging_process_duration_seconds_count\{[^}]*handler="ChargeOrderHandler"[^}]*\} 1/);
     });
   });
 });

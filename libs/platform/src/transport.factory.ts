@@ -7,6 +7,7 @@ import { KinesisTransport } from '@boxoffice/messaging-kinesis';
 import { NatsTransport } from '@boxoffice/messaging-nats';
 import { RabbitMqTransport } from '@boxoffice/messaging-rabbitmq';
 import { SqsTransport } from '@boxoffice/messaging-sqs';
+import { inTraceContextOf } from '@boxoffice/telemetry';
 import type { BrokerSettings } from './broker.settings.js';
 
 /**
@@ -47,6 +48,8 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
         name: client,
         exchange: channelNames(setup.namespace).exchanges.commands,
         retryPolicy,
+        // Each message published under its own trace: amqplib's instrumentation starts its span there.
+        publishUnder: inTraceContextOf,
         logger,
       });
     case 'kafka':

@@ -15,7 +15,6 @@ export {
 } from './messaging.attributes.js';
 export { TracedMessageSender } from './traced-message.sender.js';
 export { TracedPublisher } from './traced.publisher.js';
-export { InboundTraces, TracedBatchProcessor, type TracedBatchProcessorOptions } from './traced-batch.processor.js';
-export { traceHandlers, type TracedHandlersOptions } from './traced.handlers.js';
-export { MessagingTracing, type MessagingTracingOptions, type TracedConsumption } from './messaging.tracing.js';
+export { PipelineTracing, type PipelineTracingOptions } from './pipeline-tracing.observer.js';
+export { MessagingTracing, type MessagingTracingOptions } from './messaging.tracing.js';
 export { decodeTraces, OtlpTraceSink, type ReceivedSpan, type ReceivedSpanKind } from './otlp.sink.js';

@@ -1,17 +1,8 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { ServiceName } from '@boxoffice/contracts';
-import {
-  MessageSender,
-  type AnyHandler,
-  type BatchProcessor,
-  type EnvelopeFactory,
-  type HandlerRegistration,
-  type Publisher,
-  type Routing,
-} from '@boxoffice/messaging';
+import { MessageSender, type EnvelopeFactory, type PipelineObserver, type Publisher, type Routing } from '@boxoffice/messaging';
 import { isTracing } from './telemetry.state.js';
-import { InboundTraces, TracedBatchProcessor } from './traced-batch.processor.js';
-import { traceHandlers } from './traced.handlers.js';
+import { PipelineTracing } from './pipeline-tracing.observer.js';
 import { TracedMessageSender } from './traced-message.sender.js';
 import { TracedPublisher } from './traced.publisher.js';
 
@@ -22,17 +13,11 @@ export interface MessagingTracingOptions {
   readonly tracer?: Tracer;
 }
 
-/** What a consumer is traced with: its handlers and its batch processor share what each message arrived with. */
-export interface TracedConsumption {
-  handlers<Tx>(registrations: ReadonlyArray<HandlerRegistration<AnyHandler<Tx>>>): Array<HandlerRegistration<AnyHandler<Tx>>>;
-  processor(pipeline: BatchProcessor): BatchProcessor;
-}
-
 /**
  * Where the platform runtime gets its traced parts: the sender (create spans), the relay's
- * publishers (send spans) and each consumer (process spans). `forService` gives null when
- * tracing is off (no OTLP endpoint configured), and the runtime then uses the plain parts:
- * nothing wrapped, nothing spent.
+ * publishers (send spans) and each consumer pipeline's observer (process spans). `forService`
+ * gives null when tracing is off (no OTLP endpoint configured), and the runtime then uses the
+ * plain parts: nothing traced, nothing spent.
  */
 export class MessagingTracing {
   constructor(private readonly options: MessagingTracingOptions) {}
@@ -50,12 +35,9 @@ export class MessagingTracing {
     return new TracedPublisher(publisher, this.options.tracer);
   }
 
-  consumption(transport: string, consumerGroup: string): TracedConsumption {
-    const traces = new InboundTraces();
+  /** What traces a consumer's pipeline, as its observer: a span per batch and per message handled. */
+  consumer(transport: string, consumerGroup: string): PipelineObserver {
     const { service, routing, tracer } = this.options;
-    return {
-      handlers: (registrations) => traceHandlers(registrations, { service, routing, transport, consumerGroup, traces, tracer }),
-      processor: (pipeline) => new TracedBatchProcessor(pipeline, { transport, consumerGroup, traces, tracer }),
-    };
+    return new PipelineTracing({ service, routing, transport, consumerGroup, tracer });
   }
 }

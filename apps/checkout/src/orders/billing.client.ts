@@ -1,7 +1,7 @@
 import { GatewayTimeoutException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { PlaceOrder } from './order.schemas.js';
-import type { Settlement } from './orders.service.js';
+import type { Settlement } from './order.settlement.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
 type ChargeStatus = 'CAPTURED' | 'DECLINED' | 'SEATS_UNAVAILABLE';

@@ -1,7 +1,7 @@
 import { MetricsRegistry, metricNames } from '@boxoffice/platform';
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import type { Settlement } from './orders.service.js';
+import type { Settlement } from './order.settlement.js';
 
 /**
  * Orders accepted and settled, on Checkout's /metrics: the two ends of the ticket sale the

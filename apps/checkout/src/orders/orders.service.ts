@@ -10,14 +10,13 @@ import { OrderIdempotency } from './order-idempotency.js';
 import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import type { PlaceOrder } from './order.schemas.js';
+import type { Settlement } from './order.settlement.js';
 
 /** How a settlement sends its event: a handler's `context.send`, or the outbox in a request's transaction. */
 type Send = <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>) => unknown;
 
 /** Any fixed UUID: it scopes the ids derived from Idempotency-Keys to synchronous orders. */
 const SYNC_ORDER_NAMESPACE = '5d0c3f8e-2b1a-4c39-9f27-6c1f0b0e7a41';
-
-export type Settlement = { status: 'CONFIRMED' } | { status: 'REJECTED'; reason: 'SOLD_OUT' | 'PAYMENT_DECLINED' };
 
 @Injectable()
 export class OrdersService {

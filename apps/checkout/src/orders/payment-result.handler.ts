@@ -3,7 +3,8 @@ import { Outcome, type BatchHandler, type BatchOutcomes, type HandlerContext, ty
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
 import { OrderMetrics } from './order.metrics.js';
-import { OrdersService, type Settlement } from './orders.service.js';
+import type { Settlement } from './order.settlement.js';
+import { OrdersService } from './orders.service.js';
 
 type PaymentResult = PayloadOf<typeof PaymentCaptured> | PayloadOf<typeof PaymentDeclined> | PayloadOf<typeof SeatsUnavailable>;
 

@@ -10,7 +10,8 @@ import { MessageSender } from '../outbox/message.sender.js';
 import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import type { RetryPolicy } from '../retry-policy.js';
 import type { SqlExecutor } from '../sql-client.js';
-import { ConsumerPipeline, type InboundMessage, type SourceSemantics } from './consumer.pipeline.js';
+import { ConsumerPipeline } from './consumer.pipeline.js';
+import type { InboundMessage, SourceSemantics } from '../transport.port.js';
 import type { BatchHandler, MessageHandler } from './message-handler.js';
 
 const Credited = defineMessage({

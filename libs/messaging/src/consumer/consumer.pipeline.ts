@@ -1,7 +1,7 @@
 import type { Envelope, MessageDefinition, PayloadOf } from '@boxoffice/contracts';
 import { delayWithJitterMs } from '../backoff.js';
 import type { EnvelopeOptions } from '../envelope.factory.js';
-import { readFailure, recordFailure, withFailure, type Headers } from '../failure.headers.js';
+import { readFailure, recordFailure, withFailure } from '../failure.headers.js';
 import { Outcome, type HandlerOutcome } from '../handler-outcome.js';
 import { Inbox } from '../inbox/inbox.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -11,60 +11,16 @@ import { defaultRetryPolicy, hasAttemptsLeft, type RetryPolicy } from '../retry-
 import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
 import { systemClock, type Clock } from '../clock.js';
 import { decodeInbound } from './inbound-decoder.js';
-import { handlerKey, isBatchHandler, type AnyHandler, type HandlerContext, type HandlerRegistration } from './message-handler.js';
-
-/** A message as a transport received it: bytes and headers, nothing decoded yet. */
-export interface InboundMessage {
-  readonly body: Buffer | string | null;
-  readonly headers: Headers;
-}
-
-/**
- * What the transport must do with one message of a batch, after the batch's commit:
- * - `ack`: done, a duplicate the inbox dropped, or an event this consumer does not take;
- * - `retry`: deliver it again after `delayMs`, carrying `headers` (its failure record);
- * - `dead-letter`: park it with `headers` in the dead letter store;
- * - `held`: not handled, because an earlier message of an ordered source is waiting for a retry;
- *   deliver it again after that one.
- */
-export type Settlement =
-  | { readonly kind: 'ack'; readonly as: 'done' | 'duplicate' | 'skipped' }
-  | {
-      readonly kind: 'retry';
-      readonly delayMs: number;
-      readonly attempts: number;
-      readonly reason: string;
-      readonly headers: Record<string, string>;
-    }
-  | {
-      readonly kind: 'dead-letter';
-      readonly attempts: number;
-      readonly reason: string;
-      readonly headers: Record<string, string>;
-      readonly messageId: string | null;
-    }
-  | { readonly kind: 'held' };
-
-/** How the source behaves, as the transport knows it. */
-export interface SourceSemantics {
-  /** A log read in order (a partition): nothing may overtake a message that waits for a retry. */
-  readonly ordered: boolean;
-  /** The source is this consumer's alone (a work queue): a type it does not handle is poison, not someone else's. */
-  readonly exclusive: boolean;
-  /**
-   * The transport's own writes in the batch's transaction, called with every settlement just
-   * before COMMIT, so they commit (or not) with the inbox rows: a stream whose cursor lives in
-   * the consumer's database (Kinesis) writes its checkpoint here. Throwing aborts the batch, as
-   * a database failure does. With it, a batch of nothing but poison or skipped messages still
-   * opens a transaction, so the cursor moves past them too.
-   */
-  readonly withinTransaction?: (tx: SqlExecutor, settlements: ReadonlyArray<Settlement>) => Promise<void>;
-}
-
-/** What a transport consumer hands its batches to. */
-export interface BatchProcessor {
-  process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]>;
-}
+import {
+  handlerKey,
+  isBatchHandler,
+  type AnyHandler,
+  type BatchOutcomes,
+  type HandlerContext,
+  type HandlerRegistration,
+} from './message-handler.js';
+import type { BatchObservation, HandlerCallObservation, PipelineObserver } from './pipeline.observer.js';
+import type { BatchProcessor, InboundMessage, Settlement, SourceSemantics } from '../transport.port.js';
 
 export interface ConsumerPipelineOptions<Tx extends SqlExecutor> {
   /** The consuming service: the inbox key, and the `x-consumer` of its dead letters. */
@@ -81,6 +37,8 @@ export interface ConsumerPipelineOptions<Tx extends SqlExecutor> {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly logger?: Logger;
+  /** What watches the batches and handler calls from beside the pipeline (metrics, tracing): see pipeline.observer.ts. */
+  readonly observer?: PipelineObserver;
 }
 
 export interface PipelineCounters {
@@ -119,6 +77,9 @@ const SAVEPOINT = 'consumer_pipeline_message';
  * A crash before 5 changes nothing and the broker redelivers; after it, the inbox rows turn the
  * redelivery into duplicates. If the transaction itself fails (the database is away), `process`
  * throws, nothing is settled, and the transport tries the batch again later.
+ *
+ * An observer (metrics, tracing) is told each batch, each handler call and each settlement, and
+ * may run the batch and each call inside a context of its own; nothing wraps a handler.
  */
 export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor {
   readonly counters: PipelineCounters = { batches: 0, processed: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0 };
@@ -151,6 +112,28 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
   }
 
   async process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]> {
+    const batch = this.options.observer?.batchBegun(source, messages);
+    if (!batch) return this.processBatch(source, messages, semantics);
+    const started = performance.now();
+    const work = () => this.processBatch(source, messages, semantics, batch);
+    let settlements: Settlement[];
+    try {
+      settlements = await (batch.run ? batch.run(work) : work());
+    } catch (error) {
+      batch.batchEnded({ error, durationMs: performance.now() - started });
+      throw error;
+    }
+    if (batch.messageSettled) settlements.forEach((settlement, index) => batch.messageSettled!(index, settlement));
+    batch.batchEnded({ settlements, durationMs: performance.now() - started });
+    return settlements;
+  }
+
+  private async processBatch(
+    source: string,
+    messages: ReadonlyArray<InboundMessage>,
+    semantics: SourceSemantics,
+    batch?: BatchObservation,
+  ): Promise<Settlement[]> {
     const settlements: Settlement[] = new Array<Settlement>(messages.length);
     const work: Work<Tx>[] = [];
     messages.forEach((message, index) => {
@@ -173,7 +156,7 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       }
       done = await this.options.database.$transaction(
         async (tx) => {
-          const handled = work.length > 0 ? await this.inTransaction(tx, source, work, settlements, semantics) : [];
+          const handled = work.length > 0 ? await this.inTransaction(tx, source, work, settlements, semantics, batch) : [];
           await semantics.withinTransaction?.(tx, settlements);
           return handled;
         },
@@ -191,6 +174,7 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     work: ReadonlyArray<Work<Tx>>,
     settlements: Settlement[],
     semantics: SourceSemantics,
+    batch: BatchObservation | undefined,
   ): Promise<Work<Tx>[]> {
     const fresh = await Inbox.claim(
       tx,
@@ -200,18 +184,19 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     const entries: OutboxEntry[] = [];
     const done: Work<Tx>[] = [];
     const released: string[] = [];
-    const isFresh = (item: Work<Tx>) => fresh.delete(item.envelope.id.toLowerCase()); // a second copy in the batch is a duplicate
+    // Takes the message's claim: true the first time, so a second copy in the batch is a duplicate.
+    const takeClaim = (item: Work<Tx>) => fresh.delete(item.envelope.id.toLowerCase());
     let holding = false;
 
     for (let i = 0; i < work.length;) {
       const item = work[i];
       if (holding) {
         settlements[item.index] = { kind: 'held' };
-        if (isFresh(item)) released.push(item.envelope.id);
+        if (takeClaim(item)) released.push(item.envelope.id);
         i += 1;
         continue;
       }
-      if (!isFresh(item)) {
+      if (!takeClaim(item)) {
         settlements[item.index] = { kind: 'ack', as: 'duplicate' };
         i += 1;
         continue;
@@ -219,10 +204,10 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       // A run: this message and those after it for the same handler, duplicates excepted.
       const run = [item];
       for (i += 1; i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
-        isFresh(work[i]);
+        takeClaim(work[i]);
         run.push(work[i]);
       }
-      for (const [runItem, outcome] of await this.runIsolated(tx, source, run, entries, semantics)) {
+      for (const [runItem, outcome] of await this.runIsolated(tx, source, run, entries, semantics, batch)) {
         if (outcome === 'held') {
           settlements[runItem.index] = { kind: 'held' };
           released.push(runItem.envelope.id);
@@ -257,13 +242,14 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     run: ReadonlyArray<Work<Tx>>,
     entries: OutboxEntry[],
     semantics: SourceSemantics,
+    batch: BatchObservation | undefined,
   ): Promise<Array<[Work<Tx>, HandlerOutcome | 'held']>> {
     const sent: OutboxEntry[] = [];
     await tx.$executeRawUnsafe(`SAVEPOINT ${SAVEPOINT}`);
     let results: Array<[Work<Tx>, HandlerOutcome]>;
     let threw = false;
     try {
-      results = await this.attempt(tx, source, run, sent);
+      results = await this.attempt(tx, source, run, sent, batch);
     } catch (error) {
       // Whatever it wrote before it threw is undone below (and an SQL error has aborted the
       // transaction, which only a rollback to the savepoint mends).
@@ -278,38 +264,69 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     await this.undo(tx);
     if (run.length === 1) return results;
     const middle = Math.ceil(run.length / 2);
-    const first = await this.runIsolated(tx, source, run.slice(0, middle), entries, semantics);
+    const first = await this.runIsolated(tx, source, run.slice(0, middle), entries, semantics, batch);
     const mustWait = semantics.ordered && first.some(([item, outcome]) => outcome === 'held' || this.willRetry(item, outcome));
     const second = mustWait
       ? run.slice(middle).map((item): [Work<Tx>, 'held'] => [item, 'held'])
-      : await this.runIsolated(tx, source, run.slice(middle), entries, semantics);
+      : await this.runIsolated(tx, source, run.slice(middle), entries, semantics, batch);
     return [...first, ...second];
   }
 
-  /** Runs the handler over the run: a batch handler once, a per-message one message by message, stopping at the first that fails. */
+  /**
+   * Runs the handler over the run: a batch handler once, a per-message one message by message,
+   * stopping at the first that fails. Each call is told to the batch's observer, if any.
+   */
   private async attempt(
     tx: Tx,
     source: string,
     run: ReadonlyArray<Work<Tx>>,
     sent: OutboxEntry[],
+    batch: BatchObservation | undefined,
   ): Promise<Array<[Work<Tx>, HandlerOutcome]>> {
     const handler = run[0].handler;
     if (isBatchHandler(handler)) {
-      const outcomes =
-        (await handler.handleBatch(
-          run.map(({ envelope }) => envelope as Envelope<never>),
-          this.context(tx, source, sent),
-        )) ?? undefined;
-      return run.map((item) => [item, outcomes?.get(item.envelope.id) ?? Outcome.done()]);
+      const messages = run.map(({ envelope }) => envelope as Envelope<never>);
+      const call = batch?.handlerCalled?.({ source, handler, messages });
+      const handleBatch = () => handler.handleBatch(messages, this.context(tx, source, sent, undefined, call));
+      const outcomesOf = (returned: void | BatchOutcomes) =>
+        run.map(({ envelope }) => (returned ?? undefined)?.get(envelope.id) ?? Outcome.done());
+      const outcomes = outcomesOf(call ? await this.observed(call, handleBatch, outcomesOf) : await handleBatch());
+      return run.map((item, i) => [item, outcomes[i]]);
     }
     const results: Array<[Work<Tx>, HandlerOutcome]> = [];
     for (const item of run) {
-      const attempt = (readFailure(item.message.headers).attempts ?? 0) + 1;
-      const outcome = await handler.handle(item.envelope as Envelope<never>, { ...this.context(tx, source, sent, item.envelope), attempt });
+      const envelope = item.envelope as Envelope<never>;
+      const call = batch?.handlerCalled?.({ source, handler, messages: [envelope] });
+      const context = { ...this.context(tx, source, sent, envelope, call), attempt: (readFailure(item.message.headers).attempts ?? 0) + 1 };
+      const outcome = call
+        ? await this.observed(
+            call,
+            () => handler.handle(envelope, context),
+            (one) => [one],
+          )
+        : await handler.handle(envelope, context);
       results.push([item, outcome]);
       if (outcome.kind !== 'done') break; // the run is undone and split: what follows is tried again there
     }
     return results;
+  }
+
+  /** One handler call inside its observer's `run`; the observer then hears the outcomes it returned, or what it threw. */
+  private async observed<T>(
+    call: HandlerCallObservation,
+    invoke: () => Promise<T>,
+    outcomesOf: (returned: T) => ReadonlyArray<HandlerOutcome>,
+  ): Promise<T> {
+    const started = performance.now();
+    let returned: T;
+    try {
+      returned = await (call.run ? call.run(invoke) : invoke());
+    } catch (error) {
+      call.ended({ error, durationMs: performance.now() - started });
+      throw error;
+    }
+    call.ended({ outcomes: outcomesOf(returned), durationMs: performance.now() - started });
+    return returned;
   }
 
   /**
@@ -329,7 +346,7 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
   }
 
-  private context(tx: Tx, source: string, sent: OutboxEntry[], cause?: Envelope): HandlerContext<Tx> {
+  private context(tx: Tx, source: string, sent: OutboxEntry[], cause?: Envelope, call?: HandlerCallObservation): HandlerContext<Tx> {
     const sender = this.options.sender;
     return {
       tx,
@@ -340,7 +357,8 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
         options: EnvelopeOptions = {},
       ) => {
         if (!sender) throw new Error(`${this.consumer}: a handler sent ${definition.type}, but the pipeline has no sender`);
-        const entry = sender.entry(definition, payload, { causedBy: cause, ...options });
+        const chosen = call?.sending ? call.sending(definition, payload, options) : options;
+        const entry = sender.entry(definition, payload, { causedBy: cause, ...chosen });
         sent.push(entry);
         return entry.envelope as Envelope<PayloadOf<Definition>>;
       },

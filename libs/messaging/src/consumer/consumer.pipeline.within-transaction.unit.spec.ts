@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
 import { Outcome } from '../handler-outcome.js';
 import type { SqlExecutor, TransactionRunner } from '../sql-client.js';
-import { ConsumerPipeline, type Settlement } from './consumer.pipeline.js';
+import { ConsumerPipeline } from './consumer.pipeline.js';
+import type { Settlement } from '../transport.port.js';
 import type { MessageHandler } from './message-handler.js';
 
 const Noted = defineMessage({

@@ -1,3 +1,4 @@
+import { EnvelopeHeaders } from '../envelope.headers.js';
 import { readFailure, readOrigin, type Headers } from '../failure.headers.js';
 import { DeadLetterNotFound, type DeadLetter, type DeadLetterCount, type DeadLetterStore } from './dead-letter.js';
 
@@ -7,8 +8,9 @@ export interface ParkedMessage {
   readonly store: string;
   readonly headers: Headers;
   readonly body: string;
-  readonly id: string | null;
-  readonly type: string | null;
+  /** Where the broker keeps them elsewhere (an AMQP property, say); left out, the envelope headers say, or null. */
+  readonly id?: string | null;
+  readonly type?: string | null;
   /** Where it failed when its headers do not say (a message parked by hand): read from the store's name. */
   readonly defaultSource: string;
   readonly position?: string;
@@ -21,8 +23,8 @@ export function deadLetterOf(parked: ParkedMessage): DeadLetter {
   return {
     transport: parked.transport,
     store: parked.store,
-    id: parked.id,
-    type: parked.type,
+    id: parked.id !== undefined ? parked.id : (parked.headers[EnvelopeHeaders.messageId] ?? null),
+    type: parked.type !== undefined ? parked.type : (parked.headers[EnvelopeHeaders.type] ?? null),
     attempts: record.attempts ?? 0,
     lastError: record.lastError ?? '',
     firstFailureAt: record.firstFailureAt ?? null,

@@ -1,4 +1,4 @@
-import type { BatchProcessor, InboundMessage, Settlement, SourceSemantics } from '../consumer/consumer.pipeline.js';
+import type { BatchProcessor, InboundMessage, Settlement, SourceSemantics } from '../transport.port.js';
 import { describeError, untilStopped } from './stoppable.js';
 import type { Logger } from '../logger.js';
 

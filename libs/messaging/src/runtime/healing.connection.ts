@@ -111,7 +111,8 @@ export class HealingConnection<C> {
     await this.connecting?.catch(() => {});
   }
 
-  private describe(error: unknown): string {
+  /** An error in a line an operator can act on, in the broker's words where its driver has them. */
+  describe(error: unknown): string {
     return this.driver.describe?.(error) ?? describeError(error);
   }
 

@@ -5,15 +5,28 @@ import type { Lane, LaneRunner } from './lane.runner.js';
  * A queue consumer as the port sees it, for an adapter whose consumer is nothing but its lanes on
  * a LaneRunner: `start` opens them (`lanes()`: making sure of what they read; a failure leaves it
  * stopped, and is thrown), `stop` lets the batches in flight finish and settle, `abandon` leaves
- * as a crash would.
+ * as a crash would. Where the broker pushes into the lanes (a subscription a connection setup
+ * makes), `attach` opens what feeds them once they run and `detach` closes it as they stop.
  */
 export abstract class LaneConsumer<D> implements TransportConsumer {
   private phase: ConsumerState = 'new';
 
-  constructor(private readonly runner: LaneRunner<D>) {}
+  constructor(protected readonly runner: LaneRunner<D>) {}
 
   /** The lanes to run, opened: run once per `start`. */
   protected abstract lanes(): Promise<ReadonlyArray<Lane<D>>>;
+
+  /**
+   * Opens what feeds the lanes, once they run, so that nothing delivered waits for a lane to take
+   * it. A failure stops the lanes again and detaches, and `start` throws it.
+   */
+  protected attach?(): Promise<void>;
+
+  /**
+   * Closes what `attach` opened, from the moment the lanes take no more batches; `settled`
+   * resolves once the batches in flight are settled (or `stop` gave up waiting for them).
+   */
+  protected detach?(settled: Promise<unknown>): Promise<void>;
 
   get state(): ConsumerState {
     return this.phase;
@@ -24,8 +37,11 @@ export abstract class LaneConsumer<D> implements TransportConsumer {
     this.phase = 'starting';
     try {
       this.runner.start(await this.lanes());
+      await this.attach?.();
       this.phase = 'running';
     } catch (error) {
+      // Leave nothing half started: no lane runs on, nothing attached stays open.
+      await this.halt();
       this.phase = 'stopped';
       throw error;
     }
@@ -34,7 +50,7 @@ export abstract class LaneConsumer<D> implements TransportConsumer {
   async stop(): Promise<void> {
     if (this.phase !== 'running') return;
     this.phase = 'stopping';
-    await this.runner.stop();
+    await this.halt();
     this.phase = 'stopped';
   }
 
@@ -42,5 +58,11 @@ export abstract class LaneConsumer<D> implements TransportConsumer {
   abandon(): void {
     this.runner.abandon();
     this.phase = 'stopped';
+  }
+
+  private async halt(): Promise<void> {
+    const settled = this.runner.stop(); // takes no further batch from here on
+    await this.detach?.(settled);
+    await settled;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { BatchProcessor, Settlement, SourceSemantics } from '../consumer/consumer.pipeline.js';
+import type { BatchProcessor, Settlement, SourceSemantics } from '../transport.port.js';
 import { LaneConsumer } from './lane.consumer.js';
 import { LaneRunner, type Lane } from './lane.runner.js';
 

@@ -1,5 +1,5 @@
 import { Backoff, reconnectBackoff } from '../backoff.js';
-import type { BatchProcessor, InboundMessage, Settlement, SourceSemantics } from '../consumer/consumer.pipeline.js';
+import type { BatchProcessor, InboundMessage, Settlement, SourceSemantics } from '../transport.port.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { processUntilCommitted } from './batch.attempts.js';
 import { settleInOrder } from './ordered-log.js';

@@ -1,4 +1,4 @@
-import type { Settlement } from '../consumer/consumer.pipeline.js';
+import type { Settlement } from '../transport.port.js';
 
 /** How many settlements at the front are final (neither a retry nor held): how far a log's cursor may move. */
 export function settledPrefix(settlements: ReadonlyArray<Settlement>): number {

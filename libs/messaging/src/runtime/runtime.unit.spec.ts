@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { BatchProcessor, InboundMessage, Settlement } from '../consumer/consumer.pipeline.js';
+import type { BatchProcessor, InboundMessage, Settlement } from '../transport.port.js';
 import { processUntilCommitted } from './batch.attempts.js';
 import { DeliveryBuffer } from './delivery.buffer.js';
 import { HealingConnection, type ConnectionDriver } from './healing.connection.js';
