@@ -45,6 +45,7 @@ const byCommandLine: ReadonlyArray<readonly [comm: string, marker: string, role:
 function roleOf(comm: string, pid: number): string | null {
   if (comm === 'postgres') return 'postgresql';
   if (comm === 'beam.smp') return 'rabbitmq';
+  if (comm === 'nats-server') return 'nats';
   const candidates = byCommandLine.filter(([name]) => name === comm);
   if (candidates.length === 0) return null;
   const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
