@@ -11,9 +11,9 @@
 // read them; BOXOFFICE_NAMESPACE selects a namespaced copy of the system (the tests run in those). Everything goes through the
 // transport port's DeadLetterStore, so this file knows no broker.
 import { ConfigError, loadConfig, serviceEnv } from '@boxoffice/config';
-import { channelNames, namespace } from '@boxoffice/contracts';
-import { defaultRetryPolicy, findDeadLetter, Routing, silentLogger, type DeadLetterStore, type Transport } from '@boxoffice/messaging';
-import { brokerSettings, connectWithin, createTransport } from '@boxoffice/platform';
+import { namespace } from '@boxoffice/contracts';
+import { findDeadLetter, Routing, silentLogger } from '@boxoffice/messaging';
+import { brokerSettings, connectWithin, createTransports, deadLetterStoresOf } from '@boxoffice/platform';
 import { z } from 'zod';
 import { table, truncate } from './table.ts';
 
@@ -29,18 +29,12 @@ try {
   console.error(error.message);
   process.exit(2);
 }
-const names = channelNames(namespace);
 const routing = new Routing(brokers.transports);
-const transports: Transport[] = [...new Set(Object.values(routing.transports))].map((name) =>
-  createTransport(name, { client: 'dlq-tool', brokers, namespace, retryPolicy: defaultRetryPolicy, logger: silentLogger }),
-);
-
-/** Each transport's store, scoped to the channels the catalog puts on it and the consumers that read them. */
-const stores: DeadLetterStore[] = transports.map((transport) =>
-  transport.deadLetters(
-    routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(names.consumerGroup) })),
-  ),
-);
+// Built as the services' MessagingRuntime builds them, so the stores look where the services park.
+const transports = [
+  ...createTransports(Object.values(routing.transports), { client: 'dlq-tool', brokers, namespace, logger: silentLogger }).values(),
+];
+const stores = deadLetterStoresOf(transports, routing, namespace);
 
 async function list(): Promise<void> {
   const parked = (await Promise.all(stores.map((store) => store.list()))).flat();

@@ -99,3 +99,4 @@ export { PgTransactionRunner } from './pg-transaction-runner.js';
 export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
 export { Inbox } from './inbox/inbox.js';
 export { RateLimiter } from './rate-limiter.js';
+export { shareRate, type RateShareOptions } from './rate-share.js';

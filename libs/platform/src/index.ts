@@ -4,7 +4,15 @@ export { createPrismaClient } from './prisma-client.factory.js';
 export { runService, startService, type ServiceOptions } from './service.bootstrap.js';
 export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma } from './prisma.provider.js';
 export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
-export { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
+export {
+  createTransports,
+  deadLetterStoresOf,
+  MessagingRuntime,
+  type ConsumerView,
+  type MessagingRuntimeOptions,
+} from './messaging.runtime.js';
+export { MessagingLifecycle } from './messaging.lifecycle.js';
+export { messagingReadiness } from './messaging.readiness.js';
 export { brokerSettings, type BrokerConfig, type BrokerSettings } from './broker.settings.js';
 export { provideMessaging, type MessagingProviderOptions } from './messaging.providers.js';
 export { connectWithin, createTransport, type TransportSetup } from './transport.factory.js';

@@ -10,6 +10,8 @@ import {
 } from '@boxoffice/messaging';
 import { MessagingTracing } from '@boxoffice/telemetry';
 import { Logger, type Provider, type Type } from '@nestjs/common';
+import { MessagingLifecycle } from './messaging.lifecycle.js';
+import { messagingReadiness } from './messaging.readiness.js';
 import { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
 import { MessagingGauges } from './metrics.gauges.js';
 import { MessagingInstruments } from './metrics.instruments.js';
@@ -27,7 +29,8 @@ export interface MessagingProviderOptions extends Omit<
 
 /**
  * What every service gets for messaging: a MessageSender to send with, the MessagingRuntime that
- * runs relay and consumers with the service's handlers, readiness checks for its database
+ * runs relay and consumers with the service's handlers (started and stopped with the application
+ * by MessagingLifecycle), readiness checks for its database
  * and brokers, and the service's MetricsRegistry (served on /metrics by startService), with the
  * messaging's instruments and gauges on it.
  */
@@ -58,6 +61,11 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
       inject: [PRISMA, ...classes],
     },
     {
+      provide: MessagingLifecycle,
+      useFactory: (messaging: MessagingRuntime) => new MessagingLifecycle(messaging),
+      inject: [MessagingRuntime],
+    },
+    {
       provide: MessagingGauges,
       useFactory: (messaging: MessagingRuntime) =>
         new MessagingGauges(metrics.registry, {
@@ -75,7 +83,7 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
       provide: READINESS_CHECKS,
       useFactory: (prisma: Parameters<typeof databaseReadiness>[0], messaging: MessagingRuntime) => [
         databaseReadiness(prisma),
-        ...messaging.readiness(),
+        ...messagingReadiness(messaging),
       ],
       inject: [PRISMA, MessagingRuntime],
     },

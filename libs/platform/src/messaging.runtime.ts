@@ -1,16 +1,17 @@
 import { channelNames, namespace as processNamespace, type ServiceName } from '@boxoffice/contracts';
 import {
-  Backoff,
   ConsumerPipeline,
   defaultRetryPolicy,
   observeAll,
-  reconnectBackoff,
   OutboxRelay,
   Routing,
+  shareRate,
+  untilStopped,
   type RateLimiter,
   type AnyHandler,
   type BatchSettings,
   type ChannelDepth,
+  type ConsumerState,
   type DeadLetterStore,
   type HandlerRegistration,
   type Logger,
@@ -24,13 +25,10 @@ import {
   type TransportName,
 } from '@boxoffice/messaging';
 import { MessagingTracing } from '@boxoffice/telemetry';
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
-import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { BrokerSettings } from './broker.settings.js';
 import type { MessagingInstruments } from './metrics.instruments.js';
-import type { ReadinessCheck } from './readiness-check.js';
-import { createTransport } from './transport.factory.js';
+import { createTransport, type TransportSetup } from './transport.factory.js';
 
 export interface MessagingRuntimeOptions {
   readonly service: ServiceName;
@@ -61,8 +59,6 @@ export interface MessagingRuntimeOptions {
 
 /** A batch closes at 100 messages or after 5 ms: short enough to add little latency, long enough to fill under load. */
 const DEFAULT_BATCH: BatchSettings = { maxMessages: 100, maxWaitMs: 5 };
-/** How often an instance looks at how many instances share the command rate. */
-const SHARE_INTERVAL_MS = 2_000;
 
 interface Consumption {
   readonly transport: Transport;
@@ -73,6 +69,35 @@ interface Consumption {
   readonly name: string;
   /** A work queue behind the command rate limiter. */
   readonly levelled: boolean;
+}
+
+/** A consumer as readiness and the dashboard see it: which transport, which group, what it is doing now. */
+export interface ConsumerView {
+  readonly transport: TransportName;
+  readonly name: string;
+  readonly state: ConsumerState;
+}
+
+/**
+ * One transport for each of `names`, set up as a service's are: the runtime's, and a tool's that
+ * reads or repairs what the services left (the dlq tool, analytics:rebuild).
+ */
+export function createTransports(
+  names: Iterable<TransportName>,
+  setup: Omit<TransportSetup, 'retryPolicy'> & { readonly retryPolicy?: RetryPolicy },
+): Map<TransportName, Transport> {
+  const retryPolicy = setup.retryPolicy ?? defaultRetryPolicy;
+  return new Map([...new Set(names)].map((name) => [name, createTransport(name, { ...setup, retryPolicy })]));
+}
+
+/** Each transport's dead-letter store, scoped to the channels the catalog puts on it and the consumer groups that read them. */
+export function deadLetterStoresOf(transports: Iterable<Transport>, routing: Routing, namespace: string): DeadLetterStore[] {
+  const names = channelNames(namespace);
+  return [...transports].map((transport) =>
+    transport.deadLetters(
+      routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(names.consumerGroup) })),
+    ),
+  );
 }
 
 /**
@@ -87,11 +112,14 @@ interface Consumption {
  * connects and provisions its channels, retrying until its broker answers; its consumers start
  * once it is up, and the relay once every transport is (so nothing is published to a queue or
  * topic that does not exist yet). What was accepted meanwhile waits in the outbox. Readiness
- * names each part (`consuming`), apart from the database (`accepting`): see readiness-check.ts.
+ * names each part (`consuming`), apart from the database (`accepting`): see messaging.readiness.ts.
+ *
+ * Framework-free: `start()` and `stop()` are called by Nest's lifecycle in a service
+ * (messaging.lifecycle.ts), and by hand anywhere else.
  */
-export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class MessagingRuntime {
   readonly relay: OutboxRelay;
-  readonly transports = new Map<TransportName, Transport>();
+  readonly transports: ReadonlyMap<TransportName, Transport>;
   private readonly consumptions: Consumption[] = [];
   private readonly pool: pg.Pool;
   private readonly names = channelNames(processNamespace);
@@ -99,7 +127,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   private starting: Promise<void> | null = null;
   /** Transports connected and provisioned; until then their readiness check says so. */
   private readonly up = new Set<TransportName>();
-  private relayRunning = false;
+  private relayUp = false;
   private readonly limiter: RateLimiter | null;
   /** The whole service's command rate, before this instance took its share. */
   private readonly totalRate: number | null;
@@ -111,19 +139,15 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       options.handlers.map(({ message }) => message),
     );
     const retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
-    for (const name of routing.transportsOf(service))
-      this.transports.set(
-        name,
-        createTransport(name, {
-          client: service,
-          brokers: options.brokers,
-          namespace: processNamespace,
-          retryPolicy,
-          partitions: options.partitions,
-          database: options.database,
-          logger,
-        }),
-      );
+    this.transports = createTransports(routing.transportsOf(service), {
+      client: service,
+      brokers: options.brokers,
+      namespace: processNamespace,
+      retryPolicy,
+      partitions: options.partitions,
+      database: options.database,
+      logger,
+    });
     this.limiter = options.commandRate ?? null;
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 
@@ -170,10 +194,13 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, { logger });
   }
 
-  /** Not awaited by Nest's bootstrap on purpose: the service listens while this goes on. */
-  onApplicationBootstrap(): void {
-    this.starting = this.start().catch((error: unknown) => this.options.logger.error(`messaging did not start: ${String(error)}`));
-    if (this.totalRate) void this.shareRate(this.totalRate);
+  /**
+   * Returns at once: the parts come up in the background (see above), so a service listens while
+   * this goes on.
+   */
+  start(): void {
+    this.starting = this.bringUpAll().catch((error: unknown) => this.options.logger.error(`messaging did not start: ${String(error)}`));
+    this.shareCommandRate();
   }
 
   /**
@@ -181,21 +208,21 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
    * joining, the relay starting), so nothing is left half-started; a connect still retrying is
    * not waited for, and closing its transport, last, ends it.
    */
-  async beforeApplicationShutdown(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping.abort();
     await this.starting;
     await Promise.all(this.consumptions.map(({ consumer }) => consumer.stop()));
     await this.relay.stop();
-    this.relayRunning = false;
+    this.relayUp = false;
     for (const transport of this.transports.values()) await transport.close();
     await this.pool.end();
   }
 
-  private async start(): Promise<void> {
+  private async bringUpAll(): Promise<void> {
     const up = new Map([...this.transports].map(([name, transport]) => [name, this.bringUp(transport)]));
     const relay = async () => {
       const allUp = (await Promise.all(up.values())).every(Boolean);
-      if (allUp) this.relayRunning = await this.retrying('outbox relay: could not start', () => this.relay.start());
+      if (allUp) this.relayUp = await this.retrying('outbox relay: could not start', () => this.relay.start());
     };
     // Each consumer joins on its own: RabbitMQ's work queue is consumed while a Kafka group is still rebalancing.
     const consumers = this.consumptions.map(async ({ consumer, name, transport }) => {
@@ -222,19 +249,15 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   /** Runs a start step until it succeeds or the service stops, with backoff. True once it succeeded. */
   private async retrying(failure: string, step: () => Promise<void>): Promise<boolean> {
     const { signal } = this.stopping;
-    const backoff = new Backoff(reconnectBackoff);
-    while (!signal.aborted) {
-      try {
-        await step();
-        return !signal.aborted;
-      } catch (error) {
-        if (signal.aborted) break;
-        const wait = backoff.next();
-        this.options.logger.warn(`${failure} (${String(error)}); trying again in ${wait} ms`);
-        await delay(wait, undefined, { signal }).catch(() => {});
-      }
-    }
-    return false;
+    const succeeded = async () => {
+      await step();
+      return true;
+    };
+    const done = await untilStopped(succeeded, {
+      signal,
+      onFailure: (error, wait) => this.options.logger.warn(`${failure} (${String(error)}); trying again in ${wait} ms`),
+    });
+    return done === true && !signal.aborted;
   }
 
   /**
@@ -254,25 +277,23 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
-   * The configured rate is for the whole service, however many instances run: RabbitMQ counts
-   * the consumers on the work queue, each instance knows how many of those are its own lanes,
-   * and so takes its share. One instance alone runs at the whole rate.
+   * The configured rate is for the whole service, however many instances run (rate-share.ts):
+   * RabbitMQ counts the consumers on the work queue, and each instance knows how many of those
+   * are its own lanes.
    */
-  private async shareRate(total: number): Promise<void> {
+  private shareCommandRate(): void {
     const queue = this.consumptions.find(({ levelled }) => levelled);
-    if (!queue || !this.limiter) return;
+    if (!queue || !this.limiter || !this.totalRate) return;
     const lanes = (this.options.concurrency?.[queue.transport.name] ?? 2) * queue.channels.length;
-    while (!this.stopping.signal.aborted) {
-      await delay(SHARE_INTERVAL_MS, undefined, { signal: this.stopping.signal }).catch(() => {});
-      if (this.stopping.signal.aborted) return;
-      try {
+    void shareRate({
+      limiter: this.limiter,
+      totalRate: this.totalRate,
+      signal: this.stopping.signal,
+      instances: async () => {
         const { consumers } = await queue.transport.depth(queue.channels[0], queue.name);
-        const instances = Math.max(1, Math.round((consumers ?? lanes) / lanes));
-        this.limiter.setRate(total / instances);
-      } catch {
-        // Keep the last share until the broker answers again.
-      }
-    }
+        return Math.round((consumers ?? lanes) / lanes);
+      },
+    });
   }
 
   /** The per-instance share of the command rate right now (for the dashboard and tests). */
@@ -298,46 +319,31 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
 
   /** The dead letters of every channel this service's transports carry, as one store each. */
   deadLetterStores(): DeadLetterStore[] {
-    return [...this.transports.values()].map((transport) =>
-      transport.deadLetters(
-        this.options.routing
-          .channelsOn(transport.name)
-          .map(({ channel, consumers }) => ({ channel, consumers: consumers.map(this.names.consumerGroup) })),
-      ),
-    );
+    return deadLetterStoresOf(this.transports.values(), this.options.routing, processNamespace);
   }
 
   get counters(): PipelineCounters[] {
     return this.consumptions.map(({ pipeline }) => pipeline.counters);
   }
 
-  /** The `consuming` part of readiness: each transport up and its broker answering, the relay, each consumer. */
-  readiness(): ReadinessCheck[] {
-    const checks: ReadinessCheck[] = [...this.transports.values()].map((transport) => ({
-      name: transport.name,
-      part: 'consuming',
-      check: async () => {
-        if (!this.up.has(transport.name)) throw new Error(`${transport.name} is not connected and provisioned yet`);
-        await transport.health();
+  /** True once `transport` is connected and has provisioned this service's channels. */
+  isUp(transport: TransportName): boolean {
+    return this.up.has(transport);
+  }
+
+  /** True while the outbox relay publishes (it starts once every transport is up). */
+  get relayRunning(): boolean {
+    return this.relayUp;
+  }
+
+  /** Each consumer, its `state` read when asked. */
+  get consumers(): ConsumerView[] {
+    return this.consumptions.map(({ transport, name, consumer }) => ({
+      transport: transport.name,
+      name,
+      get state() {
+        return consumer.state;
       },
     }));
-    checks.push({
-      name: 'outbox relay',
-      part: 'consuming',
-      check: async () => {
-        if (!this.relayRunning) throw new Error('the outbox relay is not running (its transports are not all up yet)');
-      },
-    });
-    for (const { consumer, transport, name } of this.consumptions) {
-      // The broker answering is not enough: the consumer may be joining, or between joins after a restart.
-      checks.push({
-        name: `${transport.name} consumer`,
-        part: 'consuming',
-        check: async () => {
-          if (consumer.state !== 'running') throw new Error(`${name} is ${consumer.state}`);
-        },
-      });
-    }
-    return checks;
   }
 }

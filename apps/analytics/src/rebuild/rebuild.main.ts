@@ -11,8 +11,8 @@
 // giving up, changing nothing.
 import { ConfigError, env, loadConfig, serviceEnv } from '@boxoffice/config';
 import { namespace } from '@boxoffice/contracts';
-import { defaultRetryPolicy, PgTransactionRunner, Routing, silentLogger } from '@boxoffice/messaging';
-import { brokerSettings, connectWithin, createTransport } from '@boxoffice/platform';
+import { PgTransactionRunner, Routing, silentLogger } from '@boxoffice/messaging';
+import { brokerSettings, connectWithin, createTransports } from '@boxoffice/platform';
 import pg from 'pg';
 import { z } from 'zod';
 import { rebuildProjections } from './projections.rebuild.js';
@@ -36,13 +36,13 @@ try {
 const brokers = brokerSettings(config);
 const routing = new Routing(brokers.transports);
 const topics = routing.sourcesOf('analytics').flatMap((source) => source.channels);
-const log = createTransport(brokers.transports.event, {
+// The event transport, built as the services' MessagingRuntime builds it.
+const [log] = createTransports([brokers.transports.event], {
   client: 'analytics-rebuild',
   brokers,
   namespace,
-  retryPolicy: defaultRetryPolicy,
   logger: silentLogger,
-});
+}).values();
 if (!log.readToEnd) {
   console.error(`EVENT_TRANSPORT=${log.name} keeps no log to rebuild from.`);
   process.exit(2);

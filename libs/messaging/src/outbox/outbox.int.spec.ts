@@ -108,10 +108,14 @@ describe('the transactional outbox', () => {
     it('publishes every message once and keeps the order of each key', async () => {
       const publishers = [new RecordingPublisher(), new RecordingPublisher(), new RecordingPublisher()];
       // Publishing yields to the event loop while the claim is held, as a real broker call does,
-      // so that the other relays claim meanwhile.
+      // so that the other relays claim meanwhile; and no publish completes before every relay has
+      // started, or the first one could drain all 100 while the others are still connecting.
       const publishOrder: OutgoingMessage[] = [];
+      let allStarted!: () => void;
+      const started = new Promise<void>((resolve) => (allStarted = resolve));
       for (const p of publishers) {
         p.onPublish = async (batch) => {
+          await started;
           await new Promise((resolve) => setImmediate(resolve));
           publishOrder.push(...batch);
         };
@@ -122,6 +126,7 @@ describe('the transactional outbox', () => {
         await addInTransaction(keys.map((key, i) => [envelopes.create(Ticked, { n: round * keys.length + i }), key]));
       }
       await Promise.all(publishers.map((p) => startRelay(p, { batchSize: 5 })));
+      allStarted();
       const all = () => publishers.flatMap((p) => p.published);
       await waitFor(
         () => all().length,
