@@ -1,17 +1,16 @@
 import {
   describeError,
+  LogConsumer,
   missingIdHeader,
   processUntilCommitted,
   settleInOrder,
   silentLogger,
   untilStopped,
   type ConsumerSpec,
-  type ConsumerState,
   type Logger,
   type OrderedLog,
   type Settlement,
   type SourceSemantics,
-  type TransportConsumer,
 } from '@boxoffice/messaging';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { heartbeating, waitWithHeartbeats } from './kafka.backoff.js';
@@ -60,7 +59,7 @@ const deadLetterTopicDefaults = { partitions: 1, retentionMs: 14 * 24 * 60 * 60 
  * group keeps the member), and the messages behind it, held by the pipeline, go with it. A crash
  * anywhere before a commit redelivers the chunk, and the inbox turns what was done into duplicates.
  */
-export class KafkaConsumer implements TransportConsumer {
+export class KafkaConsumer extends LogConsumer {
   private readonly consumer: Consumer;
   private readonly deadLetters: Producer;
   private readonly heartbeatIntervalMs: number;
@@ -68,9 +67,6 @@ export class KafkaConsumer implements TransportConsumer {
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly commits: OffsetCommits;
-  private started: Promise<void> | null = null;
-  private stopped: Promise<void> | null = null;
-  private phase: ConsumerState = 'new';
   /** The rejoin under way, if any: one at a time, however many crashes report. */
   private rejoining: Promise<void> | null = null;
 
@@ -79,6 +75,7 @@ export class KafkaConsumer implements TransportConsumer {
     private readonly spec: ConsumerSpec,
     private readonly options: KafkaConsumerOptions = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
     const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
     this.heartbeatIntervalMs = Math.min(options.heartbeatIntervalMs ?? 3_000, Math.floor(sessionTimeout / 3));
@@ -121,31 +118,11 @@ export class KafkaConsumer implements TransportConsumer {
     return this.spec.consumer;
   }
 
-  get state(): ConsumerState {
-    return this.phase;
-  }
-
-  /** Creates the group's dead-letter topics, joins the group and starts consuming. Resolves once joined. */
-  start(): Promise<void> {
-    // A start that failed (the broker away, say) may be tried again: it is not remembered.
-    this.started ??= this.run().catch((error: unknown) => {
-      this.started = null;
-      throw error;
-    });
-    return this.started;
-  }
-
   /**
-   * Stops gracefully: fetches no more, lets each chunk being handled finish and commits it,
-   * abandons a retry that is waiting (its record was not committed, so it is redelivered to
-   * whoever gets the partition next), then leaves the group so its partitions move at once.
+   * Creates the group's dead-letter topics, joins the group and starts consuming; `start` resolves
+   * once joined. A failure disconnects again and leaves the consumer 'stopped' (`start` may retry).
    */
-  stop(): Promise<void> {
-    this.stopped ??= this.shutdown();
-    return this.stopped;
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     this.phase = 'starting';
     try {
       await new KafkaTopics(this.kafka).ensure(
@@ -213,20 +190,19 @@ export class KafkaConsumer implements TransportConsumer {
    * it for consumers still running when it closes.
    */
   async abandon(): Promise<void> {
-    if (this.phase === 'stopped' || this.stopped) return;
-    this.stopping.abort();
-    this.stopped = this.disconnect();
-    await this.stopped;
+    await this.stopWith(() => {
+      this.stopping.abort();
+      return this.disconnect();
+    });
   }
 
-  private async shutdown(): Promise<void> {
-    const wasRunning = this.started
-      ? await this.started.then(
-          () => true,
-          () => false,
-        )
-      : false;
-    if (wasRunning) {
+  /**
+   * Stops gracefully: fetches no more, lets each chunk being handled finish and commits it,
+   * abandons a retry that is waiting (its record was not committed, so it is redelivered to
+   * whoever gets the partition next), then leaves the group so its partitions move at once.
+   */
+  protected async shutdown(): Promise<void> {
+    if (await this.startedWell()) {
       this.phase = 'stopping';
       this.stopping.abort();
       // Pausing stops the fetching; what kafkajs already fetched is left alone in consumeBatch().

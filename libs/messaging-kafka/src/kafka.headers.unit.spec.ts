@@ -15,22 +15,6 @@ const envelope: Envelope = {
   payload: {},
 };
 
-describe('envelopeHeaders', () => {
-  it('copies id, type, version, correlation id and trace context from the envelope', () => {
-    expect(envelopeHeaders(envelope)).toEqual({
-      'message-id': envelope.id,
-      type: 'OrderConfirmed',
-      version: '1',
-      'correlation-id': 'corr-1',
-      traceparent: envelope.traceparent,
-    });
-  });
-
-  it('adds the extra headers on top', () => {
-    expect(envelopeHeaders(envelope, { 'x-tenant': 'a' })).toMatchObject({ 'message-id': envelope.id, 'x-tenant': 'a' });
-  });
-});
-
 describe('readHeaders', () => {
   it('turns kafkajs buffers into strings, keeping the last of a repeated header', () => {
     expect(readHeaders({ a: Buffer.from('1'), b: [Buffer.from('x'), Buffer.from('y')], c: 'plain', d: undefined })).toEqual({

@@ -1,12 +1,5 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import {
-  silentLogger,
-  type ConsumerSpec,
-  type ConsumerState,
-  type Logger,
-  type SqlExecutor,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { LogConsumer, silentLogger, type ConsumerSpec, type Logger, type SqlExecutor } from '@boxoffice/messaging';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ShardKey } from './kinesis.checkpoints.js';
@@ -32,16 +25,13 @@ export interface KinesisConsumerOptions {
  * ShardReader). Each shard this instance holds is read by a ShardReader of its own; at most
  * `concurrency` batches are in the pipeline at once.
  */
-export class KinesisConsumer implements TransportConsumer {
+export class KinesisConsumer extends LogConsumer {
   private readonly readers = new Map<string, ShardReader>();
   private readonly leases: LeaseCoordinator;
   /** Parks dead letters on `<stream>.<group>.dlt`. */
   private readonly deadLetters: KinesisPublisher;
   private readonly logger: Logger;
   private readonly gate: <T>(work: () => Promise<T>) => Promise<T>;
-  private phase: ConsumerState = 'new';
-  private started: Promise<void> | null = null;
-  private stopped: Promise<void> | null = null;
 
   constructor(
     private readonly client: KinesisClient,
@@ -49,6 +39,7 @@ export class KinesisConsumer implements TransportConsumer {
     private readonly spec: ConsumerSpec,
     private readonly options: KinesisConsumerOptions = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
     this.gate = slots(Math.max(1, spec.concurrency));
     this.deadLetters = new KinesisPublisher(client);
@@ -63,32 +54,13 @@ export class KinesisConsumer implements TransportConsumer {
     );
   }
 
-  get state(): ConsumerState {
-    return this.phase;
-  }
-
   /** The shards this instance holds now. */
   get shards(): ShardKey[] {
     return this.leases.shards;
   }
 
   /** Creates the group's dead-letter streams, registers every shard's lease and takes a first share. */
-  start(): Promise<void> {
-    this.started ??= this.run().catch((error: unknown) => {
-      this.started = null;
-      this.phase = 'new';
-      throw error;
-    });
-    return this.started;
-  }
-
-  /** Reads no more, lets the batches in hand finish and commit, then gives its leases back so they move at once. */
-  stop(): Promise<void> {
-    this.stopped ??= this.shutdown();
-    return this.stopped;
-  }
-
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     this.phase = 'starting';
     const streams = new KinesisStreams(this.client);
     const sources = this.spec.channels.map(streamOf);
@@ -122,8 +94,9 @@ export class KinesisConsumer implements TransportConsumer {
     reader.start();
   }
 
-  private async shutdown(): Promise<void> {
-    await this.started?.catch(() => undefined);
+  /** Reads no more, lets the batches in hand finish and commit, then gives its leases back so they move at once. */
+  protected async shutdown(): Promise<void> {
+    await this.startedWell();
     this.phase = 'stopping';
     await this.leases.stopRenewing();
     await Promise.all([...this.readers.values()].map((reader) => reader.stop()));

@@ -83,6 +83,7 @@ export { DeliveryBuffer } from './runtime/delivery.buffer.js';
 export { processUntilCommitted, type BatchAttemptOptions } from './runtime/batch.attempts.js';
 export { LaneRunner, type Lane, type LaneRunnerOptions } from './runtime/lane.runner.js';
 export { LaneConsumer } from './runtime/lane.consumer.js';
+export { LogConsumer } from './runtime/log.consumer.js';
 export { SubscriptionConsumer, type Subscription, type SubscriptionConsumerOptions } from './runtime/subscription.consumer.js';
 export { settleInOrder, settledPrefix, type OrderedLog } from './runtime/ordered-log.js';
 export { pullPending, type PendingSource } from './runtime/pending.pull.js';
