@@ -1,3 +1,2 @@
 export { NatsTransport, type NatsTransportOptions } from './nats.transport.js';
 export { readStreamToEnd, type StreamRecord } from './nats.stream-reader.js';
-export { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';

@@ -55,7 +55,12 @@ export class NatsTransport implements Transport {
   async connect(): Promise<void> {
     if (this.connected) return;
     const connection = await connect({ servers: this.options.servers, name: this.options.name, maxReconnectAttempts: -1 });
-    this.connected = { connection, js: jetstream(connection), jsm: await jetstreamManager(connection) };
+    try {
+      this.connected = { connection, js: jetstream(connection), jsm: await jetstreamManager(connection) };
+    } catch (error) {
+      await connection.close(); // a server without JetStream: this try's connection is not kept, the next try opens its own
+      throw error;
+    }
     void (async () => {
       for await (const { type } of connection.status())
         if (type === 'disconnect' || type === 'reconnect') this.logger.warn(`nats ${this.options.name}: ${type}`);

@@ -180,7 +180,7 @@ export class MessagingRuntime {
         batch: limiter
           ? { ...batch, maxMessages: Math.min(batch.maxMessages, Math.max(1, Math.floor(limiter.ratePerSecond / 10))) }
           : batch,
-        concurrency: options.concurrency?.[source.transport] ?? 2,
+        concurrency: this.lanesPerChannel(source.transport),
       });
       this.consumptions.push({ transport, consumer, pipeline, channels: source.channels, name, levelled: limiter !== null });
     }
@@ -261,8 +261,8 @@ export class MessagingRuntime {
   }
 
   /**
-   * `work`, or a rejection as soon as the service stops. For RabbitMQ's connect, which retries
-   * until the broker answers and ends only when the transport is closed: shutdown goes on
+   * `work`, or a rejection as soon as the service stops. For a self-healing connection's connect
+   * (RabbitMQ's, ActiveMQ's), which retries until the broker answers and ends only when the transport is closed: shutdown goes on
    * without it and closes the transport last.
    */
   private unlessStopping(work: Promise<void>): Promise<void> {
@@ -281,10 +281,15 @@ export class MessagingRuntime {
    * RabbitMQ counts the consumers on the work queue, and each instance knows how many of those
    * are its own lanes.
    */
+  /** Batches in flight per channel on a transport (the consumer's concurrency): 2 unless configured. */
+  private lanesPerChannel(transport: TransportName): number {
+    return this.options.concurrency?.[transport] ?? 2;
+  }
+
   private shareCommandRate(): void {
     const queue = this.consumptions.find(({ levelled }) => levelled);
     if (!queue || !this.limiter || !this.totalRate) return;
-    const lanes = (this.options.concurrency?.[queue.transport.name] ?? 2) * queue.channels.length;
+    const lanes = this.lanesPerChannel(queue.transport.name) * queue.channels.length;
     void shareRate({
       limiter: this.limiter,
       totalRate: this.totalRate,

@@ -287,10 +287,11 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     if (isBatchHandler(handler)) {
       const messages = run.map(({ envelope }) => envelope as Envelope<never>);
       const call = batch?.handlerCalled?.({ source, handler, messages });
-      const handleBatch = () => handler.handleBatch(messages, this.context(tx, source, sent, undefined, call));
-      const outcomesOf = (returned: void | BatchOutcomes) =>
-        run.map(({ envelope }) => (returned ?? undefined)?.get(envelope.id) ?? Outcome.done());
-      const outcomes = outcomesOf(call ? await this.observed(call, handleBatch, outcomesOf) : await handleBatch());
+      const handleBatch = async () => {
+        const returned: void | BatchOutcomes = await handler.handleBatch(messages, this.context(tx, source, sent, undefined, call));
+        return run.map(({ envelope }) => (returned ?? undefined)?.get(envelope.id) ?? Outcome.done());
+      };
+      const outcomes = call ? await this.observed(call, handleBatch, (all) => all) : await handleBatch();
       return run.map((item, i) => [item, outcomes[i]]);
     }
     const results: Array<[Work<Tx>, HandlerOutcome]> = [];

@@ -11,7 +11,7 @@ import type { AnyHandler } from './message-handler.js';
  * span made active), so nothing wraps a handler or a pipeline, and the handler the pipeline
  * groups runs by is always the one the service registered.
  *
- * A pipeline without one pays nothing but a check per batch.
+ * A pipeline without one pays a check per batch and per handler call, and allocates nothing.
  */
 export interface PipelineObserver {
   /** A batch arrived from `source`. What is returned watches it until it ends. */
@@ -74,18 +74,25 @@ export function observeAll(observers: ReadonlyArray<PipelineObserver | null | un
     batchBegun(source, messages) {
       const batches = present.map((observer) => observer.batchBegun(source, messages));
       const settling = batches.filter((batch) => batch.messageSettled !== undefined);
+      const calling = batches.filter((batch) => batch.handlerCalled !== undefined);
+      // Only what some observer watches is watched: the pipeline calls nothing per message for the rest.
       return {
-        run: (work) => nested(batches, work),
-        handlerCalled(call) {
-          const calls = batches.flatMap((batch) => batch.handlerCalled?.(call) ?? []);
-          if (calls.length === 0) return undefined;
-          return {
-            run: (work) => nested(calls, work),
-            sending: (definition, payload, options) =>
-              calls.reduce((chosen, watching) => watching.sending?.(definition, payload, chosen) ?? chosen, options),
-            ended: (end) => calls.forEach((watching) => watching.ended(end)),
-          };
-        },
+        run: batches.some((batch) => batch.run) ? (work) => nested(batches, work) : undefined,
+        handlerCalled:
+          calling.length > 0
+            ? (call) => {
+                const calls = calling.flatMap((batch) => batch.handlerCalled!(call) ?? []);
+                if (calls.length <= 1) return calls[0];
+                return {
+                  run: calls.some((watching) => watching.run) ? (work) => nested(calls, work) : undefined,
+                  sending: calls.some((watching) => watching.sending)
+                    ? (definition, payload, options) =>
+                        calls.reduce((chosen, watching) => watching.sending?.(definition, payload, chosen) ?? chosen, options)
+                    : undefined,
+                  ended: (end) => calls.forEach((watching) => watching.ended(end)),
+                };
+              }
+            : undefined,
         messageSettled:
           settling.length > 0 ? (index, settlement) => settling.forEach((b) => b.messageSettled!(index, settlement)) : undefined,
         batchEnded: (end) => batches.forEach((batch) => batch.batchEnded(end)),

@@ -34,29 +34,18 @@ export async function processUntilCommitted(
 ): Promise<Settlement[] | null> {
   const stopKeeping = options.keepAlive?.();
   try {
-    const settlements = await untilStopped(
-      async () => {
-        if (options.settleable && !options.settleable()) throw new BatchUnsettleable();
-        return pipeline.process(source, messages, semantics);
-      },
-      {
-        signal: options.signal,
-        giveUp: (error) =>
-          error instanceof BatchUnsettleable || (options.giveUp?.(error) ?? false) || (options.settleable ? !options.settleable() : false),
-        onFailure: (error, wait) =>
-          options.logger.warn(
-            `${options.label} ${source}: a batch of ${messages.length} failed (${describeError(error)}); trying it again in ${wait} ms`,
-          ),
-      },
-    );
+    const settleable = () => options.settleable?.() ?? true;
+    if (!settleable()) return null;
+    const settlements = await untilStopped(() => pipeline.process(source, messages, semantics), {
+      signal: options.signal,
+      giveUp: (error) => (options.giveUp?.(error) ?? false) || !settleable(),
+      onFailure: (error, wait) =>
+        options.logger.warn(
+          `${options.label} ${source}: a batch of ${messages.length} failed (${describeError(error)}); trying it again in ${wait} ms`,
+        ),
+    });
     return settlements ?? null;
   } finally {
     stopKeeping?.();
-  }
-}
-
-class BatchUnsettleable extends Error {
-  constructor() {
-    super('the batch can no longer be settled');
   }
 }

@@ -28,7 +28,9 @@ export async function pullPending<M>(
   const deadline = performance.now() + maxWaitMs;
   const pending = () => source.pendingAfter(batch.at(-1)!);
   while (batch.length < maxMessages && pending() > 0 && performance.now() < deadline && !signal.aborted) {
+    const before = batch.length;
     for await (const message of await source.more(Math.min(maxMessages - batch.length, pending()))) batch.push(message);
+    if (batch.length === before) break; // another lane took them: what `pending` said is stale
   }
   return batch;
 }

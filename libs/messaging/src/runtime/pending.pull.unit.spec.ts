@@ -37,6 +37,14 @@ describe('a batch pulled from a broker that says what is pending', () => {
     expect(pulls).toEqual([6]);
   });
 
+  it('stops pulling once a pull brings nothing, another lane having taken what was pending', async () => {
+    const { source, pulls } = broker(0); // empty by the time this lane pulls
+    const stale = { ...source, first: async () => ({ seq: 1, pending: 5 }) };
+    const batch = await pullPending(stale, { maxMessages: 50, maxWaitMs: 60_000 }, open);
+    expect(batch.map((m) => m.seq)).toEqual([1]);
+    expect(pulls).toHaveLength(1);
+  });
+
   it('stops at the batch size', async () => {
     const { source, pulls } = broker(100);
     await expect(pullPending(source, { maxMessages: 10, maxWaitMs: 1_000 }, open)).resolves.toHaveLength(10);

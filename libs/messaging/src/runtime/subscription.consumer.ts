@@ -150,7 +150,7 @@ export abstract class SubscriptionConsumer<C, L, D> extends LaneConsumer<Pushed<
     try {
       operation();
     } catch (error) {
-      this.logger.warn(`${this.label}: the link closed before settling (${String(error)}); the broker delivers it again`);
+      this.logger.warn(`${this.label}: the link closed before settling (${this.connection.describe(error)}); the broker delivers it again`);
     }
   }
 
@@ -229,12 +229,13 @@ export abstract class SubscriptionConsumer<C, L, D> extends LaneConsumer<Pushed<
     feed.buffer.take();
   }
 
+  /** Everything is taken off the consumer before the first await: a start meanwhile attaches afresh, untouched. */
   private async closeLinks(): Promise<void> {
     this.unregister?.();
     this.unregister = null;
-    for (const { link } of this.feeds.splice(0)) if (link) await this.closeLink(link).catch(() => {});
     this.unlisten?.();
     this.unlisten = null;
+    for (const { link } of this.feeds.splice(0)) if (link) await this.closeLink(link).catch(() => {});
   }
 }
 
