@@ -11,12 +11,13 @@ import { sleep } from 'k6';
  *   spike: { startRate: number, timeUnit: string, stages: Stage[], preAllocatedVUs: number, maxVUs: number }
  * }} TicketSaleParams
  * @typedef {{ offeredRate: number, durationSeconds: number, connections: number, capacity: number, maxVUs: number }} SyncVsAsyncParams
+ * @typedef {{ rates: number[], durationSeconds: number, answerTimeoutSeconds: number, maxVUs: number }} FrontDoorParams
  * @typedef {{ PENDING: number, CONFIRMED: number, REJECTED: number, total: number }} OrderCounts
  */
 
 /**
  * Resolved from this module, not from the script k6 was started with (which open() alone would use).
- * @type {{ ticketSale: TicketSaleParams, syncVsAsync: SyncVsAsyncParams }}
+ * @type {{ ticketSale: TicketSaleParams, syncVsAsync: SyncVsAsyncParams, frontDoor: FrontDoorParams }}
  */
 export const params = JSON.parse(open(import.meta.resolve('../params.json')));
 
@@ -46,11 +47,13 @@ export function scheduleConcert(capacity) {
  * @param {string} concertId
  * @param {number} quantity
  * @param {string} key
+ * @param {import('k6/http').Params} [extra] more request parameters (a timeout, say)
  */
-export function purchase(path, concertId, quantity, key) {
+export function purchase(path, concertId, quantity, key, extra = {}) {
   return http.post(`${BASE_URL}${path}`, JSON.stringify({ concertId, quantity, customerEmail: 'k6@example.com' }), {
     headers: { ...JSON_HEADERS, 'idempotency-key': key },
     tags: { name: `POST ${path}` },
+    ...extra,
   });
 }
 

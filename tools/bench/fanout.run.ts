@@ -1,5 +1,5 @@
-// The benchmark proper of `npm run bench:fanout` (see fanout.ts, which loads it once the namespace is set).
-import { channelNames, UserRegistered } from '@boxoffice/contracts';
+// The benchmark proper of `npm run bench:fanout` (see fanout.ts, which runs it).
+import { topics, UserRegistered } from '@boxoffice/contracts';
 import { EnvelopeFactory, Outbox, uuidV7, type Destination, type SqlExecutor } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
 import type { ServiceProcess, TestSystem } from '@boxoffice/e2e';
@@ -22,9 +22,8 @@ const WRITERS = 3;
 
 export async function runFanoutBench(system: TestSystem, services: ReadonlyArray<string>): Promise<void> {
   const started = Date.now();
-  // This system's names, from its namespace; not the module-level ones, which name the topics of
-  // whatever BOXOFFICE_NAMESPACE this process happened to load the contracts with.
-  const { topics } = channelNames(system.namespace);
+  // The users topic as this system's services name it, under its namespace.
+  const usersTopic = system.routing.nameOf(topics.users);
   const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   const sink = new FanoutMailSink();
   const pools = new Map<string, pg.Pool>();
@@ -51,8 +50,8 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
   try {
     const smtpUrl = await sink.start();
     // Created before Checkout starts, which would otherwise create it with the default 3 partitions.
-    await new KafkaTopics(kafka()).ensure([{ topic: topics.users, partitions: PARTITIONS }]);
-    log(`starting checkout in namespace ${system.namespace}; ${topics.users} has ${PARTITIONS} partitions`);
+    await new KafkaTopics(kafka()).ensure([{ topic: usersTopic, partitions: PARTITIONS }]);
+    log(`starting checkout in namespace ${system.namespace}; ${usersTopic} has ${PARTITIONS} partitions`);
     const running = new Map<string, ServiceProcess>();
     const envOf = (service: string) => ({ KAFKA_CONCURRENCY: String(PARTITIONS), ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}) });
     running.set('checkout', await system.start('checkout'));
@@ -91,7 +90,7 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
             userAgent: 'bench:fanout',
           });
           occurredAt.set(envelope.id, Date.parse(envelope.occurredAt));
-          return { envelope, destination: { transport: 'kafka', channel: topics.users, key: user.id } satisfies Destination };
+          return { envelope, destination: { transport: 'kafka', channel: usersTopic, key: user.id } satisfies Destination };
         });
         await outbox.addMany(tx, entries);
         await client.query('COMMIT');

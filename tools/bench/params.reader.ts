@@ -1,6 +1,7 @@
 // k6/params.json is the one place the load parameters live: the k6 scripts read it with open(),
 // the autocannon benches with this, so both tools run the same scenario.
 import { readFileSync } from 'node:fs';
+import type { FrontDoorParams } from './ticket-sale.front-door.ts';
 
 export interface TicketSaleParams {
   /** Seats of the concert on sale. */
@@ -41,6 +42,7 @@ export interface SyncVsAsyncParams {
 export interface BenchParams {
   readonly ticketSale: TicketSaleParams;
   readonly syncVsAsync: SyncVsAsyncParams;
+  readonly frontDoor: FrontDoorParams;
 }
 
 /** BENCH_PARAMS=<file> points at another copy, e.g. a smaller one for a quick try of a bench. */

@@ -35,7 +35,10 @@ const queue = uniqueName('bench.relay');
 const exchange = uniqueName('bench.relay.commands');
 const topic = uniqueName('bench.relay');
 await ensureBenchServers('bench:relay', ['rabbitmq', 'kafka']);
-const db = await createTestDatabase('bench_relay', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
+const db = await createTestDatabase('bench_relay', [
+  new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
+  new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
+]);
 const rabbitTransport = new RabbitMqTransport({
   url: rabbitUrl,
   name: 'bench-relay',

@@ -11,16 +11,14 @@
 import { TestSystem } from '@boxoffice/e2e';
 import { OtlpTraceSink } from '@boxoffice/telemetry';
 import { waitFor } from '@boxoffice/testing';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { fire } from './autocannon.load.ts';
+import { scheduleConcert as scheduleConcertOn } from './bench.concerts.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import type { TicketSaleParams } from './params.reader.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
-
-const ADMIN = { 'x-admin-key': 'local-admin-key' };
 
 export interface TracingRun {
   readonly tracing: 'off' | 'on';
@@ -118,21 +116,7 @@ async function runSale(sale: TicketSaleParams, tracing: 'off' | 'on', log: (line
           concertId,
         ])
       ).rows[0].n;
-    const scheduleConcert = async (capacity: number) => {
-      const response = await fetch(`${checkout.url}/concerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...ADMIN },
-        body: JSON.stringify({ name: `Bench ${randomUUID().slice(0, 8)}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents: 4_500 }),
-      });
-      if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
-      const { id } = (await response.json()) as { id: string };
-      await waitFor(
-        () => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]),
-        (r) => r.rowCount === 1,
-        { description: 'Billing to know the concert' },
-      );
-      return id;
-    };
+    const scheduleConcert = (capacity: number) => scheduleConcertOn(checkout.url, billingDb, capacity);
     const settleTimeoutMs = sale.settleTimeoutSeconds * 1_000;
 
     const warm = await scheduleConcert(1_000_000);

@@ -12,6 +12,9 @@
 //      Kafka), per order settled.
 //   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, and the time from each one's
 //      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99.
+//   3c. The front door: POST /orders offered by an open model at each of `frontDoor.rates` (as k6's
+//      arrival-rate executors do): every request a 202 or a 503 with Retry-After, no reset, no
+//      request without an answer (ticket-sale.front-door.ts; BENCH_FRONT_DOOR=only runs it alone).
 //   4. Sync vs async: the same offered rate against POST /orders/sync (waits for Billing) and
 //      POST /orders (waits for the commit only), Billing still capped: each alone, then both at
 //      once, to see how much of its rate the async path keeps while the sync path is hammered.
@@ -31,22 +34,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { fire, type LoadResult } from './autocannon.load.ts';
+import { scheduleConcert as scheduleConcertOn } from './bench.concerts.ts';
 import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
+import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 
-const { ticketSale: sale, syncVsAsync: comparison } = readParams();
+const { ticketSale: sale, syncVsAsync: comparison, frontDoor } = readParams();
 // BENCH_TRACING=compare: the sale with tracing off, then on, side by side, and nothing else.
 if (process.env.BENCH_TRACING === 'compare') {
   await compareTracing(sale);
   process.exit(0);
 }
+// BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.
+if (process.env.BENCH_FRONT_DOOR === 'only') {
+  await ensureBenchServers('bench:ticket-sale');
+  const runs = await frontDoorAlone(frontDoor, sale);
+  process.exit(runs.every((run) => run.met) ? 0 : 1);
+}
 /** Checkout's Prisma pool (checkout.module.ts): the baseline gets as many connections. */
 const CHECKOUT_POOL_SIZE = 20;
-const ADMIN = { 'x-admin-key': 'local-admin-key' };
 const SAMPLE_EVERY_MS = 500;
 /** Checkout's default, set explicitly: the sync path's p99 is read against it. */
 const SYNC_TIMEOUT_MS = 2_000;
@@ -100,24 +110,7 @@ try {
   const billingDb = pool(system.databaseUrl('billing'));
   const body = (concertId: string) => ({ concertId, quantity: sale.quantity, customerEmail: 'buyer@example.com' });
 
-  async function scheduleConcert(capacity: number): Promise<string> {
-    const response = await fetch(`${checkout.url}/concerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...ADMIN },
-      body: JSON.stringify({ name: `Bench ${randomUUID().slice(0, 8)}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents: 4_500 }),
-    });
-    if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${await response.text()}`);
-    const { id } = (await response.json()) as { id: string };
-    // Billing hears of it through Kafka; a charge before that would wait in a retry queue.
-    await waitFor(
-      () => billingDb.query('SELECT 1 FROM seat_inventory WHERE concert_id = $1', [id]),
-      (r) => r.rowCount === 1,
-      {
-        description: 'Billing to know the concert',
-      },
-    );
-    return id;
-  }
+  const scheduleConcert = (capacity: number) => scheduleConcertOn(checkout.url, billingDb, capacity);
 
   const pendingOf = async (concertId: string) =>
     (
@@ -370,6 +363,9 @@ try {
     `accept to confirmed  p50 ${round(toConfirmed.p50)} ms, p99 ${round(toConfirmed.p99)} ms (${toConfirmed.n} confirmed orders at ${sale.steadyRate}/s)`,
   );
 
+  // ---- the front door under an open model ----------------------------------------------------
+  const frontDoorRuns = await measureFrontDoor(frontDoor, { url: checkout.url, db: checkoutDb, scheduleConcert, pids: servicePids });
+
   // ---- sync vs async -------------------------------------------------------------------------
   const compareSync = process.env.BENCH_SYNC_VS_ASYNC !== 'off';
   // Each phase starts with Billing's queue drained, so that a phase does not pay for the one
@@ -495,6 +491,16 @@ try {
     steadyRatePerSecond: sale.steadyRate,
     acceptToConfirmedP50Ms: round(toConfirmed.p50),
     acceptToConfirmedP99Ms: round(toConfirmed.p99),
+    frontDoor: frontDoorRuns.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, lost, met, latencyMs }) => ({
+      ratePerSecond,
+      statuses,
+      latencyMs,
+      resets,
+      withoutAnswer,
+      dropped,
+      lost,
+      met,
+    })),
     ...syncFigures,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

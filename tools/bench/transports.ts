@@ -16,7 +16,7 @@
 // (default 500/s, as k6/params.json), and the drain rate measured from Billing's charges.
 //
 // The last line printed is one JSON object with every figure. Run it alone: it measures CPU.
-import { channelNames, ChargeOrder, UserRegistered, type Envelope, type MessageDefinition } from '@boxoffice/contracts';
+import { ChargeOrder, queues, topics, UserRegistered, type Envelope, type MessageDefinition } from '@boxoffice/contracts';
 import { deleteNamespace, TestSystem } from '@boxoffice/e2e';
 import {
   ConsumerPipeline,
@@ -26,6 +26,7 @@ import {
   OutboxRelay,
   Outcome,
   PgTransactionRunner,
+  Routing,
   silentLogger,
   type MessageHandler,
   type SqlExecutor,
@@ -83,17 +84,18 @@ async function measure(
   // The catalog's own channel names under a namespace of the bench's, so deleteNamespace removes
   // everything the transport made for them.
   const namespace = uniqueName(`bench-${name}`);
-  const names = channelNames(namespace);
-  const channel = kind === 'command' ? names.queues.chargeOrder : names.topics.users;
+  const routing = new Routing({ transports: { command: name, event: name }, namespace });
+  const channel = routing.nameOf(kind === 'command' ? queues.chargeOrder : topics.users);
   const db: TestDatabase = await createTestDatabase(`bench_transports_${name}`, [
     new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
+    new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
     new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
   ]);
   const database = new PgTransactionRunner(db.pool);
   const transport: Transport = createTransport(name, {
     client: 'bench-transports',
     brokers: settings,
-    namespace,
+    routing,
     retryPolicy: defaultRetryPolicy,
     logger: silentLogger,
     database,
@@ -111,7 +113,7 @@ async function measure(
     },
   };
   const pipeline = new ConsumerPipeline<SqlExecutor>({
-    consumer: names.consumerGroup('bench'),
+    consumer: routing.consumerGroupOf('bench'),
     handlers: [{ message: messageOf(kind), handler }],
     database,
     retryPolicy: defaultRetryPolicy,
@@ -200,7 +202,7 @@ async function measure(
   } finally {
     await relay.stop().catch(() => {});
     await consumer.stop().catch(() => {});
-    await deleteNamespace(namespace, { command: name, event: name }).catch((error: unknown) =>
+    await deleteNamespace(namespace, routing.transports).catch((error: unknown) =>
       log(`  (${name}: could not delete ${channel}: ${String(error)})`),
     );
     await transport.close().catch(() => {});

@@ -9,6 +9,7 @@ import { services } from './services.ts';
 // libs' specs use.
 const canonical = readFileSync('libs/messaging/sql/outbox-inbox.sql', 'utf8');
 const streamCheckpoints = readFileSync('libs/messaging/sql/stream-checkpoints.sql', 'utf8');
+const outboxParking = readFileSync('libs/messaging/sql/outbox-parking.sql', 'utf8');
 
 describe.each(services)("%s's migrations", (service) => {
   const dir = `apps/${service}/prisma/migrations`;
@@ -25,6 +26,11 @@ describe.each(services)("%s's migrations", (service) => {
   it('hold the stream checkpoints and leases exactly as libs/messaging defines them', () => {
     expect(migrations).toContain('20261201000000_stream_checkpoints');
     expect(readFileSync(`${dir}/20261201000000_stream_checkpoints/migration.sql`, 'utf8')).toBe(streamCheckpoints);
+  });
+
+  it('park refused outbox messages exactly as libs/messaging defines it', () => {
+    expect(migrations).toContain('20261202000000_outbox_parking');
+    expect(readFileSync(`${dir}/20261202000000_outbox_parking/migration.sql`, 'utf8')).toBe(outboxParking);
   });
 
   it('are named so that they apply in the order they were written', () => {

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defaultRetryPolicy, EnvelopeHeaders, FailureHeaders as DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
 import { declareQueueTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
 import { createKafkaClient, deadLetterTopicOf, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
-import { uniqueName } from '@boxoffice/testing';
+import { createMigratedTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const services = ['checkout', 'billing', 'email', 'analytics', 'audit'];
 const namespace = uniqueName('dlq');
 const queue = `${namespace}.billing.charge-order`;
 const exchange = `${namespace}.boxoffice.commands`;
@@ -94,7 +95,7 @@ describe('npm run dlq', () => {
 
   it('says how to use it when the command is unknown', async () => {
     await expect(dlq('frobnicate')).rejects.toMatchObject({
-      stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge'),
+      stderr: expect.stringContaining('usage: npm run dlq -- list | show <id> | replay <id|--all> | purge | outbox ...'),
     });
   });
 });
@@ -156,5 +157,57 @@ describe('npm run dlq, for a Kafka dead letter', () => {
     const output = await dlqKafka('show', id);
     expect(output).toMatch(/position\s+partition 0 offset 0, from partition 0 offset 7/);
     expect(output).toContain(`body             ${body}`);
+  });
+});
+
+describe('npm run dlq -- outbox, for the messages a relay parked', () => {
+  const databases = new Map<string, TestDatabase>();
+  const id = randomUUID();
+  const other = randomUUID();
+  /** The tool against this spec's five databases, as <SERVICE>_DATABASE_URL point it. */
+  const outbox = async (...args: string[]): Promise<string> => {
+    const urls = Object.fromEntries([...databases].map(([service, db]) => [`${service.toUpperCase()}_DATABASE_URL`, db.url]));
+    const { stdout } = await run(process.execPath, ['--import', '@swc-node/register/esm-register', 'tools/dlq/dlq.ts', 'outbox', ...args], {
+      env: { ...process.env, ...urls },
+    });
+    return stdout;
+  };
+  const statusOf = async (messageId: string) =>
+    (await databases.get('checkout')!.pool.query('SELECT status, attempts FROM outbox_message WHERE id = $1', [messageId])).rows[0];
+
+  beforeAll(async () => {
+    for (const service of services)
+      databases.set(service, await createMigratedTestDatabase(`dlq_${service}`, `apps/${service}/prisma/migrations`));
+    for (const messageId of [id, other]) {
+      await databases.get('checkout')!.pool.query(
+        `INSERT INTO outbox_message (id, type, destination, partition_key, envelope, status, attempts, last_error, parked_at)
+         VALUES ($1, 'ChargeOrder', $2, 'k', $3, 'parked', 10, 'message unroutable: no queue billing.charge-orderz', now())`,
+        [messageId, { transport: 'rabbitmq', channel: 'billing.charge-orderz', key: 'k' }, { id: messageId, type: 'ChargeOrder' }],
+      );
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([...databases.values()].map((db) => db.drop()));
+  });
+
+  it('lists them with the service, where they were going and why', async () => {
+    const output = await outbox('list');
+    expect(output).toMatch(new RegExp(`checkout\\s+${id}\\s+ChargeOrder\\s+rabbitmq:billing\\.charge-orderz\\[k\\]\\s+10\\s+.*no queue`));
+    expect(output).toContain('2 parked message(s)');
+  });
+
+  it('shows one with its envelope', async () => {
+    await expect(outbox('show', id)).resolves.toContain(`envelope         {"id":"${id}","type":"ChargeOrder"}`);
+  });
+
+  it('retries one (pending again, a fresh set of attempts), discards the other, and refuses an id it does not hold', async () => {
+    await expect(outbox('retry', id)).resolves.toContain('1 parked message(s) back to pending');
+    await expect(statusOf(id)).resolves.toEqual({ status: 'pending', attempts: 0 });
+    await expect(outbox('discard', other)).resolves.toContain('discarded 1 parked message(s)');
+    await expect(statusOf(other)).resolves.toBeUndefined();
+    await expect(outbox('retry', randomUUID())).rejects.toMatchObject({
+      stderr: expect.stringContaining('no parked outbox message has id'),
+    });
+    await expect(outbox('list')).resolves.toContain('No parked outbox messages');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig, serviceEnv } from '@boxoffice/config';
-import { channelNames, ChargeOrder, UserRegistered, type Envelope, type MessageDefinition } from '@boxoffice/contracts';
+import { ChargeOrder, queues, topics, UserRegistered, type Envelope, type MessageDefinition } from '@boxoffice/contracts';
 import { deleteNamespace } from '@boxoffice/e2e';
 import {
   ConsumerPipeline,
@@ -8,6 +8,7 @@ import {
   EnvelopeFactory,
   Outcome,
   PgTransactionRunner,
+  Routing,
   silentLogger,
   type SqlExecutor,
   type Transport,
@@ -36,11 +37,12 @@ const cases = [
 
 describe.each(cases)('npm run dlq, on $transport ($kind)', ({ transport: name, kind, transports }) => {
   const namespace = uniqueName(`dlq-${name}-${kind}`);
-  const names = channelNames(namespace);
+  // The names the tool, given the same namespace, looks under.
+  const routing = new Routing({ transports, namespace });
   const message: MessageDefinition = kind === 'command' ? ChargeOrder : UserRegistered;
-  const channel = kind === 'command' ? names.queues.chargeOrder : names.topics.users;
+  const channel = routing.nameOf(kind === 'command' ? queues.chargeOrder : topics.users);
   // Of the users topic's readers, Email's group: the tool looks in every reader's dead letters.
-  const group = kind === 'command' ? names.consumerGroup('billing') : names.consumerGroup('email');
+  const group = routing.consumerGroupOf(kind === 'command' ? 'billing' : 'email');
   const brokers = brokerSettings(
     loadConfig(z.object(serviceEnv('dlq-spec', 1)), {
       ...process.env,
@@ -84,12 +86,13 @@ describe.each(cases)('npm run dlq, on $transport ($kind)', ({ transport: name, k
   beforeAll(async () => {
     db = await createTestDatabase(`dlq_${name}_${kind}`, [
       new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
       new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
     ]);
     transport = createTransport(name, {
       client: 'dlq-spec',
       brokers,
-      namespace,
+      routing,
       retryPolicy: defaultRetryPolicy,
       logger: silentLogger,
       database: new PgTransactionRunner(db.pool),

@@ -5,20 +5,34 @@
 //   show <id>            one message's failure record and body
 //   replay <id> | --all  send back to where it failed, attempts reset, same message id
 //   purge                throw every parked message away
+//   outbox ...           the messages an outbox relay parked because a broker refused them
+//                        (outbox.parked.ts; no broker needed)
 //
 // The transports come from COMMAND_TRANSPORT and EVENT_TRANSPORT, the brokers from their addresses
-// (RABBITMQ_URL, KAFKA_BROKERS, ACTIVEMQ_URL, SQS_ENDPOINT, KINESIS_ENDPOINT), as the services
-// read them; BOXOFFICE_NAMESPACE selects a namespaced copy of the system (the tests run in those). Everything goes through the
-// transport port's DeadLetterStore, so this file knows no broker.
+// (RABBITMQ_URL, KAFKA_BROKERS, ACTIVEMQ_URL, SQS_ENDPOINT, KINESIS_ENDPOINT) and the names on them
+// from BOXOFFICE_NAMESPACE (a namespaced copy of the system: the tests run in those), as the
+// services read them. Everything goes through the transport port's DeadLetterStore, so this file
+// knows no broker.
 import { ConfigError, loadConfig, serviceEnv } from '@boxoffice/config';
-import { namespace } from '@boxoffice/contracts';
 import { findDeadLetter, Routing, silentLogger } from '@boxoffice/messaging';
 import { brokerSettings, connectWithin, createTransports, deadLetterStoresOf } from '@boxoffice/platform';
 import { z } from 'zod';
+import { outboxCommand } from './outbox.parked.ts';
 import { table, truncate } from './table.ts';
 
-const usage = 'usage: npm run dlq -- list | show <id> | replay <id|--all> | purge';
+const usage = 'usage: npm run dlq -- list | show <id> | replay <id|--all> | purge | outbox ...';
 const [command, argument] = process.argv.slice(2);
+
+if (command === 'outbox') {
+  const [, outboxCommandName, outboxArgument] = process.argv.slice(2);
+  try {
+    await outboxCommand(outboxCommandName, outboxArgument);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  process.exit(0);
+}
 
 // The same settings the services read, so the tool looks where they park their dead letters.
 let brokers;
@@ -29,12 +43,12 @@ try {
   console.error(error.message);
   process.exit(2);
 }
-const routing = new Routing(brokers.transports);
+const routing = new Routing({ transports: brokers.transports, namespace: brokers.namespace });
 // Built as the services' MessagingRuntime builds them, so the stores look where the services park.
 const transports = [
-  ...createTransports(Object.values(routing.transports), { client: 'dlq-tool', brokers, namespace, logger: silentLogger }).values(),
+  ...createTransports(Object.values(routing.transports), { client: 'dlq-tool', brokers, routing, logger: silentLogger }).values(),
 ];
-const stores = deadLetterStoresOf(transports, routing, namespace);
+const stores = deadLetterStoresOf(transports, routing);
 
 async function list(): Promise<void> {
   const parked = (await Promise.all(stores.map((store) => store.list()))).flat();

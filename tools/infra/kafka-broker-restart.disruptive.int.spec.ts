@@ -40,7 +40,10 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
       consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
       logger: silentLogger,
     });
-    db = await createTestDatabase('kafka_restart', [new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url)]);
+    db = await createTestDatabase('kafka_restart', [
+      new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
+    ]);
     // No unique key on purpose: an event handled twice would show as a second row.
     await db.pool.query('CREATE TABLE effect (message_id uuid NOT NULL)');
     runner = new PgTransactionRunner(db.pool);
@@ -136,7 +139,7 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     const rows = await effects();
     expect(new Set(rows.map((row) => row.message_id))).toEqual(new Set(all));
     expect(rows.filter((row) => row.n !== 1)).toEqual([]);
-    await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+    await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0, parked: 0, oldestParkedAgeMs: 0 });
     expect(consumer.state).toBe('running');
   }, 150_000);
 });

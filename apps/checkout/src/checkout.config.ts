@@ -5,6 +5,23 @@ export const checkoutConfigSchema = z.object({
   ...serviceEnv('checkout', 3000),
   /** Required by POST /concerts in the `x-admin-key` header. The default suits a local demo only. */
   ADMIN_API_KEY: z.string().min(8).default('local-admin-key'),
+  /**
+   * POST /orders and POST /users in flight at once; beyond, 503 with Retry-After at once
+   * (FrontDoor). An admitted request waits about this many divided by the accept rate (some
+   * 400/s on a laptop): 500 keeps it near a second, and leaves the group commit batches of a few
+   * hundred rows.
+   */
+  ACCEPT_MAX_IN_FLIGHT: env.positiveInt(500),
+  /**
+   * How late Checkout's event loop may run (its mean over 100 ms, three windows in a row) before
+   * POST /orders and POST /users are turned away with 503; 0, the default, turns this off. On a
+   * host of its own a loop that runs late means Checkout is out of CPU, and 20 sheds a flood
+   * before the kernel's listen queue overflows (docs/patterns/load-levelling.md has the figures).
+   * On a host it shares with its database and the other services, as `npm start` and the tests
+   * run it, a late loop mostly means a neighbour took the CPU, and turning buyers away then helps
+   * nobody: ACCEPT_MAX_IN_FLIGHT alone bounds the work there.
+   */
+  ACCEPT_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
   /** Billing's HTTP API, called only by the deliberately synchronous POST /orders/sync. */
   BILLING_URL: env.url(['http:', 'https:'], 'http://127.0.0.1:3001'),
   /** The deadline of a whole POST /orders/sync, from the moment it arrives: queueing, Billing's answer and the write. */

@@ -8,6 +8,7 @@ import { ConcertsService } from './concerts/concerts.service.js';
 import { ChargeQueueDepth } from './dashboard/charge-queue.depth.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DashboardStats } from './dashboard/dashboard.stats.js';
+import { FrontDoor } from './front-door/front-door.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { BillingClient } from './orders/billing.client.js';
 import { OrderIdempotency } from './orders/order-idempotency.js';
@@ -46,6 +47,7 @@ export class CheckoutModule {
         PaymentResultHandler,
         ChargeQueueDepth,
         DashboardStats,
+        FrontDoor,
         UsersService,
       ],
     };

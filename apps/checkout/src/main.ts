@@ -3,6 +3,7 @@ import { runService, startService } from '@boxoffice/platform';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { checkoutConfigSchema } from './checkout.config.js';
 import { CheckoutModule } from './checkout.module.js';
+import { FrontDoor } from './front-door/front-door.js';
 
 await runService(async () => {
   const config = loadConfig(checkoutConfigSchema);
@@ -16,6 +17,7 @@ await runService(async () => {
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
     configure: (app) => {
+      app.get(FrontDoor).attach(app.getHttpAdapter().getInstance());
       const document = new DocumentBuilder()
         .setTitle('boxoffice checkout')
         .setDescription('Buy concert tickets: POST /orders answers 202 at once; poll the order until it is CONFIRMED or REJECTED.')

@@ -49,6 +49,22 @@ export function serviceEnv(service: string, port: number) {
      */
     COMMAND_TRANSPORT: z.enum(commandTransports).default('rabbitmq'),
     EVENT_TRANSPORT: z.enum(eventTransports).default('kafka'),
+    /**
+     * Prefixes every queue, exchange, topic and consumer group on the brokers (`<namespace>.<name>`,
+     * see Routing in libs/messaging): two copies of the system, such as two end-to-end specs
+     * running at once, share the brokers and never see each other's messages. Empty for the
+     * catalog's names as they are. Only what every broker accepts in a name.
+     */
+    BOXOFFICE_NAMESPACE: z
+      .string()
+      .regex(/^[\w.-]*$/, { message: 'expected letters, digits, "_", "." and "-" only' })
+      .default(''),
+    /**
+     * How many times a broker may refuse one outbox message (no such queue, unroutable, too
+     * large) before the relay parks it for a person (npm run dlq -- outbox). Each refusal waits
+     * twice as long as the one before, 100 ms to 10 s: 10 is about 45 s.
+     */
+    OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
     /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
     ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.ACTIVEMQ_URL),
     /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */

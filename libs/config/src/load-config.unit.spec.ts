@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     expect(config.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });
 
+  it('reads the namespace that prefixes the names on the brokers, none unless given', () => {
+    expect(loadConfig(schema, {}).BOXOFFICE_NAMESPACE).toBe('');
+    expect(loadConfig(schema, { BOXOFFICE_NAMESPACE: 'e2e_1-a.b' }).BOXOFFICE_NAMESPACE).toBe('e2e_1-a.b');
+    expect(() => loadConfig(schema, { BOXOFFICE_NAMESPACE: 'e2e/1' })).toThrow(/BOXOFFICE_NAMESPACE: expected letters, digits/);
+  });
+
   describe('when a value is malformed', () => {
     it('names the variable, what was expected and what it got', () => {
       expect(() => loadConfig(schema, { PORT: 'eighty', RABBITMQ_URL: 'http://x' })).toThrow(ConfigError);

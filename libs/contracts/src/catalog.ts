@@ -21,7 +21,7 @@ export type ServiceName = 'checkout' | 'billing' | 'email' | 'analytics' | 'audi
  */
 export interface CatalogEntry {
   readonly message: MessageDefinition;
-  /** The queue (command) or topic (event) it travels on. */
+  /** The queue (command) or topic (event) it travels on, by its logical name (Routing gives the one on the brokers). */
   readonly channel: string;
   /** The payload field whose value is the partition key: messages with the same key keep their order. */
   readonly keyedBy: string;
@@ -91,7 +91,7 @@ export const catalog: ReadonlyArray<CatalogEntry> = [
   }),
 ];
 
-/** The direct exchange commands are published to, for brokers that route through one (RabbitMQ). */
+/** The direct exchange commands are published to, for brokers that route through one (RabbitMQ); its logical name, as the channels'. */
 export const commandExchange = exchanges.commands;
 
 export function entryOf(

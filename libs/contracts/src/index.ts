@@ -1,6 +1,6 @@
 export { envelopeSchema, type Envelope } from './envelope.js';
 export { defineMessage, type MessageDefinition, type MessageKind, type PayloadOf } from './message-definition.js';
 export * from './messages.js';
-export { channelNames, consumerGroup, exchanges, namespace, queues, topics } from './channels.js';
+export { exchanges, queues, topics } from './channels.js';
 export { catalog, commandExchange, consumedBy, entryOf, keyOf, publishedBy, type CatalogEntry, type ServiceName } from './catalog.js';
 export { buildAsyncApiDocument } from './asyncapi.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { channelNames } from '@boxoffice/contracts';
-import { defaultRetryPolicy, silentLogger } from '@boxoffice/messaging';
+import { queues, topics } from '@boxoffice/contracts';
+import { defaultRetryPolicy, Routing, silentLogger } from '@boxoffice/messaging';
 import { createKafkaClient, deadLetterTopicOf, KafkaTopics, withAdmin } from '@boxoffice/messaging-kafka';
 import { declareQueueTopology, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
 import { uniqueName, waitFor } from '@boxoffice/testing';
@@ -18,19 +18,29 @@ describe('deleting a namespaced system from the brokers', () => {
   const other = uniqueName('cleanup-other');
   let connection: RabbitMqConnection;
 
+  /** A system's names on the brokers, as its services' Routing gives them. */
+  function namesOf(ns: string) {
+    const routing = new Routing({ namespace: ns });
+    return {
+      chargeQueue: routing.nameOf(queues.chargeOrder),
+      commandExchange: routing.commandExchange,
+      usersTopic: routing.nameOf(topics.users),
+      analyticsGroup: routing.consumerGroupOf('analytics'),
+    };
+  }
+
   /** Declares on the brokers what a system's services would: queues, exchange, topics, a group. */
   async function declareSystem(ns: string) {
-    const { queues, exchanges, topics, consumerGroup } = channelNames(ns);
+    const { chargeQueue, commandExchange, usersTopic, analyticsGroup } = namesOf(ns);
     const channel = await connection.createChannel();
-    await declareQueueTopology(channel, queues.chargeOrder, exchanges.commands, defaultRetryPolicy);
+    await declareQueueTopology(channel, chargeQueue, commandExchange, defaultRetryPolicy);
     await channel.close();
-    const group = consumerGroup('analytics');
     await new KafkaTopics(kafka).ensure([
-      { topic: topics.users, partitions: 1 },
-      { topic: deadLetterTopicOf(topics.users, group), partitions: 1 },
+      { topic: usersTopic, partitions: 1 },
+      { topic: deadLetterTopicOf(usersTopic, analyticsGroup), partitions: 1 },
     ]);
     await withAdmin(kafka, (admin) =>
-      admin.setOffsets({ groupId: group, topic: topics.users, partitions: [{ partition: 0, offset: '0' }] }),
+      admin.setOffsets({ groupId: analyticsGroup, topic: usersTopic, partitions: [{ partition: 0, offset: '0' }] }),
     );
   }
 
@@ -70,8 +80,8 @@ describe('deleting a namespaced system from the brokers', () => {
   });
 
   it('removes its queues, exchange, topics and consumer groups', async () => {
-    const queues = topologyQueueNames(channelNames(namespace).queues.chargeOrder, defaultRetryPolicy);
-    expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => true));
+    const chargeQueues = topologyQueueNames(namesOf(namespace).chargeQueue, defaultRetryPolicy);
+    expect(await Promise.all(chargeQueues.map(queueExists))).toEqual(chargeQueues.map(() => true));
     await expect(kafkaNames(namespace)).resolves.toMatchObject({
       topics: expect.arrayContaining([expect.any(String)]),
       groups: [expect.any(String)],
@@ -79,8 +89,8 @@ describe('deleting a namespaced system from the brokers', () => {
 
     await deleteNamespace(namespace);
 
-    expect(await Promise.all(queues.map(queueExists))).toEqual(queues.map(() => false));
-    await expect(exchangeExists(channelNames(namespace).exchanges.commands)).resolves.toBe(false);
+    expect(await Promise.all(chargeQueues.map(queueExists))).toEqual(chargeQueues.map(() => false));
+    await expect(exchangeExists(namesOf(namespace).commandExchange)).resolves.toBe(false);
     // Kafka deletes topics in the background: wait until the metadata no longer lists them.
     const left = await waitFor(
       () => kafkaNames(namespace),
@@ -91,11 +101,12 @@ describe('deleting a namespaced system from the brokers', () => {
   });
 
   it('leaves another namespace alone', async () => {
-    await expect(queueExists(channelNames(other).queues.chargeOrder)).resolves.toBe(true);
-    await expect(exchangeExists(channelNames(other).exchanges.commands)).resolves.toBe(true);
+    const names = namesOf(other);
+    await expect(queueExists(names.chargeQueue)).resolves.toBe(true);
+    await expect(exchangeExists(names.commandExchange)).resolves.toBe(true);
     await expect(kafkaNames(other)).resolves.toEqual({
-      topics: expect.arrayContaining([channelNames(other).topics.users]),
-      groups: [channelNames(other).consumerGroup('analytics')],
+      topics: expect.arrayContaining([names.usersTopic]),
+      groups: [names.analyticsGroup],
     });
   });
 

@@ -1,6 +1,5 @@
 import { loadConfig, serviceEnv } from '@boxoffice/config';
-import { channelNames } from '@boxoffice/contracts';
-import { defaultRetryPolicy, defaultTransports, silentLogger, type TransportChoice } from '@boxoffice/messaging';
+import { defaultRetryPolicy, defaultTransports, Routing, silentLogger, type TransportChoice } from '@boxoffice/messaging';
 import { brokerSettings, createTransport } from '@boxoffice/platform';
 import { z } from 'zod';
 
@@ -12,25 +11,22 @@ import { z } from 'zod';
  */
 export async function deleteNamespace(namespace: string, transports: TransportChoice = defaultTransports): Promise<void> {
   if (!namespace) throw new Error('refusing to delete the un-namespaced system');
-  const names = channelNames(namespace);
-  const channelsOf = new Map<string, string[]>();
-  const add = (transport: string, channels: string[]) => channelsOf.set(transport, [...(channelsOf.get(transport) ?? []), ...channels]);
-  add(transports.command, Object.values(names.queues));
-  add(transports.event, Object.values(names.topics));
+  // That system's names, as its services' Routing gave them.
+  const routing = new Routing({ transports, namespace });
   // The brokers' addresses as the services read them (the environment, else the defaults).
   const brokers = brokerSettings(loadConfig(z.object(serviceEnv('cleanup', 1))));
   await Promise.all(
-    [...channelsOf].map(async ([name, channels]) => {
+    [...new Set(Object.values(transports))].map(async (name) => {
       const transport = createTransport(name, {
         client: `cleanup-${namespace}`,
         brokers,
-        namespace,
+        routing,
         retryPolicy: defaultRetryPolicy,
         logger: silentLogger,
       });
       await transport.connect();
       try {
-        await transport.deprovision(channels);
+        await transport.deprovision(routing.channelsOn(name).map(({ channel }) => channel));
       } finally {
         await transport.close();
       }

@@ -1,5 +1,5 @@
 import { dropDatabase, withDatabase } from '@boxoffice/database';
-import { defaultTransports, type TransportChoice } from '@boxoffice/messaging';
+import { defaultTransports, Routing, type TransportChoice } from '@boxoffice/messaging';
 import { uniqueName } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
 import { startServiceProcess, type ServiceProcess, type StartOptions } from './service-process.js';
@@ -51,6 +51,11 @@ export class TestSystem {
       command: this.sharedEnv.COMMAND_TRANSPORT ?? defaultTransports.command,
       event: this.sharedEnv.EVENT_TRANSPORT ?? defaultTransports.event,
     };
+  }
+
+  /** Its routing, as its services have it: for a spec or a bench that looks at its queues, topics and consumer groups on the brokers. */
+  get routing(): Routing {
+    return new Routing({ transports: this.transports, namespace: this.namespace });
   }
 
   /** The transport its events travel on, for a tool that reads the event log itself. */

@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { HealingConnection, pause, type ConnectionDriver, type ConnectionSetup as Setup, type Logger } from '@boxoffice/messaging';
+import type { HealingConnectionOptions } from '@boxoffice/messaging';
 import { Connection, ConnectionEvents, type ConnectionOptions } from 'rhea-promise';
 
-export interface ActiveMqConnectionOptions {
+/** The reconnect backoff's and the logger's, as HealingConnection reads them; the logger is `console` unless told. */
+export interface ActiveMqConnectionOptions extends HealingConnectionOptions {
   /** amqp://user:password@host:port (amqps:// for TLS) */
   readonly url: string;
   /** The container id's prefix, shown by Artemis' console and `artemis connection list`: the service. */
   readonly name: string;
-  /** Reconnect backoff: doubles from initial up to max, with jitter, until the broker answers. */
-  readonly initialDelayMs?: number;
-  readonly maxDelayMs?: number;
   /** A silently dead connection is dropped after about this long without a frame (AMQP idle timeout). */
   readonly idleTimeoutMs?: number;
-  readonly logger?: Logger;
 }
 
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -30,12 +28,7 @@ export type ConnectionSetup = Setup<Connection>;
 export class ActiveMqConnection extends HealingConnection<Connection> {
   constructor(options: ActiveMqConnectionOptions) {
     const logger = options.logger ?? console;
-    super(rheaDriver(options, logger), {
-      name: `activemq ${options.name}`,
-      initialDelayMs: options.initialDelayMs,
-      maxDelayMs: options.maxDelayMs,
-      logger,
-    });
+    super(rheaDriver(options, logger), { ...options, name: `activemq ${options.name}`, logger });
   }
 }
 

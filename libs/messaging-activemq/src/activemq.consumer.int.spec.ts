@@ -1,25 +1,19 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { defineMessage } from '@boxoffice/contracts';
 import {
   EnvelopeFactory,
   type BatchProcessor,
+  type BatchSettings,
   type InboundMessage,
   type RetryPolicy,
   type Settlement,
   type TransportConsumer,
 } from '@boxoffice/messaging';
+import { numberedMessage } from '@boxoffice/messaging-contract';
 import { uniqueName, waitFor } from '@boxoffice/testing';
-import { z } from 'zod';
 import { activeMqUrl } from '../test/test-broker.js';
 import { ActiveMqTransport } from './activemq.transport.js';
 
-const Numbered = defineMessage({
-  type: 'ActiveMqNumbered',
-  version: 1,
-  kind: 'command',
-  description: 'A numbered command for the ActiveMQ consumer spec.',
-  schema: z.object({ seq: z.number().int() }),
-});
+const Numbered = numberedMessage('ActiveMqNumbered', 'command');
 const envelopes = new EnvelopeFactory('activemq-spec');
 const policy: RetryPolicy = { maxAttempts: 3, initialDelayMs: 50, multiplier: 2, maxDelayMs: 500, jitter: 0 };
 
@@ -75,11 +69,17 @@ describe('the ActiveMQ consumer', () => {
     await transport.provision([queue]);
     return (count: number) => {
       const messages = Array.from({ length: count }, (_, seq) => ({
-        envelope: envelopes.create(Numbered, { seq }),
+        envelope: envelopes.create(Numbered, { key: String(seq), seq }),
         destination: { transport: 'activemq', channel: queue, key: String(seq) },
       }));
       return { messages, published: transport.publish(messages) };
     };
+  }
+
+  /** The spec's consumer on the queue, started. */
+  async function consume(processor: BatchProcessor, batch: BatchSettings, concurrency: number): Promise<void> {
+    consumer = transport.consumer({ consumer: 'spec', channels: [queue], pipeline: processor, batch, concurrency });
+    await consumer.start();
   }
 
   afterEach(async () => {
@@ -97,14 +97,7 @@ describe('the ActiveMQ consumer', () => {
       );
       const publish = await provisioned();
       await publish(3).published;
-      consumer = transport.consumer({
-        consumer: 'spec',
-        channels: [queue],
-        pipeline: processor,
-        batch: { maxMessages: 10, maxWaitMs: 50 },
-        concurrency: 1,
-      });
-      await consumer.start();
+      await consume(processor, { maxMessages: 10, maxWaitMs: 50 }, 1);
       await waitFor(
         () => seen.filter((s) => s.seq === 1).length,
         (n) => n === 3,
@@ -132,14 +125,7 @@ describe('the ActiveMQ consumer', () => {
       const publish = await provisioned();
       const { messages, published } = publish(300);
       await published;
-      consumer = transport.consumer({
-        consumer: 'spec',
-        channels: [queue],
-        pipeline: processor,
-        batch: { maxMessages: 20, maxWaitMs: 5 },
-        concurrency: 2,
-      });
-      await consumer.start();
+      await consume(processor, { maxMessages: 20, maxWaitMs: 5 }, 2);
       await waitFor(
         () => seen.length,
         (n) => n >= 20,

@@ -1,14 +1,5 @@
 import { once } from 'node:events';
-import {
-  DeadLetterShelf,
-  deadLetterOf,
-  silentLogger,
-  withoutFailure,
-  type DeadLetter,
-  type DeadLetterCount,
-  type Logger,
-  type ParkedMessage,
-} from '@boxoffice/messaging';
+import { DeadLetterShelf, deadLetterOf, withoutFailure, type DeadLetter, type DeadLetterCount, type Logger } from '@boxoffice/messaging';
 import { type Delivery, type Message, type Receiver, ReceiverEvents } from 'rhea-promise';
 import type { ActiveMqConnection } from './activemq.connection.js';
 import { ManagementError, type ActiveMqManagement } from './activemq.management.js';
@@ -30,18 +21,15 @@ const DRAIN_TIMEOUT_MS = 10_000;
  * failure record; its original queue is in the broker's `x-opt-ORIG-QUEUE` annotation.
  */
 export class ActiveMqDeadLetters extends DeadLetterShelf {
-  private readonly logger: Logger;
-
   constructor(
     private readonly connection: ActiveMqConnection,
     private readonly management: ActiveMqManagement,
     private readonly publisher: ActiveMqPublisher,
     /** The work queues whose dead letter queues this store covers. */
     private readonly queues: ReadonlyArray<string>,
-    options: { readonly logger?: Logger } = {},
+    private readonly logger: Logger,
   ) {
     super();
-    this.logger = options.logger ?? silentLogger;
   }
 
   async counts(): Promise<DeadLetterCount[]> {
@@ -53,9 +41,7 @@ export class ActiveMqDeadLetters extends DeadLetterShelf {
   }
 
   protected async listIn(dlq: string): Promise<DeadLetter[]> {
-    return this.take(dlq, await this.count(dlq), true, async (received) =>
-      received.map(({ message }) => deadLetterOf(parked(message, dlq))),
-    );
+    return this.take(dlq, await this.count(dlq), true, async (received) => received.map(({ message }) => letterOf(message, dlq)));
   }
 
   protected async replayIn(dlq: string, which: string | 'all'): Promise<number> {
@@ -65,7 +51,7 @@ export class ActiveMqDeadLetters extends DeadLetterShelf {
         .filter(({ message }) => which === 'all' || messageIdOf(message) === which)
         .slice(0, which === 'all' ? undefined : 1);
       for (const { message, delivery } of replayed) {
-        const queue = deadLetterOf(parked(message, dlq)).originalSource;
+        const queue = letterOf(message, dlq).originalSource;
         await this.publisher.send(queue, [copyOf(message, withoutFailure(propertiesOf(message)))]);
         delivery.accept();
         this.logger.log(`activemq dead letters: replayed ${messageIdOf(message)} from ${dlq} to ${queue}`);
@@ -140,9 +126,9 @@ interface Received {
   readonly delivery: Delivery;
 }
 
-function parked(message: Message, dlq: string): ParkedMessage {
+function letterOf(message: Message, dlq: string): DeadLetter {
   const body = bodyOf(message);
-  return {
+  return deadLetterOf({
     transport: 'activemq',
     store: dlq,
     headers: propertiesOf(message),
@@ -150,5 +136,5 @@ function parked(message: Message, dlq: string): ParkedMessage {
     id: messageIdOf(message),
     type: message.subject ? String(message.subject) : null,
     defaultSource: originalQueueOf(message) ?? dlq.replace(/\.dlq$/, ''),
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { describeDestination, type OutgoingMessage } from '@boxoffice/messaging';
-import { type AwaitableSender, type Message, SenderEvents } from 'rhea-promise';
+import { allConfirmed, describeDestination, type OutgoingMessage } from '@boxoffice/messaging';
+import { type AwaitableSender, type Message, SenderEvents, SendOperationFailedError } from 'rhea-promise';
 import type { ActiveMqConnection } from './activemq.connection.js';
 import { messageFor } from './activemq.message.js';
 
@@ -22,23 +22,40 @@ export class ActiveMqPublisher {
     connection.onLost(() => this.senders.clear());
   }
 
-  /** The port's publish: resolves once the broker accepted every message, rejects if any was not. */
+  /**
+   * The port's publish: resolves once the broker accepted every message. Rejects with
+   * PublishIncomplete naming the messages it did not accept, a rejected one as refused.
+   */
   async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     const wrong = messages.find(({ destination }) => destination.transport !== 'activemq');
     if (wrong) throw new Error(`ActiveMqPublisher cannot publish to ${describeDestination(wrong.destination)}`);
-    const byQueue = new Map<string, Message[]>();
-    for (const { envelope, headers, destination } of messages) {
-      byQueue.set(destination.channel, [...(byQueue.get(destination.channel) ?? []), messageFor(envelope, headers)]);
-    }
-    await Promise.all([...byQueue].map(([queue, batch]) => this.send(queue, batch)));
+    const byQueue = new Map<string, Array<{ index: number; message: Message }>>();
+    messages.forEach(({ envelope, headers, destination }, index) => {
+      byQueue.set(destination.channel, [...(byQueue.get(destination.channel) ?? []), { index, message: messageFor(envelope, headers) }]);
+    });
+    const outcomes: Array<Promise<unknown>> = Array.from({ length: messages.length });
+    await Promise.all(
+      [...byQueue].map(async ([queue, batch]) => {
+        const sent = await this.sent(
+          queue,
+          batch.map(({ message }) => message),
+        );
+        batch.forEach(({ index }, i) => (outcomes[index] = sent[i]));
+      }),
+    );
+    await allConfirmed(outcomes, 'activemq publish', { describe, refused: isRejected });
   }
 
   /** Sends AMQP messages to one queue; resolves once all were accepted (in any order). */
   async send(queue: string, messages: ReadonlyArray<Message>): Promise<void> {
-    if (messages.length === 0) return;
+    await allConfirmed(await this.sent(queue, messages), `activemq send to ${queue}`, { describe, refused: isRejected });
+  }
+
+  /** Writes the messages out as credit allows; one outcome each, in their order. */
+  private async sent(queue: string, messages: ReadonlyArray<Message>): Promise<Array<Promise<unknown>>> {
+    if (messages.length === 0) return [];
     const sender = await this.sender(queue);
     const outcomes: Array<Promise<unknown>> = [];
-    let stalled: unknown = null;
     try {
       for (const message of messages) {
         // No credit: wait for the broker to grant more (or the link to go).
@@ -46,15 +63,12 @@ export class ActiveMqPublisher {
         outcomes.push(sender.send(message, { timeoutInSeconds: SEND_TIMEOUT_SECONDS }));
       }
     } catch (error) {
-      stalled = error;
+      // The rest was never sent.
+      while (outcomes.length < messages.length) outcomes.push(Promise.reject(error));
     }
-    // Every outcome is awaited, so none rejects unheard.
-    const settled = await Promise.allSettled(outcomes);
-    const failed = settled.find((result) => result.status === 'rejected')?.reason ?? stalled;
-    if (failed) {
-      this.forget(queue, sender);
-      throw new Error(`activemq: the broker did not accept every message for ${queue} (${describe(failed)})`, { cause: failed });
-    }
+    // A failed send may leave the link broken: the next publish opens a new one.
+    void Promise.all(outcomes).catch(() => this.forget(queue, sender));
+    return outcomes;
   }
 
   async close(): Promise<void> {
@@ -94,6 +108,11 @@ async function waitForCredit(sender: AwaitableSender): Promise<void> {
   await once(sender, SenderEvents.sendable, { signal: timeout }).catch(() => {
     throw new Error(`no credit from the broker for ${sender.address} within ${SEND_TIMEOUT_SECONDS} s`);
   });
+}
+
+/** Artemis' no to this message ("rejected" delivery state), as opposed to a lost link or a timeout. */
+function isRejected(error: unknown): boolean {
+  return error instanceof SendOperationFailedError && error.code === 'rejected';
 }
 
 function describe(error: unknown): string {

@@ -1,15 +1,6 @@
-import {
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type Logger,
-  type OutgoingMessage,
-  type RetryPolicy,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { ConnectionTransport, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, RetryPolicy, Transport } from '@boxoffice/messaging';
+import type { Connection } from 'rhea-promise';
 import { ActiveMqConnection } from './activemq.connection.js';
 import { ActiveMqConsumer } from './activemq.consumer.js';
 import { ActiveMqDeadLetters } from './activemq.dead-letters.js';
@@ -17,14 +8,13 @@ import { ActiveMqManagement, ManagementError } from './activemq.management.js';
 import { ActiveMqPublisher } from './activemq.publisher.js';
 import { addressSettingsFor, deadLetterQueueName, queueConfigurationFor } from './activemq.topology.js';
 
-export interface ActiveMqTransportOptions {
+export interface ActiveMqTransportOptions extends TransportOptions {
   /** amqp://user:password@host:port, ACTIVEMQ_URL (default amqp://boxoffice:boxoffice@127.0.0.1:61617) */
   readonly url: string;
   /** The connection's container id prefix in Artemis' console: the service. */
   readonly name: string;
   /** The broker's redelivery delays and attempts for every queue this transport provisions; the consumer pipeline uses the same policy. */
   readonly retryPolicy: RetryPolicy;
-  readonly logger?: Logger;
   /** Reconnect backoff's first wait; small in tests. */
   readonly reconnectInitialDelayMs?: number;
 }
@@ -35,32 +25,16 @@ export interface ActiveMqTransportOptions {
  * redelivery delay and dead-letters after its attempts (address settings, activemq.topology.ts).
  * Commands go to one ANYCAST queue per channel, whose consumers compete.
  */
-export class ActiveMqTransport implements Transport {
-  readonly name = 'activemq';
+export class ActiveMqTransport extends ConnectionTransport<Connection, ActiveMqConsumer> implements Transport {
   readonly connection: ActiveMqConnection;
   readonly management: ActiveMqManagement;
-  private readonly publisher: ActiveMqPublisher;
-  private readonly logger: Logger;
+  protected readonly publisher: ActiveMqPublisher;
 
   constructor(private readonly options: ActiveMqTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
-    this.connection = new ActiveMqConnection({
-      url: options.url,
-      name: options.name,
-      logger: this.logger,
-      initialDelayMs: options.reconnectInitialDelayMs,
-    });
+    super('activemq', options);
+    this.connection = new ActiveMqConnection({ ...options, initialDelayMs: options.reconnectInitialDelayMs, logger: this.logger });
     this.management = new ActiveMqManagement(this.connection);
     this.publisher = new ActiveMqPublisher(this.connection);
-  }
-
-  connect(): Promise<void> {
-    return this.connection.connect();
-  }
-
-  async close(): Promise<void> {
-    await this.publisher.close();
-    await this.connection.close();
   }
 
   /**
@@ -79,26 +53,14 @@ export class ActiveMqTransport implements Transport {
     }
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  consumer(spec: ConsumerSpec): ActiveMqConsumer {
+    const provision = (queues: ReadonlyArray<string>) => this.provision(queues);
+    return this.track(new ActiveMqConsumer(this.connection, spec, { publisher: this.publisher, provision, logger: this.logger }));
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    return new ActiveMqConsumer(this.connection, spec, {
-      publisher: this.publisher,
-      provision: (queues) => this.provision(queues),
-      logger: this.logger,
-    });
-  }
-
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
-    return new ActiveMqDeadLetters(
-      this.connection,
-      this.management,
-      this.publisher,
-      scope.map(({ channel }) => channel),
-      { logger: this.logger },
-    );
+  deadLetters(scope: DeadLetterScope): ActiveMqDeadLetters {
+    const queues = scope.map(({ channel }) => channel);
+    return new ActiveMqDeadLetters(this.connection, this.management, this.publisher, queues, this.logger);
   }
 
   /** A management round trip: the broker answers, and this connection may ask it things. */

@@ -1,21 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { defineMessage, type Envelope, type MessageKind } from '@boxoffice/contracts';
-import {
-  ConsumerPipeline,
-  DeadLetterNotFound,
-  EnvelopeFactory,
-  Outcome,
-  PgTransactionRunner,
-  type HandlerOutcome,
-  type MessageHandler,
-  type OutgoingMessage,
-  type RetryPolicy,
-  type SqlExecutor,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import type { Envelope, MessageKind } from '@boxoffice/contracts';
+import { DeadLetterNotFound, EnvelopeFactory, Outcome, type ConsumerPipeline, type HandlerOutcome } from '@boxoffice/messaging';
+import type { MessageHandler, OutgoingMessage, RetryPolicy, SqlExecutor, Transport, TransportConsumer } from '@boxoffice/messaging';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
-import { z } from 'zod';
+import { numberedMessage, numberedPipeline, type Numbered } from './spec.fixtures.js';
 
 /** One test's own channel on the transport under test. */
 export interface ContractChannel {
@@ -38,15 +26,6 @@ export interface TransportFixture {
   channel(policy: RetryPolicy, name: string | undefined, database: TestDatabase): Promise<ContractChannel>;
 }
 
-const Numbered = (kind: MessageKind) =>
-  defineMessage({
-    type: 'ContractNumbered',
-    version: 1,
-    kind,
-    description: 'A numbered message on a key, for the transport contract suite.',
-    schema: z.object({ key: z.string(), seq: z.number().int().nonnegative() }),
-  });
-
 /** Fast enough for tests: 100, 200 ms between the three attempts, no jitter, so delays are lower bounds. */
 const policy: RetryPolicy = { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 0 };
 
@@ -57,16 +36,16 @@ const policy: RetryPolicy = { maxAttempts: 3, initialDelayMs: 100, multiplier: 2
  */
 export function describeTransportContract(fixture: TransportFixture): void {
   describe(`the ${fixture.name} transport, as every transport must behave`, () => {
-    const definition = Numbered(fixture.kind);
+    const definition = numberedMessage('ContractNumbered', fixture.kind);
     const envelopes = new EnvelopeFactory('contract-spec');
     let db: TestDatabase;
     let current: ContractChannel;
     const consumers: TransportConsumer[] = [];
-    let decide: (message: Envelope<{ key: string; seq: number }>) => HandlerOutcome | Promise<HandlerOutcome>;
+    let decide: (message: Envelope<Numbered>) => HandlerOutcome | Promise<HandlerOutcome>;
     let attemptsAt: Map<string, number[]>;
 
     /** Writes one effect row per message it does: a second effect of one message is a second row. */
-    const recorder: MessageHandler<{ key: string; seq: number }, SqlExecutor> = {
+    const recorder: MessageHandler<Numbered, SqlExecutor> = {
       async handle(message, context) {
         attemptsAt.set(message.id, [...(attemptsAt.get(message.id) ?? []), Date.now()]);
         const outcome = await decide(message);
@@ -85,6 +64,7 @@ export function describeTransportContract(fixture: TransportFixture): void {
     beforeAll(async () => {
       db = await createTestDatabase(`contract_${fixture.name}`, [
         new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+        new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
         new URL('../../messaging/sql/stream-checkpoints.sql', import.meta.url),
       ]);
       await db.pool.query('CREATE TABLE effect (position bigserial, message_id uuid NOT NULL, key text NOT NULL, seq int NOT NULL)');
@@ -93,12 +73,7 @@ export function describeTransportContract(fixture: TransportFixture): void {
 
     let pipeline: ConsumerPipeline<SqlExecutor>;
     async function consume(channel: ContractChannel, options: { concurrency?: number } = {}): Promise<TransportConsumer> {
-      pipeline = new ConsumerPipeline<SqlExecutor>({
-        consumer: uniqueName('contract'),
-        handlers: [{ message: definition, handler: recorder }],
-        database: new PgTransactionRunner(db.pool),
-        retryPolicy: policy,
-      });
+      pipeline = numberedPipeline(db, definition, recorder, { consumer: uniqueName('contract'), retryPolicy: policy });
       return startWith(channel, pipeline, options);
     }
 

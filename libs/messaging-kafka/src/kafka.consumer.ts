@@ -3,6 +3,7 @@ import {
   LogConsumer,
   missingIdHeader,
   processUntilCommitted,
+  renewEvery,
   settleInOrder,
   silentLogger,
   untilStopped,
@@ -13,7 +14,7 @@ import {
   type SourceSemantics,
 } from '@boxoffice/messaging';
 import kafkajs, { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import { heartbeating, waitWithHeartbeats } from './kafka.backoff.js';
+import { waitWithHeartbeats } from './kafka.backoff.js';
 import { KafkaDeadLetterHeaders, readHeaders } from './kafka.headers.js';
 import { OffsetCommits } from './kafka.offset-commits.js';
 import { whileKafkaSettles } from './kafka.propagation.js';
@@ -276,7 +277,7 @@ export class KafkaConsumer extends LogConsumer {
       signal: AbortSignal.any([this.stopping.signal, rebalancing.signal]),
       settleable: going,
       // A batch waiting on a lock or a busy database must not cost the member its place in the group.
-      keepAlive: () => heartbeating(heartbeat, this.heartbeatIntervalMs, () => rebalancing.abort()),
+      keepAlive: () => renewEvery(this.heartbeatIntervalMs, heartbeat, () => rebalancing.abort()),
       logger: this.logger,
       label: `kafka consumer ${this.groupId}`,
     });

@@ -1,9 +1,9 @@
 import {
   DeadLetterMarks,
   DeadLetterShelf,
-  deadLetterOf,
   EnvelopeHeaders,
   FailureHeaders,
+  logDeadLetterOf,
   type DeadLetter,
   type DeadLetterCount,
   type DeadLetterScope,
@@ -180,20 +180,16 @@ export function trimOffsets(highWatermarks: ReadonlyMap<number, bigint>, stillWa
 }
 
 export function toDeadLetter(record: TopicRecord, store: string): DeadLetter {
-  const originalPartition = record.headers[KafkaDeadLetterHeaders.originalPartition];
-  return deadLetterOf({
-    transport: 'kafka',
-    store,
-    headers: record.headers,
-    body: record.value?.toString('utf8') ?? '',
-    // Replay needs the header (see replayMessages): a record without one names no source.
-    defaultSource: '',
-    position:
-      `partition ${record.partition} offset ${record.offset}` +
-      (originalPartition === undefined
-        ? ''
-        : `, from partition ${originalPartition} offset ${record.headers[KafkaDeadLetterHeaders.originalOffset] ?? '?'}`),
-  });
+  const body = record.value?.toString('utf8') ?? '';
+  return logDeadLetterOf({ transport: 'kafka', store, headers: record.headers, body, position: positionOf(record) });
+}
+
+/** Where a dead letter sits in its topic, and where it sat in the one it came from. */
+function positionOf({ partition, offset, headers }: TopicRecord): string {
+  const originalPartition = headers[KafkaDeadLetterHeaders.originalPartition];
+  const here = `partition ${partition} offset ${offset}`;
+  if (originalPartition === undefined) return here;
+  return `${here}, from partition ${originalPartition} offset ${headers[KafkaDeadLetterHeaders.originalOffset] ?? '?'}`;
 }
 
 function replayMessages(records: ReadonlyArray<TopicRecord>): TopicMessages[] {

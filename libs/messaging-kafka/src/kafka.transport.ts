@@ -1,15 +1,5 @@
-import {
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type InboundMessage,
-  type Logger,
-  type OutgoingMessage,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { BrokerTransport, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, InboundMessage, OutgoingMessage, Transport } from '@boxoffice/messaging';
 import type { Kafka } from 'kafkajs';
 import { createKafkaClient, withAdmin } from './kafka.client.js';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka.consumer.js';
@@ -19,7 +9,7 @@ import { KafkaPublisher } from './kafka.publisher.js';
 import { KafkaTopics } from './kafka.topics.js';
 import { readTopicToEnd } from './kafka.topic-reader.js';
 
-export interface KafkaTransportOptions {
+export interface KafkaTransportOptions extends TransportOptions {
   readonly brokers: ReadonlyArray<string>;
   /** Shown in the broker's view of the group and connections: the service. */
   readonly clientId: string;
@@ -28,7 +18,6 @@ export interface KafkaTransportOptions {
   /** How long the topics keep events, so a projection can be rebuilt by replaying them. Default 7 days. */
   readonly retentionMs?: number;
   readonly consumer?: Omit<KafkaConsumerOptions, 'logger'>;
-  readonly logger?: Logger;
 }
 
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1_000;
@@ -39,27 +28,24 @@ const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1_000;
  * "my group has read this far", nothing is deleted, and the log can be read again from the start.
  * Retries happen in place (kafka.consumer.ts); dead letters go to a topic per group.
  */
-export class KafkaTransport implements Transport {
-  readonly name = 'kafka';
+export class KafkaTransport extends BrokerTransport<KafkaConsumer> implements Transport {
   readonly kafka: Kafka;
   private readonly publisher: KafkaPublisher;
-  private readonly consumers = new Set<KafkaConsumer>();
-  private readonly logger: Logger;
 
   constructor(private readonly options: KafkaTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
+    super('kafka', options);
     this.kafka = createKafkaClient({ brokers: [...options.brokers], clientId: options.clientId, logger: this.logger });
     this.publisher = new KafkaPublisher(this.kafka);
   }
 
   /** Connects the producer: fails fast on a bad address. */
-  connect(): Promise<void> {
+  override connect(): Promise<void> {
     return this.publisher.connect();
   }
 
   /** Consumers not stopped by now are abandoned, uncommitted work and all (stop them first to finish it). */
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((consumer) => consumer.abandon()));
+    await this.leaveConsumers((consumer) => consumer.abandon());
     await this.publisher.disconnect();
   }
 
@@ -83,13 +69,11 @@ export class KafkaTransport implements Transport {
     return (await readTopicToEnd(this.kafka, topic, timeoutMs)).map(({ value, headers }) => ({ body: value, headers }));
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    const consumer = new KafkaConsumer(this.kafka, spec, { ...this.options.consumer, logger: this.logger });
-    this.consumers.add(consumer);
-    return consumer;
+  consumer(spec: ConsumerSpec): KafkaConsumer {
+    return this.track(new KafkaConsumer(this.kafka, spec, { ...this.options.consumer, logger: this.logger }));
   }
 
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+  deadLetters(scope: DeadLetterScope): KafkaDeadLetters {
     return new KafkaDeadLetters(this.kafka, scope);
   }
 

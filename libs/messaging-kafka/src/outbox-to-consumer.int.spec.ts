@@ -25,7 +25,10 @@ describe('events from the outbox, through Kafka, to a consumer group', () => {
   let relays: OutboxRelay[];
 
   beforeAll(async () => {
-    db = await createTestDatabase('outbox_kafka', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+    db = await createTestDatabase('outbox_kafka', [
+      new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
+    ]);
     await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
     ({ consumer } = testConsumer(kafka, db, groupId, topic, handler));
     await consumer.start();

@@ -2,9 +2,9 @@ import { ResourceNotFoundException, type KinesisClient, type PutRecordsRequestEn
 import {
   DeadLetterMarks,
   DeadLetterShelf,
-  deadLetterOf,
   EnvelopeHeaders,
   FailureHeaders,
+  logDeadLetterOf,
   missingIdHeader,
   withoutFailure,
   type DeadLetter,
@@ -153,16 +153,12 @@ function positionIn(marker: string): LogPosition {
 }
 
 export function toDeadLetter(record: StreamRecord, store: string): DeadLetter {
-  const originalShard = record.headers[KinesisDeadLetterHeaders.originalShard];
-  return deadLetterOf({
-    transport: 'kinesis',
-    store,
-    headers: record.headers,
-    body: record.body,
-    // Replay needs the header: a record without one names no source.
-    defaultSource: '',
-    position:
-      `${record.shardId} sequence ${record.sequenceNumber}` +
-      (originalShard ? `, from ${originalShard} sequence ${record.headers[KinesisDeadLetterHeaders.originalSequence] ?? '?'}` : ''),
-  });
+  return logDeadLetterOf({ transport: 'kinesis', store, headers: record.headers, body: record.body, position: whereOf(record) });
+}
+
+/** The record's shard and sequence, and those of the record it copies in its source stream. */
+function whereOf({ shardId, sequenceNumber, headers }: StreamRecord): string {
+  const originalShard = headers[KinesisDeadLetterHeaders.originalShard];
+  const original = originalShard ? `, from ${originalShard} sequence ${headers[KinesisDeadLetterHeaders.originalSequence] ?? '?'}` : '';
+  return `${shardId} sequence ${sequenceNumber}${original}`;
 }

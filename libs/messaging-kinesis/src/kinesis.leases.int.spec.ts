@@ -1,28 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { defineMessage } from '@boxoffice/contracts';
-import {
-  ConsumerPipeline,
-  EnvelopeFactory,
-  Outcome,
-  PgTransactionRunner,
-  type MessageHandler,
-  type OutgoingMessage,
-  type SqlExecutor,
-} from '@boxoffice/messaging';
+import { EnvelopeFactory, Outcome, PgTransactionRunner, type MessageHandler, type OutgoingMessage } from '@boxoffice/messaging';
+import type { SqlExecutor } from '@boxoffice/messaging';
+import { numberedMessage, numberedPipeline, type Numbered } from '@boxoffice/messaging-contract';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
-import { z } from 'zod';
 import type { KinesisConsumer } from './kinesis.consumer.js';
 import { LeaseCoordinator, LeaseLost } from './kinesis.leases.js';
 import { KinesisTransport } from './kinesis.transport.js';
 import { deleteStreamAndItsOwn, endpoint, fastConsumer } from './testing/kinesis.fixtures.js';
 
-const Counted = defineMessage({
-  type: 'KinesisLeaseCounted',
-  version: 1,
-  kind: 'event',
-  description: 'A numbered event, for the lease spec.',
-  schema: z.object({ seq: z.number().int() }),
-});
+const Counted = numberedMessage('KinesisLeaseCounted', 'event');
 
 describe('two instances of one consumer on a stream of three shards', () => {
   const stream = uniqueName('lease_stream');
@@ -32,7 +18,7 @@ describe('two instances of one consumer on a stream of three shards', () => {
   let first: KinesisTransport;
   let second: KinesisTransport;
 
-  const recorder: MessageHandler<{ seq: number }, SqlExecutor> = {
+  const recorder: MessageHandler<Numbered, SqlExecutor> = {
     async handle(message, { tx }) {
       await tx.$executeRawUnsafe('INSERT INTO effect (message_id, seq) VALUES ($1::uuid, $2)', message.id, message.payload.seq);
       return Outcome.done();
@@ -42,20 +28,16 @@ describe('two instances of one consumer on a stream of three shards', () => {
     transport.consumer({
       consumer: group,
       channels: [stream],
-      pipeline: new ConsumerPipeline<SqlExecutor>({
-        consumer: group,
-        handlers: [{ message: Counted, handler: recorder }],
-        database: new PgTransactionRunner(db.pool),
-      }),
+      pipeline: numberedPipeline(db, Counted, recorder, { consumer: group }),
       batch: { maxMessages: 20, maxWaitMs: 10 },
       concurrency: 3,
     }) as KinesisConsumer;
   const publish = (from: number, count: number) =>
     first.publish(
-      Array.from({ length: count }, (_, i): OutgoingMessage => ({
-        envelope: envelopes.create(Counted, { seq: from + i }),
-        destination: { transport: 'kinesis', channel: stream, key: `k${(from + i) % 7}` },
-      })),
+      Array.from({ length: count }, (_, i): OutgoingMessage => {
+        const key = `k${(from + i) % 7}`;
+        return { envelope: envelopes.create(Counted, { key, seq: from + i }), destination: { transport: 'kinesis', channel: stream, key } };
+      }),
     );
   const effects = async () =>
     (
@@ -67,6 +49,7 @@ describe('two instances of one consumer on a stream of three shards', () => {
   beforeAll(async () => {
     db = await createTestDatabase('kinesis_leases', [
       new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
       new URL('../../messaging/sql/stream-checkpoints.sql', import.meta.url),
     ]);
     await db.pool.query('CREATE TABLE effect (message_id uuid NOT NULL, seq int NOT NULL)');

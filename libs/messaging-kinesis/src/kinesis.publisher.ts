@@ -1,5 +1,5 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { envelopeHeaders, retryTransient, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
+import { chunksWithin, envelopeHeaders, retryTransient, type BackoffSettings, type OutgoingMessage } from '@boxoffice/messaging';
 import { encodeFrame } from './kinesis.framing.js';
 import { streamOf } from './kinesis.streams.js';
 
@@ -75,19 +75,6 @@ class RecordsRefused extends Error {}
 
 /** Entries cut into PutRecords requests: at most 500 and 5 MB (data plus partition key) each. */
 export function chunks(entries: ReadonlyArray<PutRecordsRequestEntry>): PutRecordsRequestEntry[][] {
-  const cut: PutRecordsRequestEntry[][] = [];
-  let current: PutRecordsRequestEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = (entry.Data?.byteLength ?? 0) + Buffer.byteLength(entry.PartitionKey ?? '');
-    if (current.length > 0 && (current.length === PUT_RECORDS_MAX_RECORDS || bytes + size > PUT_RECORDS_MAX_BYTES)) {
-      cut.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) cut.push(current);
-  return cut;
+  const limits = { entries: PUT_RECORDS_MAX_RECORDS, bytes: PUT_RECORDS_MAX_BYTES };
+  return chunksWithin(entries, limits, (entry) => (entry.Data?.byteLength ?? 0) + Buffer.byteLength(entry.PartitionKey ?? ''));
 }

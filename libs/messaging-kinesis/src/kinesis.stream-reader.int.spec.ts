@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { defineMessage } from '@boxoffice/contracts';
 import { EnvelopeFactory, PgTransactionRunner } from '@boxoffice/messaging';
+import { numberedMessage } from '@boxoffice/messaging-contract';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
-import { z } from 'zod';
 import { KinesisCheckpoints } from './kinesis.checkpoints.js';
 import { readStreamToEnd } from './kinesis.stream-reader.js';
 import { KinesisTransport } from './kinesis.transport.js';
 import { deleteStreamAndItsOwn, endpoint } from './testing/kinesis.fixtures.js';
 
-const Read = defineMessage({
-  type: 'KinesisRead',
-  version: 1,
-  kind: 'event',
-  description: 'For the reader spec.',
-  schema: z.object({ seq: z.number() }),
-});
+const Read = numberedMessage('KinesisRead', 'event');
 
 describe('a stream read to its end, without a cursor', () => {
   const stream = uniqueName('reader_stream');
@@ -27,10 +20,10 @@ describe('a stream read to its end, without a cursor', () => {
     transport = new KinesisTransport({ endpoint, database: new PgTransactionRunner(db.pool), shards: 2 });
     await transport.provision([stream]);
     await transport.publish(
-      Array.from({ length: 40 }, (_, seq) => ({
-        envelope: envelopes.create(Read, { seq }),
-        destination: { transport: 'kinesis', channel: stream, key: `k${seq % 4}` },
-      })),
+      Array.from({ length: 40 }, (_, seq) => {
+        const key = `k${seq % 4}`;
+        return { envelope: envelopes.create(Read, { key, seq }), destination: { transport: 'kinesis', channel: stream, key } };
+      }),
     );
   });
   afterAll(async () => {

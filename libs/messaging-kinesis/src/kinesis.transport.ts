@@ -1,17 +1,6 @@
 import { ListStreamsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import {
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type InboundMessage,
-  type Logger,
-  type OutgoingMessage,
-  type SqlExecutor,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { BrokerTransport, type SqlExecutor, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, InboundMessage, OutgoingMessage, Transport } from '@boxoffice/messaging';
 import { KinesisCheckpoints } from './kinesis.checkpoints.js';
 import { createKinesisClient } from './kinesis.client.js';
 import { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
@@ -20,7 +9,7 @@ import { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js'
 import { countAfter, readStreamToEnd } from './kinesis.stream-reader.js';
 import { KinesisStreams, streamOf } from './kinesis.streams.js';
 
-export interface KinesisTransportOptions {
+export interface KinesisTransportOptions extends TransportOptions {
   /** KINESIS_ENDPOINT: kinesis-local's `http://127.0.0.1:4568` here; unset for AWS itself. */
   readonly endpoint?: string;
   readonly region?: string;
@@ -35,37 +24,28 @@ export interface KinesisTransportOptions {
   readonly shards?: number;
   readonly consumer?: Omit<KinesisConsumerOptions, 'logger'>;
   readonly publisher?: PublisherOptions;
-  readonly logger?: Logger;
 }
 
 /**
  * Kinesis behind the transport port: a stream, "dumb pipe, smart consumer". The stream keeps a
  * retained log and nothing else: no groups, no cursor, no acks. So the cursor is ours, in the
  * consumer's database (checkpoints committed with the inbox, leases to share the shards among
- * instances), and retries in place and dead-letter streams are ours too. See the README.
+ * instances), and retries in place and dead-letter streams are ours too. See the README. There
+ * is no connection to hold, so `connect` only asks Kinesis once.
  */
-export class KinesisTransport implements Transport {
-  readonly name = 'kinesis';
+export class KinesisTransport extends BrokerTransport<KinesisConsumer> implements Transport {
   readonly client: KinesisClient;
   private readonly publisher: KinesisPublisher;
-  private readonly consumers = new Set<KinesisConsumer>();
-  private readonly logger: Logger;
 
   constructor(private readonly options: KinesisTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
+    super('kinesis', options);
     this.client = createKinesisClient({ endpoint: options.endpoint, region: options.region });
     this.publisher = new KinesisPublisher(this.client, options.publisher);
   }
 
-  /** Kinesis has no connection to open: this asks it once, to fail fast on a bad address. */
-  connect(): Promise<void> {
-    return this.health();
-  }
-
   /** Stops the consumers (their batches in hand finish, their leases are given back), then the client. */
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
-    this.consumers.clear();
+    await this.leaveConsumers((consumer) => consumer.stop());
     this.client.destroy();
   }
 
@@ -92,13 +72,11 @@ export class KinesisTransport implements Transport {
     return readStreamToEnd(this.client, streamOf(channel), timeoutMs);
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    const consumer = new KinesisConsumer(this.client, this.database(), spec, { ...this.options.consumer, logger: this.logger });
-    this.consumers.add(consumer);
-    return consumer;
+  consumer(spec: ConsumerSpec): KinesisConsumer {
+    return this.track(new KinesisConsumer(this.client, this.database(), spec, { ...this.options.consumer, logger: this.logger }));
   }
 
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+  deadLetters(scope: DeadLetterScope): KinesisDeadLetters {
     return new KinesisDeadLetters(this.client, scope);
   }
 

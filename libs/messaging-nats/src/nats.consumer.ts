@@ -1,21 +1,14 @@
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import type { MessageKind } from '@boxoffice/contracts';
-import { LaneConsumer, LaneRunner, pullPending } from '@boxoffice/messaging';
-import type { ConsumerSpec, Headers, Lane, Logger, Settlement } from '@boxoffice/messaging';
-import { deliveryHeadersOf, toNatsHeaders } from './nats.message.js';
-import { deadLetterSubjectOf, natsNameOf, streamOf, type JetStreamSession } from './nats.streams.js';
+import { LaneConsumer, pullPending, renewEvery } from '@boxoffice/messaging';
+import type { ConsumerSpec, Headers, Lane, PendingSource, Settlement } from '@boxoffice/messaging';
+import type { NatsTransportOptions } from './nats.transport.js';
+import { deadLetterSubjectOf, deliveryHeadersOf, natsNameOf, streamOf, toNatsHeaders, type JetStreamSession } from './nats.streams.js';
 
-/** A delivery with the headers the pipeline reads: JetStream's, or those of a retry in place. */
-type Delivery = { readonly message: JsMsg; readonly headers: Headers };
-
-export interface NatsConsumerOptions {
+/** What a consumer takes of its transport's options (NatsTransportOptions says what each is). */
+export interface NatsConsumerOptions extends Pick<NatsTransportOptions, 'kindOf' | 'retryPolicy' | 'ackWaitMs' | 'logger'> {
   /** Makes sure of a channel's streams: a consumer may start before anyone provisioned them. */
   readonly provision: (channel: string) => Promise<void>;
-  readonly kindOf: (channel: string) => MessageKind;
-  /** A batch in the pipeline is kept ours by telling JetStream it is being worked on, twice per ack wait. */
-  readonly ackWaitMs: number;
-  readonly maxDeliver: number;
-  readonly logger: Logger;
 }
 
 /**
@@ -25,33 +18,28 @@ export interface NatsConsumerOptions {
  * goes first. Settlements: ack; retry → nak with the delay (the same message again, one delivery more); dead-letter →
  * a copy with its failure record to `<channel>.dlq`, then term; held → nak.
  */
-export class NatsConsumer extends LaneConsumer<Delivery> {
+export class NatsConsumer extends LaneConsumer<JsMsg> {
+  private readonly ackWaitMs = this.options.ackWaitMs ?? 30_000;
+
   constructor(
     private readonly session: () => JetStreamSession,
-    private readonly spec: ConsumerSpec,
+    spec: ConsumerSpec,
     private readonly options: NatsConsumerOptions,
   ) {
     // A command is this service's alone (a type it has no handler for is poison); an event lane says otherwise.
-    super(
-      new LaneRunner({
-        pipeline: spec.pipeline,
-        semantics: { ordered: false, exclusive: true },
-        label: `nats consumer ${spec.consumer}`,
-        logger: options.logger,
-      }),
-    );
+    super('nats', spec, { semantics: { ordered: false, exclusive: true }, logger: options.logger });
   }
 
-  protected async lanes(): Promise<Array<Lane<Delivery>>> {
+  protected async lanes(): Promise<Array<Lane<JsMsg>>> {
     const { js, jsm } = this.session();
     const config = {
       durable_name: natsNameOf(this.spec.consumer),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: this.options.ackWaitMs * 1e6,
-      max_deliver: this.options.maxDeliver,
+      ack_wait: this.ackWaitMs * 1e6,
+      max_deliver: 2 * this.options.retryPolicy.maxAttempts,
     };
-    const lanes: Array<Lane<Delivery>> = [];
+    const lanes: Array<Lane<JsMsg>> = [];
     for (const channel of this.spec.channels) {
       await this.options.provision(channel);
       const info = await jsm.consumers.add(streamOf(channel), config);
@@ -62,41 +50,27 @@ export class NatsConsumer extends LaneConsumer<Delivery> {
     return lanes;
   }
 
-  private lane(channel: string, durable: Consumer, kind: MessageKind): Lane<Delivery> {
+  private lane(channel: string, durable: Consumer, kind: MessageKind): Lane<JsMsg> {
+    // A first message within a second (the client's shortest pull), then exactly as many more as JetStream says wait.
+    const pending: PendingSource<JsMsg> = {
+      first: () => durable.next({ expires: 1_000 }),
+      more: (count) => durable.fetch({ max_messages: count, expires: 1_000 }),
+      pendingAfter: (message) => message.info.pending,
+    };
     return {
       source: channel,
-      receive: (signal) => this.receive(durable, signal),
-      inbound: ({ message, headers }) => ({ body: message.string(), headers }),
+      receive: (signal) => pullPending(pending, this.spec.batch, signal),
+      inbound: (message) => ({ body: message.string(), headers: deliveryHeadersOf(message) }),
       settle: (batch, settlements) => this.settle(channel, batch, settlements),
-      release: async (batch) => batch.forEach(({ message }) => message.nak()),
-      keepAlive: (batch) => {
-        const timer = setInterval(() => batch.forEach(({ message }) => message.working()), this.options.ackWaitMs / 2);
-        return () => clearInterval(timer);
-      },
+      release: async (batch) => batch.forEach((message) => message.nak()),
+      keepAlive: (batch) => renewEvery(this.ackWaitMs / 2, () => batch.forEach((message) => message.working())),
       // An event channel carries other services' types too, and is read in order, retrying in place.
-      ...(kind === 'event' && {
-        semantics: { ordered: true, exclusive: false },
-        retried: (delivery: Delivery, headers: Headers) => ({ ...delivery, headers }),
-      }),
+      ...(kind === 'event' && { semantics: { ordered: true, exclusive: false }, retriesInPlace: true }),
     };
   }
 
-  /** A first message within a second (the client's shortest pull), then exactly as many more as JetStream says wait. */
-  private async receive(durable: Consumer, signal: AbortSignal): Promise<Delivery[]> {
-    const pulled = await pullPending(
-      {
-        first: () => durable.next({ expires: 1_000 }),
-        more: (count) => durable.fetch({ max_messages: count, expires: 1_000 }),
-        pendingAfter: (message) => message.info.pending,
-      },
-      this.spec.batch,
-      signal,
-    );
-    return pulled.map((message) => ({ message, headers: deliveryHeadersOf(message) }));
-  }
-
-  private async settle(channel: string, batch: ReadonlyArray<Delivery>, settlements: ReadonlyArray<Settlement>): Promise<void> {
-    const parked = batch.map(({ message }, i) => {
+  private async settle(channel: string, batch: ReadonlyArray<JsMsg>, settlements: ReadonlyArray<Settlement>): Promise<void> {
+    const parked = batch.map((message, i) => {
       const settlement = settlements[i];
       if (settlement.kind === 'ack') message.ack();
       else if (settlement.kind === 'retry') message.nak(settlement.delayMs);
@@ -118,10 +92,7 @@ export class NatsConsumer extends LaneConsumer<Delivery> {
       });
       message.term();
     } catch (error) {
-      this.options.logger.error(
-        `nats consumer ${this.spec.consumer} ${channel}: a dead letter could not be parked; it comes back and fails again`,
-        error,
-      );
+      this.logger.error(`${this.label} ${channel}: a dead letter could not be parked; it comes back and fails again`, error);
     }
   }
 }

@@ -1,8 +1,7 @@
 import { BrowsableShelf, deadLetterOf } from '@boxoffice/messaging';
 import type { DeadLetter, DeadLetterCount, DeadLetterScope, Headers } from '@boxoffice/messaging';
-import { toNatsHeaders } from './nats.message.js';
 import { readStream, type StreamRecord } from './nats.stream-reader.js';
-import { deadLetterStreamOf, unlessMissing, type JetStreamSession } from './nats.streams.js';
+import { deadLetterStreamOf, toNatsHeaders, unlessMissing, type JetStreamSession } from './nats.streams.js';
 
 /**
  * The `<stream>_dlq` stream of each channel, as a BrowsableShelf: a stream is read without taking anything from it (an

@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { defineMessage } from '@boxoffice/contracts';
 import { defaultRetryPolicy, EnvelopeFactory } from '@boxoffice/messaging';
+import { numberedMessage } from '@boxoffice/messaging-contract';
 import { uniqueName } from '@boxoffice/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
 import { natsUrl } from '../test/test-nats.js';
 import { readStreamToEnd } from './nats.stream-reader.js';
 import { NatsTransport } from './nats.transport.js';
 
-const Read = defineMessage({
-  type: 'NatsRead',
-  version: 1,
-  kind: 'event',
-  description: 'For the reader spec.',
-  schema: z.object({ seq: z.number() }),
-});
+const Read = numberedMessage('NatsRead', 'event');
 
 describe('an event stream read to its end, without a durable consumer', () => {
   const channel = uniqueName('reader.events');
@@ -26,10 +19,10 @@ describe('an event stream read to its end, without a durable consumer', () => {
     await transport.connect();
     await transport.provision([channel]);
     await transport.publish(
-      Array.from({ length: 40 }, (_, seq) => ({
-        envelope: envelopes.create(Read, { seq }),
-        destination: { transport: 'nats', channel, key: `k${seq % 3}` },
-      })),
+      Array.from({ length: 40 }, (_, seq) => {
+        const key = `k${seq % 3}`;
+        return { envelope: envelopes.create(Read, { key, seq }), destination: { transport: 'nats', channel, key } };
+      }),
     );
     connection = await connect({ servers: natsUrl });
   });

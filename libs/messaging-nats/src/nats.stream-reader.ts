@@ -1,8 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readWholeLog, type InboundMessage } from '@boxoffice/messaging';
-import { headersOf } from './nats.message.js';
-import { streamOf, unlessMissing } from './nats.streams.js';
+import { headersOf, streamOf, unlessMissing } from './nats.streams.js';
 
 /** A message of a stream as a reader without a durable consumer sees it. */
 export interface StreamRecord extends InboundMessage {

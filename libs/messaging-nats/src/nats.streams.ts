@@ -1,5 +1,6 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { withDeliveryAttempts, type Headers } from '@boxoffice/messaging';
 
 /** A connection with its JetStream clients, asked for when used: a transport's parts are made before it connects. */
 export type JetStreamSession = { readonly connection: NatsConnection; readonly js: JetStreamClient; readonly jsm: JetStreamManager };
@@ -12,14 +13,30 @@ export const streamOf = natsNameOf;
 export const deadLetterStreamOf = (channel: string): string => `${streamOf(channel)}_dlq`;
 export const deadLetterSubjectOf = (channel: string): string => `${channel}.dlq`;
 
+const notThere = new Set<number>([JetStreamApiCodes.StreamNotFound, JetStreamApiCodes.ConsumerNotFound]);
+
 /** For a `catch`: `value` when the stream or durable consumer is not there, the error otherwise. */
 export function unlessMissing<T>(value: T): (error: unknown) => T {
   return (error) => {
-    if (
-      error instanceof JetStreamApiError &&
-      (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound)
-    )
-      return value;
+    if (error instanceof JetStreamApiError && notThere.has(error.code)) return value;
     throw error;
   };
+}
+
+export function toNatsHeaders(headers: Headers): MsgHdrs {
+  const packed = natsHeaders();
+  for (const [name, value] of Object.entries(headers)) packed.set(name, value);
+  return packed;
+}
+
+/** The headers a message carried, without JetStream's own (`Nats-Msg-Id`, ...), which a copy must not repeat. */
+export function headersOf(message: { readonly headers?: MsgHdrs }): Headers {
+  const read: Record<string, string> = {};
+  for (const name of message.headers?.keys() ?? []) if (!name.startsWith('Nats-')) read[name] = message.headers!.get(name);
+  return read;
+}
+
+/** A delivery's headers as the pipeline reads them: a retry is the same message delivered again, its attempts JetStream's count. */
+export function deliveryHeadersOf(message: JsMsg): Headers {
+  return withDeliveryAttempts(headersOf(message), message.info.deliveryCount - 1);
 }

@@ -2,24 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { JetStreamApiError, jetstream, jetstreamManager, RetentionPolicy, type StreamConfig } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { MessageKind } from '@boxoffice/contracts';
-import {
-  describeError,
-  envelopeHeaders,
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type Logger,
-} from '@boxoffice/messaging';
-import type { InboundMessage, OutgoingMessage, RetryPolicy, Transport, TransportConsumer } from '@boxoffice/messaging';
+import { allConfirmed, BrokerTransport, sendEach, envelopeHeaders, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, OutgoingMessage, RetryPolicy, Transport } from '@boxoffice/messaging';
 import { NatsDeadLetters } from './nats.dead-letters.js';
 import { NatsConsumer } from './nats.consumer.js';
-import { toNatsHeaders } from './nats.message.js';
-import { readStreamToEnd } from './nats.stream-reader.js';
-import { deadLetterStreamOf, deadLetterSubjectOf, natsNameOf, streamOf, unlessMissing, type JetStreamSession } from './nats.streams.js';
+import { readStreamToEnd, type StreamRecord } from './nats.stream-reader.js';
+import { deadLetterStreamOf, deadLetterSubjectOf, natsNameOf, streamOf, toNatsHeaders, unlessMissing } from './nats.streams.js';
+import type { JetStreamSession } from './nats.streams.js';
 
-export interface NatsTransportOptions {
+export interface NatsTransportOptions extends TransportOptions {
   /** `nats://127.0.0.1:4222`, or the servers of a cluster. */
   readonly servers: string | string[];
   /** The client's name, as the server's monitoring shows it. */
@@ -32,7 +23,6 @@ export interface NatsTransportOptions {
   readonly ackWaitMs?: number;
   /** How long an event stream keeps its messages; 7 days unless told, as Kafka's topics. */
   readonly eventRetentionMs?: number;
-  readonly logger?: Logger;
 }
 
 /**
@@ -41,18 +31,15 @@ export interface NatsTransportOptions {
  * the NATS client reconnects by itself (for ever, as set here); a pull or publish that fails meanwhile is tried again
  * by the lanes and the outbox.
  */
-export class NatsTransport implements Transport {
-  readonly name = 'nats';
+export class NatsTransport extends BrokerTransport<NatsConsumer> implements Transport {
   private connected: JetStreamSession | null = null;
-  private readonly consumers = new Set<NatsConsumer>();
-  private readonly logger: Logger;
 
   constructor(private readonly options: NatsTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
+    super('nats', options);
   }
 
   /** Rejects when no server answers, for the caller to try again. */
-  async connect(): Promise<void> {
+  override async connect(): Promise<void> {
     if (this.connected) return;
     const connection = await connect({ servers: this.options.servers, name: this.options.name, maxReconnectAttempts: -1 });
     try {
@@ -69,8 +56,7 @@ export class NatsTransport implements Transport {
 
   /** Consumers not stopped by now are abandoned: what they hold comes back after the ack wait. */
   async close(): Promise<void> {
-    for (const consumer of this.consumers) consumer.abandon();
-    this.consumers.clear();
+    await this.leaveConsumers((consumer) => consumer.abandon());
     const connection = this.connected?.connection;
     this.connected = null;
     await connection?.close();
@@ -108,41 +94,27 @@ export class NatsTransport implements Transport {
    */
   async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
     const { js } = this.session();
-    const acks = await Promise.allSettled(
-      messages.map(({ envelope, destination, headers }) =>
-        js.publish(destination.channel, JSON.stringify(envelope), {
-          msgID: randomUUID(),
-          headers: toNatsHeaders(envelopeHeaders(envelope, headers)),
-          retries: 3,
-        }),
-      ),
+    const acks = sendEach(messages, ({ envelope, destination, headers }) =>
+      js.publish(destination.channel, JSON.stringify(envelope), {
+        msgID: randomUUID(),
+        headers: toNatsHeaders(envelopeHeaders(envelope, headers)),
+        retries: 3,
+      }),
     );
-    const refused = acks.filter((ack) => ack.status === 'rejected');
-    if (refused.length > 0)
-      throw new Error(`NATS did not store ${refused.length} of ${messages.length} messages: ${describeError(refused[0].reason)}`, {
-        cause: refused[0].reason,
-      });
+    // No stream takes the subject: the server has no responder for it, JetStream's no to that message.
+    await allConfirmed(acks, 'NATS publish', { refused: (error) => String((error as Error).cause).includes('no responders') });
   }
 
-  readToEnd(channel: string, timeoutMs: number): Promise<InboundMessage[]> {
+  readToEnd(channel: string, timeoutMs: number): Promise<StreamRecord[]> {
     return readStreamToEnd(this.session().connection, channel, timeoutMs);
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    const { kindOf, ackWaitMs = 30_000, retryPolicy } = this.options;
-    const options = {
-      provision: (channel: string) => this.provision([channel]),
-      kindOf,
-      ackWaitMs,
-      maxDeliver: 2 * retryPolicy.maxAttempts,
-      logger: this.logger,
-    };
-    const consumer = new NatsConsumer(() => this.session(), spec, options);
-    this.consumers.add(consumer);
-    return consumer;
+  consumer(spec: ConsumerSpec): NatsConsumer {
+    const provision = (channel: string) => this.provision([channel]);
+    return this.track(new NatsConsumer(() => this.session(), spec, { ...this.options, provision, logger: this.logger }));
   }
 
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+  deadLetters(scope: DeadLetterScope): NatsDeadLetters {
     return new NatsDeadLetters(() => this.session(), scope);
   }
 

@@ -30,11 +30,13 @@ describe('a command from the outbox, through RabbitMQ, into a consumer with an i
           if (killed) return;
           killed = true;
           // The relay's claim transaction sits idle while it publishes: end it the way a crash
-          // would. Only that one: the consumer's inbox transaction may be open at the same moment.
+          // would. Only that one: the consumer's inbox transaction may be open at the same moment,
+          // and so may the relay's other batch, whose claim found nothing (it locked no row, so it
+          // has no transaction id).
           ({ rowCount: terminated } = await pipeline.db.pool.query(
             `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
               WHERE datname = current_database() AND state = 'idle in transaction'
-                AND query LIKE '%FOR UPDATE SKIP LOCKED%'`,
+                AND query LIKE '%FOR UPDATE SKIP LOCKED%' AND backend_xid IS NOT NULL`,
           ));
         },
       }));

@@ -1,9 +1,9 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import type { Logger } from '@boxoffice/messaging';
+import { MessageRefused, type Logger } from '@boxoffice/messaging';
 
 /**
  * Publishing that counts only what the broker took responsibility for. Each `send` resolves on
- * the broker's confirm and rejects on a nack, on the channel closing first, or when the message
+ * the broker's confirm and rejects on a nack (MessageRefused), on the channel closing first, or when the message
  * comes back unroutable: it is published `mandatory`, so a message to an exchange with no queue
  * bound (or to a queue that does not exist) is a failure the caller sees and retries, rather than
  * a message RabbitMQ drops without a word. RabbitMQ sends the return before the confirm, so by
@@ -37,7 +37,9 @@ export class ConfirmedSender {
       this.awaitingReturn.set(id, waiters);
       const confirmed = (error: unknown) => {
         this.forget(id, reject);
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        // A nack is RabbitMQ's no to this message; any other error (the channel closed) says nothing of it.
+        if (error instanceof Error && error.message === 'message nacked') reject(new MessageRefused(`message ${id} nacked by RabbitMQ`));
+        else if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(); // a no-op if the message was returned: the promise is already rejected
       };
       try {
@@ -62,7 +64,9 @@ export class ConfirmedSender {
     this.forget(id, reject);
     const { exchange, routingKey } = message.fields;
     const { replyText } = message.fields as unknown as { replyText?: string };
-    reject(new Error(`message ${id} unroutable: exchange '${exchange}', routing key '${routingKey}' (${replyText ?? 'returned'})`));
+    reject(
+      new MessageRefused(`message ${id} unroutable: exchange '${exchange}', routing key '${routingKey}' (${replyText ?? 'returned'})`),
+    );
   }
 
   private forget(id: string, reject: (error: Error) => void): void {

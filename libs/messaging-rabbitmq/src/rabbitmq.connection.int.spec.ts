@@ -37,7 +37,10 @@ describe('RabbitMqConnection', () => {
     beforeAll(async () => {
       admin = await connect('reconnect-spec-publisher');
       consumerConnection = await connect('reconnect-spec-consumer');
-      db = await createTestDatabase('reconnect', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+      db = await createTestDatabase('reconnect', [
+        new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+        new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
+      ]);
     });
 
     afterAll(async () => {

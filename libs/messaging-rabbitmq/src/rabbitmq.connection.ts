@@ -1,21 +1,18 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { HealingConnection, type ConnectionDriver, type ConnectionSetup as Setup, type Logger } from '@boxoffice/messaging';
+import type { HealingConnectionOptions } from '@boxoffice/messaging';
 
-export interface RabbitMqConnectionOptions {
+/** The reconnect backoff's and the logger's, as HealingConnection reads them; the logger is `console` unless told. */
+export interface RabbitMqConnectionOptions extends HealingConnectionOptions {
   /** amqp://user:password@host:port/vhost */
   readonly url: string;
   /** Shown by `rabbitmqctl list_connections name client_properties`: say which service and role. */
   readonly name: string;
-  /** Reconnect backoff: doubles from initial up to max, with jitter, until the broker answers. */
-  readonly initialDelayMs?: number;
-  readonly maxDelayMs?: number;
   /**
    * How soon a silently dead connection (a pulled cable, not a closed socket) is noticed: the
    * connection is dropped after about two missed heartbeats.
    */
   readonly heartbeatSeconds?: number;
-  /** Defaults to `console`; NestJS's Logger fits too. */
-  readonly logger?: Logger;
 }
 
 /** Declares topology or starts consuming on a fresh connection; run after every (re)connect. */
@@ -31,12 +28,7 @@ export type ConnectionSetup = Setup<ChannelModel>;
 export class RabbitMqConnection extends HealingConnection<ChannelModel> {
   constructor(options: RabbitMqConnectionOptions) {
     const logger = options.logger ?? console;
-    super(amqpDriver(options, logger), {
-      name: `rabbitmq ${options.name}`,
-      initialDelayMs: options.initialDelayMs,
-      maxDelayMs: options.maxDelayMs,
-      logger,
-    });
+    super(amqpDriver(options, logger), { ...options, name: `rabbitmq ${options.name}`, logger });
   }
 
   /** A channel on the current connection; fails at once if there is none. The caller listens for its 'error'. */

@@ -1,14 +1,5 @@
 import type { ConfirmChannel, Message } from 'amqplib';
-import {
-  DeadLetterShelf,
-  deadLetterOf,
-  silentLogger,
-  withoutFailure,
-  type DeadLetter,
-  type DeadLetterCount,
-  type Logger,
-  type ParkedMessage,
-} from '@boxoffice/messaging';
+import { DeadLetterShelf, deadLetterOf, withoutFailure, type DeadLetter, type DeadLetterCount, type Logger } from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { copyOptionsOf, headersOf, messageIdOf } from './rabbitmq.message.js';
@@ -22,16 +13,13 @@ import { deadLetterQueueName } from './rabbitmq.topology.js';
  * (While a listing runs, the held messages are invisible to anyone else looking at the queue.)
  */
 export class RabbitMqDeadLetters extends DeadLetterShelf {
-  private readonly logger: Logger;
-
   constructor(
     private readonly connection: RabbitMqConnection,
     /** The work queues whose dead letter queues this store covers. */
     private readonly queues: ReadonlyArray<string>,
-    options: { readonly logger?: Logger } = {},
+    private readonly logger: Logger,
   ) {
     super();
-    this.logger = options.logger ?? silentLogger;
   }
 
   /** Each dead letter queue's message count, as RabbitMQ keeps it: nothing is fetched. */
@@ -56,7 +44,7 @@ export class RabbitMqDeadLetters extends DeadLetterShelf {
     return this.withChannel(async (channel) => {
       const found: DeadLetter[] = [];
       for (let message = await channel.get(dlq, { noAck: false }); message; message = await channel.get(dlq, { noAck: false })) {
-        found.push(deadLetterOf(parked(message, dlq)));
+        found.push(letterOf(message, dlq));
       }
       return found;
     });
@@ -78,7 +66,7 @@ export class RabbitMqDeadLetters extends DeadLetterShelf {
         if (!message) break;
         // A message that is not the one asked for stays unacked, and goes back in place when the channel closes.
         if (which !== 'all' && messageIdOf(message) !== which) continue;
-        const queue = deadLetterOf(parked(message, dlq)).originalSource;
+        const queue = letterOf(message, dlq).originalSource;
         await sender.send('', queue, message.content, copyOptionsOf(message, withoutFailure(headersOf(message))));
         channel.ack(message);
         replayed += 1;
@@ -105,8 +93,8 @@ export class RabbitMqDeadLetters extends DeadLetterShelf {
   }
 }
 
-function parked(message: Message, dlq: string): ParkedMessage {
-  return {
+function letterOf(message: Message, dlq: string): DeadLetter {
+  return deadLetterOf({
     transport: 'rabbitmq',
     store: dlq,
     headers: headersOf(message),
@@ -115,5 +103,5 @@ function parked(message: Message, dlq: string): ParkedMessage {
     type: message.properties.type ? String(message.properties.type) : null,
     // Without the header (a message parked by hand), the queue's name says where it came from.
     defaultSource: dlq.replace(/\.dlq$/, ''),
-  };
+  });
 }

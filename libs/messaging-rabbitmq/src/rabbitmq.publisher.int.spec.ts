@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Message } from 'amqplib';
+import { PublishIncomplete } from '@boxoffice/messaging';
 import { chargeOrder, connect, deleteTopology, fastRetry, testSource, toQueue, withChannel } from '../test/test-broker.js';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
@@ -60,6 +61,27 @@ describe('RabbitMqPublisher', () => {
 
     it('still publishes the next batch', async () => {
       await expect(publisher.publish([toQueue(source, chargeOrder())])).resolves.toBeUndefined();
+    });
+
+    it('names that message as refused and its neighbours as taken, so the outbox publishes them once', async () => {
+      const [before, lost, after] = [chargeOrder(), chargeOrder(), chargeOrder()];
+      await withChannel(connection, (channel) => channel.purgeQueue(source.queue)); // what the tests before left
+      const error = await publisher
+        .publish([toQueue(source, before), toQueue({ ...source, queue: `${source.queue}.nobody` }, lost), toQueue(source, after)])
+        .catch((rejected: unknown) => rejected);
+      expect(error).toBeInstanceOf(PublishIncomplete);
+      expect([...(error as PublishIncomplete).failed]).toEqual([[1, { reason: expect.stringMatching(/unroutable/), refused: true }]]);
+      const received = await withChannel(connection, async (channel) => {
+        const ids: string[] = [];
+        for (
+          let message = await channel.get(source.queue, { noAck: true });
+          message;
+          message = await channel.get(source.queue, { noAck: true })
+        )
+          ids.push(message.properties.messageId as string);
+        return ids;
+      });
+      expect(received).toEqual([before.id, after.id]);
     });
   });
 

@@ -1,5 +1,5 @@
 import type { ConfirmChannel } from 'amqplib';
-import { describeDestination, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import { allConfirmed, describeDestination, sendEach, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { publishOptionsFor } from './rabbitmq.message.js';
@@ -52,12 +52,12 @@ export class RabbitMqPublisher {
       await declareCommandExchange(open.channel, this.options.exchange);
       open.exchangeDeclared = true;
     }
-    const confirms = messages.map(({ envelope, headers, destination }) => {
+    const confirms = sendEach(messages, ({ envelope, headers, destination }) => {
       const options = publishOptionsFor(envelope, headers);
       const send = () => open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options);
       return this.options.publishUnder ? this.options.publishUnder(options.headers?.traceparent as string | undefined, send) : send();
     });
-    await Promise.all(confirms);
+    await allConfirmed(confirms, 'rabbitmq publish');
   }
 
   async close(): Promise<void> {

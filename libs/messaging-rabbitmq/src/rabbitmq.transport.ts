@@ -1,23 +1,13 @@
-import type { Channel } from 'amqplib';
-import {
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type Logger,
-  type OutgoingMessage,
-  type RetryPolicy,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import type { Channel, ChannelModel } from 'amqplib';
+import { ConnectionTransport, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, RetryPolicy, Transport } from '@boxoffice/messaging';
 import { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqConsumer } from './rabbitmq.consumer.js';
 import { RabbitMqDeadLetters } from './rabbitmq.dead-letters.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
 import { declareQueueTopology, topologyQueueNames } from './rabbitmq.topology.js';
 
-export interface RabbitMqTransportOptions {
+export interface RabbitMqTransportOptions extends TransportOptions {
   /** amqp://user:password@host:port/vhost */
   readonly url: string;
   /** The connection's name in the management UI: the service. */
@@ -28,7 +18,6 @@ export interface RabbitMqTransportOptions {
   readonly retryPolicy: RetryPolicy;
   /** See RabbitMqPublisherOptions: tracing's way to put each publish under its message's trace. */
   readonly publishUnder?: <T>(traceparent: string | undefined, publish: () => T) => T;
-  readonly logger?: Logger;
   /** Reconnect backoff's first wait; small in tests. */
   readonly reconnectInitialDelayMs?: number;
 }
@@ -39,34 +28,14 @@ export interface RabbitMqTransportOptions {
  * through one direct exchange; retries wait in delay queues and dead letters in `<queue>.dlq`
  * (rabbitmq.topology.ts).
  */
-export class RabbitMqTransport implements Transport {
-  readonly name = 'rabbitmq';
+export class RabbitMqTransport extends ConnectionTransport<ChannelModel, RabbitMqConsumer> implements Transport {
   readonly connection: RabbitMqConnection;
-  private readonly publisher: RabbitMqPublisher;
-  private readonly logger: Logger;
+  protected readonly publisher: RabbitMqPublisher;
 
   constructor(private readonly options: RabbitMqTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
-    this.connection = new RabbitMqConnection({
-      url: options.url,
-      name: options.name,
-      logger: this.logger,
-      initialDelayMs: options.reconnectInitialDelayMs,
-    });
-    this.publisher = new RabbitMqPublisher(this.connection, {
-      exchange: options.exchange,
-      publishUnder: options.publishUnder,
-      logger: this.logger,
-    });
-  }
-
-  connect(): Promise<void> {
-    return this.connection.connect();
-  }
-
-  async close(): Promise<void> {
-    await this.publisher.close();
-    await this.connection.close();
+    super('rabbitmq', options);
+    this.connection = new RabbitMqConnection({ ...options, initialDelayMs: options.reconnectInitialDelayMs, logger: this.logger });
+    this.publisher = new RabbitMqPublisher(this.connection, { ...options, logger: this.logger });
   }
 
   /**
@@ -98,23 +67,15 @@ export class RabbitMqTransport implements Transport {
     });
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  consumer(spec: ConsumerSpec): RabbitMqConsumer {
+    return this.track(new RabbitMqConsumer(this.connection, spec, { ...this.options, logger: this.logger }));
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    return new RabbitMqConsumer(this.connection, spec, {
-      exchange: this.options.exchange,
-      retryPolicy: this.options.retryPolicy,
-      logger: this.logger,
-    });
-  }
-
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+  deadLetters(scope: DeadLetterScope): RabbitMqDeadLetters {
     return new RabbitMqDeadLetters(
       this.connection,
       scope.map(({ channel }) => channel),
-      { logger: this.logger },
+      this.logger,
     );
   }
 

@@ -52,7 +52,10 @@ describe("the outbox relay and the message's stored trace context", () => {
   beforeAll(async () => {
     sdk.start();
     tracer = trace.getTracer('relay-trace-context.int.spec');
-    db = await createTestDatabase('relay_trace', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+    db = await createTestDatabase('relay_trace', [
+      new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
+    ]);
     connection = await connect('relay-trace-context');
     // Under Jest's module registry the loader hooks do not see amqplib: patch the classes the
     // adapter's channels are made of, as the hooks do in a service (its channel_model module).

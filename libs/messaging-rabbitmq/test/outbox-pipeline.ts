@@ -28,7 +28,10 @@ export class OutboxPipeline {
   private constructor(readonly db: TestDatabase) {}
 
   static async create(prefix: string): Promise<OutboxPipeline> {
-    const db = await createTestDatabase(prefix, [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+    const db = await createTestDatabase(prefix, [
+      new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
+    ]);
     // No unique key here on purpose: a duplicate effect must show up as a second row.
     await db.pool.query('CREATE TABLE effect (message_id uuid NOT NULL)');
     const pipeline = new OutboxPipeline(db);

@@ -6,16 +6,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import {
-  describeError,
-  LaneConsumer,
-  LaneRunner,
-  silentLogger,
-  type ConsumerSpec,
-  type Lane,
-  type Logger,
-  type Settlement,
-} from '@boxoffice/messaging';
+import { describeError, LaneConsumer, renewEvery, type ConsumerSpec, type Lane, type Logger, type Settlement } from '@boxoffice/messaging';
 import {
   chunk,
   GROUP_HEADER,
@@ -72,28 +63,17 @@ const MAX_REMEMBERED_HOLDS = 10_000;
  * letter queue by SQS's redrive policy.
  */
 export class SqsConsumer extends LaneConsumer<Message> {
-  private readonly logger: Logger;
   /** Receives each message spent held behind an earlier one of its key: those are not attempts. */
   private readonly holds = new Map<string, number>();
 
   constructor(
     private readonly client: SQSClient,
     private readonly queues: SqsQueues,
-    private readonly spec: ConsumerSpec,
+    spec: ConsumerSpec,
     private readonly options: SqsConsumerOptions = {},
   ) {
-    const logger = options.logger ?? silentLogger;
-    super(
-      new LaneRunner({
-        pipeline: spec.pipeline,
-        // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
-        semantics: { ordered: queues.fifo, exclusive: true },
-        label: `sqs consumer ${spec.consumer}`,
-        stopTimeoutMs: options.stopTimeoutMs,
-        logger,
-      }),
-    );
-    this.logger = logger;
+    // A FIFO queue hands out a key's messages in order and one batch at a time; a standard one in no order.
+    super('sqs', spec, { ...options, semantics: { ordered: queues.fifo, exclusive: true } });
   }
 
   /** Creates the queues (idempotent): `concurrency` lanes per queue. */
@@ -104,7 +84,7 @@ export class SqsConsumer extends LaneConsumer<Message> {
       const lane = this.laneOn({ channel, url: queueUrl });
       for (let i = 0; i < this.spec.concurrency; i++) lanes.push(lane);
     }
-    this.logger.log(`sqs consumer ${this.spec.consumer}: consuming ${this.spec.channels.join(', ')}`);
+    this.logger.log(`${this.label}: consuming ${this.spec.channels.join(', ')}`);
     return lanes;
   }
 
@@ -193,7 +173,7 @@ export class SqsConsumer extends LaneConsumer<Message> {
       url = await this.queues.deadLetterUrlOf(queue.channel);
     } catch (error) {
       this.logger.error(
-        `sqs consumer ${queue.channel}: no dead letter queue; ${letters.length} messages come back after their visibility timeout`,
+        `${this.label} ${queue.channel}: no dead letter queue; ${letters.length} messages come back after their visibility timeout`,
         error,
       );
       return [];
@@ -217,7 +197,7 @@ export class SqsConsumer extends LaneConsumer<Message> {
     } catch (error) {
       // With its failure record it is over SQS's 256 KB: only the redrive policy can park it (without the record).
       this.logger.error(
-        `sqs consumer ${queue.channel}: a dead letter is too big to copy; SQS's redrive moves it after its receives`,
+        `${this.label} ${queue.channel}: a dead letter is too big to copy; SQS's redrive moves it after its receives`,
         error,
       );
       return [];
@@ -232,11 +212,11 @@ export class SqsConsumer extends LaneConsumer<Message> {
           for (const { message, entry } of part) if (!failed.has(entry.Id)) moved.push(message);
           if (Failed.length > 0)
             this.logger.error(
-              `sqs consumer ${queue.channel}: ${Failed.length} dead letters not taken (${Failed[0].Code}); they come back and fail again`,
+              `${this.label} ${queue.channel}: ${Failed.length} dead letters not taken (${Failed[0].Code}); they come back and fail again`,
             );
         } catch (error) {
           this.logger.error(
-            `sqs consumer ${queue.channel}: could not park ${part.length} dead letters; they come back and fail again`,
+            `${this.label} ${queue.channel}: could not park ${part.length} dead letters; they come back and fail again`,
             error,
           );
         }
@@ -247,51 +227,50 @@ export class SqsConsumer extends LaneConsumer<Message> {
 
   /** Deletes settled messages ten at a time, all at once: the ack, after the batch's commit. */
   private async delete(queue: Queue, messages: ReadonlyArray<Message>): Promise<void> {
-    await Promise.all(
-      chunk(messages, () => 0).map(async (part) => {
-        try {
-          const { Failed = [] } = await this.client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: queue.url,
-              Entries: part.map((message, i) => ({ Id: `a${i}`, ReceiptHandle: message.ReceiptHandle })),
-            }),
-          );
-          // An expired receipt handle: SQS hands the message out again, and the inbox says duplicate.
-          if (Failed.length > 0)
-            this.logger.warn(
-              `sqs consumer ${queue.channel}: ${Failed.length} deletes failed (${Failed[0].Code}); those messages come again as duplicates`,
-            );
-        } catch (error) {
-          this.logger.warn(
-            `sqs consumer ${queue.channel}: deleting ${part.length} messages failed (${describeError(error)}); they come again as duplicates`,
-          );
-        }
-      }),
+    // An expired receipt handle: SQS hands the message out again, and the inbox says duplicate.
+    await this.tenAtATime(queue, messages, { what: 'deletes', then: 'they come again as duplicates' }, (part) =>
+      this.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: part.map((message, i) => ({ Id: `a${i}`, ReceiptHandle: message.ReceiptHandle })),
+        }),
+      ),
     );
   }
 
   private async changeVisibility(queue: Queue, changes: ReadonlyArray<VisibilityChange>): Promise<void> {
+    await this.tenAtATime(queue, changes, { what: 'visibility changes', then: "they come back after the queue's timeout" }, (part) =>
+      this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queue.url,
+          Entries: part.map(({ message, seconds }, i) => ({
+            Id: `v${i}`,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: seconds,
+          })),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * A batch call per ten entries, all at once, for what is best done after the commit and is no
+   * loss when it fails: a failure is logged, with what follows from it, and not thrown.
+   */
+  private async tenAtATime<T>(
+    queue: Queue,
+    entries: ReadonlyArray<T>,
+    failure: { readonly what: string; readonly then: string },
+    send: (part: T[]) => Promise<{ Failed?: ReadonlyArray<{ Code?: string }> }>,
+  ): Promise<void> {
+    const warn = (why: string) => this.logger.warn(`${this.label} ${queue.channel}: ${why}; ${failure.then}`);
     await Promise.all(
-      chunk(changes, () => 0).map(async (part) => {
+      chunk(entries, () => 0).map(async (part) => {
         try {
-          const { Failed = [] } = await this.client.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: queue.url,
-              Entries: part.map(({ message, seconds }, i) => ({
-                Id: `v${i}`,
-                ReceiptHandle: message.ReceiptHandle,
-                VisibilityTimeout: seconds,
-              })),
-            }),
-          );
-          if (Failed.length > 0)
-            this.logger.warn(
-              `sqs consumer ${queue.channel}: ${Failed.length} visibility changes failed (${Failed[0].Code}); those come back after the queue's timeout`,
-            );
+          const { Failed = [] } = await send(part);
+          if (Failed.length > 0) warn(`${Failed.length} of ${part.length} ${failure.what} failed (${Failed[0].Code})`);
         } catch (error) {
-          this.logger.warn(
-            `sqs consumer ${queue.channel}: changing the visibility of ${part.length} messages failed (${describeError(error)}); they come back after the queue's timeout`,
-          );
+          warn(`${part.length} ${failure.what} failed (${describeError(error)})`);
         }
       }),
     );
@@ -299,22 +278,16 @@ export class SqsConsumer extends LaneConsumer<Message> {
 
   /**
    * While the batch is in the pipeline, its messages' visibility is renewed every half timeout, so
-   * nobody else gets them meanwhile; after an abandon no more, as a dead process would not.
+   * nobody else gets them meanwhile; after an abandon no more (the runner ends it), as a dead process would not.
    */
   private keepInvisible(queue: Queue, batch: ReadonlyArray<Message>): () => void {
     const seconds = this.queues.settings.visibilityTimeoutSeconds;
-    const timer = setInterval(
-      () => {
-        if (this.runner.isAbandoned) return;
-        void this.changeVisibility(
-          queue,
-          batch.map((message) => ({ message, seconds })),
-        );
-      },
-      (seconds * 1000) / 2,
+    return renewEvery((seconds * 1000) / 2, () =>
+      this.changeVisibility(
+        queue,
+        batch.map((message) => ({ message, seconds })),
+      ),
     );
-    timer.unref();
-    return () => clearInterval(timer);
   }
 
   private remember(message: Message, held: boolean): void {

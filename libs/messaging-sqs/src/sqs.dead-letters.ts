@@ -20,13 +20,12 @@ import {
 } from '@boxoffice/messaging';
 import {
   chunk,
+  envelopeFieldOf,
   GROUP_HEADER,
   groupIdOf,
   MAX_BATCH_ENTRIES,
-  messageIdOf,
   packHeaders,
   RECEIVE_ATTRIBUTES,
-  typeOf,
   unpackHeaders,
 } from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
@@ -207,8 +206,8 @@ function describe(message: Message, look: Look): DeadLetter {
     // One that SQS's redrive policy moved carries no failure record: no consumer ever settled it.
     headers: { [FailureHeaders.lastError]: REDRIVEN, ...headers },
     body: message.Body ?? '',
-    id: messageIdOf(headers, message.Body),
-    type: typeOf(headers, message.Body),
+    id: envelopeFieldOf('id', headers, message.Body),
+    type: envelopeFieldOf('type', headers, message.Body),
     defaultSource: look.channel,
     position: `SQS message ${message.MessageId}`,
   });

@@ -1,29 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { defineMessage } from '@boxoffice/contracts';
-import {
-  ConsumerPipeline,
-  EnvelopeFactory,
-  Outcome,
-  PgTransactionRunner,
-  type HandlerOutcome,
-  type MessageHandler,
-  type RetryPolicy,
-  type SqlExecutor,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { EnvelopeFactory, Outcome, type ConsumerPipeline, type HandlerOutcome } from '@boxoffice/messaging';
+import type { MessageHandler, RetryPolicy, SqlExecutor, TransportConsumer } from '@boxoffice/messaging';
+import { numberedMessage, numberedPipeline, type Numbered } from '@boxoffice/messaging-contract';
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
-import { z } from 'zod';
 import { sqsEndpoint, testVisibilityTimeoutSeconds } from '../test/test-sqs.js';
 import { SqsTransport } from './sqs.transport.js';
 
-const Step = defineMessage({
-  type: 'SqsSpecStep',
-  version: 1,
-  kind: 'command',
-  description: 'A numbered step on a key, for the SQS transport spec.',
-  schema: z.object({ key: z.string(), seq: z.number().int() }),
-});
+const Step = numberedMessage('SqsSpecStep', 'command');
 
 const policy: RetryPolicy = { maxAttempts: 3, initialDelayMs: 100, multiplier: 2, maxDelayMs: 1_000, jitter: 0 };
 
@@ -36,7 +20,7 @@ describe('SQS FIFO queues', () => {
   let decide: (seq: number, attempt: number) => HandlerOutcome;
   let handled: Array<{ seq: number; attempt: number }>;
 
-  const handler: MessageHandler<{ key: string; seq: number }, SqlExecutor> = {
+  const handler: MessageHandler<Numbered, SqlExecutor> = {
     async handle(message, context) {
       handled.push({ seq: message.payload.seq, attempt: context.attempt });
       return decide(message.payload.seq, context.attempt);
@@ -44,12 +28,7 @@ describe('SQS FIFO queues', () => {
   };
 
   async function consume(): Promise<ConsumerPipeline<SqlExecutor>> {
-    const pipeline = new ConsumerPipeline<SqlExecutor>({
-      consumer: uniqueName('sqs-spec'),
-      handlers: [{ message: Step, handler }],
-      database: new PgTransactionRunner(db.pool),
-      retryPolicy: policy,
-    });
+    const pipeline = numberedPipeline(db, Step, handler, { consumer: uniqueName('sqs-spec'), retryPolicy: policy });
     consumer = transport.consumer({
       consumer: pipeline.consumer,
       channels: [channel],
@@ -62,7 +41,10 @@ describe('SQS FIFO queues', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqs_fifo', [new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+    db = await createTestDatabase('sqs_fifo', [
+      new URL('../../messaging/sql/outbox-inbox.sql', import.meta.url),
+      new URL('../../messaging/sql/outbox-parking.sql', import.meta.url),
+    ]);
   });
   afterAll(() => db.drop());
 

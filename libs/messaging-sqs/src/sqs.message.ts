@@ -1,6 +1,6 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
-import { EnvelopeHeaders, FailureHeaders, type InboundMessage } from '@boxoffice/messaging';
+import { chunksWithin, EnvelopeHeaders, FailureHeaders, type InboundMessage, type RequestLimits } from '@boxoffice/messaging';
 
 /**
  * The one message attribute boxoffice uses. SQS allows 10 attributes per message and counts them
@@ -83,43 +83,24 @@ export function sizeOfEntry(body: string, attributes: Readonly<Record<string, Me
 export function chunk<T>(
   entries: ReadonlyArray<T>,
   sizeOf: (entry: T) => number,
-  limits = { entries: MAX_BATCH_ENTRIES, bytes: MAX_BATCH_BYTES },
+  limits: RequestLimits = { entries: MAX_BATCH_ENTRIES, bytes: MAX_BATCH_BYTES },
 ): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = sizeOf(entry);
+  for (const size of entries.map(sizeOf))
     if (size > limits.bytes)
       throw new Error(`a message of ${size} bytes is over SQS's limit of ${limits.bytes} bytes (body and attributes)`);
-    if (current.length === limits.entries || bytes + size > limits.bytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunksWithin(entries, limits, sizeOf);
 }
 
-/** The envelope id of a message, from its headers or its body; null for one too broken to tell. */
-export function messageIdOf(headers: Readonly<Headers>, body: string | null | undefined): string | null {
-  if (headers[EnvelopeHeaders.messageId]) return headers[EnvelopeHeaders.messageId];
+/**
+ * The envelope's id or type of a message, from its headers or else its body (a message sent by
+ * hand may carry no headers); null for one too broken to tell.
+ */
+export function envelopeFieldOf(field: 'id' | 'type', headers: Readonly<Headers>, body: string | null | undefined): string | null {
+  const header = headers[field === 'id' ? EnvelopeHeaders.messageId : EnvelopeHeaders.type];
+  if (header) return header;
   try {
-    const id = (JSON.parse(body ?? '') as { id?: unknown }).id;
-    return typeof id === 'string' ? id : null;
-  } catch {
-    return null;
-  }
-}
-
-export function typeOf(headers: Readonly<Headers>, body: string | null | undefined): string | null {
-  if (headers[EnvelopeHeaders.type]) return headers[EnvelopeHeaders.type];
-  try {
-    const type = (JSON.parse(body ?? '') as { type?: unknown }).type;
-    return typeof type === 'string' ? type : null;
+    const value = (JSON.parse(body ?? '') as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : null;
   } catch {
     return null;
   }

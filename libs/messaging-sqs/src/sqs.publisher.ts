@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { envelopeHeaders, retryTransient, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import { allConfirmed, envelopeHeaders, retryTransient, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
 import { chunk, groupIdOf, packHeaders, sizeOfEntry } from './sqs.message.js';
 import type { SqsQueues } from './sqs.queues.js';
 
@@ -63,9 +63,7 @@ export class SqsPublisher {
         sends.push(this.sendInTurn(url, batches));
       }
     }
-    const results = await Promise.allSettled(sends);
-    const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed.length > 0) throw failed[0].reason;
+    await allConfirmed(sends, 'SQS publish, in lanes of batches');
   }
 
   /**

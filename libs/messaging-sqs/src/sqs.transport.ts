@@ -1,22 +1,12 @@
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import {
-  silentLogger,
-  type ChannelDepth,
-  type ConsumerSpec,
-  type DeadLetterScope,
-  type DeadLetterStore,
-  type Logger,
-  type OutgoingMessage,
-  type RetryPolicy,
-  type Transport,
-  type TransportConsumer,
-} from '@boxoffice/messaging';
+import { BrokerTransport, type TransportOptions } from '@boxoffice/messaging';
+import type { ChannelDepth, ConsumerSpec, DeadLetterScope, OutgoingMessage, RetryPolicy, Transport } from '@boxoffice/messaging';
 import { SqsConsumer } from './sqs.consumer.js';
 import { SqsDeadLetters } from './sqs.dead-letters.js';
 import { SqsPublisher } from './sqs.publisher.js';
 import { isMissingQueue, SqsQueues, type QueueType } from './sqs.queues.js';
 
-export interface SqsTransportOptions {
+export interface SqsTransportOptions extends TransportOptions {
   /** ElasticMQ's `http://127.0.0.1:9324`; unset for AWS's own endpoint of `region`. */
   readonly endpoint?: string;
   /** `us-east-1` unless told. */
@@ -36,7 +26,6 @@ export interface SqsTransportOptions {
   readonly maxReceiveCount?: number;
   /** The first receive's long poll, in seconds; 1 unless told. */
   readonly waitTimeSeconds?: number;
-  readonly logger?: Logger;
 }
 
 /**
@@ -45,17 +34,15 @@ export interface SqsTransportOptions {
  * ack, a message made visible again after a delay is the retry, and what comes back too often
  * goes to `<queue>-dlq` (by the consumer with its failure record, or by SQS's redrive policy as
  * the backstop). FIFO queues keep each key's messages in order (sqs.queues.ts for the names).
+ * SQS is HTTP: there is no connection to hold, so `connect` only asks it once.
  */
-export class SqsTransport implements Transport {
-  readonly name = 'sqs';
+export class SqsTransport extends BrokerTransport<SqsConsumer> implements Transport {
   readonly client: SQSClient;
   readonly queues: SqsQueues;
   private readonly publisher: SqsPublisher;
-  private readonly consumers = new Set<SqsConsumer>();
-  private readonly logger: Logger;
 
   constructor(private readonly options: SqsTransportOptions) {
-    this.logger = options.logger ?? silentLogger;
+    super('sqs', options);
     this.client = new SQSClient({
       region: options.region ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -73,15 +60,9 @@ export class SqsTransport implements Transport {
     this.publisher = new SqsPublisher(this.client, this.queues, { logger: this.logger });
   }
 
-  /** Nothing to hold open (SQS is HTTP): checks that it answers. */
-  connect(): Promise<void> {
-    return this.health();
-  }
-
   /** Consumers not stopped by now are abandoned: what they hold comes back after its visibility timeout. */
   async close(): Promise<void> {
-    for (const consumer of this.consumers) consumer.abandon();
-    this.consumers.clear();
+    await this.leaveConsumers((consumer) => consumer.abandon());
     this.client.destroy();
   }
 
@@ -102,16 +83,13 @@ export class SqsTransport implements Transport {
     return this.publisher.publish(messages);
   }
 
-  consumer(spec: ConsumerSpec): TransportConsumer {
-    const consumer = new SqsConsumer(this.client, this.queues, spec, {
-      waitTimeSeconds: this.options.waitTimeSeconds,
-      logger: this.logger,
-    });
-    this.consumers.add(consumer);
-    return consumer;
+  consumer(spec: ConsumerSpec): SqsConsumer {
+    return this.track(
+      new SqsConsumer(this.client, this.queues, spec, { waitTimeSeconds: this.options.waitTimeSeconds, logger: this.logger }),
+    );
   }
 
-  deadLetters(scope: DeadLetterScope): DeadLetterStore {
+  deadLetters(scope: DeadLetterScope): SqsDeadLetters {
     return new SqsDeadLetters(
       this.client,
       this.queues,

@@ -2,19 +2,12 @@
 // standard queue, and on FIFO queues with many keys and with few. Bounded (N messages, 60 s).
 //   node --import @swc-node/register/esm-register libs/messaging-sqs/test/fifo-throughput.ts [messages=2000]
 import { defaultRetryPolicy, EnvelopeFactory, type BatchProcessor, type OutgoingMessage } from '@boxoffice/messaging';
-import { defineMessage } from '@boxoffice/contracts';
+import { numberedMessage } from '@boxoffice/messaging-contract';
 import { uniqueName, waitFor } from '@boxoffice/testing';
-import { z } from 'zod';
 import { SqsTransport } from '../src/sqs.transport.js';
 import { sqsEndpoint } from './test-sqs.js';
 
-const Ping = defineMessage({
-  type: 'SqsBenchPing',
-  version: 1,
-  kind: 'command',
-  description: 'bench',
-  schema: z.object({ key: z.string(), seq: z.number() }),
-});
+const Ping = numberedMessage('SqsBenchPing', 'command');
 const total = Number(process.argv[2] ?? 2_000);
 const envelopes = new EnvelopeFactory('sqs-bench');
 

@@ -6,6 +6,7 @@ export {
   Routing,
   type ConsumerSource,
   type Destination,
+  type RoutingOptions,
   type TransportChoice,
   type TransportName,
 } from './destination.js';
@@ -48,6 +49,7 @@ export type {
   Transport,
   TransportConsumer,
 } from './transport.port.js';
+export { MessageRefused, PublishIncomplete, type PublishFailure } from './transport.port.js';
 export { defaultRetryPolicy, hasAttemptsLeft, type RetryPolicy } from './retry-policy.js';
 export {
   FailureHeaders,
@@ -71,7 +73,7 @@ export {
 export { DeadLetterShelf, deadLetterOf, type ParkedMessage } from './dead-letters/dead-letter.shelf.js';
 export { BrowsableShelf } from './dead-letters/dead-letter.browsable-shelf.js';
 export { DeadLetterMarks, type DeadLetterMark, type LogPosition, type MarkedLog } from './dead-letters/dead-letter.marks.js';
-export { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog } from './dead-letters/dead-letter.logs.js';
+export { deadLetterLogOf, deadLetterLogsAmong, isDeadLetterLog, logDeadLetterOf } from './dead-letters/dead-letter.logs.js';
 export { describeError, pause, untilStopped, type UntilStoppedOptions } from './runtime/stoppable.js';
 export {
   HealingConnection,
@@ -81,14 +83,19 @@ export {
 } from './runtime/healing.connection.js';
 export { DeliveryBuffer } from './runtime/delivery.buffer.js';
 export { processUntilCommitted, type BatchAttemptOptions } from './runtime/batch.attempts.js';
+export { renewEvery } from './runtime/batch.keep-alive.js';
 export { LaneRunner, type Lane, type LaneRunnerOptions } from './runtime/lane.runner.js';
-export { LaneConsumer } from './runtime/lane.consumer.js';
+export { LaneConsumer, type LaneConsumerOptions } from './runtime/lane.consumer.js';
 export { LogConsumer } from './runtime/log.consumer.js';
 export { SubscriptionConsumer, type Subscription, type SubscriptionConsumerOptions } from './runtime/subscription.consumer.js';
 export { settleInOrder, settledPrefix, type OrderedLog } from './runtime/ordered-log.js';
 export { pullPending, type PendingSource } from './runtime/pending.pull.js';
 export { readWholeLog, type LogReader, type LogReadOptions } from './runtime/log.reader.js';
 export { retryTransient, type TransientRetryOptions } from './runtime/transient.retry.js';
+export { allConfirmed, sendEach, type ConfirmationOptions } from './runtime/publish.confirmations.js';
+export { chunksWithin, type RequestLimits } from './runtime/request.chunks.js';
+export { BrokerTransport, type TransportOptions } from './runtime/broker.transport.js';
+export { ConnectionTransport, type ConnectionPublisher } from './runtime/connection.transport.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export type { SqlExecutor, TransactionRunner } from './sql-client.js';
@@ -97,7 +104,7 @@ export { MessageSender } from './outbox/message.sender.js';
 export { OutboxRelay, type OutboxRelayOptions, type Publisher } from './outbox/outbox.relay.js';
 export { inPgTransaction } from './pg-transaction.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';
-export type { ClaimedBatch, OutboxStats, PendingMessage } from './outbox/outbox.store.js';
+export { outboxStore, type ClaimedBatch, type OutboxStats, type ParkedRow, type PendingMessage } from './outbox/outbox.store.js';
 export { Inbox } from './inbox/inbox.js';
 export { RateLimiter } from './rate-limiter.js';
 export { shareRate, type RateShareOptions } from './rate-share.js';

@@ -118,7 +118,12 @@ export interface Transport {
   provision(channels: ReadonlyArray<string>): Promise<void>;
   /** Deletes the channels and all the transport made for them (retry and dead-letter queues or topics, idle groups). */
   deprovision(channels: ReadonlyArray<string>): Promise<void>;
-  /** Resolves only once the broker took responsibility for every message; rejects otherwise. */
+  /**
+   * Resolves only once the broker took responsibility for every message. Rejects with
+   * PublishIncomplete when it can say, message by message, what it took and what it did not (so
+   * the outbox marks the first published and retries only the rest), with any other error when it
+   * cannot (the connection was lost before an answer): then every message is tried again.
+   */
   publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void>;
   consumer(spec: ConsumerSpec): TransportConsumer;
   deadLetters(scope: DeadLetterScope): DeadLetterStore;
@@ -131,4 +136,43 @@ export interface Transport {
    * does not, and has no such method.
    */
   readToEnd?(channel: string, timeoutMs: number): Promise<InboundMessage[]>;
+}
+
+/** Why one message of a publish was not taken. */
+export interface PublishFailure {
+  readonly reason: string;
+  /**
+   * The broker answered no for this message (a nack, unroutable, rejected, too large, no such
+   * queue): trying it again may not help, so the outbox counts an attempt and parks the message
+   * after its last. False when no answer came in time: nothing is known, and nothing is counted.
+   */
+  readonly refused: boolean;
+}
+
+/**
+ * The broker said no to this one message (a nack, unroutable, rejected): what an adapter rejects
+ * a message's confirmation with, so that `allConfirmed` tells a refusal from a lost answer.
+ */
+export class MessageRefused extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MessageRefused';
+  }
+}
+
+/**
+ * A publish the broker took in part: `failed` holds, by index in the published array, the
+ * messages it did not take; it took every other one.
+ */
+export class PublishIncomplete extends Error {
+  constructor(
+    what: string,
+    readonly failed: ReadonlyMap<number, PublishFailure>,
+    readonly total: number,
+    options?: ErrorOptions,
+  ) {
+    const first = failed.values().next().value;
+    super(`${what}: ${failed.size} of ${total} not taken (${first?.reason ?? 'no reason given'})`, options);
+    this.name = 'PublishIncomplete';
+  }
 }

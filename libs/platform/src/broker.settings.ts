@@ -1,9 +1,11 @@
 import type { TransportChoice } from '@boxoffice/messaging';
 
-/** Where a service finds its brokers, and which of them carry its commands and its events. */
+/** Where a service finds its brokers, which of them carry its commands and its events, and under which names. */
 export interface BrokerSettings {
   /** `COMMAND_TRANSPORT` and `EVENT_TRANSPORT`: the one choice a deployment makes (see Routing). */
   readonly transports: TransportChoice;
+  /** `BOXOFFICE_NAMESPACE`: the prefix of every queue, exchange, topic and consumer group on the brokers (see Routing); empty for none. */
+  readonly namespace: string;
   readonly rabbitmqUrl: string;
   readonly kafkaBrokers: ReadonlyArray<string>;
   /**
@@ -18,12 +20,15 @@ export interface BrokerSettings {
   readonly kinesisEndpoint: string;
   readonly awsRegion: string;
   readonly natsUrl: string;
+  /** `OUTBOX_MAX_ATTEMPTS`: refusals of one outbox message before the relay parks it. */
+  readonly outboxMaxAttempts: number;
 }
 
 /** The broker settings of a service's configuration, as `serviceEnv` in libs/config reads them. */
 export interface BrokerConfig {
   readonly COMMAND_TRANSPORT: string;
   readonly EVENT_TRANSPORT: string;
+  readonly BOXOFFICE_NAMESPACE: string;
   readonly RABBITMQ_URL: string;
   readonly KAFKA_BROKERS: ReadonlyArray<string>;
   readonly KAFKA_SESSION_TIMEOUT_MS: number;
@@ -33,11 +38,13 @@ export interface BrokerConfig {
   readonly KINESIS_ENDPOINT: string;
   readonly AWS_REGION: string;
   readonly NATS_URL: string;
+  readonly OUTBOX_MAX_ATTEMPTS: number;
 }
 
 export function brokerSettings(config: BrokerConfig): BrokerSettings {
   return {
     transports: { command: config.COMMAND_TRANSPORT, event: config.EVENT_TRANSPORT },
+    namespace: config.BOXOFFICE_NAMESPACE,
     rabbitmqUrl: config.RABBITMQ_URL,
     kafkaBrokers: config.KAFKA_BROKERS,
     kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -47,5 +54,6 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
     kinesisEndpoint: config.KINESIS_ENDPOINT,
     awsRegion: config.AWS_REGION,
     natsUrl: config.NATS_URL,
+    outboxMaxAttempts: config.OUTBOX_MAX_ATTEMPTS,
   };
 }

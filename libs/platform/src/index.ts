@@ -4,6 +4,7 @@ export { createPrismaClient } from './prisma-client.factory.js';
 export { runService, startService, type ServiceOptions } from './service.bootstrap.js';
 export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma } from './prisma.provider.js';
 export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
+export { isDatabaseUnavailable, RetryLaterException, RetryLaterFilter } from './retry-later.js';
 export {
   createTransports,
   deadLetterStoresOf,

@@ -1,4 +1,4 @@
-import { namespace, type ServiceName } from '@boxoffice/contracts';
+import type { ServiceName } from '@boxoffice/contracts';
 import {
   EnvelopeFactory,
   MessageSender,
@@ -36,7 +36,7 @@ export interface MessagingProviderOptions extends Omit<
  */
 export function provideMessaging(options: MessagingProviderOptions): Provider[] {
   const { handlers, ...runtime } = options;
-  const routing = new Routing(options.brokers.transports);
+  const routing = new Routing({ transports: options.brokers.transports, namespace: options.brokers.namespace });
   // Traced (a create span per message) when tracing is on.
   const sender = MessagingTracing.sender(new EnvelopeFactory(options.service as ServiceName), routing);
   const classes = [...new Set(handlers.map(({ handler }) => handler))];
@@ -71,7 +71,6 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
         new MessagingGauges(metrics.registry, {
           service: options.service,
           routing,
-          namespace,
           transports: messaging.transports,
           outbox: messaging.relay,
           limiter: options.commandRate,

@@ -1,4 +1,4 @@
-import { channelNames, namespace as processNamespace, type ServiceName } from '@boxoffice/contracts';
+import type { ServiceName } from '@boxoffice/contracts';
 import {
   ConsumerPipeline,
   defaultRetryPolicy,
@@ -39,6 +39,7 @@ export interface MessagingRuntimeOptions {
   /** The service's Prisma client: batches run in its transactions, and a stream's checkpoints and leases are read through it. */
   readonly database: TransactionRunner<SqlExecutor> & SqlExecutor;
   readonly sender: MessageSender;
+  /** The deployment's routing: its transport choice and its namespace (BrokerSettings), over the catalog. */
   readonly routing: Routing;
   readonly batch?: Partial<BatchSettings>;
   /** Batches in flight per transport: channels on a queue, partitions of a topic. */
@@ -65,7 +66,7 @@ interface Consumption {
   readonly consumer: TransportConsumer;
   readonly pipeline: ConsumerPipeline<SqlExecutor>;
   readonly channels: ReadonlyArray<string>;
-  /** The name the transport knows the consumer by (the namespaced group). */
+  /** The name the transport knows the consumer by: the service's consumer group, as Routing names it. */
   readonly name: string;
   /** A work queue behind the command rate limiter. */
   readonly levelled: boolean;
@@ -91,13 +92,8 @@ export function createTransports(
 }
 
 /** Each transport's dead-letter store, scoped to the channels the catalog puts on it and the consumer groups that read them. */
-export function deadLetterStoresOf(transports: Iterable<Transport>, routing: Routing, namespace: string): DeadLetterStore[] {
-  const names = channelNames(namespace);
-  return [...transports].map((transport) =>
-    transport.deadLetters(
-      routing.channelsOn(transport.name).map(({ channel, consumers }) => ({ channel, consumers: consumers.map(names.consumerGroup) })),
-    ),
-  );
+export function deadLetterStoresOf(transports: Iterable<Transport>, routing: Routing): DeadLetterStore[] {
+  return [...transports].map((transport) => transport.deadLetters(routing.deadLetterScopeOn(transport.name)));
 }
 
 /**
@@ -122,7 +118,6 @@ export class MessagingRuntime {
   readonly transports: ReadonlyMap<TransportName, Transport>;
   private readonly consumptions: Consumption[] = [];
   private readonly pool: pg.Pool;
-  private readonly names = channelNames(processNamespace);
   private readonly stopping = new AbortController();
   private starting: Promise<void> | null = null;
   /** Transports connected and provisioned; until then their readiness check says so. */
@@ -142,7 +137,7 @@ export class MessagingRuntime {
     this.transports = createTransports(routing.transportsOf(service), {
       client: service,
       brokers: options.brokers,
-      namespace: processNamespace,
+      routing,
       retryPolicy,
       partitions: options.partitions,
       database: options.database,
@@ -158,7 +153,7 @@ export class MessagingRuntime {
       const transport = this.transports.get(source.transport)!;
       const isCommandQueue = source.messages.some((m) => m.kind === 'command');
       const limiter = isCommandQueue ? this.limiter : null;
-      const name = this.names.consumerGroup(service);
+      const name = routing.consumerGroupOf(service);
       const pipeline = new ConsumerPipeline<SqlExecutor>({
         consumer: service,
         handlers: options.handlers.filter(({ message }) => source.messages.includes(message)),
@@ -191,7 +186,10 @@ export class MessagingRuntime {
     // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
     this.pool.on('error', (error) => logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
     const publishers = [...this.transports.values()].map((transport) => tracing?.publisher(transport) ?? transport);
-    this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, { logger });
+    this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, {
+      logger,
+      maxAttempts: options.brokers.outboxMaxAttempts,
+    });
   }
 
   /**
@@ -236,11 +234,9 @@ export class MessagingRuntime {
     const { service, routing } = this.options;
     const connected = await this.retrying(`${transport.name}: could not connect`, () => this.unlessStopping(transport.connect()));
     if (!connected) return false;
-    const channels = routing.channelsOn(transport.name).map(({ channel }) => channel);
-    const used = new Set(routing.entries.filter((e) => e.publisher === service || e.consumers.includes(service)).map((e) => e.channel));
     // Provisioned on its own: a second connect() on a connected RabbitMQ transport would open a second connection.
     const provisioned = await this.retrying(`${transport.name}: could not provision`, () =>
-      transport.provision(channels.filter((channel) => used.has(channel))),
+      transport.provision(routing.channelsUsedBy(service, transport.name)),
     );
     if (provisioned) this.up.add(transport.name);
     return provisioned;
@@ -315,16 +311,17 @@ export class MessagingRuntime {
     return depths;
   }
 
-  /** The depth of a channel on the transport that carries it, as seen by `consumer` (a service). */
+  /** The depth of a channel (as the catalog names it: `queues.chargeOrder`) on the transport that carries it, as seen by `consumer` (a service). */
   async depthOf(channel: string, consumer: ServiceName): Promise<ChannelDepth | null> {
-    const line = this.options.routing.entries.find((e) => e.channel === channel);
-    const transport = line ? this.transports.get(this.options.routing.transportOf(line.message)) : undefined;
-    return transport ? transport.depth(channel, this.names.consumerGroup(consumer)) : null;
+    const { routing } = this.options;
+    const line = routing.entries.find((e) => e.channel === channel);
+    const transport = line ? this.transports.get(routing.transportOf(line.message)) : undefined;
+    return transport ? transport.depth(routing.nameOf(channel), routing.consumerGroupOf(consumer)) : null;
   }
 
   /** The dead letters of every channel this service's transports carry, as one store each. */
   deadLetterStores(): DeadLetterStore[] {
-    return deadLetterStoresOf(this.transports.values(), this.options.routing, processNamespace);
+    return deadLetterStoresOf(this.transports.values(), this.options.routing);
   }
 
   get counters(): PipelineCounters[] {

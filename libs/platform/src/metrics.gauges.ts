@@ -1,4 +1,4 @@
-import { channelNames, type ServiceName } from '@boxoffice/contracts';
+import type { ServiceName } from '@boxoffice/contracts';
 import type {
   ChannelDepth,
   DeadLetterCount,
@@ -11,14 +11,13 @@ import type {
 } from '@boxoffice/messaging';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CachedSample } from './metrics.sample.js';
-import { metricLabels as L, metricNames } from './metrics.names.js';
+import { metricLabels as L, metricNames, type MetricName } from './metrics.names.js';
 
 /** What the gauges read, on scrape: the runtime's transports and relay, and the catalog. */
 export interface GaugeSources {
   readonly service: ServiceName;
+  /** The catalog, and the names on the brokers of its channels and consumer groups. */
   readonly routing: Routing;
-  /** BOXOFFICE_NAMESPACE: the consumer groups' prefix. */
-  readonly namespace: string;
   readonly transports: ReadonlyMap<TransportName, Pick<Transport, 'depth' | 'deadLetters'>>;
   readonly outbox: { stats(): Promise<OutboxStats> };
   /** The command rate limiter, if the service levels its work queue (Billing). */
@@ -108,26 +107,37 @@ export class MessagingGauges {
         }
       },
     });
-    new Gauge({
-      name: metricNames.outboxPending,
-      help: 'Outbox rows not yet published',
-      registers,
-      async collect() {
-        this.reset();
-        const stats = await outbox.get();
-        if (stats) this.set(stats.pending);
-      },
-    });
-    new Gauge({
-      name: metricNames.outboxOldestAge,
-      help: 'How long the oldest unpublished outbox row has waited (0 when none waits)',
-      registers,
-      async collect() {
-        this.reset();
-        const stats = await outbox.get();
-        if (stats) this.set(stats.oldestPendingAgeMs / 1_000);
-      },
-    });
+    // The outbox's four figures, from one reading of its stats.
+    const outboxFigures: Array<[MetricName, string, (stats: OutboxStats) => number]> = [
+      [metricNames.outboxPending, 'Outbox rows not yet published', (stats) => stats.pending],
+      [
+        metricNames.outboxOldestAge,
+        'How long the oldest unpublished outbox row has waited (0 when none waits)',
+        (stats) => stats.oldestPendingAgeMs / 1_000,
+      ],
+      [
+        metricNames.outboxParked,
+        'Outbox rows parked after the broker refused them too often (npm run dlq -- outbox list)',
+        (stats) => stats.parked,
+      ],
+      [
+        metricNames.outboxOldestParkedAge,
+        'How long the oldest parked outbox row has waited for someone (0 when none is parked)',
+        (stats) => stats.oldestParkedAgeMs / 1_000,
+      ],
+    ];
+    for (const [name, help, figure] of outboxFigures) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          this.reset();
+          const stats = await outbox.get();
+          if (stats) this.set(figure(stats));
+        },
+      });
+    }
     new Gauge({
       name: metricNames.deadLetters,
       help: "Dead letters waiting in a dead letter queue or topic of this service's consumers",
@@ -233,18 +243,17 @@ function countByStore(letters: ReadonlyArray<{ store: string }>): DeadLetterCoun
 }
 
 /** What the service consumes, with its own group, and the work queues it sends commands to, with their consumers' groups. */
-function watchedChannels({ service, routing, namespace, transports }: GaugeSources): Watched[] {
-  const { consumerGroup } = channelNames(namespace);
+function watchedChannels({ service, routing, transports }: GaugeSources): Watched[] {
   const watched = new Map<string, Watched>();
   const add = (system: TransportName, channel: string, consumer: ServiceName, own: boolean) => {
     const transport = transports.get(system);
-    const group = consumerGroup(consumer);
+    const group = routing.consumerGroupOf(consumer);
     if (transport && !watched.has(`${system} ${channel} ${group}`))
       watched.set(`${system} ${channel} ${group}`, { system, transport, channel, group, own });
   };
   for (const source of routing.sourcesOf(service)) for (const channel of source.channels) add(source.transport, channel, service, true);
   for (const entry of routing.entries.filter((e) => e.publisher === service && e.message.kind === 'command')) {
-    for (const consumer of entry.consumers) add(routing.transportOf(entry.message), entry.channel, consumer, false);
+    for (const consumer of entry.consumers) add(routing.transportOf(entry.message), routing.nameOf(entry.channel), consumer, false);
   }
   return [...watched.values()];
 }

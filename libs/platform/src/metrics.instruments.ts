@@ -2,7 +2,7 @@ import type { BatchObservation, PipelineObserver, Publisher, Settlement } from '
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { metricLabels as L, metricNames } from './metrics.names.js';
 
-/** Which consumer a pipeline or handler belongs to: its transport and its (namespaced) group. */
+/** Which consumer a pipeline or handler belongs to: its transport and its group, as named on the brokers. */
 export interface ConsumerLabels {
   readonly system: string;
   readonly group: string;

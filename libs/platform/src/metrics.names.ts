@@ -32,6 +32,10 @@ export const metricNames = {
   outboxPending: 'boxoffice_outbox_pending_messages',
   /** Gauge: how long the oldest unpublished outbox row has waited. */
   outboxOldestAge: 'boxoffice_outbox_oldest_pending_age_seconds',
+  /** Gauge: outbox rows parked after the broker refused them `maxAttempts` times. */
+  outboxParked: 'boxoffice_outbox_parked_messages',
+  /** Gauge: how long the oldest parked outbox row has waited. */
+  outboxOldestParkedAge: 'boxoffice_outbox_oldest_parked_age_seconds',
   /** Gauge: dead letters waiting, per dead letter queue or topic. */
   deadLetters: 'boxoffice_dead_letters_messages',
   /** Gauge: the command rate configured for the whole service (`BILLING_MAX_RATE`). */
@@ -48,6 +52,10 @@ export const metricNames = {
   ordersAccepted: 'boxoffice_orders_accepted_total',
   /** Counter (Checkout): orders settled, by `status` (confirmed, rejected) and `reason`. */
   ordersSettled: 'boxoffice_orders_settled_total',
+  /** Gauge (Checkout): POST /orders and POST /users in flight, against ACCEPT_MAX_IN_FLIGHT. */
+  acceptInFlight: 'boxoffice_accept_in_flight_requests',
+  /** Counter (Checkout): requests the front door answered 503 because ACCEPT_MAX_IN_FLIGHT were in flight. */
+  acceptTurnedAway: 'boxoffice_accept_turned_away_total',
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];

@@ -42,7 +42,6 @@ function billingGauges(metrics: MetricsRegistry, limiter = new RateLimiter(20)) 
   return new MessagingGauges(metrics.registry, {
     service: 'billing',
     routing: new Routing(),
-    namespace: '',
     transports: new Map([
       ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 42, consumers: 4 } }, { [queues.chargeOrder]: 3 })],
       [
@@ -59,7 +58,7 @@ function billingGauges(metrics: MetricsRegistry, limiter = new RateLimiter(20)) 
         }),
       ],
     ]),
-    outbox: { stats: async () => ({ pending: 12, oldestPendingAgeMs: 1_500 }) },
+    outbox: { stats: async () => ({ pending: 12, oldestPendingAgeMs: 1_500, parked: 2, oldestParkedAgeMs: 60_000 }) },
     limiter,
     configuredRate: 20,
   });
@@ -73,7 +72,10 @@ describe('the metrics a service exports', () => {
     const ours = (await metrics.registry.getMetricsAsJSON())
       .map(({ name }) => name)
       .filter((name) => name.startsWith('messaging_') || name.startsWith('boxoffice_'));
-    const messaging = Object.values(metricNames).filter((name) => !name.startsWith('boxoffice_orders_')); // Checkout's own (order.metrics.ts)
+    // Checkout's own: order.metrics.ts and the front door's accept-limit.ts.
+    const messaging = Object.values(metricNames).filter(
+      (name) => !name.startsWith('boxoffice_orders_') && !name.startsWith('boxoffice_accept_'),
+    );
     expect(ours.sort()).toEqual([...messaging].sort());
   });
 
@@ -95,6 +97,8 @@ describe('the metrics a service exports', () => {
     ).toBe(3);
     expect(await valueOf(metrics, metricNames.outboxPending)).toBe(12);
     expect(await valueOf(metrics, metricNames.outboxOldestAge)).toBe(1.5);
+    expect(await valueOf(metrics, metricNames.outboxParked)).toBe(2);
+    expect(await valueOf(metrics, metricNames.outboxOldestParkedAge)).toBe(60);
     expect(await valueOf(metrics, metricNames.deadLetters, { ...chargeQueue, store: `${queues.chargeOrder}.dlq` })).toBe(3);
     expect(await valueOf(metrics, metricNames.commandRateConfigured)).toBe(20);
     expect(await valueOf(metrics, metricNames.sourceUp, { source: 'depth' })).toBe(1);
@@ -107,22 +111,21 @@ describe('the metrics a service exports', () => {
     const metrics = new MetricsRegistry('checkout');
     new MessagingGauges(metrics.registry, {
       service: 'checkout',
-      routing: new Routing(),
-      namespace: 'ns',
+      routing: new Routing({ namespace: 'ns' }),
       transports: new Map([
-        ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 7, consumers: 0 } }, { [queues.chargeOrder]: 1 })],
+        ['rabbitmq', fakeTransport({ 'ns.billing.charge-order': { waiting: 7, consumers: 0 } }, { 'ns.billing.charge-order': 1 })],
         ['kafka', fakeTransport({})],
       ]),
-      outbox: { stats: async () => ({ pending: 0, oldestPendingAgeMs: 0 }) },
+      outbox: { stats: async () => ({ pending: 0, oldestPendingAgeMs: 0, parked: 0, oldestParkedAgeMs: 0 }) },
     });
     expect(
       await valueOf(metrics, metricNames.channelDepth, {
-        messaging_destination_name: queues.chargeOrder,
+        messaging_destination_name: 'ns.billing.charge-order',
         messaging_consumer_group_name: 'ns.billing',
       }),
     ).toBe(7);
     // Billing's dead letters are Billing's to report.
-    expect(await valueOf(metrics, metricNames.deadLetters, { messaging_destination_name: queues.chargeOrder })).toBeUndefined();
+    expect(await valueOf(metrics, metricNames.deadLetters, { messaging_destination_name: 'ns.billing.charge-order' })).toBeUndefined();
   });
 
   it('counts the waiting the rate limiter imposed', async () => {

@@ -5,6 +5,7 @@ import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/co
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { serveMetrics } from './metrics.endpoint.js';
+import { RetryLaterFilter } from './retry-later.js';
 import { TraceIdLogger } from './trace-id.logger.js';
 
 export interface ServiceOptions {
@@ -21,8 +22,32 @@ export interface ServiceOptions {
   readonly configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
-/** Request bodies above this are refused with 413 before any code of ours sees them. */
-const BODY_LIMIT_BYTES = 16 * 1024;
+/**
+ * The HTTP server's limits, each set on purpose. A crowd of clients that do not wait for each other
+ * (k6's arrival-rate executors, a real on-sale) must meet a server that answers every request,
+ * quickly when it must refuse: the bound on work is each route's (Checkout's AcceptLimit); these
+ * keep the sockets from becoming the failure instead.
+ */
+const HTTP_LIMITS = {
+  /** Request bodies above this are refused with 413 before any code of ours sees them. */
+  bodyLimit: 16 * 1024,
+  /** A request must arrive whole (headers and body) within this: a slow client holds no socket for long. */
+  requestTimeout: 10_000,
+  /** An idle keep-alive connection is closed after this: longer than the 60 s idle timeout of the usual proxies in front. */
+  keepAliveTimeout: 65_000,
+  /**
+   * The kernel's queue of connections not yet accepted, while the event loop is busy. Node's 511
+   * overflows under a burst of new connections, and the clients see resets; 4,096 is Linux's usual
+   * somaxconn, the most the kernel grants.
+   */
+  backlog: 4_096,
+  /**
+   * Open sockets at most; beyond, Node closes new ones at once, which a client sees as a reset. Set
+   * well below the process' file descriptors, and far above what the routes admit, so that a crowd
+   * meets 503s from the routes rather than closed sockets.
+   */
+  maxConnections: 10_000,
+};
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -42,14 +67,18 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   });
   logger.log(applied.length > 0 ? `database migrated (${applied.length} applied)` : 'database schema is up to date');
 
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }), {
+  const { bodyLimit, requestTimeout, keepAliveTimeout, backlog, maxConnections } = HTTP_LIMITS;
+  const adapter = new FastifyAdapter({ bodyLimit, requestTimeout, keepAliveTimeout });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }),
   });
+  app.useGlobalFilters(new RetryLaterFilter(app.getHttpAdapter()));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   armShutdownDeadline(options.shutdownTimeoutMs, logger);
   serveMetrics(app);
   await options.configure?.(app);
-  await app.listen(options.port, options.host);
+  app.getHttpServer().maxConnections = maxConnections;
+  await app.listen({ port: options.port, host: options.host, backlog });
   logger.log(`listening on http://${options.host}:${options.port}`);
   return app;
 }

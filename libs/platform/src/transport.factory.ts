@@ -1,6 +1,14 @@
 import { transportNames } from '@boxoffice/config';
-import { channelNames, type ServiceName } from '@boxoffice/contracts';
-import { pause, type Logger, type RetryPolicy, type SqlExecutor, type Transport, type TransportName } from '@boxoffice/messaging';
+import type { ServiceName } from '@boxoffice/contracts';
+import {
+  pause,
+  type Logger,
+  type RetryPolicy,
+  type Routing,
+  type SqlExecutor,
+  type Transport,
+  type TransportName,
+} from '@boxoffice/messaging';
 import { ActiveMqTransport } from '@boxoffice/messaging-activemq';
 import { KafkaTransport } from '@boxoffice/messaging-kafka';
 import { KinesisTransport } from '@boxoffice/messaging-kinesis';
@@ -22,8 +30,8 @@ export interface TransportSetup {
   /** Who connects: a service, or a tool (`dlq-tool`); brokers show it as the client's name. */
   readonly client: ServiceName | string;
   readonly brokers: BrokerSettings;
-  /** The namespace whose exchanges, queues and topics to use (BOXOFFICE_NAMESPACE). */
-  readonly namespace: string;
+  /** The deployment's routing: the names on the brokers (its namespace's) of the command exchange and of each channel. */
+  readonly routing: Routing;
   readonly retryPolicy: RetryPolicy;
   /** Topic partitions or stream shards for the channels this transport creates. */
   readonly partitions?: number;
@@ -40,13 +48,13 @@ const localEndpoint = (url: string): string | undefined => (new URL(url).hostnam
 
 /** The one place that turns a transport's name (see `transportNames` in libs/config) into an adapter. */
 export function createTransport(name: TransportName, setup: TransportSetup): Transport {
-  const { client, brokers, retryPolicy, logger } = setup;
+  const { client, brokers, routing, retryPolicy, logger } = setup;
   switch (name) {
     case 'rabbitmq':
       return new RabbitMqTransport({
         url: brokers.rabbitmqUrl,
         name: client,
-        exchange: channelNames(setup.namespace).exchanges.commands,
+        exchange: routing.commandExchange,
         retryPolicy,
         // Each message published under its own trace: amqplib's instrumentation starts its span there.
         publishUnder: inTraceContextOf,
@@ -82,7 +90,13 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
         logger,
       });
     case 'nats': {
-      const commands = new Set<string>(Object.values(channelNames(setup.namespace).queues));
+      // A work queue or a log, on one server: the kind of the messages the catalog puts on each channel says which.
+      const commands = new Set(
+        routing
+          .channelsOn(name)
+          .filter(({ kind }) => kind === 'command')
+          .map(({ channel }) => channel),
+      );
       return new NatsTransport({
         servers: brokers.natsUrl,
         name: client,

@@ -10,7 +10,6 @@
 // REBUILD_LOCK_TIMEOUT_MS (default 10000): how long to wait for the projections' lock before
 // giving up, changing nothing.
 import { ConfigError, env, loadConfig, serviceEnv } from '@boxoffice/config';
-import { namespace } from '@boxoffice/contracts';
 import { PgTransactionRunner, Routing, silentLogger } from '@boxoffice/messaging';
 import { brokerSettings, connectWithin, createTransports } from '@boxoffice/platform';
 import pg from 'pg';
@@ -34,13 +33,13 @@ try {
 }
 
 const brokers = brokerSettings(config);
-const routing = new Routing(brokers.transports);
+const routing = new Routing({ transports: brokers.transports, namespace: brokers.namespace });
 const topics = routing.sourcesOf('analytics').flatMap((source) => source.channels);
 // The event transport, built as the services' MessagingRuntime builds it.
 const [log] = createTransports([brokers.transports.event], {
   client: 'analytics-rebuild',
   brokers,
-  namespace,
+  routing,
   logger: silentLogger,
 }).values();
 if (!log.readToEnd) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { channelNames } from '@boxoffice/contracts';
+import { queues } from '@boxoffice/contracts';
 import { PrometheusProcess, TestSystem } from '@boxoffice/e2e';
 import { metricNames } from '@boxoffice/platform';
 import { waitFor } from '@boxoffice/testing';
@@ -12,7 +12,7 @@ const BURST = 300;
 
 describe('a real Prometheus scraping Checkout and Billing', () => {
   const system = new TestSystem();
-  const chargeQueue = channelNames(system.namespace).queues.chargeOrder;
+  const chargeQueue = system.routing.nameOf(queues.chargeOrder);
   let prometheus: PrometheusProcess;
   let checkout: CheckoutApi;
 

@@ -6,16 +6,14 @@ import { BillingClient } from './billing.client.js';
 import { idempotencyKeySchema, orderIdSchema, placeOrderSchema } from './order.schemas.js';
 import { orderView } from './order.view.js';
 import { OrdersService } from './orders.service.js';
-import { RetryLaterException } from './retry-later.exception.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
 const idempotencyKey = new ZodValidationPipe(idempotencyKeySchema, 'Idempotency-Key');
 const body = new ZodValidationPipe(placeOrderSchema);
 
-/** The part of Fastify's reply the synchronous path uses: the time since the request arrived, and a header. */
+/** The part of Fastify's reply the synchronous path uses: the time since the request arrived. */
 interface SyncReply {
   readonly elapsedTime: number;
-  header(name: string, value: string): unknown;
 }
 
 @ApiTags('orders')
@@ -49,16 +47,11 @@ export class OrdersController {
     // Validated before the policies: a malformed request takes no slot and counts for nothing.
     const input = body.transform(raw);
     const validKey = idempotencyKey.transform(key);
-    try {
-      const order = await this.policies.run(
-        (deadline) => this.orders.placeAndCharge(input, validKey, (orderId, order) => this.billing.charge(orderId, order, deadline)),
-        reply.elapsedTime,
-      );
-      return orderView(order);
-    } catch (error) {
-      if (error instanceof RetryLaterException) reply.header('retry-after', String(error.retryAfterSeconds));
-      throw error;
-    }
+    const order = await this.policies.run(
+      (deadline) => this.orders.placeAndCharge(input, validKey, (orderId, order) => this.billing.charge(orderId, order, deadline)),
+      reply.elapsedTime,
+    );
+    return orderView(order);
   }
 
   @Get(':id')

@@ -14,7 +14,7 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
-import { RetryLaterException } from './retry-later.exception.js';
+import { RetryLaterException } from '@boxoffice/platform';
 
 /** What a full bulkhead asks a client to wait: a slot frees as soon as one call ends. */
 const BULKHEAD_RETRY_AFTER_SECONDS = 1;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { GatewayTimeoutException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { CheckoutConfig } from '../checkout.config.js';
-import { RetryLaterException } from './retry-later.exception.js';
+import { RetryLaterException } from '@boxoffice/platform';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
 // The policies on their own: the work is an in-memory promise, Billing a function that fails or

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
-import { createPrismaClient, MetricsRegistry, providePrisma } from '@boxoffice/platform';
+import { createPrismaClient, MetricsRegistry, providePrisma, RetryLaterFilter } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -104,6 +104,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       ],
     };
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: ['error'] });
+    app.useGlobalFilters(new RetryLaterFilter(app.getHttpAdapter())); // as startService does: a 503's Retry-After
     running.push(app);
     await app.listen(0, '127.0.0.1');
     return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;

@@ -1,20 +1,11 @@
 // Shared by this lib's specs only (not exported from the lib): the broker address, a test event,
 // and the short timings that keep consumer-group tests fast.
-import { defineMessage, type Envelope } from '@boxoffice/contracts';
-import {
-  ConsumerPipeline,
-  EnvelopeFactory,
-  Outcome,
-  PgTransactionRunner,
-  type HandlerOutcome,
-  type MessageHandler,
-  type OutgoingMessage,
-  type RetryPolicy,
-  type SqlExecutor,
-} from '@boxoffice/messaging';
+import type { Envelope } from '@boxoffice/contracts';
+import { EnvelopeFactory, Outcome } from '@boxoffice/messaging';
+import type { HandlerOutcome, MessageHandler, OutgoingMessage, RetryPolicy, SqlExecutor } from '@boxoffice/messaging';
+import { numberedMessage, numberedPipeline, type Numbered } from '@boxoffice/messaging-contract';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
 import type { Kafka } from 'kafkajs';
-import { z } from 'zod';
 import { createKafkaClient } from '../kafka.client.js';
 import { KafkaConsumer, type KafkaConsumerOptions } from '../kafka.consumer.js';
 
@@ -24,15 +15,9 @@ export function testKafka(clientId: string): Kafka {
   return createKafkaClient({ brokers, clientId, logLevel: 'error' });
 }
 
-export const TestEvent = defineMessage({
-  type: 'KafkaTestEvent',
-  version: 1,
-  kind: 'event',
-  description: 'A numbered event on a key, for the messaging-kafka specs.',
-  schema: z.object({ key: z.string(), seq: z.number().int().nonnegative() }),
-});
+export const TestEvent = numberedMessage('KafkaTestEvent', 'event');
 
-export type TestPayload = z.infer<typeof TestEvent.schema>;
+export type TestPayload = Numbered;
 
 const envelopes = new EnvelopeFactory('messaging-kafka-spec');
 
@@ -48,7 +33,10 @@ export const fastGroup = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, ma
 
 /** A database with the messaging tables, for the pipeline's inbox. */
 export function pipelineDatabase(prefix: string): Promise<TestDatabase> {
-  return createTestDatabase(prefix, [new URL('../../../messaging/sql/outbox-inbox.sql', import.meta.url)]);
+  return createTestDatabase(prefix, [
+    new URL('../../../messaging/sql/outbox-inbox.sql', import.meta.url),
+    new URL('../../../messaging/sql/outbox-parking.sql', import.meta.url),
+  ]);
 }
 
 /**
@@ -63,12 +51,7 @@ export function testConsumer(
   handler: MessageHandler<TestPayload, SqlExecutor>,
   inboxKey = uniqueName('inbox'),
 ) {
-  const pipeline = new ConsumerPipeline<SqlExecutor>({
-    consumer: inboxKey,
-    handlers: [{ message: TestEvent, handler: handler as MessageHandler<never, SqlExecutor> }],
-    database: new PgTransactionRunner(db.pool),
-    retryPolicy: fastRetry,
-  });
+  const pipeline = numberedPipeline(db, TestEvent, handler, { consumer: inboxKey, retryPolicy: fastRetry });
   const consumer = new KafkaConsumer(
     kafka,
     { consumer: groupId, channels: [topic], pipeline, batch: { maxMessages: 100, maxWaitMs: 5 }, concurrency: 3 },

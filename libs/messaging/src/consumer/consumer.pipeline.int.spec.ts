@@ -63,7 +63,7 @@ describe('the consumer pipeline', () => {
       consumer: 'ledger',
       handlers: [{ message: Credited, handler }],
       database: runner,
-      sender: new MessageSender(new EnvelopeFactory('billing'), new Routing(undefined, catalog)),
+      sender: new MessageSender(new EnvelopeFactory('billing'), new Routing({ entries: catalog })),
       retryPolicy: policy,
       random: () => 0,
     });
@@ -125,7 +125,7 @@ describe('the consumer pipeline', () => {
         consumer: 'ledger',
         handlers: [{ message: Credited, handler: ledger as MessageHandler<never, SqlExecutor> }],
         database: counting,
-        sender: new MessageSender(new EnvelopeFactory('billing'), new Routing(undefined, catalog)),
+        sender: new MessageSender(new EnvelopeFactory('billing'), new Routing({ entries: catalog })),
       });
       const settlements = await processor.process(
         'ledger',

@@ -1,3 +1,6 @@
+import type { DeadLetter } from './dead-letter.js';
+import { deadLetterOf, type ParkedMessage } from './dead-letter.shelf.js';
+
 /**
  * Where a log transport (Kafka, Kinesis) parks a consumer group's dead letters of a channel: a
  * log of their own per group, `<channel>.<group>.dlt`, so a record one group cannot handle is
@@ -23,4 +26,13 @@ export function deadLetterLogsAmong(channels: ReadonlyArray<string>, names: Read
     if (source !== undefined && channels.includes(source)) found.set(name, name.slice(source.length + 1, -'.dlt'.length));
   }
   return found;
+}
+
+/**
+ * A record of a dead-letter log as the dlq tool reads it. Its source is only ever the one its
+ * failure record names: a log's consumer always writes one, and replay needs it (a record
+ * without one names none). `position` says where it sits, and where it sat in its source.
+ */
+export function logDeadLetterOf(record: Pick<ParkedMessage, 'transport' | 'store' | 'headers' | 'body' | 'position'>): DeadLetter {
+  return deadLetterOf({ ...record, defaultSource: '' });
 }

@@ -5,7 +5,8 @@ import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
 import type { Destination } from '../destination.js';
-import type { OutgoingMessage } from '../transport.port.js';
+import { PublishIncomplete, type OutgoingMessage, type PublishFailure } from '../transport.port.js';
+import { outboxStore } from './outbox.store.js';
 import type { Publisher } from './outbox.relay.js';
 import { Outbox } from './outbox.js';
 import { OutboxRelay } from './outbox.relay.js';
@@ -32,7 +33,7 @@ class RecordingPublisher implements Publisher {
 const Ticked = defineMessage({ type: 'Ticked', version: 1, kind: 'event', description: 'test', schema: z.object({ n: z.number() }) });
 const envelopes = new EnvelopeFactory('outbox-spec');
 const toKey = (key: string, transport = 'kafka'): Destination => ({ transport, channel: 'ticks', key });
-const sql = new URL('../../sql/outbox-inbox.sql', import.meta.url);
+const sql = [new URL('../../sql/outbox-inbox.sql', import.meta.url), new URL('../../sql/outbox-parking.sql', import.meta.url)];
 
 describe('the transactional outbox', () => {
   let db: TestDatabase;
@@ -41,7 +42,7 @@ describe('the transactional outbox', () => {
   const relays: OutboxRelay[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('outbox', [sql]);
+    db = await createTestDatabase('outbox', sql);
     runner = new PgTransactionRunner(db.pool);
   });
   afterEach(async () => {
@@ -71,7 +72,7 @@ describe('the transactional outbox', () => {
       await expect(addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a']], true)).rejects.toThrow('business rule broken');
       await relay.drain();
       expect(publisher.published).toEqual([]);
-      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0, parked: 0, oldestParkedAgeMs: 0 });
     });
   });
 
@@ -94,13 +95,102 @@ describe('the transactional outbox', () => {
       const relay = await startRelay(publisher);
       await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'a']]);
       const row = async () => (await db.pool.query('SELECT status, attempts, last_error FROM outbox_message')).rows[0];
+      // A publish that failed as a whole says nothing against the message: no attempt is counted.
       await expect(waitFor(row, (r) => r?.status === 'published', { description: 'publish after two failures' })).resolves.toEqual({
         status: 'published',
-        attempts: 2,
+        attempts: 0,
         last_error: 'broker unavailable',
       });
       expect(relay.counters.failedPublishes).toBe(2);
       expect(publisher.published).toHaveLength(1);
+    });
+  });
+
+  describe('when the broker refuses one message of a batch', () => {
+    // The broker takes every message but those `refuses` names, and says which (PublishIncomplete).
+    class RefusingPublisher extends RecordingPublisher {
+      refuses = (_message: OutgoingMessage) => false;
+      readonly tries = new Map<number, number>();
+
+      override async publish(batch: ReadonlyArray<OutgoingMessage>): Promise<void> {
+        const failed = new Map<number, PublishFailure>();
+        batch.forEach((message, index) => {
+          const n = (message.envelope.payload as { n: number }).n;
+          this.tries.set(n, (this.tries.get(n) ?? 0) + 1);
+          if (this.refuses(message)) failed.set(index, { reason: `no queue for ${n}`, refused: true });
+          else this.published.push(message);
+        });
+        if (failed.size > 0) throw new PublishIncomplete('test publish', failed, batch.length);
+      }
+    }
+    const poison = (message: OutgoingMessage) => (message.envelope.payload as { n: number }).n === 0;
+
+    it('publishes each of its neighbours once, tries it alone with backoff, and parks it after maxAttempts', async () => {
+      const publisher = new RefusingPublisher();
+      publisher.refuses = poison;
+      const relay = await startRelay(publisher, { maxAttempts: 3, retryInitialDelayMs: 10, retryMaxDelayMs: 40 });
+      await addInTransaction(Array.from({ length: 20 }, (_, n) => [envelopes.create(Ticked, { n }), `k${n}`]));
+      const parkedRow = async () =>
+        (await db.pool.query(`SELECT status, attempts, last_error FROM outbox_message WHERE status <> 'published'`)).rows;
+      await expect(
+        waitFor(parkedRow, (rows) => rows[0]?.status === 'parked', { description: 'the refused message to be parked' }),
+      ).resolves.toEqual([{ status: 'parked', attempts: 3, last_error: 'no queue for 0' }]);
+      expect([...publisher.tries].filter(([n]) => n !== 0).every(([, tries]) => tries === 1)).toBe(true);
+      expect(publisher.tries.get(0)).toBe(3);
+      expect(publisher.published).toHaveLength(19);
+      expect(relay.counters).toMatchObject({ published: 19, refused: 3, parked: 1, failedPublishes: 0 });
+      await expect(relay.stats()).resolves.toMatchObject({ pending: 0, parked: 1 });
+    });
+
+    it('holds the later messages of its key until it is parked, so that a key keeps its order while it is tried', async () => {
+      const publisher = new RefusingPublisher();
+      publisher.refuses = poison;
+      const relay = await startRelay(publisher, { maxAttempts: 2, retryInitialDelayMs: 50, retryMaxDelayMs: 50 });
+      await addInTransaction([0, 1, 2].map((n) => [envelopes.create(Ticked, { n }), 'same key']));
+      await waitFor(
+        () => relay.stats(),
+        (stats) => stats.parked === 1 && stats.pending === 0,
+        { description: 'the key to move on' },
+      );
+      expect(publisher.published.map((m) => (m.envelope.payload as { n: number }).n)).toEqual([1, 2]);
+      expect(publisher.tries.get(1)).toBe(1);
+    });
+
+    it('publishes a parked message again once it is retried, and discards one for good', async () => {
+      const publisher = new RefusingPublisher();
+      publisher.refuses = poison;
+      const relay = await startRelay(publisher, { maxAttempts: 1 });
+      const [first, second] = [envelopes.create(Ticked, { n: 0 }), envelopes.create(Ticked, { n: 0 })];
+      await addInTransaction([
+        [first, 'a'],
+        [second, 'b'],
+      ]);
+      const client = await db.pool.connect();
+      try {
+        await waitFor(
+          () => outboxStore.parked(client),
+          (rows) => rows.length === 2,
+          { description: 'both to be parked' },
+        );
+        expect((await outboxStore.parked(client)).map((row) => ({ id: row.id, attempts: row.attempts }))).toEqual([
+          { id: first.id, attempts: 1 },
+          { id: second.id, attempts: 1 },
+        ]);
+        publisher.refuses = () => false; // the queue exists now
+        await expect(outboxStore.retryParked(client, [first.id])).resolves.toBe(1);
+        await waitFor(
+          () => Promise.resolve(publisher.published.map((m) => m.envelope.id)),
+          (ids) => ids.includes(first.id),
+          {
+            description: 'the retried message to be published',
+          },
+        );
+        await expect(outboxStore.discardParked(client, null)).resolves.toBe(1);
+        await expect(relay.stats()).resolves.toMatchObject({ pending: 0, parked: 0 });
+        expect(publisher.published.map((m) => m.envelope.id)).toEqual([first.id]);
+      } finally {
+        client.release();
+      }
     });
   });
 
@@ -161,7 +251,7 @@ describe('the transactional outbox', () => {
         const sequence = publisher.published.filter((m) => m.destination.key === key).map((m) => (m.envelope.payload as { n: number }).n);
         expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
       }
-      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+      await expect(relay.stats()).resolves.toEqual({ pending: 0, oldestPendingAgeMs: 0, parked: 0, oldestParkedAgeMs: 0 });
     });
   });
 

@@ -4,8 +4,9 @@ import { Backoff } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { inPgTransaction } from '../pg-transaction.js';
-import type { OutgoingMessage, Transport } from '../transport.port.js';
-import { outboxStore, type OutboxStats, type PendingMessage } from './outbox.store.js';
+import { describeDestination } from '../destination.js';
+import { PublishIncomplete, type OutgoingMessage, type Transport } from '../transport.port.js';
+import { outboxStore, type FailedRow, type OutboxStats, type PendingMessage } from './outbox.store.js';
 
 export interface OutboxRelayOptions {
   /** Messages claimed and published per transaction. */
@@ -21,9 +22,14 @@ export interface OutboxRelayOptions {
   /** How long published rows are kept (for inspection) before they are pruned. */
   readonly retentionMs?: number;
   readonly pruneIntervalMs?: number;
-  /** Backoff after a failed publish: doubles from initial up to max, reset by a success. */
+  /**
+   * Backoff after a failed publish: doubles from initial up to max, reset by a success. A message
+   * the broker refused waits the same way, on its own, before it is claimed again.
+   */
   readonly retryInitialDelayMs?: number;
   readonly retryMaxDelayMs?: number;
+  /** Refusals after which a message is parked: out of the relay's way until retried or discarded (npm run dlq -- outbox). Default 10. */
+  readonly maxAttempts?: number;
   readonly logger?: Logger;
 }
 
@@ -52,7 +58,7 @@ export class OutboxRelay {
   private wakeRequested = false;
   private lastPruneAt = 0;
 
-  readonly counters = { published: 0, failedPublishes: 0 };
+  readonly counters = { published: 0, failedPublishes: 0, refused: 0, parked: 0 };
 
   constructor(
     private readonly pool: pg.Pool,
@@ -69,6 +75,7 @@ export class OutboxRelay {
       pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
       retryInitialDelayMs: options.retryInitialDelayMs ?? 100,
       retryMaxDelayMs: options.retryMaxDelayMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 10,
     };
   }
 
@@ -91,14 +98,17 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes until nothing is pending. Returns how many messages it claimed. A batch stops only
-   * when its claim finds nothing: a claim that comes up empty because the other batches hold
-   * every pending row is fine, since whichever batch holds a row claims again after it commits.
+   * Publishes until nothing is pending that may go now. Returns how many messages it sent. A batch
+   * stops only when its claim finds nothing: a claim that comes up empty because the other batches
+   * hold every pending row is fine, since whichever batch holds a row claims again after it commits.
    */
   async drain(): Promise<number> {
     const totals = await this.inParallel(async (publisher) => {
       let total = 0;
-      for (let claimed = await this.publishBatch(publisher); claimed > 0; claimed = await this.publishBatch(publisher)) total += claimed;
+      for (let round = await this.publishBatch(publisher); round.sent + round.heldBack > 0; round = await this.publishBatch(publisher)) {
+        total += round.sent;
+        if (round.sent === 0) await delay(this.options.retryInitialDelayMs); // held behind a message waiting its turn
+      }
       return total;
     });
     return totals.reduce((sum, total) => sum + total, 0);
@@ -126,11 +136,13 @@ export class OutboxRelay {
     });
     while (!this.stopping) {
       try {
-        const claimed = await this.publishBatch(publisher);
+        const { sent, heldBack, nextAttemptInMs } = await this.publishBatch(publisher);
         backoff.reset();
         await this.pruneWhenDue();
-        if (claimed > 0) continue; // there may be more, or messages held back for this round
-        await this.waitForWork();
+        if (sent > 0) continue; // there may be more
+        // Held back behind an earlier message of their key (in another batch), or a refused message waiting its turn.
+        const due = heldBack > 0 ? this.options.retryInitialDelayMs : (nextAttemptInMs ?? Infinity);
+        await this.waitForWork(Math.min(this.options.pollIntervalMs, due));
       } catch (error) {
         this.counters.failedPublishes += 1;
         const delayMs = backoff.next();
@@ -157,7 +169,13 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(publisher: Publisher): Promise<number> {
+  /**
+   * One round: claim, publish, and record what the broker took, message by message. What it took
+   * is marked published and never sent again, whatever happened to its neighbours. What it refused
+   * waits on its own (`recordFailed`) and is parked after `maxAttempts`. A publish that failed as a
+   * whole keeps the batch pending and backs the loop off.
+   */
+  private async publishBatch(publisher: Publisher): Promise<{ sent: number; heldBack: number; nextAttemptInMs: number | null }> {
     // A connection lost while we publish (database restart, failover) fails this round, not the
     // process: the claim transaction is gone, the rows are pending again, the next round retries.
     const result = await inPgTransaction(this.pool, async (client) => {
@@ -166,21 +184,65 @@ export class OutboxRelay {
       // So the commit does not wait for the WAL flush.
       await client.query('SET LOCAL synchronous_commit = off');
       const claimed = await outboxStore.claim(client, publisher.name, this.options.batchSize);
-      const positions = claimed.messages.map((m) => m.position);
-      let failure: unknown;
-      try {
-        if (claimed.messages.length > 0) await publisher.publish(claimed.messages.map(toOutgoing));
-        await outboxStore.markPublished(client, positions);
-      } catch (error) {
-        failure = error;
-        await outboxStore.recordFailure(client, positions, describe(error));
-      }
-      return { claimed: claimed.messages.length + claimed.heldBack, published: failure ? 0 : positions.length, failure };
+      const { taken, failed, failure } = await this.publishAll(publisher, claimed.messages);
+      await outboxStore.markPublished(client, taken);
+      if (failure && !(failure instanceof PublishIncomplete))
+        await outboxStore.recordFailure(
+          client,
+          failed.map((f) => f.position),
+          describe(failure),
+        );
+      const parked =
+        failure instanceof PublishIncomplete
+          ? await outboxStore.recordFailed(client, failed, {
+              maxAttempts: this.options.maxAttempts,
+              initialDelayMs: this.options.retryInitialDelayMs,
+              maxDelayMs: this.options.retryMaxDelayMs,
+            })
+          : [];
+      const nextAttemptInMs = claimed.messages.length === 0 ? await outboxStore.nextAttemptInMs(client, publisher.name) : null;
+      return {
+        sent: claimed.messages.length,
+        heldBack: claimed.heldBack,
+        nextAttemptInMs,
+        published: taken.length,
+        failed,
+        failure,
+        parked,
+      };
     });
     this.counters.published += result.published;
-    // Thrown after the commit, so what was published stays marked and the failures are recorded.
-    if (result.failure) throw result.failure;
-    return result.claimed;
+    this.counters.refused += result.failed.filter((f) => f.refused).length;
+    this.counters.parked += result.parked.length;
+    for (const row of result.parked)
+      this.logger.error(
+        `outbox relay: parked message ${row.id} (${row.type} to ${describeDestination(row.destination)}) after ${row.attempts} refusals: ${row.lastError}; ` +
+          'see `npm run dlq -- outbox list`',
+      );
+    // Refusals alone are the messages' own business: the relay goes on with the rest at once.
+    const onlyRefusals = result.failure instanceof PublishIncomplete && result.failed.every((f) => f.refused);
+    if (result.failure && !onlyRefusals) throw result.failure; // after the commit: what was taken stays marked
+    if (onlyRefusals) this.logger.warn(`outbox relay: ${describe(result.failure)}; the refused messages wait on their own`);
+    return { sent: result.sent, heldBack: result.heldBack, nextAttemptInMs: result.nextAttemptInMs };
+  }
+
+  /** Publishes the batch and says, row by row, what the broker took. */
+  private async publishAll(
+    publisher: Publisher,
+    messages: ReadonlyArray<PendingMessage>,
+  ): Promise<{ taken: string[]; failed: FailedRow[]; failure: unknown }> {
+    const positions = messages.map((m) => m.position);
+    if (messages.length === 0) return { taken: [], failed: [], failure: null };
+    try {
+      await publisher.publish(messages.map(toOutgoing));
+      return { taken: positions, failed: [], failure: null };
+    } catch (failure) {
+      if (!(failure instanceof PublishIncomplete)) {
+        return { taken: [], failed: positions.map((position) => ({ position, reason: describe(failure), refused: false })), failure };
+      }
+      const failed = [...failure.failed].map(([index, { reason, refused }]) => ({ position: positions[index], reason, refused }));
+      return { taken: positions.filter((_, index) => !failure.failed.has(index)), failed, failure };
+    }
   }
 
   private async pruneWhenDue(): Promise<void> {

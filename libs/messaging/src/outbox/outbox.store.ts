@@ -19,7 +19,41 @@ export interface ClaimedBatch {
 export interface OutboxStats {
   readonly pending: number;
   readonly oldestPendingAgeMs: number;
+  /** Messages a broker refused too often, set aside until someone retries or discards them (npm run dlq -- outbox). */
+  readonly parked: number;
+  readonly oldestParkedAgeMs: number;
 }
+
+/** One message of a publish that a broker did not take, by outbox position. */
+export interface FailedRow {
+  readonly position: string;
+  readonly reason: string;
+  /** The broker said no to this message; false when no answer came (nothing is counted then). */
+  readonly refused: boolean;
+}
+
+/** How a refused message is tried again: after a delay doubling per refusal, and parked after the last. */
+export interface RefusalPolicy {
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** A parked message, as the dlq tool lists it. */
+export interface ParkedRow {
+  readonly position: string;
+  readonly id: string;
+  readonly type: string;
+  readonly destination: Destination;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly createdAt: Date;
+  readonly parkedAt: Date;
+  readonly envelope: Envelope;
+}
+
+/** Published rows deleted per statement: a long backlog of them is pruned without one huge transaction. */
+const PRUNE_BATCH = 5_000;
 
 /**
  * The relay's SQL against `outbox_message`, run on the connection that holds the claim.
@@ -38,7 +72,7 @@ export const outboxStore = {
       `WITH claimed AS (
          SELECT position, partition_key, envelope, destination, headers
            FROM outbox_message
-          WHERE status = 'pending' AND destination->>'transport' = $2
+          WHERE status = 'pending' AND destination->>'transport' = $2 AND next_attempt_at <= now()
           ORDER BY position
           LIMIT $1
             FOR UPDATE SKIP LOCKED)
@@ -58,6 +92,17 @@ export const outboxStore = {
     };
   },
 
+  /** How long until a refused message of the transport may be tried again; null when none waits. */
+  async nextAttemptInMs(client: pg.ClientBase, transport: string): Promise<number | null> {
+    const { rows } = await client.query<{ ms: number | null }>(
+      `SELECT (EXTRACT(EPOCH FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
+         FROM outbox_message
+        WHERE status = 'pending' AND destination->>'transport' = $1 AND next_attempt_at > now()`,
+      [transport],
+    );
+    return rows[0].ms === null ? null : Math.max(0, Math.ceil(rows[0].ms));
+  },
+
   async markPublished(client: pg.ClientBase, positions: ReadonlyArray<string>): Promise<void> {
     if (positions.length === 0) return;
     await client.query(
@@ -67,22 +112,85 @@ export const outboxStore = {
     );
   },
 
-  /** A failed publish keeps the message pending; the count and error say why it is still there. */
+  /** A publish that failed as a whole (the broker away): the messages stay pending, the error says why. */
   async recordFailure(client: pg.ClientBase, positions: ReadonlyArray<string>, error: string): Promise<void> {
-    await client.query(
-      `UPDATE outbox_message SET attempts = attempts + 1, last_error = $2
-        WHERE position = ANY($1::bigint[])`,
-      [positions, error.slice(0, 1_000)],
-    );
+    await client.query(`UPDATE outbox_message SET last_error = $2 WHERE position = ANY($1::bigint[])`, [positions, error.slice(0, 1_000)]);
   },
 
-  async prunePublished(client: pg.ClientBase, olderThanMs: number): Promise<number> {
+  /**
+   * The messages a publish did not take, each on its own: a refused one counts an attempt, waits
+   * `initialDelayMs` doubled per attempt before the relay claims it again, and is parked at
+   * `maxAttempts`; an unanswered one just waits the first delay. Returns the ones it parked.
+   */
+  async recordFailed(client: pg.ClientBase, failed: ReadonlyArray<FailedRow>, policy: RefusalPolicy): Promise<ParkedRow[]> {
+    if (failed.length === 0) return [];
+    const { rows } = await client.query<ParkedRowSql>(
+      `WITH failed AS (
+         SELECT * FROM json_to_recordset($1::json) AS f(position bigint, reason text, refused boolean)),
+       updated AS (
+         UPDATE outbox_message o
+            SET attempts = o.attempts + f.refused::int,
+                last_error = left(f.reason, 1000),
+                status = CASE WHEN f.refused AND o.attempts + 1 >= $2 THEN 'parked' ELSE 'pending' END,
+                parked_at = CASE WHEN f.refused AND o.attempts + 1 >= $2 THEN clock_timestamp() END,
+                next_attempt_at = clock_timestamp() + make_interval(secs => least($4::float8, $3::float8 * power(2, o.attempts)) / 1000)
+           FROM failed f
+          WHERE o.position = f.position
+         RETURNING o.*)
+       SELECT ${PARKED_COLUMNS} FROM updated WHERE status = 'parked'`,
+      [JSON.stringify(failed), policy.maxAttempts, policy.initialDelayMs, policy.maxDelayMs],
+    );
+    return rows.map(parkedRowOf);
+  },
+
+  /** Parked messages, oldest first. */
+  async parked(client: pg.ClientBase, limit = 100): Promise<ParkedRow[]> {
+    const { rows } = await client.query<ParkedRowSql>(
+      `SELECT ${PARKED_COLUMNS} FROM outbox_message WHERE status = 'parked' ORDER BY position LIMIT $1`,
+      [limit],
+    );
+    return rows.map(parkedRowOf);
+  },
+
+  /**
+   * Back to pending with a fresh set of attempts (all parked messages when `ids` is null); returns
+   * how many. The notification wakes the relays at once, as a new message does.
+   */
+  async retryParked(client: pg.ClientBase, ids: ReadonlyArray<string> | null): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(
+      `WITH retried AS (
+         UPDATE outbox_message SET status = 'pending', attempts = 0, parked_at = NULL, next_attempt_at = '-infinity'
+          WHERE status = 'parked' AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+         RETURNING 1)
+       SELECT count(*)::int AS n, pg_notify('outbox_message', '') FROM retried`,
+      [ids],
+    );
+    return rows[0].n;
+  },
+
+  /** Deletes parked messages for good (all of them when `ids` is null); returns how many. */
+  async discardParked(client: pg.ClientBase, ids: ReadonlyArray<string> | null): Promise<number> {
     const { rowCount } = await client.query(
-      `DELETE FROM outbox_message
-        WHERE status = 'published' AND published_at < now() - make_interval(secs => $1::float8 / 1000)`,
-      [olderThanMs],
+      `DELETE FROM outbox_message WHERE status = 'parked' AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))`,
+      [ids],
     );
     return rowCount ?? 0;
+  },
+
+  /** Deletes published rows older than the retention, PRUNE_BATCH rows a statement, each committed on its own. */
+  async prunePublished(client: pg.ClientBase, olderThanMs: number): Promise<number> {
+    let pruned = 0;
+    for (;;) {
+      const { rowCount } = await client.query(
+        `DELETE FROM outbox_message WHERE position IN (
+           SELECT position FROM outbox_message
+            WHERE status = 'published' AND published_at < now() - make_interval(secs => $1::float8 / 1000)
+            LIMIT $2)`,
+        [olderThanMs, PRUNE_BATCH],
+      );
+      pruned += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) return pruned;
+    }
   },
 
   /** The transports that have pending messages, so a relay with no publisher for one can say so. */
@@ -94,11 +202,47 @@ export const outboxStore = {
   },
 
   async stats(client: pg.ClientBase): Promise<OutboxStats> {
-    const { rows } = await client.query<{ pending: number; oldest_ms: number }>(
-      `SELECT count(*)::int AS pending,
-              COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::float8 AS oldest_ms
-         FROM outbox_message WHERE status = 'pending'`,
+    const { rows } = await client.query<{ pending: number; oldest_ms: number; parked: number; oldest_parked_ms: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+              COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending')) * 1000, 0)::float8 AS oldest_ms,
+              count(*) FILTER (WHERE status = 'parked')::int AS parked,
+              COALESCE(EXTRACT(EPOCH FROM now() - min(parked_at) FILTER (WHERE status = 'parked')) * 1000, 0)::float8 AS oldest_parked_ms
+         FROM outbox_message WHERE status IN ('pending', 'parked')`,
     );
-    return { pending: rows[0].pending, oldestPendingAgeMs: Math.round(rows[0].oldest_ms) };
+    const [row] = rows;
+    return {
+      pending: row.pending,
+      oldestPendingAgeMs: Math.round(row.oldest_ms),
+      parked: row.parked,
+      oldestParkedAgeMs: Math.round(row.oldest_parked_ms),
+    };
   },
 };
+
+const PARKED_COLUMNS = `position::text AS position, id::text AS id, type, destination, attempts, last_error, created_at, parked_at, envelope`;
+
+interface ParkedRowSql {
+  position: string;
+  id: string;
+  type: string;
+  destination: Destination;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  parked_at: Date;
+  envelope: Envelope;
+}
+
+function parkedRowOf(row: ParkedRowSql): ParkedRow {
+  return {
+    position: row.position,
+    id: row.id,
+    type: row.type,
+    destination: row.destination,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    parkedAt: row.parked_at,
+    envelope: row.envelope,
+  };
+}

@@ -1,5 +1,14 @@
-import type { ConsumerState, TransportConsumer } from '../transport.port.js';
-import type { Lane, LaneRunner } from './lane.runner.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { ConsumerSpec, ConsumerState, SourceSemantics, TransportConsumer } from '../transport.port.js';
+import { LaneRunner, type Lane } from './lane.runner.js';
+
+export interface LaneConsumerOptions {
+  /** How the lanes' sources behave, where a lane does not say otherwise. */
+  readonly semantics: SourceSemantics;
+  /** How long `stop()` waits for the batches in flight; after that the broker delivers them again. */
+  readonly stopTimeoutMs?: number;
+  readonly logger?: Logger;
+}
 
 /**
  * A queue consumer as the port sees it, for an adapter whose consumer is nothing but its lanes on
@@ -9,9 +18,23 @@ import type { Lane, LaneRunner } from './lane.runner.js';
  * makes), `attach` opens what feeds them once they run and `detach` closes it as they stop.
  */
 export abstract class LaneConsumer<D> implements TransportConsumer {
+  protected readonly runner: LaneRunner<D>;
+  /** Names the consumer in log lines: `nats consumer billing`. */
+  protected readonly label: string;
+  protected readonly logger: Logger;
   private phase: ConsumerState = 'new';
 
-  constructor(protected readonly runner: LaneRunner<D>) {}
+  /** `broker` names it in log lines; the spec's pipeline processes every lane's batches. */
+  constructor(
+    broker: string,
+    protected readonly spec: ConsumerSpec,
+    options: LaneConsumerOptions,
+  ) {
+    this.label = `${broker} consumer ${spec.consumer}`;
+    this.logger = options.logger ?? silentLogger;
+    const { semantics, stopTimeoutMs } = options;
+    this.runner = new LaneRunner({ pipeline: spec.pipeline, semantics, label: this.label, stopTimeoutMs, logger: this.logger });
+  }
 
   /** The lanes to run, opened: run once per `start`. */
   protected abstract lanes(): Promise<ReadonlyArray<Lane<D>>>;

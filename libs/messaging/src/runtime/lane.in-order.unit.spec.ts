@@ -35,7 +35,7 @@ function orderedLane(batch: Entry[], settled: string[][], released: string[][]):
     inbound: ({ name, headers }) => ({ body: name, headers }),
     settle: async (records) => void settled.push(records.map((r) => r.name)),
     release: async (records) => void released.push(records.map((r) => r.name)),
-    retried: (record, headers) => ({ ...record, headers }),
+    retriesInPlace: true,
   };
 }
 
@@ -98,12 +98,13 @@ describe('a lane that reads in order', () => {
 describe('a consumer made of lanes', () => {
   class TestConsumer extends LaneConsumer<Entry> {
     constructor(private readonly open: () => Promise<Array<Lane<Entry>>>) {
+      const pipeline: BatchProcessor = { process: async (_source, messages) => messages.map(() => ack) };
       super(
-        new LaneRunner<Entry>({
-          pipeline: { process: async (_source, messages) => messages.map(() => ack) },
+        'test',
+        { consumer: 'spec', channels: ['log'], pipeline, batch: { maxMessages: 10, maxWaitMs: 5 }, concurrency: 1 },
+        {
           semantics: unordered,
-          label: 'test',
-        }),
+        },
       );
     }
 

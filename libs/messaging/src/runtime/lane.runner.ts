@@ -27,16 +27,19 @@ export interface Lane<D> {
   release(batch: ReadonlyArray<D>): Promise<void>;
   /** Whether the batch can still be settled (the channel it came on is open); false gives it up. */
   settleable?(batch: ReadonlyArray<D>): boolean;
-  /** Keeps the batch this lane's while the pipeline works on it (a visibility timeout); returns the function that ends it. */
+  /**
+   * Keeps the batch this lane's while the pipeline works on it (a visibility timeout, `renewEvery`);
+   * returns the function that ends it, which an abandon calls too: a dead process renews nothing.
+   */
   keepAlive?(batch: ReadonlyArray<D>): () => void;
   /**
-   * Given by a lane that reads its source in order (a stream one lane reads as a log): the
-   * delivery as it is tried again in place, carrying its failure headers. The batch is then
-   * settled in order (settleInOrder): `settle` gets each settled prefix, a retry's delay is
-   * waited where the lane stands (keepAlive running all along), and what is left unsettled when
-   * the runner stops is released.
+   * Set by a lane that reads its source in order (a stream one lane reads as a log): a retry
+   * waits in place. The batch is settled in order (settleInOrder): `settle` gets each settled
+   * prefix, a retry's delay is waited where the lane stands (keepAlive running all along), the
+   * retried delivery goes to the pipeline again with the failure headers of its retry, and what
+   * is left unsettled when the runner stops is released.
    */
-  retried?(delivery: D, headers: Record<string, string>): D;
+  readonly retriesInPlace?: boolean;
 }
 
 export interface LaneRunnerOptions {
@@ -59,6 +62,8 @@ export class LaneRunner<D> {
   private halt = new AbortController();
   private running: Array<Promise<void>> = [];
   private abandoned = false;
+  /** The keepAlive of each batch in the pipeline, ended by an abandon as by the batch's end. */
+  private readonly keeping = new Set<() => void>();
   private readonly logger: Logger;
 
   constructor(private readonly options: LaneRunnerOptions) {
@@ -72,11 +77,6 @@ export class LaneRunner<D> {
 
   get isRunning(): boolean {
     return this.running.length > 0 && !this.halt.signal.aborted;
-  }
-
-  /** Whether `abandon()` ended this run: a lane's keepAlive stops touching the broker, as a dead process would. */
-  get isAbandoned(): boolean {
-    return this.abandoned;
   }
 
   start(lanes: ReadonlyArray<Lane<D>>): void {
@@ -107,6 +107,7 @@ export class LaneRunner<D> {
     this.abandoned = true;
     this.halt.abort();
     this.running = [];
+    for (const end of [...this.keeping]) end();
   }
 
   private async run(lane: Lane<D>): Promise<void> {
@@ -129,7 +130,7 @@ export class LaneRunner<D> {
   }
 
   private async handle(lane: Lane<D>, batch: ReadonlyArray<D>, signal: AbortSignal): Promise<void> {
-    if (lane.retried) return this.handleInOrder(lane, batch, signal);
+    if (lane.retriesInPlace) return this.handleInOrder(lane, batch, signal);
     const settlements = await processUntilCommitted(
       this.options.pipeline,
       lane.source,
@@ -138,7 +139,7 @@ export class LaneRunner<D> {
       {
         signal,
         settleable: lane.settleable && (() => lane.settleable!(batch)),
-        keepAlive: lane.keepAlive && (() => lane.keepAlive!(batch)),
+        keepAlive: lane.keepAlive && (() => this.keepAlive(lane, batch)),
         logger: this.logger,
         label: this.options.label,
       },
@@ -155,32 +156,43 @@ export class LaneRunner<D> {
     }
   }
 
+  /** Starts the lane's keepAlive of `batch`; the function returned ends it, once. */
+  private keepAlive(lane: Lane<D>, batch: ReadonlyArray<D>): () => void {
+    const stop = lane.keepAlive!(batch);
+    const end = () => {
+      if (this.keeping.delete(end)) stop();
+    };
+    this.keeping.add(end);
+    return end;
+  }
+
   /** A batch of an ordered lane: its settled prefix settled, a retry waited out in place, the rest released if stopped first. */
   private async handleInOrder(lane: Lane<D>, batch: ReadonlyArray<D>, signal: AbortSignal): Promise<void> {
-    const stopKeeping = lane.keepAlive?.(batch);
+    const stopKeeping = lane.keepAlive && this.keepAlive(lane, batch);
     let settled = 0;
     try {
-      const done = await settleInOrder(batch, {
-        process: (records) =>
+      const records = batch.map((delivery): InOrder<D> => ({ delivery, message: lane.inbound(delivery) }));
+      const done = await settleInOrder(records, {
+        process: (prefix) =>
           processUntilCommitted(
             this.options.pipeline,
             lane.source,
-            records.map((delivery) => lane.inbound(delivery)),
+            prefix.map(({ message }) => message),
             lane.semantics ?? this.options.semantics,
             {
               signal,
-              settleable: lane.settleable && (() => lane.settleable!(records)),
+              settleable: lane.settleable && (() => lane.settleable!(deliveriesOf(prefix))),
               logger: this.logger,
               label: this.options.label,
             },
           ),
-        commit: async (records, settlements) => {
+        commit: async (prefix, settlements) => {
           if (this.abandoned) return;
-          await lane.settle(records, settlements);
-          settled += records.length;
+          await lane.settle(deliveriesOf(prefix), settlements);
+          settled += prefix.length;
         },
         wait: (ms) => pause(ms, signal),
-        retried: (delivery, headers) => lane.retried!(delivery, headers),
+        retried: (record, headers) => ({ ...record, message: { ...record.message, headers } }),
       });
       if (!done && !this.abandoned) await lane.release(batch.slice(settled));
     } catch (error) {
@@ -192,4 +204,14 @@ export class LaneRunner<D> {
       stopKeeping?.();
     }
   }
+}
+
+/** A delivery of a lane that retries in place, with the message the pipeline reads: a retried one's carries its new failure headers. */
+interface InOrder<D> {
+  readonly delivery: D;
+  readonly message: InboundMessage;
+}
+
+function deliveriesOf<D>(records: ReadonlyArray<InOrder<D>>): D[] {
+  return records.map(({ delivery }) => delivery);
 }

@@ -222,6 +222,32 @@ describe('a lane runner', () => {
     expect(settled).toEqual([[1, 2]]);
     expect(released).toEqual([[3]]);
   });
+
+  it('keeps a batch alive while the pipeline has it, and no longer once abandoned, as a dead process would', async () => {
+    let kept = 0;
+    let handedOut = false;
+    const lane: Lane<number> = {
+      source: 'q',
+      receive: async (signal) => {
+        if (!handedOut) return ((handedOut = true), [1]);
+        return new Promise<number[]>((resolve) => signal.addEventListener('abort', () => resolve([])));
+      },
+      inbound: (n) => ({ body: String(n), headers: {} }),
+      settle: async () => {},
+      release: async () => {},
+      keepAlive: () => {
+        kept += 1;
+        return () => (kept -= 1);
+      },
+    };
+    // The database never answers: the batch stays in the pipeline until the runner goes.
+    const pipeline: BatchProcessor = { process: () => new Promise<Settlement[]>(() => {}) };
+    const runner = new LaneRunner<number>({ pipeline, semantics: { ordered: false, exclusive: true }, label: 'test' });
+    runner.start([lane]);
+    await eventually(() => kept === 1);
+    runner.abandon();
+    expect(kept).toBe(0);
+  });
 });
 
 describe('settling an ordered log', () => {

@@ -1,10 +1,9 @@
-import type { InboundMessage, Settlement } from '../transport.port.js';
-import { silentLogger, type Logger } from '../logger.js';
-import type { ConsumerSpec } from '../transport.port.js';
+import type { Logger } from '../logger.js';
+import type { ConsumerSpec, InboundMessage, Settlement } from '../transport.port.js';
 import { DeliveryBuffer } from './delivery.buffer.js';
 import type { HealingConnection } from './healing.connection.js';
 import { LaneConsumer } from './lane.consumer.js';
-import { LaneRunner, type Lane } from './lane.runner.js';
+import type { Lane } from './lane.runner.js';
 import { untilStopped } from './stoppable.js';
 
 /** A lane's subscription to its queue, as the adapter opens it: the link (a channel, a receiver) the broker pushes down. */
@@ -50,8 +49,6 @@ interface Feed<L, D> extends Subscription<L, D> {
  * batch, and close a link.
  */
 export abstract class SubscriptionConsumer<C, L, D> extends LaneConsumer<Pushed<L, D>> {
-  protected readonly logger: Logger;
-  private readonly label: string;
   private readonly feeds: Array<Feed<L, D>> = [];
   private unregister: (() => void) | null = null;
   private unlisten: (() => void) | null = null;
@@ -60,23 +57,11 @@ export abstract class SubscriptionConsumer<C, L, D> extends LaneConsumer<Pushed<
   constructor(
     broker: string,
     protected readonly connection: HealingConnection<C>,
-    protected readonly spec: ConsumerSpec,
+    spec: ConsumerSpec,
     options: SubscriptionConsumerOptions,
   ) {
-    const label = `${broker} consumer ${spec.consumer}`;
-    const logger = options.logger ?? silentLogger;
-    super(
-      new LaneRunner({
-        pipeline: spec.pipeline,
-        // A work queue is this consumer's alone, and competing consumers reorder it anyway.
-        semantics: { ordered: false, exclusive: true },
-        label,
-        stopTimeoutMs: options.stopTimeoutMs,
-        logger,
-      }),
-    );
-    this.label = label;
-    this.logger = logger;
+    // A work queue is this consumer's alone, and competing consumers reorder it anyway.
+    super(broker, spec, { ...options, semantics: { ordered: false, exclusive: true } });
   }
 
   /**

@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { MessageRefused, PublishIncomplete } from '../transport.port.js';
+import { allConfirmed, sendEach } from './publish.confirmations.js';
+
+describe("a publish's confirmations", () => {
+  it('resolve once every one is in', async () => {
+    const confirmed: number[] = [];
+    const later = (n: number, ms: number) => new Promise<void>((resolve) => setTimeout(() => resolve(void confirmed.push(n)), ms));
+    await allConfirmed([later(1, 10), later(2, 1), Promise.resolve()], 'test publish');
+    expect(confirmed.sort()).toEqual([1, 2]);
+  });
+
+  it('reject once every one is in, naming each message not taken by its index, and whether the broker refused it', async () => {
+    const refused = new MessageRefused('no stream answers that subject');
+    let lastSettled = false;
+    const slow = new Promise<void>((resolve) => setTimeout(() => resolve(void (lastSettled = true)), 10));
+    const error = await allConfirmed(
+      [Promise.reject(refused), Promise.resolve(), Promise.reject(new Error('timeout')), slow],
+      'NATS publish',
+    ).then(
+      () => null,
+      (rejected: unknown) => rejected,
+    );
+    expect(lastSettled).toBe(true);
+    expect(error).toBeInstanceOf(PublishIncomplete);
+    const incomplete = error as PublishIncomplete;
+    expect(incomplete.message).toBe('NATS publish: 2 of 4 not taken (no stream answers that subject)');
+    expect(incomplete.cause).toBe(refused);
+    expect([...incomplete.failed]).toEqual([
+      [0, { reason: 'no stream answers that subject', refused: true }],
+      [2, { reason: 'timeout', refused: false }],
+    ]);
+  });
+
+  it("describe and judge a failure in the broker's words where it has them", async () => {
+    const rheaError = { condition: 'amqp:resource-limit-exceeded' };
+    const error = (await allConfirmed([Promise.resolve(), Promise.reject(rheaError)], 'activemq send', {
+      describe: (e) => (e as { condition: string }).condition,
+      refused: (e) => (e as { condition: string }).condition.startsWith('amqp:'),
+    }).catch((e: unknown) => e)) as PublishIncomplete;
+    expect(error.message).toBe('activemq send: 1 of 2 not taken (amqp:resource-limit-exceeded)');
+    expect([...error.failed]).toEqual([[1, { reason: 'amqp:resource-limit-exceeded', refused: true }]]);
+  });
+});
+
+describe('sending each message', () => {
+  it('refuses one that cannot even be written out on its own, and still sends the rest', async () => {
+    const sent: number[] = [];
+    const confirmations = sendEach([1, 2, 3], (n) => {
+      if (n === 2) throw new TypeError("Field 'timestamp' is the wrong type");
+      sent.push(n);
+      return Promise.resolve();
+    });
+    const error = (await allConfirmed(confirmations, 'test publish').catch((e: unknown) => e)) as PublishIncomplete;
+    expect(sent).toEqual([1, 3]);
+    expect([...error.failed]).toEqual([[1, { reason: "cannot be sent: Field 'timestamp' is the wrong type", refused: true }]]);
+  });
+});
