@@ -57,6 +57,8 @@ export class OutboxRelay {
   private readonly waiting = new Set<() => void>();
   private wakeRequested = false;
   private lastPruneAt = 0;
+  /** Per transport, when the first message it refused may be tried again: the loop wakes for it. */
+  private readonly nextAttemptAt = new Map<string, number>();
 
   readonly counters = { published: 0, failedPublishes: 0, refused: 0, parked: 0 };
 
@@ -136,13 +138,17 @@ export class OutboxRelay {
     });
     while (!this.stopping) {
       try {
-        const { sent, heldBack, nextAttemptInMs } = await this.publishBatch(publisher);
+        const { sent, heldBack } = await this.publishBatch(publisher);
         backoff.reset();
         await this.pruneWhenDue();
         if (sent > 0) continue; // there may be more
-        // Held back behind an earlier message of their key (in another batch), or a refused message waiting its turn.
-        const due = heldBack > 0 ? this.options.retryInitialDelayMs : (nextAttemptInMs ?? Infinity);
-        await this.waitForWork(Math.min(this.options.pollIntervalMs, due));
+        // Held back behind an earlier message of their key (in another batch, or refused and waiting
+        // its turn): look again shortly. Otherwise sleep until woken, the poll, or a refused message's turn.
+        const dueInMs = (this.nextAttemptAt.get(publisher.name) ?? Infinity) - Date.now();
+        if (dueInMs <= 0) this.nextAttemptAt.delete(publisher.name);
+        await this.waitForWork(
+          heldBack > 0 ? this.options.retryInitialDelayMs : Math.min(this.options.pollIntervalMs, Math.max(0, dueInMs)),
+        );
       } catch (error) {
         this.counters.failedPublishes += 1;
         const delayMs = backoff.next();
@@ -175,7 +181,7 @@ export class OutboxRelay {
    * waits on its own (`recordFailed`) and is parked after `maxAttempts`. A publish that failed as a
    * whole keeps the batch pending and backs the loop off.
    */
-  private async publishBatch(publisher: Publisher): Promise<{ sent: number; heldBack: number; nextAttemptInMs: number | null }> {
+  private async publishBatch(publisher: Publisher): Promise<{ sent: number; heldBack: number }> {
     // A connection lost while we publish (database restart, failover) fails this round, not the
     // process: the claim transaction is gone, the rows are pending again, the next round retries.
     const result = await inPgTransaction(this.pool, async (client) => {
@@ -192,25 +198,22 @@ export class OutboxRelay {
           failed.map((f) => f.position),
           describe(failure),
         );
-      const parked =
+      const { parked, nextAttemptAt } =
         failure instanceof PublishIncomplete
           ? await outboxStore.recordFailed(client, failed, {
               maxAttempts: this.options.maxAttempts,
               initialDelayMs: this.options.retryInitialDelayMs,
               maxDelayMs: this.options.retryMaxDelayMs,
             })
-          : [];
-      const nextAttemptInMs = claimed.messages.length === 0 ? await outboxStore.nextAttemptInMs(client, publisher.name) : null;
-      return {
-        sent: claimed.messages.length,
-        heldBack: claimed.heldBack,
-        nextAttemptInMs,
-        published: taken.length,
-        failed,
-        failure,
-        parked,
-      };
+          : { parked: [], nextAttemptAt: null };
+      return { sent: claimed.messages.length, heldBack: claimed.heldBack, published: taken.length, failed, failure, parked, nextAttemptAt };
     });
+    if (result.nextAttemptAt) {
+      // The earliest turn still to come: one already past has been claimed, or is being.
+      const known = this.nextAttemptAt.get(publisher.name);
+      const next = result.nextAttemptAt.getTime();
+      this.nextAttemptAt.set(publisher.name, known !== undefined && known > Date.now() ? Math.min(known, next) : next);
+    }
     this.counters.published += result.published;
     this.counters.refused += result.failed.filter((f) => f.refused).length;
     this.counters.parked += result.parked.length;
@@ -223,7 +226,7 @@ export class OutboxRelay {
     const onlyRefusals = result.failure instanceof PublishIncomplete && result.failed.every((f) => f.refused);
     if (result.failure && !onlyRefusals) throw result.failure; // after the commit: what was taken stays marked
     if (onlyRefusals) this.logger.warn(`outbox relay: ${describe(result.failure)}; the refused messages wait on their own`);
-    return { sent: result.sent, heldBack: result.heldBack, nextAttemptInMs: result.nextAttemptInMs };
+    return { sent: result.sent, heldBack: result.heldBack };
   }
 
   /** Publishes the batch and says, row by row, what the broker took. */

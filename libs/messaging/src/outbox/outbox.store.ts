@@ -92,17 +92,6 @@ export const outboxStore = {
     };
   },
 
-  /** How long until a refused message of the transport may be tried again; null when none waits. */
-  async nextAttemptInMs(client: pg.ClientBase, transport: string): Promise<number | null> {
-    const { rows } = await client.query<{ ms: number | null }>(
-      `SELECT (EXTRACT(EPOCH FROM min(next_attempt_at) - now()) * 1000)::float8 AS ms
-         FROM outbox_message
-        WHERE status = 'pending' AND destination->>'transport' = $1 AND next_attempt_at > now()`,
-      [transport],
-    );
-    return rows[0].ms === null ? null : Math.max(0, Math.ceil(rows[0].ms));
-  },
-
   async markPublished(client: pg.ClientBase, positions: ReadonlyArray<string>): Promise<void> {
     if (positions.length === 0) return;
     await client.query(
@@ -120,11 +109,16 @@ export const outboxStore = {
   /**
    * The messages a publish did not take, each on its own: a refused one counts an attempt, waits
    * `initialDelayMs` doubled per attempt before the relay claims it again, and is parked at
-   * `maxAttempts`; an unanswered one just waits the first delay. Returns the ones it parked.
+   * `maxAttempts`; an unanswered one just waits the first delay. Returns the ones it parked, and
+   * when the first of the others may be tried again.
    */
-  async recordFailed(client: pg.ClientBase, failed: ReadonlyArray<FailedRow>, policy: RefusalPolicy): Promise<ParkedRow[]> {
-    if (failed.length === 0) return [];
-    const { rows } = await client.query<ParkedRowSql>(
+  async recordFailed(
+    client: pg.ClientBase,
+    failed: ReadonlyArray<FailedRow>,
+    policy: RefusalPolicy,
+  ): Promise<{ parked: ParkedRow[]; nextAttemptAt: Date | null }> {
+    if (failed.length === 0) return { parked: [], nextAttemptAt: null };
+    const { rows } = await client.query<ParkedRowSql & { status: string; next_attempt_at: Date }>(
       `WITH failed AS (
          SELECT * FROM json_to_recordset($1::json) AS f(position bigint, reason text, refused boolean)),
        updated AS (
@@ -137,10 +131,14 @@ export const outboxStore = {
            FROM failed f
           WHERE o.position = f.position
          RETURNING o.*)
-       SELECT ${PARKED_COLUMNS} FROM updated WHERE status = 'parked'`,
+       SELECT ${PARKED_COLUMNS}, status, next_attempt_at FROM updated`,
       [JSON.stringify(failed), policy.maxAttempts, policy.initialDelayMs, policy.maxDelayMs],
     );
-    return rows.map(parkedRowOf);
+    const waiting = rows.filter((row) => row.status === 'pending').map((row) => row.next_attempt_at.getTime());
+    return {
+      parked: rows.filter((row) => row.status === 'parked').map(parkedRowOf),
+      nextAttemptAt: waiting.length > 0 ? new Date(Math.min(...waiting)) : null,
+    };
   },
 
   /** Parked messages, oldest first. */
@@ -201,13 +199,15 @@ export const outboxStore = {
     return rows.map((row) => row.transport);
   },
 
+  /** Each figure from its own partial index: the published rows, most of the table, are never read. */
   async stats(client: pg.ClientBase): Promise<OutboxStats> {
     const { rows } = await client.query<{ pending: number; oldest_ms: number; parked: number; oldest_parked_ms: number }>(
-      `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
-              COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending')) * 1000, 0)::float8 AS oldest_ms,
-              count(*) FILTER (WHERE status = 'parked')::int AS parked,
-              COALESCE(EXTRACT(EPOCH FROM now() - min(parked_at) FILTER (WHERE status = 'parked')) * 1000, 0)::float8 AS oldest_parked_ms
-         FROM outbox_message WHERE status IN ('pending', 'parked')`,
+      `SELECT (SELECT count(*) FROM outbox_message WHERE status = 'pending')::int AS pending,
+              COALESCE(EXTRACT(EPOCH FROM now() - (SELECT min(created_at) FROM outbox_message WHERE status = 'pending')) * 1000, 0)::float8
+                AS oldest_ms,
+              (SELECT count(*) FROM outbox_message WHERE status = 'parked')::int AS parked,
+              COALESCE(EXTRACT(EPOCH FROM now() - (SELECT min(parked_at) FROM outbox_message WHERE status = 'parked')) * 1000, 0)::float8
+                AS oldest_parked_ms`,
     );
     const [row] = rows;
     return {
