@@ -63,7 +63,12 @@ export class SqsPublisher {
         sends.push(this.sendInTurn(url, batches));
       }
     }
-    await allConfirmed(sends, 'SQS publish, in lanes of batches');
+    // One confirmation per lane, not per message: which messages of a failed lane SQS took is not
+    // known here, so the publish fails as a whole (a plain error, not PublishIncomplete) and the
+    // outbox keeps every message of it.
+    await allConfirmed(sends, 'SQS publish, in lanes of batches').catch((error: unknown) => {
+      throw new Error((error as Error).message, { cause: (error as Error).cause });
+    });
   }
 
   /**

@@ -1,4 +1,11 @@
-import type { BatchObservation, PipelineObserver, Publisher, Settlement } from '@boxoffice/messaging';
+import {
+  PublishIncomplete,
+  type BatchObservation,
+  type OutgoingMessage,
+  type PipelineObserver,
+  type Publisher,
+  type Settlement,
+} from '@boxoffice/messaging';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { metricLabels as L, metricNames } from './metrics.names.js';
 
@@ -119,16 +126,21 @@ export class MessagingInstruments {
       name: publisher.name,
       publish: async (messages) => {
         const end = this.operationDuration.startTimer({ [L.system]: publisher.name, [L.operation]: 'send' });
+        const countSent = (taken: ReadonlyArray<OutgoingMessage>) => {
+          const perChannel = new Map<string, number>();
+          for (const { destination } of taken) perChannel.set(destination.channel, (perChannel.get(destination.channel) ?? 0) + 1);
+          for (const [channel, count] of perChannel) this.sent.inc({ [L.system]: publisher.name, [L.destination]: channel }, count);
+        };
         try {
           await publisher.publish(messages);
         } catch (error) {
           end({ [L.errorType]: error instanceof Error ? error.constructor.name : 'unknown' });
+          // The broker took all but the failed ones: those were sent all the same.
+          if (error instanceof PublishIncomplete) countSent(messages.filter((_, index) => !error.failed.has(index)));
           throw error;
         }
         end();
-        const perChannel = new Map<string, number>();
-        for (const { destination } of messages) perChannel.set(destination.channel, (perChannel.get(destination.channel) ?? 0) + 1);
-        for (const [channel, count] of perChannel) this.sent.inc({ [L.system]: publisher.name, [L.destination]: channel }, count);
+        countSent(messages);
       },
     }));
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { queues, topics } from '@boxoffice/contracts';
 import {
   Outcome,
+  PublishIncomplete,
   RateLimiter,
   Routing,
   type AnyHandler,
@@ -178,5 +179,24 @@ describe('the metrics a service exports', () => {
       expect(text).toMatch(/messaging_process_duration_seconds_count\{[^}]*messaging_destination_name="topic"[^}]*\} 1/);
       expect(text).toMatch(/messaging_process_duration_seconds_count\{[^}]*handler="ChargeOrderHandler"[^}]*\} 1/);
     });
+  });
+});
+
+describe("the relay's publish metrics", () => {
+  it('count the messages a broker took of a publish it took only in part', async () => {
+    const metrics = new MetricsRegistry('checkout');
+    const instruments = new MessagingInstruments(metrics.registry);
+    const [publisher] = instruments.publishers([
+      {
+        name: 'rabbitmq',
+        publish: async (messages) => {
+          throw new PublishIncomplete('test', new Map([[1, { reason: 'unroutable', refused: true }]]), messages.length);
+        },
+      },
+    ]);
+    const message = (channel: string) => ({ envelope: {} as never, destination: { transport: 'rabbitmq', channel, key: 'k' } });
+    await expect(publisher.publish([message('a'), message('a'), message('b')])).rejects.toBeInstanceOf(PublishIncomplete);
+    expect(await valueOf(metrics, metricNames.sentMessages, { messaging_destination_name: 'a' })).toBe(1);
+    expect(await valueOf(metrics, metricNames.sentMessages, { messaging_destination_name: 'b' })).toBe(1);
   });
 });

@@ -240,7 +240,8 @@ export class OutboxRelay {
       await publisher.publish(messages.map(toOutgoing));
       return { taken: positions, failed: [], failure: null };
     } catch (failure) {
-      if (!(failure instanceof PublishIncomplete)) {
+      // Only an account of exactly this batch, one entry a message, says who was taken.
+      if (!(failure instanceof PublishIncomplete) || failure.total !== messages.length) {
         return { taken: [], failed: positions.map((position) => ({ position, reason: describe(failure), refused: false })), failure };
       }
       const failed = [...failure.failed].map(([index, { reason, refused }]) => ({ position: positions[index], reason, refused }));
