@@ -1,24 +1,20 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { renewEvery } from './batch.keep-alive.js';
 
-/** Resolves once `check` holds, polling every few milliseconds; fails the test after a second. */
-async function eventually(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 1_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 1 s');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
+// Jest's fake clock: each interval passes exactly when the spec says, and "never again" is a
+// stretch of time the spec moves through, not a pause it hopes is long enough.
 describe('keeping a batch alive', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
   it('renews it every interval until told to stop, and then never again', async () => {
     let renewals = 0;
     const stop = renewEvery(5, () => void renewals++);
-    await eventually(() => renewals >= 3);
+    await jest.advanceTimersByTimeAsync(15);
+    expect(renewals).toBe(3);
     stop();
-    const stoppedAt = renewals;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(renewals).toBe(stoppedAt);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(renewals).toBe(3);
   });
 
   it('hands a renew that fails, at once or later, to `failed`, and goes on renewing', async () => {
@@ -33,8 +29,9 @@ describe('keeping a batch alive', () => {
       },
       (error) => failures.push(error),
     );
-    await eventually(() => renewals >= 3);
+    await jest.advanceTimersByTimeAsync(15);
     stop();
+    expect(renewals).toBe(3);
     expect(failures.map((error) => (error as Error).message)).toEqual(['refused', 'rebalancing']);
   });
 });

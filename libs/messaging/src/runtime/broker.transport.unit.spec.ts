@@ -59,13 +59,20 @@ describe('what every transport keeps', () => {
 
   it('leaves every consumer it made on close, once, and waits for each', async () => {
     const left: TestConsumer[] = [];
+    let release!: () => void;
+    const stopping = new Promise<void>((resolve) => (release = resolve));
     const transport = new TestTransport({}, async (consumer) => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await stopping; // a stop that takes its time, until the spec lets it end
       left.push(consumer);
       await consumer.stop();
     });
     const consumers = [transport.consumer(), transport.consumer()];
-    await transport.close();
+    let closed = false;
+    const closing = transport.close().then(() => (closed = true));
+    await Promise.resolve();
+    expect(closed).toBe(false);
+    release();
+    await closing;
     expect(left).toEqual(consumers);
     expect(consumers.map((consumer) => consumer.state)).toEqual(['stopped', 'stopped']);
     await transport.close();

@@ -2,26 +2,47 @@ import { describe, expect, it } from '@jest/globals';
 import { MessageRefused, PublishIncomplete } from '../transport.port.js';
 import { allConfirmed, sendEach } from './publish.confirmations.js';
 
+/** A confirmation the spec gives when it chooses. */
+function confirmation(): { readonly promise: Promise<void>; readonly confirm: () => void } {
+  let confirm!: () => void;
+  const promise = new Promise<void>((resolve) => (confirm = resolve));
+  return { promise, confirm };
+}
+
+/** Whether a promise has settled, after every callback already queued has run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
 describe("a publish's confirmations", () => {
-  it('resolve once every one is in', async () => {
-    const confirmed: number[] = [];
-    const later = (n: number, ms: number) => new Promise<void>((resolve) => setTimeout(() => resolve(void confirmed.push(n)), ms));
-    await allConfirmed([later(1, 10), later(2, 1), Promise.resolve()], 'test publish');
-    expect(confirmed.sort()).toEqual([1, 2]);
+  it('resolve once every one is in, and not before', async () => {
+    const [first, second] = [confirmation(), confirmation()];
+    const all = allConfirmed([first.promise, second.promise, Promise.resolve()], 'test publish');
+    second.confirm();
+    expect(await settled(all)).toBe(false);
+    first.confirm();
+    await expect(all).resolves.toBeUndefined();
   });
 
   it('reject once every one is in, naming each message not taken by its index, and whether the broker refused it', async () => {
     const refused = new MessageRefused('no stream answers that subject');
-    let lastSettled = false;
-    const slow = new Promise<void>((resolve) => setTimeout(() => resolve(void (lastSettled = true)), 10));
-    const error = await allConfirmed(
-      [Promise.reject(refused), Promise.resolve(), Promise.reject(new Error('timeout')), slow],
+    const slow = confirmation();
+    const all = allConfirmed(
+      [Promise.reject(refused), Promise.resolve(), Promise.reject(new Error('timeout')), slow.promise],
       'NATS publish',
-    ).then(
+    );
+    expect(await settled(all)).toBe(false); // the failures are in, one confirmation is not
+    slow.confirm();
+    const error = await all.then(
       () => null,
       (rejected: unknown) => rejected,
     );
-    expect(lastSettled).toBe(true);
     expect(error).toBeInstanceOf(PublishIncomplete);
     const incomplete = error as PublishIncomplete;
     expect(incomplete.message).toBe('NATS publish: 2 of 4 not taken (no stream answers that subject)');
