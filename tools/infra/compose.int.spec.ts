@@ -332,6 +332,15 @@ describe('docker-compose.yml under Compose v2', () => {
         source: path.join(repoRoot, 'observability/prometheus/prometheus.yaml'),
         read_only: true,
       });
+      // The alert rules, where prometheus.yaml's rule_files looks for them.
+      expect(mounted('/otel-lgtm/boxoffice-alerts.yaml')).toMatchObject({
+        type: 'bind',
+        source: path.join(repoRoot, 'observability/prometheus/alerts.yaml'),
+        read_only: true,
+      });
+      expect(readFileSync(path.join(repoRoot, 'observability/prometheus/prometheus.yaml'), 'utf8')).toMatch(
+        /^rule_files:\n {2}- \/otel-lgtm\/boxoffice-alerts\.yaml$/m,
+      );
       expect(mounted('/otel-lgtm/boxoffice-dashboards')).toMatchObject({
         type: 'bind',
         source: path.join(repoRoot, 'observability/grafana/dashboards'),

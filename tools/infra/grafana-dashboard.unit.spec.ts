@@ -109,6 +109,11 @@ describe('the ticket-sale dashboard', () => {
       /outbox backlog/i,
       /dead letters/i,
       /trace search/i,
+      // Before anything expires: lag in time and the oldest dead letter, each against its retention.
+      /^consumer lag in time$/i,
+      /consumer lag in time against retention/i,
+      /oldest dead letter and oldest parked outbox row/i,
+      /oldest dead letter against retention/i,
     ]) {
       expect(titles).toContainEqual(expect.stringMatching(wanted));
     }
@@ -151,6 +156,12 @@ describe('the ticket-sale dashboard', () => {
       metricNames.consumerLag,
       metricNames.outboxPending,
       metricNames.deadLetters,
+      metricNames.consumerLagAge,
+      metricNames.channelRetention,
+      metricNames.deadLetterOldestAge,
+      metricNames.deadLetterRetention,
+      metricNames.outboxParked,
+      metricNames.outboxOldestParkedAge,
     ]) {
       expect(used).toContain(name);
     }

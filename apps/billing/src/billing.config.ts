@@ -13,7 +13,21 @@ export const billingConfigSchema = z.object({
   /** The simulated payment provider: how long an authorization takes, and how many it declines. */
   PAYMENT_LATENCY_MS: env.nonNegativeNumber(10),
   PAYMENT_DECLINE_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  /**
+   * The charge-by of a ChargeOrder that carries none (sent before the field existed), counted
+   * from the command's occurredAt: Checkout's own default, its ORDER_PENDING_DEADLINE_MS less its
+   * ORDER_CHARGE_MARGIN_MS.
+   */
+  CHARGE_DEADLINE_DEFAULT_MS: env.positiveInt(540_000),
+  /**
+   * How often ChargeSweeper carries out the payment provider's calls left to do (captures, voids,
+   * refunds: each batch also asks for them at once after its commit) and declines the charges
+   * that waited for their concert past their charge-by.
+   */
+  BILLING_SWEEP_INTERVAL_MS: env.positiveInt(1_000),
 });
 
 export type BillingConfig = z.infer<typeof billingConfigSchema>;
 export const BILLING_CONFIG = Symbol('BILLING_CONFIG');
+/** The clock charge deadlines and payment holds are read by (a Clock): the system's in a service, one of their own in tests. */
+export const BILLING_CLOCK = Symbol('BILLING_CLOCK');

@@ -1,16 +1,20 @@
-import { RateLimiter } from '@boxoffice/messaging';
+import { RateLimiter, systemClock } from '@boxoffice/messaging';
 import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { BILLING_CONFIG, type BillingConfig } from './billing.config.js';
+import { BILLING_CLOCK, BILLING_CONFIG, type BillingConfig } from './billing.config.js';
 import { billingHandlers } from './billing.handlers.js';
 import { ChargeJobsController } from './charges/charge-jobs.controller.js';
 import { ChargeJobsCounter } from './charges/charge-jobs.counter.js';
 import { ChargeOrderHandler } from './charges/charge-order.handler.js';
 import { ChargeService } from './charges/charge.service.js';
+import { ChargeSweeper } from './charges/charge.sweeper.js';
 import { ChargesController } from './charges/charges.controller.js';
 import { PAYMENT_GATEWAY } from './charges/payment-gateway.port.js';
+import { PaymentHoldLedger } from './charges/payment-hold.ledger.js';
+import { RefundPaymentHandler } from './charges/refund-payment.handler.js';
 import { SimulatedPaymentGateway } from './charges/simulated-payment-gateway.js';
+import { WaitingChargeStore } from './charges/waiting-charge.store.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { ConcertScheduledHandler } from './inventory/concert-scheduled.handler.js';
 import { SeatInventory } from './inventory/seat-inventory.js';
@@ -25,6 +29,7 @@ export class BillingModule {
       controllers: [HealthController, ChargesController, ChargeJobsController],
       providers: [
         { provide: BILLING_CONFIG, useValue: config },
+        { provide: BILLING_CLOCK, useValue: systemClock },
         ...providePrisma(() =>
           createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5),
         ),
@@ -41,8 +46,12 @@ export class BillingModule {
         { provide: PAYMENT_GATEWAY, useValue: new SimulatedPaymentGateway(config.PAYMENT_LATENCY_MS, config.PAYMENT_DECLINE_RATE) },
         { provide: ChargeJobsCounter, useValue: new ChargeJobsCounter() },
         SeatInventory,
+        PaymentHoldLedger,
+        WaitingChargeStore,
         ChargeService,
+        ChargeSweeper,
         ChargeOrderHandler,
+        RefundPaymentHandler,
         ConcertScheduledHandler,
       ],
     };

@@ -1,4 +1,4 @@
-import { PaymentCaptured, PaymentDeclined, SeatsUnavailable } from '@boxoffice/contracts';
+import { ChargeTimedOut, PaymentCaptured, PaymentDeclined, SeatsUnavailable } from '@boxoffice/contracts';
 import { PaymentResultHandler } from './orders/payment-result.handler.js';
 
 /** Everything Checkout handles: Billing's verdicts on its orders. */
@@ -6,4 +6,5 @@ export const checkoutHandlers = [
   { message: PaymentCaptured, handler: PaymentResultHandler },
   { message: PaymentDeclined, handler: PaymentResultHandler },
   { message: SeatsUnavailable, handler: PaymentResultHandler },
+  { message: ChargeTimedOut, handler: PaymentResultHandler },
 ];

@@ -1,7 +1,8 @@
+import { systemClock } from '@boxoffice/messaging';
 import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
+import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
 import { checkoutHandlers } from './checkout.handlers.js';
 import { ConcertsController } from './concerts/concerts.controller.js';
 import { ConcertsService } from './concerts/concerts.service.js';
@@ -17,6 +18,7 @@ import { OrderPlacementGroupCommit } from './orders/order-placement.group-commit
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { PaymentResultHandler } from './orders/payment-result.handler.js';
+import { PendingOrderSweeper } from './orders/pending-order.sweeper.js';
 import { SyncOrderPolicies } from './orders/sync-order.policies.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
@@ -30,6 +32,7 @@ export class CheckoutModule {
       controllers: [HealthController, ConcertsController, OrdersController, DashboardController, UsersController],
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
+        { provide: CHECKOUT_CLOCK, useValue: systemClock },
         ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? 20)),
         ...provideMessaging({
           service: 'checkout',
@@ -45,6 +48,7 @@ export class CheckoutModule {
         BillingClient,
         SyncOrderPolicies,
         PaymentResultHandler,
+        PendingOrderSweeper,
         ChargeQueueDepth,
         DashboardStats,
         FrontDoor,

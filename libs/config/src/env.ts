@@ -65,6 +65,19 @@ export function serviceEnv(service: string, port: number) {
      * twice as long as the one before, 100 ms to 10 s: 10 is about 45 s.
      */
     OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
+    /**
+     * How long the outbox relay waits for a broker to confirm a publish. Past it the publish has
+     * failed (the messages stay pending, nothing counts against them) and the relay backs off and
+     * tries again, so a broker that takes messages and never confirms (RabbitMQ under a memory or
+     * disk alarm) cannot hold the relay's transactions, connections and shutdown.
+     */
+    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /**
+     * How long each consumer's inbox rows are kept: a copy of a message arriving after its row is
+     * pruned is processed again. Unset, 40 days: longer than any broker here keeps a copy that can
+     * come back on its own (libs/messaging/src/inbox/inbox.retention.ts says how that is worked out).
+     */
+    INBOX_RETENTION_DAYS: z.coerce.number().positive().optional(),
     /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
     ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.ACTIVEMQ_URL),
     /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */
@@ -92,7 +105,11 @@ export function serviceEnv(service: string, port: number) {
      */
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(10_000),
     LOG_LEVEL: env.logLevel(),
-    /** How long a SIGTERM may take: stop taking work, finish in-flight, close connections. */
-    SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
+    /**
+     * The budget of a shutdown, SIGTERM to exit: readiness off, consumers finish their batches,
+     * the relay flushes, connections and HTTP close (libs/platform's shutdown.budget.ts splits it).
+     * 8 s fits inside the 10 s Docker waits before its SIGKILL, with a margin.
+     */
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(8_000),
   };
 }

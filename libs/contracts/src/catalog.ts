@@ -2,11 +2,14 @@ import { exchanges, queues, topics } from './channels.js';
 import type { MessageDefinition, PayloadOf } from './message-definition.js';
 import {
   ChargeOrder,
+  ChargeTimedOut,
   ConcertScheduled,
   OrderConfirmed,
   OrderRejected,
   PaymentCaptured,
   PaymentDeclined,
+  PaymentRefunded,
+  RefundPayment,
   SeatsUnavailable,
   UserRegistered,
 } from './messages.js';
@@ -52,7 +55,9 @@ export const catalog: ReadonlyArray<CatalogEntry> = [
     publisher: 'checkout',
     consumers: ['billing', 'audit'],
   }),
+  // Billing also puts a ChargeOrder back on its queue itself, when the concert it waited for arrives.
   entry({ message: ChargeOrder, channel: queues.chargeOrder, keyedBy: 'orderId', publisher: 'checkout', consumers: ['billing'] }),
+  entry({ message: RefundPayment, channel: queues.chargeOrder, keyedBy: 'orderId', publisher: 'checkout', consumers: ['billing'] }),
   entry({ message: PaymentCaptured, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['checkout', 'audit'] }),
   entry({
     message: PaymentDeclined,
@@ -61,6 +66,14 @@ export const catalog: ReadonlyArray<CatalogEntry> = [
     publisher: 'billing',
     consumers: ['checkout', 'analytics', 'audit'],
   }),
+  entry({
+    message: ChargeTimedOut,
+    channel: topics.payments,
+    keyedBy: 'orderId',
+    publisher: 'billing',
+    consumers: ['checkout', 'audit'],
+  }),
+  entry({ message: PaymentRefunded, channel: topics.payments, keyedBy: 'orderId', publisher: 'billing', consumers: ['audit'] }),
   entry({
     message: SeatsUnavailable,
     channel: topics.payments,

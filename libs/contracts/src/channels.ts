@@ -6,7 +6,11 @@
  * do it.
  */
 export const queues = {
-  /** Billing's work queue of ChargeOrder commands (competing consumers). */
+  /**
+   * Billing's work queue (competing consumers): ChargeOrder commands, and the rare RefundPayment
+   * of a capture that came too late. One queue, so Billing's one rate limit and its instance
+   * count (the consumers on this queue) cover both.
+   */
   chargeOrder: 'billing.charge-order',
 } as const;
 

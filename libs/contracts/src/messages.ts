@@ -31,6 +31,26 @@ export const ChargeOrder = defineMessage({
     concertId: z.uuid(),
     quantity: z.number().int().min(1).max(6),
     customerEmail: email,
+    chargeBy: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        'the instant by which Billing must have charged the order; past it Billing declines it (ChargeTimedOut) and takes no money. Absent in commands sent before the field existed: Billing then counts its default from occurredAt',
+      ),
+  }),
+});
+
+export const RefundPayment = defineMessage({
+  type: 'RefundPayment',
+  version: 1,
+  kind: 'command',
+  description:
+    'Give back a captured payment whose order Checkout had settled otherwise before the capture reached it (timed out): release its seats and return the money.',
+  schema: z.object({
+    orderId: z.uuid(),
+    paymentId: z.uuid(),
+    amountCents: money,
+    reason: z.enum(['TIMED_OUT']),
   }),
 });
 
@@ -58,6 +78,34 @@ export const PaymentDeclined = defineMessage({
     concertId: z.uuid(),
     amountCents: money,
     reason: z.string(),
+  }),
+});
+
+export const ChargeTimedOut = defineMessage({
+  type: 'ChargeTimedOut',
+  version: 1,
+  kind: 'event',
+  description:
+    'Billing did not charge an order because its chargeBy passed first (it waited in the queue, or for its concert); no seats are held, no money taken.',
+  schema: z.object({
+    orderId: z.uuid(),
+    concertId: z.uuid(),
+    chargeBy: z.iso.datetime({ offset: true }),
+  }),
+});
+
+export const PaymentRefunded = defineMessage({
+  type: 'PaymentRefunded',
+  version: 1,
+  kind: 'event',
+  description: 'Billing gave back a captured payment (RefundPayment) and released its seats.',
+  schema: z.object({
+    orderId: z.uuid(),
+    concertId: z.uuid(),
+    quantity: z.number().int().positive(),
+    amountCents: money,
+    paymentId: z.uuid(),
+    reason: z.enum(['TIMED_OUT']),
   }),
 });
 
@@ -100,7 +148,7 @@ export const OrderRejected = defineMessage({
     concertName: z.string(),
     quantity: z.number().int().positive(),
     customerEmail: email,
-    reason: z.enum(['SOLD_OUT', 'PAYMENT_DECLINED']),
+    reason: z.enum(['SOLD_OUT', 'PAYMENT_DECLINED', 'TIMED_OUT']),
   }),
 });
 
@@ -121,8 +169,11 @@ export const UserRegistered = defineMessage({
 export const allMessages = [
   ConcertScheduled,
   ChargeOrder,
+  RefundPayment,
   PaymentCaptured,
   PaymentDeclined,
+  ChargeTimedOut,
+  PaymentRefunded,
   SeatsUnavailable,
   OrderConfirmed,
   OrderRejected,

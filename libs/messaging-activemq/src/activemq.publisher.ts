@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { allConfirmed, describeDestination, type OutgoingMessage } from '@boxoffice/messaging';
+import { allConfirmed, describeDestination, type OutgoingMessage, type PublishOptions } from '@boxoffice/messaging';
 import { type AwaitableSender, type Message, SenderEvents, SendOperationFailedError } from 'rhea-promise';
 import type { ActiveMqConnection } from './activemq.connection.js';
 import { messageFor } from './activemq.message.js';
@@ -24,9 +24,12 @@ export class ActiveMqPublisher {
 
   /**
    * The port's publish: resolves once the broker accepted every message. Rejects with
-   * PublishIncomplete naming the messages it did not accept, a rejected one as refused.
+   * PublishIncomplete naming the messages it did not accept, a rejected one as refused. Once the
+   * caller's signal is aborted (the relay's deadline), the sends still waiting for an outcome or
+   * for credit are dropped by rhea (`abortSignal`): a late outcome finds nothing, and the link
+   * they were on is not used again.
    */
-  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+  async publish(messages: ReadonlyArray<OutgoingMessage>, { signal }: PublishOptions = {}): Promise<void> {
     const wrong = messages.find(({ destination }) => destination.transport !== 'activemq');
     if (wrong) throw new Error(`ActiveMqPublisher cannot publish to ${describeDestination(wrong.destination)}`);
     const byQueue = new Map<string, Array<{ index: number; message: Message }>>();
@@ -39,6 +42,7 @@ export class ActiveMqPublisher {
         const sent = await this.sent(
           queue,
           batch.map(({ message }) => message),
+          signal,
         );
         batch.forEach(({ index }, i) => (outcomes[index] = sent[i]));
       }),
@@ -52,15 +56,16 @@ export class ActiveMqPublisher {
   }
 
   /** Writes the messages out as credit allows; one outcome each, in their order. */
-  private async sent(queue: string, messages: ReadonlyArray<Message>): Promise<Array<Promise<unknown>>> {
+  private async sent(queue: string, messages: ReadonlyArray<Message>, signal?: AbortSignal): Promise<Array<Promise<unknown>>> {
     if (messages.length === 0) return [];
     const sender = await this.sender(queue);
     const outcomes: Array<Promise<unknown>> = [];
     try {
       for (const message of messages) {
+        signal?.throwIfAborted();
         // No credit: wait for the broker to grant more (or the link to go).
-        while (!sender.sendable()) await waitForCredit(sender);
-        outcomes.push(sender.send(message, { timeoutInSeconds: SEND_TIMEOUT_SECONDS }));
+        while (!sender.sendable()) await waitForCredit(sender, signal);
+        outcomes.push(sender.send(message, { timeoutInSeconds: SEND_TIMEOUT_SECONDS, abortSignal: signal }));
       }
     } catch (error) {
       // The rest was never sent.
@@ -102,10 +107,11 @@ export class ActiveMqPublisher {
   }
 }
 
-async function waitForCredit(sender: AwaitableSender): Promise<void> {
+async function waitForCredit(sender: AwaitableSender, signal?: AbortSignal): Promise<void> {
   if (!sender.isOpen()) throw new Error(`the sender to ${sender.address} is closed`);
   const timeout = AbortSignal.timeout(SEND_TIMEOUT_SECONDS * 1000);
-  await once(sender, SenderEvents.sendable, { signal: timeout }).catch(() => {
+  await once(sender, SenderEvents.sendable, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout }).catch(() => {
+    signal?.throwIfAborted();
     throw new Error(`no credit from the broker for ${sender.address} within ${SEND_TIMEOUT_SECONDS} s`);
   });
 }

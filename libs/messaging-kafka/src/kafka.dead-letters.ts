@@ -10,6 +10,7 @@ import {
 } from '@boxoffice/messaging';
 import kafkajs, { type Kafka, type TopicMessages } from 'kafkajs';
 import { withAdmin } from './kafka.client.js';
+import { readRecordTimes, readRetentions } from './kafka.expiry.js';
 import { KafkaDeadLetterHeaders, replayedOffsetHeader, withoutFailureHeaders } from './kafka.headers.js';
 import { readTopicToEnd, type TopicRecord } from './kafka.topic-reader.js';
 import { deadLetterTopicOf, isDeadLetterTopic } from './kafka.topics.js';
@@ -51,11 +52,26 @@ export class KafkaDeadLetters extends DeadLetterShelf {
   }
 
   /**
-   * The records each dead-letter topic retains, read from its offsets alone: an upper bound on
-   * what `list` shows, since a replayed record behind one still waiting is hidden, not yet deleted.
+   * The records each dead-letter topic retains, read from its offsets: an upper bound on what
+   * `list` shows, since a replayed record behind one still waiting is hidden, not yet deleted.
+   * With them, the time of the oldest (the record at the start of each partition, where a replay
+   * or purge moves the start: one waiting, never a marker) and the topic's retention, which
+   * deletes it, replayed or not, once that time is older.
    */
   async counts(): Promise<DeadLetterCount[]> {
-    return (await this.retained()).map(({ topic, records }) => ({ store: topic, messages: records }));
+    const retained = await this.retained();
+    return Promise.all(
+      retained.map(async ({ topic, records, starts, retentionMs }) => {
+        const times = await readRecordTimes(this.kafka, topic, starts);
+        const oldestAt = records === 0 ? null : times.size > 0 ? Math.min(...times.values()) : undefined;
+        return {
+          store: topic,
+          messages: records,
+          ...(oldestAt !== undefined ? { oldestAt } : {}),
+          ...(retentionMs !== undefined ? { retentionMs } : {}),
+        };
+      }),
+    );
   }
 
   protected async stores(): Promise<string[]> {
@@ -122,21 +138,30 @@ export class KafkaDeadLetters extends DeadLetterShelf {
     return waiting.length;
   }
 
-  /** The scope's dead-letter topics that exist, with how many records each retains. */
-  private retained(): Promise<Array<{ topic: string; records: number }>> {
+  /**
+   * The scope's dead-letter topics that exist, with how many records each retains, where each
+   * partition that holds any starts, and the topic's retention.
+   */
+  private retained(): Promise<Retained[]> {
     return withAdmin(this.kafka, async (admin) => {
       const topics = (await admin.listTopics()).filter((topic) => isDeadLetterTopic(topic) && this.topics.has(topic)).sort();
-      const found: Array<{ topic: string; records: number }> = [];
+      const found: Array<Omit<Retained, 'retentionMs'>> = [];
       for (const topic of topics) {
         // A topic listed a moment ago may be gone now (its consumer group cleaned up): skip it.
-        const offsets = await admin.fetchTopicOffsets(topic).catch((error: { type?: string; cause?: { type?: string } }) => {
-          // kafkajs wraps the protocol error once its retries are spent.
-          if ((error.type ?? error.cause?.type) === 'UNKNOWN_TOPIC_OR_PARTITION') return null;
-          throw error;
+        const offsets = await admin.fetchTopicOffsets(topic).catch(unlessGone(null));
+        if (!offsets) continue;
+        const holding = offsets.filter(({ high, low }) => Number(high) > Number(low));
+        found.push({
+          topic,
+          records: holding.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0),
+          starts: new Map(holding.map(({ partition, low }) => [partition, Number(low)])),
         });
-        if (offsets) found.push({ topic, records: offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0) });
       }
-      return found;
+      const retentions = await readRetentions(
+        admin,
+        found.map(({ topic }) => topic),
+      ).catch(unlessGone(new Map<string, number | null>()));
+      return found.map((topic) => ({ ...topic, retentionMs: retentions.get(topic.topic) }));
     });
   }
 
@@ -159,6 +184,23 @@ export class KafkaDeadLetters extends DeadLetterShelf {
       await admin.deleteTopicRecords({ topic, partitions });
     });
   }
+}
+
+interface Retained {
+  readonly topic: string;
+  readonly records: number;
+  /** Partition -> the offset of its oldest record, for the partitions that hold any. */
+  readonly starts: ReadonlyMap<number, number>;
+  /** Undefined when the topic went before its configuration was read. */
+  readonly retentionMs: number | null | undefined;
+}
+
+/** `fallback` where a topic listed a moment ago is gone now; kafkajs wraps the protocol error once its retries are spent. */
+function unlessGone<T>(fallback: T): (error: { type?: string; cause?: { type?: string } }) => T {
+  return (error) => {
+    if ((error.type ?? error.cause?.type) === 'UNKNOWN_TOPIC_OR_PARTITION') return fallback;
+    throw error;
+  };
 }
 
 /** The records neither a replay marker nor hidden by one. */

@@ -1,4 +1,4 @@
-import { envelopeHeaders, type OutgoingMessage } from '@boxoffice/messaging';
+import { envelopeHeaders, unlessAborted, type OutgoingMessage, type PublishOptions } from '@boxoffice/messaging';
 import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 /**
@@ -8,6 +8,11 @@ import kafkajs, { type Kafka, type Producer, type TopicMessages } from 'kafkajs'
  * a retried request would otherwise write, and with one request in flight it also keeps a
  * partition's records in the order they were sent. acks=-1 (all in-sync replicas) is what lets
  * `publish` promise the records are safe once it resolves.
+ *
+ * The publish fails as a whole, never message by message: kafkajs sends one produce request per
+ * broker and reports any partition's error as the failure of the whole send, so which records a
+ * broker did write is not known here (see libs/messaging's README, "How each transport answers a
+ * publish").
  */
 export class KafkaPublisher {
   private producer: Producer;
@@ -41,28 +46,43 @@ export class KafkaPublisher {
    * Sends the batch in one request per broker and resolves once every record is acknowledged by
    * all in-sync replicas. Rejects if any is not: the relay keeps the batch and tries again, and
    * the idempotent producer plus the consumers' inbox absorb a record that did get through.
+   * Once the caller's signal is aborted (the relay's deadline), it rejects at once and the
+   * producer is replaced: kafkajs takes no signal, and would otherwise go on retrying the send
+   * (or a connect to a broker that does not answer) for up to its request timeout a try, and the
+   * next publish would queue behind it.
    */
-  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+  async publish(messages: ReadonlyArray<OutgoingMessage>, { signal }: PublishOptions = {}): Promise<void> {
     if (messages.length === 0) return;
     const topicMessages = toTopicMessages(messages);
-    await this.connect();
+    signal?.throwIfAborted();
+    const producer = this.producer;
+    const connecting = this.connect();
     try {
-      await this.producer.sendBatch({ acks: -1, topicMessages });
+      await unlessAborted(
+        connecting.then(() => producer.sendBatch({ acks: -1, topicMessages })),
+        signal,
+      );
     } catch (error) {
       // An idempotent producer whose sequence the broker lost (a restart, say) is refused for good
       // (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID): kafkajs does not start it over. So a
       // failed batch gets a fresh producer, with a new producer id, for the relay's next try; what
       // got through twice meanwhile, the inboxes drop.
-      await this.replaceProducer();
+      this.replaceProducer(producer, connecting);
       throw error;
     }
   }
 
-  private async replaceProducer(): Promise<void> {
-    const failed = this.producer;
-    this.producer = this.newProducer();
-    this.connecting = null;
-    await failed.disconnect().catch(() => undefined);
+  /**
+   * A fresh producer in place of `failed`, unless another failed publish has replaced it already.
+   * The failed one is disconnected once its connect has settled: kafkajs cannot stop a connect it
+   * is retrying, and one that succeeded after the disconnect would stay open.
+   */
+  private replaceProducer(failed: Producer, connecting: Promise<void>): void {
+    if (this.producer === failed) {
+      this.producer = this.newProducer();
+      this.connecting = null;
+    }
+    void connecting.catch(() => undefined).then(() => failed.disconnect().catch(() => undefined));
   }
 
   async disconnect(): Promise<void> {

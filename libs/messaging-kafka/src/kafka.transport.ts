@@ -1,10 +1,18 @@
 import { BrokerTransport, type TransportOptions } from '@boxoffice/messaging';
-import type { ChannelDepth, ConsumerSpec, DeadLetterScope, InboundMessage, OutgoingMessage, Transport } from '@boxoffice/messaging';
+import type {
+  ChannelDepth,
+  ConsumerSpec,
+  DeadLetterScope,
+  InboundMessage,
+  OutgoingMessage,
+  PublishOptions,
+  Transport,
+} from '@boxoffice/messaging';
 import type { Kafka } from 'kafkajs';
 import { createKafkaClient, withAdmin } from './kafka.client.js';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka.consumer.js';
 import { KafkaDeadLetters } from './kafka.dead-letters.js';
-import { readGroupLag } from './kafka.lag.js';
+import { readTopicDepth } from './kafka.lag.js';
 import { KafkaPublisher } from './kafka.publisher.js';
 import { KafkaTopics } from './kafka.topics.js';
 import { readTopicToEnd } from './kafka.topic-reader.js';
@@ -60,8 +68,8 @@ export class KafkaTransport extends BrokerTransport<KafkaConsumer> implements Tr
     return new KafkaTopics(this.kafka).deprovision(topics);
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
+    return this.publisher.publish(messages, options);
   }
 
   /** Every record the topic holds now, oldest first per partition, to the high watermarks it had. */
@@ -81,17 +89,8 @@ export class KafkaTransport extends BrokerTransport<KafkaConsumer> implements Tr
     return withAdmin(this.kafka, async (admin) => void (await admin.describeCluster()));
   }
 
-  /** The group's lag on the topic: records written and not yet settled by it. */
+  /** The group's lag on the topic (records written and not yet settled by it), its age, and the topic's retention. */
   depth(topic: string, group: string): Promise<ChannelDepth> {
-    return withAdmin(this.kafka, async (admin) => {
-      const lag = await readGroupLag(admin, group, [topic]);
-      return {
-        channel: topic,
-        consumer: group,
-        waiting: lag.total,
-        consumers: null,
-        partitions: lag.partitions.map(({ partition, lag: waiting }) => ({ partition, waiting })),
-      };
-    });
+    return withAdmin(this.kafka, (admin) => readTopicDepth(this.kafka, admin, topic, group));
   }
 }

@@ -4,6 +4,6 @@ export { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer
 export { DeadLetterMarkers, KinesisDeadLetters } from './kinesis.dead-letters.js';
 export { LeaseCoordinator, LeaseLost, planLeases, type LeaseSettings } from './kinesis.leases.js';
 export { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js';
-export { countAfter, readStreamToEnd, type StreamRecord } from './kinesis.stream-reader.js';
+export { lagAfter, readStreamDepth, readStreamToEnd, type ShardLag, type StreamRecord } from './kinesis.stream-reader.js';
 export { deadLetterStreamOf, KinesisStreams, streamOf } from './kinesis.streams.js';
 export { KinesisTransport, type KinesisTransportOptions } from './kinesis.transport.js';

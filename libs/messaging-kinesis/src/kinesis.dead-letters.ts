@@ -1,4 +1,9 @@
-import { ResourceNotFoundException, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import {
+  DescribeStreamSummaryCommand,
+  ResourceNotFoundException,
+  type KinesisClient,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
 import {
   DeadLetterMarks,
   DeadLetterShelf,
@@ -8,6 +13,7 @@ import {
   missingIdHeader,
   withoutFailure,
   type DeadLetter,
+  type DeadLetterCount,
   type DeadLetterScope,
   type LogPosition,
   type Settlement,
@@ -83,6 +89,31 @@ export class KinesisDeadLetters extends DeadLetterShelf {
       ...new Set(scope.flatMap(({ channel, consumers }) => consumers.map((group) => deadLetterStreamOf(streamOf(channel), group)))),
     ].sort();
     this.publisher = new KinesisPublisher(client);
+  }
+
+  /**
+   * Each dead-letter stream's letters, when the oldest arrived, and the stream's retention, which
+   * drops a letter once it is older, replayed or not. Kinesis counts nothing for us: the stream
+   * is read in full, as `list` reads it (the metrics ask every few seconds, not on each scrape).
+   */
+  async counts(): Promise<DeadLetterCount[]> {
+    const counts: DeadLetterCount[] = [];
+    for (const stream of this.streams) {
+      const summary = await this.client
+        .send(new DescribeStreamSummaryCommand({ StreamName: stream }))
+        .catch((error: unknown) => (error instanceof ResourceNotFoundException ? null : Promise.reject(error)));
+      if (!summary) continue; // no consumer started yet
+      const waiting = await this.waiting(stream);
+      const arrivals = waiting.flatMap(({ arrivedAt }) => (arrivedAt ? [arrivedAt.getTime()] : []));
+      const hours = summary.StreamDescriptionSummary?.RetentionPeriodHours;
+      counts.push({
+        store: stream,
+        messages: waiting.length,
+        oldestAt: waiting.length === 0 ? null : arrivals.length > 0 ? Math.min(...arrivals) : undefined,
+        retentionMs: hours === undefined ? undefined : hours * 3_600_000,
+      });
+    }
+    return counts;
   }
 
   /** Every stream of the scope: one that does not exist (no consumer started yet) holds nothing. */

@@ -1,11 +1,12 @@
 import {
+  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type GetShardIteratorCommandInput,
   type KinesisClient,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import type { InboundMessage } from '@boxoffice/messaging';
+import type { InboundMessage, PartitionDepth } from '@boxoffice/messaging';
 import { decodeFrame } from './kinesis.framing.js';
 import { KinesisStreams } from './kinesis.streams.js';
 
@@ -61,26 +62,63 @@ export async function readStreamToEnd(client: KinesisClient, stream: string, tim
   return perShard.flat();
 }
 
+/** A consumer's lag on one shard: records after its checkpoint, and when the first of them arrived. */
+export interface ShardLag {
+  readonly waiting: number;
+  /** ApproximateArrivalTimestamp of the oldest record not read, epoch ms; null when none waits. */
+  readonly oldestAt: number | null;
+}
+
+/**
+ * How far a consumer is behind on each shard of a stream, from its checkpoints, and the stream's
+ * retention: a record is gone once it is older than that, read or not (24 hours unless raised).
+ * Lag in time is the arrival of the oldest record not read; not MillisBehindLatest, which says
+ * how far the last record of a page is from the tip.
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html
+ */
+export async function readStreamDepth(
+  client: KinesisClient,
+  stream: string,
+  checkpoints: ReadonlyMap<string, string>,
+): Promise<{ waiting: number; partitions: PartitionDepth[]; retentionMs: number | undefined }> {
+  const [shards, summary] = await Promise.all([
+    new KinesisStreams(client).shards(stream),
+    client.send(new DescribeStreamSummaryCommand({ StreamName: stream })),
+  ]);
+  const partitions = await Promise.all(
+    shards.map(async (shardId) => ({ partition: shardId, ...(await lagAfter(client, stream, shardId, checkpoints.get(shardId) ?? null)) })),
+  );
+  const hours = summary.StreamDescriptionSummary?.RetentionPeriodHours;
+  return {
+    waiting: partitions.reduce((sum, { waiting }) => sum + waiting, 0),
+    partitions,
+    retentionMs: hours === undefined ? undefined : hours * 3_600_000,
+  };
+}
+
 /**
  * How many records a shard holds after a sequence number (or in all, with none), counted by
- * reading to its end, up to `limit`. A consumer's lag: Kinesis keeps no cursor of ours to compare.
+ * reading to its end, up to `limit`, and when the first of them arrived. A consumer's lag:
+ * Kinesis keeps no cursor of ours to compare.
  */
-export async function countAfter(
+export async function lagAfter(
   client: KinesisClient,
   stream: string,
   shardId: string,
   after: string | null,
   limit = 100_000,
-): Promise<number> {
+): Promise<ShardLag> {
   let count = 0;
+  let oldestAt: number | null = null;
   const start: GetShardIteratorCommandInput = after
     ? { StreamName: stream, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after }
     : { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' };
   await readShard(client, start, Date.now() + 10_000, (page) => {
+    if (count === 0 && page.length > 0) oldestAt = page[0].ApproximateArrivalTimestamp?.getTime() ?? null;
     count += page.length;
     return count < limit;
   });
-  return Math.min(count, limit);
+  return { waiting: Math.min(count, limit), oldestAt };
 }
 
 /** Pages of a shard to `take` until it is caught up, closed, `take` says stop, or the deadline passes. */

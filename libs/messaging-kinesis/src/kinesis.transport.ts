@@ -1,12 +1,20 @@
 import { ListStreamsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { BrokerTransport, type SqlExecutor, type TransportOptions } from '@boxoffice/messaging';
-import type { ChannelDepth, ConsumerSpec, DeadLetterScope, InboundMessage, OutgoingMessage, Transport } from '@boxoffice/messaging';
+import type {
+  ChannelDepth,
+  ConsumerSpec,
+  DeadLetterScope,
+  InboundMessage,
+  OutgoingMessage,
+  PublishOptions,
+  Transport,
+} from '@boxoffice/messaging';
 import { KinesisCheckpoints } from './kinesis.checkpoints.js';
 import { createKinesisClient } from './kinesis.client.js';
 import { KinesisConsumer, type KinesisConsumerOptions } from './kinesis.consumer.js';
 import { KinesisDeadLetters } from './kinesis.dead-letters.js';
 import { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js';
-import { countAfter, readStreamToEnd } from './kinesis.stream-reader.js';
+import { readStreamDepth, readStreamToEnd } from './kinesis.stream-reader.js';
 import { KinesisStreams, streamOf } from './kinesis.streams.js';
 
 export interface KinesisTransportOptions extends TransportOptions {
@@ -63,8 +71,8 @@ export class KinesisTransport extends BrokerTransport<KinesisConsumer> implement
     await new KinesisStreams(this.client).deprovision(channels.map(streamOf));
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
+    return this.publisher.publish(messages, options);
   }
 
   /** Every record the stream holds now, from TRIM_HORIZON, to where each shard was when the read began. */
@@ -91,21 +99,15 @@ export class KinesisTransport extends BrokerTransport<KinesisConsumer> implement
   }
 
   /**
-   * Records after the consumer's checkpoints, counted by reading each shard to its end (Kinesis
-   * keeps no cursor of ours to compare with, and MillisBehindLatest is time, not records): a few
-   * reads on a small stream, capped at 100,000 a shard. `consumers` is null.
+   * Records after the consumer's checkpoints, per shard, counted by reading each shard to its end
+   * (Kinesis keeps no cursor of ours to compare with): a few reads on a small stream, capped at
+   * 100,000 a shard; with when the oldest of them arrived, and the stream's retention
+   * (readStreamDepth). `consumers` is null.
    */
   async depth(channel: string, consumer: string): Promise<ChannelDepth> {
     const stream = streamOf(channel);
     const checkpoints = await KinesisCheckpoints.ofStream(this.database(), consumer, stream);
-    const shards = await new KinesisStreams(this.client).shards(stream);
-    const counts = await Promise.all(shards.map((shardId) => countAfter(this.client, stream, shardId, checkpoints.get(shardId) ?? null)));
-    return {
-      channel,
-      consumer,
-      waiting: counts.reduce((sum, n) => sum + n, 0),
-      consumers: null,
-    };
+    return { channel, consumer, consumers: null, ...(await readStreamDepth(this.client, stream, checkpoints)) };
   }
 
   private database(): SqlExecutor {

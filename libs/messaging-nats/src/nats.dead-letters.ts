@@ -20,12 +20,29 @@ export class NatsDeadLetters extends BrowsableShelf<StreamRecord> {
     this.channels = new Map(scope.map(({ channel }) => [deadLetterStreamOf(channel), channel]));
   }
 
-  counts(): Promise<DeadLetterCount[]> {
-    return this.countEach((store) =>
-      this.session()
-        .jsm.streams.info(store)
-        .then((info) => info.state.messages, unlessMissing(0)),
-    );
+  /**
+   * From each stream's info, read at once: how many letters it holds, when the oldest was stored
+   * (JetStream keeps the first message's time: a replayed letter is deleted, so the first is one
+   * waiting), and its `max_age` (none on a dead-letter stream: letters wait for a human).
+   */
+  async counts(): Promise<DeadLetterCount[]> {
+    const counts: DeadLetterCount[] = [];
+    for (const store of await this.stores()) {
+      const info = await this.session().jsm.streams.info(store).catch(unlessMissing(null));
+      if (!info) {
+        counts.push({ store, messages: 0, oldestAt: null });
+        continue;
+      }
+      const { messages, first_ts: firstAt } = info.state;
+      counts.push({
+        store,
+        messages,
+        oldestAt: messages === 0 ? null : Date.parse(firstAt),
+        // In nanoseconds; 0 keeps messages for ever.
+        retentionMs: info.config.max_age > 0 ? info.config.max_age / 1e6 : null,
+      });
+    }
+    return counts;
   }
 
   /** Every one of the scope: one nobody provisioned reads as empty. */

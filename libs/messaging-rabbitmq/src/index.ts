@@ -3,8 +3,11 @@ export { RabbitMqConnection, type ConnectionSetup, type RabbitMqConnectionOption
 export {
   deadLetterQueueName,
   declareQueueTopology,
+  defaultDeliveryLimit,
   retryLevels,
   retryQueueName,
   topologyQueueNames,
+  type QueueTopologyOptions,
   type RetryLevel,
 } from './rabbitmq.topology.js';
+export { TopologyRefused } from './rabbitmq.topology-refused.js';

@@ -51,6 +51,23 @@ export class ConfirmedSender {
     });
   }
 
+  /**
+   * Gives up on this channel: every send still waiting for its confirm rejects now with `reason`,
+   * and the channel is closed without waiting for the broker's answer. For a publish past its
+   * deadline: RabbitMQ under a memory or disk alarm stops reading a publishing connection, so
+   * confirms (and the channel's close) come only once the alarm clears. A confirm that comes
+   * after this finds nothing waiting, and the next publish opens a channel of its own rather
+   * than writing more behind the silent one. amqplib has no confirm timeout of its own.
+   */
+  abandon(reason: Error): void {
+    const waiting = [...this.awaitingReturn.values()].flat();
+    this.awaitingReturn.clear();
+    for (const reject of waiting) reject(reason);
+    if (!this.open) return;
+    this.open = false;
+    this.channel.close().catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;

@@ -1,4 +1,4 @@
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Replies } from 'amqplib';
 import {
   SubscriptionConsumer,
   type ConsumerSpec,
@@ -11,11 +11,14 @@ import {
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { copyOptionsOf, headersOf } from './rabbitmq.message.js';
+import { Probation } from './rabbitmq.probation.js';
 import { deadLetterQueueName, declareQueueTopology, retryLevelFor, retryQueueName } from './rabbitmq.topology.js';
 
 export interface RabbitMqConsumerOptions {
   readonly exchange: string;
   readonly retryPolicy: RetryPolicy;
+  /** The work queues' `x-delivery-limit` (rabbitmq.topology.ts). */
+  readonly deliveryLimit?: number;
   /** How long `stop()` waits for the batches in flight; after that their messages are left to redelivery. */
   readonly stopTimeoutMs?: number;
   readonly logger?: Logger;
@@ -34,8 +37,10 @@ export interface RabbitMqConsumerOptions {
  * - then one `ack(last, multiple)` settles the whole batch: every earlier delivery on the channel
  *   belongs to this batch or an earlier one, already settled.
  *
- * Anything unacked when a channel or connection dies is redelivered by the broker; after a
- * reconnect the connection's setup declares each queue's topology and consumes again. On stop
+ * Anything unacked when a channel or connection dies is redelivered by the broker, ahead of the
+ * rest and counted toward the queue's delivery limit; after a reconnect the connection's setup
+ * declares each queue's topology and consumes again, those returns first, one at a time
+ * (rabbitmq.probation.ts), so a message that kills its consumer is parked alone. On stop
  * the consumers are cancelled at once, the batches in flight settle, and what was prefetched for
  * a next batch is nacked back to the queue.
  */
@@ -43,6 +48,8 @@ export class RabbitMqConsumer extends SubscriptionConsumer<ChannelModel, Channel
   private sender: Promise<ConfirmedSender> | null = null;
   /** Each lane's consumer tag on its channel, for the cancel on stop. */
   private readonly consumerTags = new WeakMap<Channel, string>();
+  /** Each queue's probation on the current connection. */
+  private probations = new Map<string, Probation>();
 
   constructor(
     connection: RabbitMqConnection,
@@ -52,34 +59,97 @@ export class RabbitMqConsumer extends SubscriptionConsumer<ChannelModel, Channel
     super('rabbitmq', connection, spec, options);
   }
 
-  /** On a new connection: the old confirm channel died with the old one. */
+  /**
+   * On a new connection: the old confirm channel died with the old one, and what the old
+   * connection held is back in the queues, so each queue starts on probation.
+   */
   protected override async prepare(): Promise<void> {
     this.sender = null;
+    this.probations = new Map();
   }
 
-  /** A channel of its own, the queue's topology declared on it, then consuming. */
+  /**
+   * A channel of its own, the queue's topology declared on it, then consuming: the lane that leads
+   * the queue's probation one message at a time, the others once it is over, with a full window.
+   */
   protected async subscribe(subscription: Subscription<Channel, ConsumeMessage>, model: ChannelModel): Promise<void> {
     const { queue } = subscription;
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.logger.warn(`rabbitmq consumer ${queue}: channel error (${error.message})`));
     channel.on('close', () => subscription.closed(channel));
     try {
-      await declareQueueTopology(channel, queue, this.options.exchange, this.options.retryPolicy);
-      // Two batches' worth: one in the pipeline, the next arriving meanwhile.
-      await channel.prefetch(this.spec.batch.maxMessages * 2);
+      const { exchange, retryPolicy, deliveryLimit } = this.options;
+      await declareQueueTopology(channel, queue, exchange, retryPolicy, { deliveryLimit });
       // Set before consuming: the first deliveries can arrive before `consume` resolves.
       subscription.link = channel;
-      const { consumerTag } = await channel.consume(queue, (message) => {
-        if (message) return subscription.deliver(channel, message);
-        // The broker cancelled us (the queue was deleted): closing the channel re-declares and resubscribes.
-        this.logger.warn(`rabbitmq consumer ${queue}: cancelled by the broker`);
-        void channel.close().catch(() => {});
-      });
-      this.consumerTags.set(channel, consumerTag);
+      const probation = this.probationOf(queue);
+      if (probation.isOver) await this.consume(channel, subscription, this.window);
+      else if (probation.leads(subscription)) await this.consume(channel, subscription, 1, probation);
+      else void probation.over.then(() => this.consumeIfFeeding(channel, subscription));
     } catch (error) {
       await channel.close().catch(() => {});
       throw error;
     }
+  }
+
+  /** Two batches' worth: one in the pipeline, the next arriving meanwhile. */
+  private get window(): number {
+    return this.spec.batch.maxMessages * 2;
+  }
+
+  private probationOf(queue: string): Probation {
+    let probation = this.probations.get(queue);
+    if (!probation) this.probations.set(queue, (probation = new Probation()));
+    return probation;
+  }
+
+  /**
+   * Consumes with a window of `prefetch` unacked messages (a prefetch applies to the consumers a
+   * channel makes after it). On probation, the first message the queue never handed out before
+   * ends it, and the lane takes its full window.
+   */
+  private async consume(
+    channel: Channel,
+    subscription: Subscription<Channel, ConsumeMessage>,
+    prefetch: number,
+    probation?: Probation,
+  ): Promise<void> {
+    const { queue } = subscription;
+    await channel.prefetch(prefetch);
+    const consuming: Promise<Replies.Consume> = channel.consume(queue, (message) => {
+      if (!message) {
+        // The broker cancelled us (the queue was deleted): closing the channel re-declares and resubscribes.
+        this.logger.warn(`rabbitmq consumer ${queue}: cancelled by the broker`);
+        void channel.close().catch(() => {});
+        return;
+      }
+      subscription.deliver(channel, message);
+      if (probation && !probation.isOver && !message.fields.redelivered) {
+        probation.end();
+        void this.widen(channel, subscription, consuming);
+      }
+    });
+    this.consumerTags.set(channel, (await consuming).consumerTag);
+  }
+
+  /** The probation is over: the lane's one-message consumer makes way for one with the full window, on the same channel. */
+  private async widen(channel: Channel, subscription: Subscription<Channel, ConsumeMessage>, consuming: Promise<Replies.Consume>) {
+    try {
+      await channel.cancel((await consuming).consumerTag);
+      await this.consumeIfFeeding(channel, subscription);
+    } catch (error) {
+      this.logger.warn(`rabbitmq consumer ${subscription.queue}: could not widen the window (${(error as Error).message}); reopening`);
+      void channel.close().catch(() => {});
+    }
+  }
+
+  /** With the full window, unless the lane stopped or its channel closed meanwhile. */
+  private async consumeIfFeeding(channel: Channel, subscription: Subscription<Channel, ConsumeMessage>): Promise<void> {
+    if (!this.feeding(channel)) return;
+    await this.consume(channel, subscription, this.window).catch((error: Error) => {
+      this.logger.warn(`rabbitmq consumer ${subscription.queue}: could not consume (${error.message}); reopening`);
+      void channel.close().catch(() => {});
+    });
   }
 
   protected inbound(message: ConsumeMessage): InboundMessage {

@@ -1,8 +1,17 @@
 import type { ConfirmChannel, Message } from 'amqplib';
-import { DeadLetterShelf, deadLetterOf, withoutFailure, type DeadLetter, type DeadLetterCount, type Logger } from '@boxoffice/messaging';
+import {
+  DeadLetterShelf,
+  deadLetterOf,
+  FailureHeaders,
+  withoutFailure,
+  type DeadLetter,
+  type DeadLetterCount,
+  type Headers,
+  type Logger,
+} from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
-import { copyOptionsOf, headersOf, messageIdOf } from './rabbitmq.message.js';
+import { copyOptionsOf, headersOf, lastDeathOf, messageIdOf, type BrokerDeath } from './rabbitmq.message.js';
 import { deadLetterQueueName } from './rabbitmq.topology.js';
 
 /**
@@ -11,6 +20,8 @@ import { deadLetterQueueName } from './rabbitmq.topology.js';
  * channel is open they are held, and closing it hands every one back to the queue in its old
  * place. That is the whole undo step, and it happens the same way if the tool crashes halfway.
  * (While a listing runs, the held messages are invisible to anyone else looking at the queue.)
+ * Besides the copies our consumer parks with their failure record, a dlq holds what RabbitMQ
+ * parked itself at a work queue's delivery limit; those are read from the broker's `x-death`.
  */
 export class RabbitMqDeadLetters extends DeadLetterShelf {
   constructor(
@@ -94,14 +105,38 @@ export class RabbitMqDeadLetters extends DeadLetterShelf {
 }
 
 function letterOf(message: Message, dlq: string): DeadLetter {
+  const death = lastDeathOf(message);
   return deadLetterOf({
     transport: 'rabbitmq',
     store: dlq,
-    headers: headersOf(message),
+    headers: death ? withBrokerDeath(headersOf(message), death) : headersOf(message),
     body: message.content.toString(),
     id: messageIdOf(message),
     type: message.properties.type ? String(message.properties.type) : null,
     // Without the header (a message parked by hand), the queue's name says where it came from.
     defaultSource: dlq.replace(/\.dlq$/, ''),
   });
+}
+
+/**
+ * A message RabbitMQ parked itself (a work queue's delivery limit) carries no failure record of
+ * ours, or only that of earlier handler failures: no consumer lived to settle it. Its `x-death`
+ * says where it failed, why and when, and that is the last word on it. (Copies our consumer
+ * makes carry no `x-death`: a message in a dlq with one was put there by the broker.)
+ */
+function withBrokerDeath(headers: Headers, death: BrokerDeath): Headers {
+  const at = death.at ?? headers[FailureHeaders.lastFailureAt];
+  return {
+    ...headers,
+    [FailureHeaders.lastError]: describeDeath(death),
+    [FailureHeaders.originalSource]: headers[FailureHeaders.originalSource] ?? death.queue,
+    ...(at ? { [FailureHeaders.lastFailureAt]: at, [FailureHeaders.firstFailureAt]: headers[FailureHeaders.firstFailureAt] ?? at } : {}),
+  };
+}
+
+function describeDeath({ queue, reason }: BrokerDeath): string {
+  if (reason === 'delivery_limit') {
+    return `delivery_limit: RabbitMQ handed it out from ${queue} more times than the queue's delivery limit, and no consumer settled it (each one holding it died or lost its channel)`;
+  }
+  return `${reason}: dead-lettered by RabbitMQ from ${queue}`;
 }

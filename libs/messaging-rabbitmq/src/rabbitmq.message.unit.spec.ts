@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Message } from 'amqplib';
 import type { Envelope } from '@boxoffice/contracts';
 import { FailureHeaders as H, readFailure, withoutFailure } from '@boxoffice/messaging';
-import { copyOptionsOf, headersOf, publishOptionsFor } from './rabbitmq.message.js';
+import { copyOptionsOf, headersOf, lastDeathOf, publishOptionsFor } from './rabbitmq.message.js';
 
 const envelope: Envelope = {
   id: '0190f5c4-6d7a-7cc1-8d6e-3c1f2a9b4e01',
@@ -73,5 +73,29 @@ describe('the headers of a delivery', () => {
     const failures = Object.fromEntries(Object.values(H).map((name) => [name, 'x']));
     const headers = headersOf(delivered({ ...failures, 'x-death': [], 'x-first-death-queue': 'q', traceparent: 't' }));
     expect(withoutFailure(headers)).toEqual({ traceparent: 't' });
+  });
+
+  it("leave out a quorum queue's delivery counts, which belong to the queue that counted them", () => {
+    expect(headersOf(delivered({ 'x-delivery-count': 3, 'x-acquired-count': 4, traceparent: 't' }))).toEqual({ traceparent: 't' });
+  });
+});
+
+describe("RabbitMQ's last dead-lettering of a message", () => {
+  const delivered = (headers: Record<string, unknown> | undefined) => ({ properties: { headers } }) as unknown as Message;
+
+  it('is the first entry of x-death, the most recent, with its queue, reason and time', () => {
+    const message = delivered({
+      'x-death': [
+        { count: 1, reason: 'delivery_limit', queue: 'billing.charge-order', time: { '!': 'timestamp', value: 1_772_359_200 } },
+        { count: 2, reason: Buffer.from('expired'), queue: 'billing.charge-order.retry.1', time: new Date(0) },
+      ],
+      'x-first-death-reason': 'expired',
+    });
+    expect(lastDeathOf(message)).toEqual({ queue: 'billing.charge-order', reason: 'delivery_limit', at: '2026-03-01T10:00:00.000Z' });
+  });
+
+  it('is none for a message the broker never dead-lettered', () => {
+    expect(lastDeathOf(delivered({ [H.attempts]: 5 }))).toBeNull();
+    expect(lastDeathOf(delivered(undefined))).toBeNull();
   });
 });

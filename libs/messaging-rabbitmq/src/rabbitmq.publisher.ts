@@ -1,5 +1,13 @@
 import type { ConfirmChannel } from 'amqplib';
-import { allConfirmed, describeDestination, sendEach, silentLogger, type Logger, type OutgoingMessage } from '@boxoffice/messaging';
+import {
+  allConfirmed,
+  describeDestination,
+  sendEach,
+  silentLogger,
+  type Logger,
+  type OutgoingMessage,
+  type PublishOptions,
+} from '@boxoffice/messaging';
 import type { RabbitMqConnection } from './rabbitmq.connection.js';
 import { ConfirmedSender } from './rabbitmq.confirmed-sender.js';
 import { publishOptionsFor } from './rabbitmq.message.js';
@@ -29,11 +37,15 @@ interface OpenChannel {
  * Publishes commands to RabbitMQ for the outbox relay. A batch is written out in one go and then
  * its confirms are awaited together: one round trip per batch, not per message, which is what
  * keeps the relay close to raw amqplib throughput. `publish` resolves only when RabbitMQ confirmed
- * every message, and rejects if any was nacked, returned as unroutable, or lost with the channel;
- * the relay then keeps the whole batch and publishes it again (consumers' inboxes drop the copies).
+ * every message, and rejects with PublishIncomplete naming those nacked, returned as unroutable,
+ * or lost with the channel; the relay marks the others published and tries only those again.
+ * Once the caller's signal is aborted (the relay's deadline), the channel is given up: its
+ * waiting confirms reject and the next publish opens a new one (ConfirmedSender.abandon).
  */
 export class RabbitMqPublisher {
   private opening: Promise<OpenChannel> | null = null;
+  /** The channel `opening` gave, once it has. */
+  private opened: OpenChannel | null = null;
   private readonly logger: Logger;
 
   constructor(
@@ -43,27 +55,43 @@ export class RabbitMqPublisher {
     this.logger = options.logger ?? silentLogger;
   }
 
-  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+  async publish(messages: ReadonlyArray<OutgoingMessage>, { signal }: PublishOptions = {}): Promise<void> {
     if (messages.length === 0) return;
     const wrong = messages.find(({ destination }) => destination.transport !== 'rabbitmq');
     if (wrong) throw new Error(`RabbitMqPublisher cannot publish to ${describeDestination(wrong.destination)}`);
+    // A channel still opening is waited for, not opened again, however many publishes time out meanwhile.
     const open = await this.open();
+    signal?.throwIfAborted();
     if (!open.exchangeDeclared) {
       await declareCommandExchange(open.channel, this.options.exchange);
       open.exchangeDeclared = true;
     }
-    const confirms = sendEach(messages, ({ envelope, headers, destination }) => {
-      const options = publishOptionsFor(envelope, headers);
-      const send = () => open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options);
-      return this.options.publishUnder ? this.options.publishUnder(options.headers?.traceparent as string | undefined, send) : send();
-    });
-    await allConfirmed(confirms, 'rabbitmq publish');
+    signal?.throwIfAborted();
+    const abandon = () => {
+      this.logger.warn('rabbitmq publisher: confirms overdue, giving the confirm channel up');
+      open.sender.abandon(new Error('no confirm from RabbitMQ before the publish deadline'));
+    };
+    signal?.addEventListener('abort', abandon, { once: true });
+    try {
+      const confirms = sendEach(messages, ({ envelope, headers, destination }) => {
+        const options = publishOptionsFor(envelope, headers);
+        const send = () => open.sender.send(this.options.exchange, destination.channel, Buffer.from(JSON.stringify(envelope)), options);
+        return this.options.publishUnder ? this.options.publishUnder(options.headers?.traceparent as string | undefined, send) : send();
+      });
+      await allConfirmed(confirms, 'rabbitmq publish');
+    } finally {
+      signal?.removeEventListener('abort', abandon);
+    }
   }
 
+  /**
+   * Closes the channel it has. One still opening is not waited for: under a memory alarm it opens
+   * only when the alarm clears, and closing the connection, which comes next, ends it.
+   */
   async close(): Promise<void> {
-    const opening = this.opening;
+    const open = this.opened;
     this.opening = null;
-    const open = await opening?.catch(() => null);
+    this.opened = null;
     await open?.sender.close();
   }
 
@@ -75,10 +103,13 @@ export class RabbitMqPublisher {
       if (current?.sender.isOpen) return current;
       if (this.opening !== opening) return this.open(); // another publish is reopening it already
     }
-    this.opening = this.connection.createConfirmChannel().then((channel) => {
+    const next = this.connection.createConfirmChannel().then((channel) => {
       this.logger.log('rabbitmq publisher: confirm channel open');
-      return { channel, sender: new ConfirmedSender(channel, this.logger), exchangeDeclared: false };
+      const open = { channel, sender: new ConfirmedSender(channel, this.logger), exchangeDeclared: false };
+      if (this.opening === next) this.opened = open;
+      return open;
     });
-    return this.opening;
+    this.opening = next;
+    return next;
   }
 }

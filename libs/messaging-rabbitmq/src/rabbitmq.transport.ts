@@ -16,6 +16,12 @@ export interface RabbitMqTransportOptions extends TransportOptions {
   readonly exchange: string;
   /** The backoff of the delay queues; the consumer pipeline uses the same policy. */
   readonly retryPolicy: RetryPolicy;
+  /**
+   * How many times a work queue hands out a message nobody settles (its consumers keep dying)
+   * before RabbitMQ parks it in the dead letter queue; `defaultDeliveryLimit` (rabbitmq.topology.ts)
+   * when left out. A queue's limit is fixed when it is made: another value is TopologyRefused.
+   */
+  readonly deliveryLimit?: number;
   /** See RabbitMqPublisherOptions: tracing's way to put each publish under its message's trace. */
   readonly publishUnder?: <T>(traceparent: string | undefined, publish: () => T) => T;
   /** Reconnect backoff's first wait; small in tests. */
@@ -24,9 +30,9 @@ export interface RabbitMqTransportOptions extends TransportOptions {
 
 /**
  * RabbitMQ behind the transport port: a smart broker. Ack means "done, delete it"; the broker
- * tracks each delivery and redelivers what a dead consumer held. Commands reach their queue
- * through one direct exchange; retries wait in delay queues and dead letters in `<queue>.dlq`
- * (rabbitmq.topology.ts).
+ * tracks each delivery and redelivers what a dead consumer held, up to a delivery limit. Commands
+ * reach their quorum queue through one direct exchange; retries wait in delay queues and dead
+ * letters in `<queue>.dlq` (rabbitmq.topology.ts).
  */
 export class RabbitMqTransport extends ConnectionTransport<ChannelModel, RabbitMqConsumer> implements Transport {
   readonly connection: RabbitMqConnection;
@@ -46,7 +52,8 @@ export class RabbitMqTransport extends ConnectionTransport<ChannelModel, RabbitM
   async provision(queues: ReadonlyArray<string>): Promise<void> {
     if (queues.length === 0) return;
     await this.withChannel(async (channel) => {
-      for (const queue of queues) await declareQueueTopology(channel, queue, this.options.exchange, this.options.retryPolicy);
+      const { exchange, retryPolicy, deliveryLimit } = this.options;
+      for (const queue of queues) await declareQueueTopology(channel, queue, exchange, retryPolicy, { deliveryLimit });
     });
   }
 

@@ -1,6 +1,14 @@
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { BrokerTransport, type TransportOptions } from '@boxoffice/messaging';
-import type { ChannelDepth, ConsumerSpec, DeadLetterScope, OutgoingMessage, RetryPolicy, Transport } from '@boxoffice/messaging';
+import type {
+  ChannelDepth,
+  ConsumerSpec,
+  DeadLetterScope,
+  OutgoingMessage,
+  PublishOptions,
+  RetryPolicy,
+  Transport,
+} from '@boxoffice/messaging';
 import { SqsConsumer } from './sqs.consumer.js';
 import { SqsDeadLetters } from './sqs.dead-letters.js';
 import { SqsPublisher } from './sqs.publisher.js';
@@ -51,6 +59,10 @@ export class SqsTransport extends BrokerTransport<SqsConsumer> implements Transp
         : options.endpoint
           ? { credentials: { accessKeyId: 'elasticmq', secretAccessKey: 'elasticmq' } }
           : {}),
+      // The SDK waits for ever by default. A request that gets no answer (a partition, a hung
+      // endpoint) fails after 30 s: past the longest receive's 20 s long poll. The outbox relay's
+      // publishes are aborted sooner, at its deadline.
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 30_000 },
     });
     this.queues = new SqsQueues(this.client, {
       type: options.queueType ?? 'fifo',
@@ -79,8 +91,8 @@ export class SqsTransport extends BrokerTransport<SqsConsumer> implements Transp
     for (const channel of channels) await this.queues.remove(channel);
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
+    return this.publisher.publish(messages, options);
   }
 
   consumer(spec: ConsumerSpec): SqsConsumer {

@@ -44,6 +44,8 @@ export type {
   DeadLetterScope,
   InboundMessage,
   OutgoingMessage,
+  PartitionDepth,
+  PublishOptions,
   Settlement,
   SourceSemantics,
   Transport,
@@ -92,7 +94,7 @@ export { settleInOrder, settledPrefix, type OrderedLog } from './runtime/ordered
 export { pullPending, type PendingSource } from './runtime/pending.pull.js';
 export { readWholeLog, type LogReader, type LogReadOptions } from './runtime/log.reader.js';
 export { retryTransient, type TransientRetryOptions } from './runtime/transient.retry.js';
-export { allConfirmed, sendEach, type ConfirmationOptions } from './runtime/publish.confirmations.js';
+export { allConfirmed, sendEach, throwUnlessAllTaken, unlessAborted, type ConfirmationOptions } from './runtime/publish.confirmations.js';
 export { chunksWithin, type RequestLimits } from './runtime/request.chunks.js';
 export { BrokerTransport, type TransportOptions } from './runtime/broker.transport.js';
 export { ConnectionTransport, type ConnectionPublisher } from './runtime/connection.transport.js';
@@ -106,5 +108,7 @@ export { inPgTransaction } from './pg-transaction.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';
 export { outboxStore, type ClaimedBatch, type OutboxStats, type ParkedRow, type PendingMessage } from './outbox/outbox.store.js';
 export { Inbox } from './inbox/inbox.js';
+export { InboxPruner, type InboxPrunerOptions } from './inbox/inbox.pruner.js';
+export { DEFAULT_INBOX_RETENTION_DAYS, INBOX_PRUNE_EVERY_MS } from './inbox/inbox.retention.js';
 export { RateLimiter } from './rate-limiter.js';
 export { shareRate, type RateShareOptions } from './rate-share.js';

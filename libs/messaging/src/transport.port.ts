@@ -57,6 +57,17 @@ export interface BatchProcessor {
   process(source: string, messages: ReadonlyArray<InboundMessage>, semantics: SourceSemantics): Promise<Settlement[]>;
 }
 
+/** What a publish is given besides its messages. */
+export interface PublishOptions {
+  /**
+   * Aborted when the caller has stopped waiting (the outbox relay's publish deadline): the publish
+   * has failed, whatever answer comes later. An adapter that can cancel lets go of what the publish
+   * holds (a request in flight, a channel whose confirms are overdue), so that a late answer finds
+   * nothing waiting for it and nothing piles up behind a broker that does not answer.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface OutgoingMessage {
   readonly envelope: Envelope;
   readonly destination: Destination;
@@ -97,8 +108,25 @@ export interface ChannelDepth {
   readonly waiting: number;
   /** Consumers attached right now, where the transport can tell (a queue's consumer count). */
   readonly consumers: number | null;
-  /** `waiting` per partition, where the channel has them (a topic's lag per partition), for metrics. */
-  readonly partitions?: ReadonlyArray<{ readonly partition: number; readonly waiting: number }>;
+  /** `waiting` per partition (a topic's) or shard (a stream's), where the channel has them, for metrics. */
+  readonly partitions?: ReadonlyArray<PartitionDepth>;
+  /**
+   * How long the channel keeps a message before the broker drops it, read or not (a log's
+   * retention), where the transport says; null where it keeps them for ever.
+   */
+  readonly retentionMs?: number | null;
+}
+
+/** How far behind a consumer is on one partition or shard. */
+export interface PartitionDepth {
+  readonly partition: number | string;
+  readonly waiting: number;
+  /**
+   * When the oldest message the consumer has not settled was written, in epoch milliseconds, by
+   * the broker's stamp (what a log's retention counts from): lag in time. Null when nothing
+   * waits; left out where the transport cannot read it.
+   */
+  readonly oldestAt?: number | null;
 }
 
 /** What the dead-letter tools are scoped to: each channel with the consumers that read it. */
@@ -123,8 +151,9 @@ export interface Transport {
    * PublishIncomplete when it can say, message by message, what it took and what it did not (so
    * the outbox marks the first published and retries only the rest), with any other error when it
    * cannot (the connection was lost before an answer): then every message is tried again.
+   * Once `options.signal` is aborted the caller treats the publish as failed; see PublishOptions.
    */
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void>;
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void>;
   consumer(spec: ConsumerSpec): TransportConsumer;
   deadLetters(scope: DeadLetterScope): DeadLetterStore;
   /** Throws when the broker does not answer. */

@@ -1,4 +1,4 @@
-import type { TransportChoice } from '@boxoffice/messaging';
+import { DEFAULT_INBOX_RETENTION_DAYS, type TransportChoice } from '@boxoffice/messaging';
 
 /** Where a service finds its brokers, which of them carry its commands and its events, and under which names. */
 export interface BrokerSettings {
@@ -22,6 +22,10 @@ export interface BrokerSettings {
   readonly natsUrl: string;
   /** `OUTBOX_MAX_ATTEMPTS`: refusals of one outbox message before the relay parks it. */
   readonly outboxMaxAttempts: number;
+  /** `OUTBOX_PUBLISH_TIMEOUT_MS`: how long the relay waits for a broker to confirm a publish before it counts it failed and backs off. */
+  readonly outboxPublishTimeoutMs: number;
+  /** `INBOX_RETENTION_DAYS` in ms: how long inbox rows are kept (inbox.retention.ts in libs/messaging says why 40 days). */
+  readonly inboxRetentionMs: number;
 }
 
 /** The broker settings of a service's configuration, as `serviceEnv` in libs/config reads them. */
@@ -39,6 +43,8 @@ export interface BrokerConfig {
   readonly AWS_REGION: string;
   readonly NATS_URL: string;
   readonly OUTBOX_MAX_ATTEMPTS: number;
+  readonly OUTBOX_PUBLISH_TIMEOUT_MS: number;
+  readonly INBOX_RETENTION_DAYS?: number;
 }
 
 export function brokerSettings(config: BrokerConfig): BrokerSettings {
@@ -55,5 +61,7 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
     awsRegion: config.AWS_REGION,
     natsUrl: config.NATS_URL,
     outboxMaxAttempts: config.OUTBOX_MAX_ATTEMPTS,
+    outboxPublishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+    inboxRetentionMs: (config.INBOX_RETENTION_DAYS ?? DEFAULT_INBOX_RETENTION_DAYS) * 24 * 60 * 60 * 1_000,
   };
 }

@@ -1,6 +1,7 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 
 /**
  * Every service's health endpoints. Add it to the root module next to TerminusModule.
@@ -14,6 +15,11 @@ import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
  *
  * The split is what lets a restarted Checkout take purchases while its Kafka group is still
  * rebalancing (see readiness-check.ts).
+ *
+ * From SIGTERM on (the shutdown budget begun), `accepting`, `consuming` and `ready` answer 503
+ * "shutting down" at once, whatever the dependencies say, so a load balancer or an orchestrator
+ * stops sending work while the service finishes what it has; `live` stays 200 until the HTTP
+ * server closes, so nothing restarts a service that is stopping on purpose.
  */
 @Controller('health')
 export class HealthController {
@@ -21,6 +27,8 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    /** The service's (startService provides it); absent where no signal can stop the app (a test module). */
+    @Optional() @Inject(ShutdownBudget) private readonly shutdown?: ShutdownBudget,
   ) {}
 
   /** The process is up and serving HTTP; nothing else is checked, so a broker outage never restarts it. */
@@ -51,7 +59,12 @@ export class HealthController {
     return this.run(this.checks);
   }
 
-  private run(checks: ReadonlyArray<ReadinessCheck>) {
+  private async run(checks: ReadonlyArray<ReadinessCheck>) {
+    if (this.shutdown?.begun) {
+      // Terminus's answer, without Terminus's error log: being asked while stopping is no failure.
+      const shutdown = { shutdown: { status: 'down', message: 'shutting down' } };
+      throw new ServiceUnavailableException({ status: 'error', info: {}, error: shutdown, details: shutdown });
+    }
     return this.health.check(
       checks.map((readiness) => async () => {
         const indicator = this.indicators.check(readiness.name);

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller.js';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 
 const up = (name: string, part: ReadinessCheck['part']): ReadinessCheck => ({ name, part, check: async () => {} });
 const down = (name: string, part: ReadinessCheck['part']): ReadinessCheck => ({
@@ -15,8 +16,13 @@ const down = (name: string, part: ReadinessCheck['part']): ReadinessCheck => ({
   },
 });
 
-async function controllerWith(checks: ReadinessCheck[]): Promise<HealthController> {
-  @Module({ imports: [TerminusModule], controllers: [HealthController], providers: [{ provide: READINESS_CHECKS, useValue: checks }] })
+async function controllerWith(checks: ReadinessCheck[], shutdown?: ShutdownBudget): Promise<HealthController> {
+  const budget = shutdown ? [{ provide: ShutdownBudget, useValue: shutdown }] : [];
+  @Module({
+    imports: [TerminusModule],
+    controllers: [HealthController],
+    providers: [{ provide: READINESS_CHECKS, useValue: checks }, ...budget],
+  })
   class HealthModule {}
   const app = await NestFactory.createApplicationContext(HealthModule, { logger: false });
   return app.get(HealthController);
@@ -70,6 +76,29 @@ describe('the health endpoints', () => {
       const health = await controllerWith([down('database', 'accepting'), up('kafka', 'consuming')]);
       await expect(answer(() => health.accepting())).resolves.toMatchObject({ status: 503, failing: ['database'] });
       await expect(answer(() => health.consuming())).resolves.toMatchObject({ status: 200 });
+    });
+  });
+
+  describe('when the service got SIGTERM', () => {
+    const everythingUp = [up('database', 'accepting'), up('rabbitmq', 'consuming'), up('rabbitmq consumer', 'consuming')];
+
+    it('is not ready, accepting or consuming from that moment, and says it is shutting down', async () => {
+      const budget = new ShutdownBudget(8_000);
+      const health = await controllerWith(everythingUp, budget);
+      await expect(answer(() => health.ready())).resolves.toMatchObject({ status: 200 });
+      budget.begin();
+      const shuttingDown = { status: 503, checks: ['shutdown'], failing: ['shutdown'] };
+      await expect(answer(() => health.ready())).resolves.toEqual(shuttingDown);
+      await expect(answer(() => health.accepting())).resolves.toEqual(shuttingDown);
+      await expect(answer(() => health.consuming())).resolves.toEqual(shuttingDown);
+      await expect(health.ready()).rejects.toMatchObject({ response: { error: { shutdown: { message: 'shutting down' } } } });
+    });
+
+    it('stays live, so that nothing restarts it while it finishes its work', async () => {
+      const budget = new ShutdownBudget(8_000);
+      const health = await controllerWith(everythingUp, budget);
+      budget.begin();
+      await expect(answer(() => health.live())).resolves.toMatchObject({ status: 200 });
     });
   });
 });

@@ -2,6 +2,7 @@ export { HealthController } from './health.controller.js';
 export { READINESS_CHECKS, type ReadinessCheck, type ReadinessPart } from './readiness-check.js';
 export { createPrismaClient } from './prisma-client.factory.js';
 export { runService, startService, type ServiceOptions } from './service.bootstrap.js';
+export { ShutdownBudget, shutdownPhases, type ShutdownPhase } from './shutdown.budget.js';
 export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma } from './prisma.provider.js';
 export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
 export { isDatabaseUnavailable, RetryLaterException, RetryLaterFilter } from './retry-later.js';
@@ -13,6 +14,7 @@ export {
   type MessagingRuntimeOptions,
 } from './messaging.runtime.js';
 export { MessagingLifecycle } from './messaging.lifecycle.js';
+export { InboxPruning } from './inbox.pruning.js';
 export { messagingReadiness } from './messaging.readiness.js';
 export { brokerSettings, type BrokerConfig, type BrokerSettings } from './broker.settings.js';
 export { provideMessaging, type MessagingProviderOptions } from './messaging.providers.js';

@@ -10,6 +10,7 @@ import {
 } from '@boxoffice/messaging';
 import { MessagingTracing } from '@boxoffice/telemetry';
 import { Logger, type Provider, type Type } from '@nestjs/common';
+import { InboxPruning } from './inbox.pruning.js';
 import { MessagingLifecycle } from './messaging.lifecycle.js';
 import { messagingReadiness } from './messaging.readiness.js';
 import { MessagingRuntime, type MessagingRuntimeOptions } from './messaging.runtime.js';
@@ -18,6 +19,7 @@ import { MessagingInstruments } from './metrics.instruments.js';
 import { MetricsRegistry } from './metrics.registry.js';
 import { databaseReadiness, PRISMA } from './prisma.provider.js';
 import { READINESS_CHECKS } from './readiness-check.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 
 export interface MessagingProviderOptions extends Omit<
   MessagingRuntimeOptions,
@@ -30,7 +32,7 @@ export interface MessagingProviderOptions extends Omit<
 /**
  * What every service gets for messaging: a MessageSender to send with, the MessagingRuntime that
  * runs relay and consumers with the service's handlers (started and stopped with the application
- * by MessagingLifecycle), readiness checks for its database
+ * by MessagingLifecycle), the pruning of its inbox (InboxPruning), readiness checks for its database
  * and brokers, and the service's MetricsRegistry (served on /metrics by startService), with the
  * messaging's instruments and gauges on it.
  */
@@ -62,8 +64,13 @@ export function provideMessaging(options: MessagingProviderOptions): Provider[] 
     },
     {
       provide: MessagingLifecycle,
-      useFactory: (messaging: MessagingRuntime) => new MessagingLifecycle(messaging),
-      inject: [MessagingRuntime],
+      useFactory: (messaging: MessagingRuntime, budget?: ShutdownBudget) => new MessagingLifecycle(messaging, budget),
+      inject: [MessagingRuntime, { token: ShutdownBudget, optional: true }],
+    },
+    {
+      provide: InboxPruning,
+      useFactory: (database: SqlExecutor) => new InboxPruning(database, options.brokers.inboxRetentionMs),
+      inject: [PRISMA],
     },
     {
       provide: MessagingGauges,

@@ -28,6 +28,7 @@ import { MessagingTracing } from '@boxoffice/telemetry';
 import pg from 'pg';
 import type { BrokerSettings } from './broker.settings.js';
 import type { MessagingInstruments } from './metrics.instruments.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 import { createTransport, type TransportSetup } from './transport.factory.js';
 
 export interface MessagingRuntimeOptions {
@@ -105,10 +106,11 @@ export function deadLetterStoresOf(transports: Iterable<Transport>, routing: Rou
  * Accepting work needs only the database (the outbox is the reason), so all of messaging starts
  * in the background and the service listens at once: a broker that is not up yet, a Kafka
  * rebalance or a dead member's session timeout delays consuming, never accepting. Each transport
- * connects and provisions its channels, retrying until its broker answers; its consumers start
- * once it is up, and the relay once every transport is (so nothing is published to a queue or
- * topic that does not exist yet). What was accepted meanwhile waits in the outbox. Readiness
- * names each part (`consuming`), apart from the database (`accepting`): see messaging.readiness.ts.
+ * connects and provisions its channels, retrying until its broker answers; its consumers and the
+ * relay's publishing to it start once it is up (so nothing is published to a queue or topic that
+ * does not exist yet), whatever the other transports are doing. What was accepted meanwhile waits
+ * in the outbox. Readiness names each part (`consuming`), apart from the database (`accepting`):
+ * see messaging.readiness.ts.
  *
  * Framework-free: `start()` and `stop()` are called by Nest's lifecycle in a service
  * (messaging.lifecycle.ts), and by hand anywhere else.
@@ -189,6 +191,7 @@ export class MessagingRuntime {
     this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, {
       logger,
       maxAttempts: options.brokers.outboxMaxAttempts,
+      publishTimeoutMs: options.brokers.outboxPublishTimeoutMs,
     });
   }
 
@@ -202,31 +205,55 @@ export class MessagingRuntime {
   }
 
   /**
-   * Stops in the order that loses nothing. A start step under way is let finish first (a consumer
-   * joining, the relay starting), so nothing is left half-started; a connect still retrying is
-   * not waited for, and closing its transport, last, ends it.
+   * Stops in the order that loses nothing, each step within its phase of `budget`
+   * (shutdown.budget.ts): the consumers take no more messages, finish and settle the batches in
+   * flight and leave their groups; the relay publishes what is committed (those batches' events
+   * too), then stops; the connections close. A step still running when its phase is over is
+   * abandoned, and the log says which: nothing is lost, since a batch not settled is delivered
+   * again and an outbox row not published stays pending for the next start. A start step under
+   * way (a consumer joining, the relay starting) is let finish first, within the consumers'
+   * phase, so nothing is left half-started; a connect still retrying is not waited for, and
+   * closing its transport ends it. Without a budget (a test, a tool) it waits for everything.
    */
-  async stop(): Promise<void> {
+  async stop(budget: ShutdownBudget = ShutdownBudget.unbounded()): Promise<void> {
+    const { logger } = this.options;
     this.stopping.abort();
+    if (!(await budget.within('consumers', this.stopConsumers()))) {
+      const busy = this.consumptions.filter(({ consumer }) => !['new', 'stopped'].includes(consumer.state));
+      const names = busy.map(({ transport, name }) => `${transport.name} consumer ${name}`).join(', ');
+      logger.warn(`shutdown: abandoned the batches ${names} still had in flight when its time was up; the brokers deliver them again`);
+    }
+    if (!(await budget.within('relay', this.relay.stop(budget.deadlineOf('flush')))))
+      logger.warn('shutdown: abandoned the outbox relay, still publishing when its time was up; what it did not publish stays pending');
+    this.relayUp = false;
+    if (!(await budget.within('connections', this.closeConnections())))
+      logger.warn('shutdown: the broker connections and the outbox pool were still closing when their time was up; the exit ends them');
+  }
+
+  private async stopConsumers(): Promise<void> {
     await this.starting;
     await Promise.all(this.consumptions.map(({ consumer }) => consumer.stop()));
-    await this.relay.stop();
-    this.relayUp = false;
+  }
+
+  /** Last: a transport closing abandons its consumers not stopped by now (their brokers deliver again what they held). */
+  private async closeConnections(): Promise<void> {
     for (const transport of this.transports.values()) await transport.close();
     await this.pool.end();
   }
 
   private async bringUpAll(): Promise<void> {
     const up = new Map([...this.transports].map(([name, transport]) => [name, this.bringUp(transport)]));
-    const relay = async () => {
-      const allUp = (await Promise.all(up.values())).every(Boolean);
-      if (allUp) this.relayUp = await this.retrying('outbox relay: could not start', () => this.relay.start());
-    };
+    // The relay publishes to each transport once that one is up: Kafka down at boot holds back its own events, not RabbitMQ's commands.
+    const relays = [...up].map(async ([name, isUp]) => {
+      if (!(await isUp)) return;
+      if (await this.retrying(`outbox relay to ${name}: could not start`, () => this.relay.start([name])))
+        this.relayUp = this.relay.publishing.length === this.transports.size;
+    });
     // Each consumer joins on its own: RabbitMQ's work queue is consumed while a Kafka group is still rebalancing.
     const consumers = this.consumptions.map(async ({ consumer, name, transport }) => {
       if (await up.get(transport.name)) await this.retrying(`${transport.name} consumer ${name}: could not start`, () => consumer.start());
     });
-    await Promise.all([relay(), ...consumers]);
+    await Promise.all([...relays, ...consumers]);
   }
 
   /** Connects a transport and creates what this service sends to and reads from. False if the service stopped first. */
@@ -333,7 +360,7 @@ export class MessagingRuntime {
     return this.up.has(transport);
   }
 
-  /** True while the outbox relay publishes (it starts once every transport is up). */
+  /** True while the outbox relay publishes to every transport (to each from when that one is up). */
   get relayRunning(): boolean {
     return this.relayUp;
   }

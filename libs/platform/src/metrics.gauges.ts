@@ -1,6 +1,7 @@
 import type { ServiceName } from '@boxoffice/contracts';
 import type {
   ChannelDepth,
+  DeadLetter,
   DeadLetterCount,
   DeadLetterStore,
   OutboxStats,
@@ -24,6 +25,8 @@ export interface GaugeSources {
   readonly limiter?: RateLimiter | null;
   /** Its rate for the whole service, as configured, before this instance took its share. */
   readonly configuredRate?: number | null;
+  /** The clock ages are read against, in epoch ms (the brokers' timestamps are). Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** A channel whose depth one consumer group sees, on the transport that carries it. */
@@ -49,6 +52,10 @@ const SLOW = { freshMs: 5_000, timeoutMs: 500, staleMs: 30_000 };
  *   (Checkout reports the charge queue too, so it is seen while Billing is down);
  * - the outbox backlog and the age of its oldest row;
  * - the dead letters of the service's own consumers;
+ * - how close unread records and dead letters are to expiry, where the broker says: a group's
+ *   lag in time (the age of the oldest record it has not read) beside the channel's retention,
+ *   and the age of the oldest dead letter beside its store's retention. A log drops a record
+ *   older than its retention, read or not, so the ratio of the two is what an alert watches;
  * - the command rate, configured and this instance's share, and the limiter's waiting.
  */
 export class MessagingGauges {
@@ -73,6 +80,9 @@ export class MessagingGauges {
     const registers = [registry];
     const channel = [L.system, L.destination, L.group];
     const { depths, outbox, deadLetters } = this;
+    const now = this.sources.now ?? Date.now;
+    // Null is "nothing waits": age 0. A broker's clock a little ahead of ours is not a negative age.
+    const ageOf = (at: number | null) => (at === null ? 0 : Math.max(0, now() - at) / 1_000);
     new Gauge({
       name: metricNames.channelDepth,
       help: 'Messages waiting on a channel for a consumer group: ready messages of a queue, or the group lag on a topic',
@@ -105,6 +115,31 @@ export class MessagingGauges {
           for (const { partition, waiting } of depth.partitions ?? [])
             this.set({ ...labelsOf(watched), [L.partition]: String(partition) }, waiting);
         }
+      },
+    });
+    new Gauge({
+      name: metricNames.consumerLagAge,
+      help: 'A consumer group lag in time on one partition or shard: how long ago the oldest record it has not read was written (0 when none waits)',
+      labelNames: [...channel, L.partition],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { watched, depth } of (await depths.get()) ?? []) {
+          for (const { partition, oldestAt } of depth.partitions ?? [])
+            if (oldestAt !== undefined) this.set({ ...labelsOf(watched), [L.partition]: String(partition) }, ageOf(oldestAt));
+        }
+      },
+    });
+    new Gauge({
+      name: metricNames.channelRetention,
+      help: 'How long a log channel keeps a record before the broker deletes it, read or not',
+      labelNames: [L.system, L.destination],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { watched, depth } of (await depths.get()) ?? [])
+          if (typeof depth.retentionMs === 'number')
+            this.set({ [L.system]: watched.system, [L.destination]: watched.channel }, depth.retentionMs / 1_000);
       },
     });
     // The outbox's four figures, from one reading of its stats.
@@ -147,6 +182,28 @@ export class MessagingGauges {
         this.reset();
         for (const { watched, count } of (await deadLetters.get()) ?? [])
           this.set({ ...labelsOf(watched), store: count.store }, count.messages);
+      },
+    });
+    new Gauge({
+      name: metricNames.deadLetterOldestAge,
+      help: 'How long the oldest dead letter of a store has waited (0 when none waits), where the broker says without taking it',
+      labelNames: [...channel, 'store'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { watched, count } of (await deadLetters.get()) ?? [])
+          if (count.oldestAt !== undefined) this.set({ ...labelsOf(watched), store: count.store }, ageOf(count.oldestAt));
+      },
+    });
+    new Gauge({
+      name: metricNames.deadLetterRetention,
+      help: 'How long a dead-letter store keeps a letter before the broker deletes it, replayed or not',
+      labelNames: [...channel, 'store'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const { watched, count } of (await deadLetters.get()) ?? [])
+          if (typeof count.retentionMs === 'number') this.set({ ...labelsOf(watched), store: count.store }, count.retentionMs / 1_000);
       },
     });
     new Gauge({
@@ -236,10 +293,21 @@ function labelsOf({ system, channel, group }: Watched): Record<string, string> {
   return { [L.system]: system, [L.destination]: channel, [L.group]: group };
 }
 
-function countByStore(letters: ReadonlyArray<{ store: string }>): DeadLetterCount[] {
-  const counts = new Map<string, number>();
-  for (const { store } of letters) counts.set(store, (counts.get(store) ?? 0) + 1);
-  return [...counts].map(([store, messages]) => ({ store, messages }));
+/**
+ * For a store that cannot count: its letters counted, and the oldest one's time read from the
+ * failure records (when it was parked, or else first failed), where they say.
+ */
+function countByStore(letters: ReadonlyArray<Pick<DeadLetter, 'store' | 'firstFailureAt' | 'lastFailureAt'>>): DeadLetterCount[] {
+  const counts = new Map<string, { messages: number; oldestAt: number | undefined }>();
+  for (const { store, firstFailureAt, lastFailureAt } of letters) {
+    const count = counts.get(store) ?? { messages: 0, oldestAt: undefined };
+    const parkedAt = Date.parse(lastFailureAt ?? firstFailureAt ?? '');
+    counts.set(store, {
+      messages: count.messages + 1,
+      oldestAt: Number.isNaN(parkedAt) ? count.oldestAt : Math.min(parkedAt, count.oldestAt ?? parkedAt),
+    });
+  }
+  return [...counts].map(([store, { messages, oldestAt }]) => ({ store, messages, ...(oldestAt !== undefined ? { oldestAt } : {}) }));
 }
 
 /** What the service consumes, with its own group, and the work queues it sends commands to, with their consumers' groups. */

@@ -124,7 +124,7 @@ export class MessagingInstruments {
   publishers(publishers: ReadonlyArray<Publisher>): Publisher[] {
     return publishers.map((publisher) => ({
       name: publisher.name,
-      publish: async (messages) => {
+      publish: async (messages, options) => {
         const end = this.operationDuration.startTimer({ [L.system]: publisher.name, [L.operation]: 'send' });
         const countSent = (taken: ReadonlyArray<OutgoingMessage>) => {
           const perChannel = new Map<string, number>();
@@ -132,7 +132,7 @@ export class MessagingInstruments {
           for (const [channel, count] of perChannel) this.sent.inc({ [L.system]: publisher.name, [L.destination]: channel }, count);
         };
         try {
-          await publisher.publish(messages);
+          await publisher.publish(messages, options);
         } catch (error) {
           end({ [L.errorType]: error instanceof Error ? error.constructor.name : 'unknown' });
           // The broker took all but the failed ones: those were sent all the same.

@@ -28,6 +28,10 @@ export const metricNames = {
   channelConsumers: 'boxoffice_channel_consumers',
   /** Gauge: a consumer group's lag on one partition. */
   consumerLag: 'boxoffice_consumer_lag_messages',
+  /** Gauge: a consumer group's lag in time on one partition or shard: how old the oldest record it has not read is. */
+  consumerLagAge: 'boxoffice_consumer_lag_seconds',
+  /** Gauge: how long a log channel keeps a record, read or not (Kafka's retention.ms, a Kinesis stream's retention). */
+  channelRetention: 'boxoffice_channel_retention_seconds',
   /** Gauge: outbox rows not yet published. */
   outboxPending: 'boxoffice_outbox_pending_messages',
   /** Gauge: how long the oldest unpublished outbox row has waited. */
@@ -38,6 +42,10 @@ export const metricNames = {
   outboxOldestParkedAge: 'boxoffice_outbox_oldest_parked_age_seconds',
   /** Gauge: dead letters waiting, per dead letter queue or topic. */
   deadLetters: 'boxoffice_dead_letters_messages',
+  /** Gauge: how long the oldest dead letter of a store has waited, where the broker says without taking it. */
+  deadLetterOldestAge: 'boxoffice_dead_letter_oldest_age_seconds',
+  /** Gauge: how long a dead-letter store keeps a letter before the broker drops it, where it drops any. */
+  deadLetterRetention: 'boxoffice_dead_letter_retention_seconds',
   /** Gauge: the command rate configured for the whole service (`BILLING_MAX_RATE`). */
   commandRateConfigured: 'boxoffice_command_rate_configured_per_second',
   /** Gauge: this instance's share of it now. */

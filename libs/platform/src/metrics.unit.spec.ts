@@ -7,6 +7,8 @@ import {
   Routing,
   type AnyHandler,
   type ChannelDepth,
+  type DeadLetter,
+  type DeadLetterCount,
   type DeadLetterStore,
   type Transport,
 } from '@boxoffice/messaging';
@@ -17,8 +19,11 @@ import { MetricsRegistry } from './metrics.registry.js';
 
 type Fake = Pick<Transport, 'depth' | 'deadLetters'>;
 
-/** A transport that answers from a table: depth per channel, dead letters per channel. */
-function fakeTransport(depths: Record<string, Omit<ChannelDepth, 'channel' | 'consumer'>>, deadLetters: Record<string, number> = {}): Fake {
+/** A transport that answers from a table: depth per channel, dead letters per channel (a count, or all a store says). */
+function fakeTransport(
+  depths: Record<string, Omit<ChannelDepth, 'channel' | 'consumer'>>,
+  deadLetters: Record<string, number | Omit<DeadLetterCount, 'store'>> = {},
+): Fake {
   return {
     depth: async (channel, consumer) => ({ channel, consumer, ...(depths[channel] ?? { waiting: 0, consumers: null }) }),
     deadLetters: (scope) =>
@@ -26,10 +31,17 @@ function fakeTransport(depths: Record<string, Omit<ChannelDepth, 'channel' | 'co
         counts: async () =>
           scope
             .filter(({ channel }) => deadLetters[channel])
-            .map(({ channel }) => ({ store: `${channel}.dlq`, messages: deadLetters[channel] })),
+            .map(({ channel }) => {
+              const count = deadLetters[channel];
+              return { store: `${channel}.dlq`, ...(typeof count === 'number' ? { messages: count } : count) };
+            }),
       }) as unknown as DeadLetterStore,
   };
 }
+
+/** What the gauges' clock reads: ages are taken against it. */
+const NOW = Date.parse('2026-12-01T12:00:00Z');
+const DAY_MS = 24 * 3_600_000;
 
 /** One sample's value, as Prometheus would read it from the exposition text. */
 async function valueOf(metrics: MetricsRegistry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
@@ -143,6 +155,85 @@ describe('the metrics a service exports', () => {
     now = 100;
     expect(await valueOf(metrics, metricNames.rateLimiterPermits)).toBe(10);
     expect(await valueOf(metrics, metricNames.rateLimiterWait)).toBeCloseTo(0.5);
+  });
+
+  describe('how close unread records and dead letters are to expiry', () => {
+    /** Billing on a log whose group is 90 s behind on one partition, with a dead letter parked an hour ago. */
+    function expiringGauges(metrics: MetricsRegistry, deadLetters: Fake['deadLetters'] | null = null) {
+      const kafka = fakeTransport(
+        {
+          [topics.concerts]: {
+            waiting: 6,
+            consumers: null,
+            retentionMs: 7 * DAY_MS,
+            partitions: [
+              { partition: 0, waiting: 2, oldestAt: NOW - 90_000 },
+              { partition: 1, waiting: 0, oldestAt: null },
+              // A transport that could not read this partition's record time says nothing.
+              { partition: 2, waiting: 4 },
+            ],
+          },
+        },
+        { [topics.concerts]: { messages: 2, oldestAt: NOW - 3_600_000, retentionMs: 14 * DAY_MS } },
+      );
+      return new MessagingGauges(metrics.registry, {
+        service: 'billing',
+        routing: new Routing(),
+        transports: new Map([
+          // A work queue: no retention, and a store that counts without saying how old its letters are.
+          ['rabbitmq', fakeTransport({ [queues.chargeOrder]: { waiting: 0, consumers: 1 } }, { [queues.chargeOrder]: 3 })],
+          ['kafka', deadLetters ? { ...kafka, deadLetters } : kafka],
+        ]),
+        outbox: { stats: async () => ({ pending: 0, oldestPendingAgeMs: 0, parked: 0, oldestParkedAgeMs: 0 }) },
+        now: () => NOW,
+      });
+    }
+    const concerts = { messaging_system: 'kafka', messaging_destination_name: topics.concerts };
+
+    it("reads a group's lag in time per partition, 0 where it is caught up, beside the channel's retention", async () => {
+      const metrics = new MetricsRegistry('billing');
+      expiringGauges(metrics);
+      const lagOf = (partition: string) =>
+        valueOf(metrics, metricNames.consumerLagAge, { ...concerts, messaging_destination_partition_id: partition });
+      expect(await lagOf('0')).toBe(90);
+      expect(await lagOf('1')).toBe(0);
+      expect(await lagOf('2')).toBeUndefined();
+      expect(await valueOf(metrics, metricNames.channelRetention, concerts)).toBe(7 * 24 * 3_600);
+      expect(await valueOf(metrics, metricNames.channelRetention, { messaging_destination_name: queues.chargeOrder })).toBeUndefined();
+    });
+
+    it("reads the age of a store's oldest dead letter beside the store's retention, where the broker says", async () => {
+      const metrics = new MetricsRegistry('billing');
+      expiringGauges(metrics);
+      const store = { ...concerts, store: `${topics.concerts}.dlq` };
+      expect(await valueOf(metrics, metricNames.deadLetterOldestAge, store)).toBe(3_600);
+      expect(await valueOf(metrics, metricNames.deadLetterRetention, store)).toBe(14 * 24 * 3_600);
+      // RabbitMQ counts its dead letters but cannot say how old they are without taking one.
+      const chargeDlq = { messaging_destination_name: queues.chargeOrder };
+      expect(await valueOf(metrics, metricNames.deadLetters, chargeDlq)).toBe(3);
+      expect(await valueOf(metrics, metricNames.deadLetterOldestAge, chargeDlq)).toBeUndefined();
+      expect(await valueOf(metrics, metricNames.deadLetterRetention, chargeDlq)).toBeUndefined();
+    });
+
+    it('takes the oldest letter of a store that cannot count from the failure records it lists', async () => {
+      const metrics = new MetricsRegistry('billing');
+      const letter = (lastFailureAt: string | null, firstFailureAt: string | null) =>
+        ({ store: 'concerts.dlt', firstFailureAt, lastFailureAt }) as DeadLetter;
+      expiringGauges(
+        metrics,
+        () =>
+          ({
+            list: async () => [
+              letter('2026-12-01T11:50:00Z', '2026-12-01T11:49:00Z'),
+              letter(null, '2026-12-01T11:30:00Z'),
+              letter(null, null),
+            ],
+          }) as unknown as DeadLetterStore,
+      );
+      const store = { ...concerts, store: 'concerts.dlt' };
+      expect(await valueOf(metrics, metricNames.deadLetters, store)).toBe(3);
+      expect(await valueOf(metrics, metricNames.deadLetterOldestAge, store)).toBe(30 * 60);
+    });
   });
 
   describe("a consumer pipeline's observer", () => {

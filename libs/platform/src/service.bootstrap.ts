@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { ConfigError } from '@boxoffice/config';
 import { migrate } from '@boxoffice/database';
-import { Logger, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { serveMetrics } from './metrics.endpoint.js';
 import { RetryLaterFilter } from './retry-later.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 import { TraceIdLogger } from './trace-id.logger.js';
 
 export interface ServiceOptions {
@@ -16,6 +17,7 @@ export interface ServiceOptions {
   readonly databaseUrl: string;
   /** The service's committed SQL migrations, applied at start. Relative to the working directory. */
   readonly migrationsDir: string;
+  /** The budget of the whole shutdown, SIGTERM to exit (ShutdownBudget): below the orchestrator's grace. */
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** Runs after the app is created and before it listens: Swagger, static files, ... */
@@ -53,10 +55,7 @@ const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose']
 
 /**
  * Starts a service: applies its pending migrations, builds the Nest application on Fastify,
- * listens, and shuts down gracefully on SIGTERM or SIGINT. Nest then runs the lifecycle hooks:
- * the HTTP server stops accepting, consumers stop taking messages and finish the ones in flight,
- * connections close. If that takes longer than the shutdown timeout, the process exits anyway;
- * the brokers redeliver whatever was not acknowledged.
+ * listens, and shuts down gracefully on SIGTERM or SIGINT, within one budget (closeOnSignal).
  */
 export async function startService(options: ServiceOptions): Promise<NestFastifyApplication> {
   const logger = new Logger(options.name);
@@ -69,12 +68,12 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
 
   const { bodyLimit, requestTimeout, keepAliveTimeout, backlog, maxConnections } = HTTP_LIMITS;
   const adapter = new FastifyAdapter({ bodyLimit, requestTimeout, keepAliveTimeout });
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
+  const budget = new ShutdownBudget(options.shutdownTimeoutMs);
+  const app = await NestFactory.create<NestFastifyApplication>(rootOf(options.module, budget), adapter, {
     logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }),
   });
   app.useGlobalFilters(new RetryLaterFilter(app.getHttpAdapter()));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  armShutdownDeadline(options.shutdownTimeoutMs, logger);
+  closeOnSignal(app, budget, logger);
   serveMetrics(app);
   await options.configure?.(app);
   app.getHttpServer().maxConnections = maxConnections;
@@ -97,14 +96,56 @@ export async function runService(start: () => Promise<unknown>): Promise<void> {
   }
 }
 
-function armShutdownDeadline(timeoutMs: number, logger: Logger): void {
-  const arm = (signal: string) => {
-    logger.log(`${signal} received: finishing in-flight work (at most ${timeoutMs} ms)`);
-    setTimeout(() => {
-      logger.error(`shutdown took longer than ${timeoutMs} ms; exiting`);
-      process.exit(1);
-    }, timeoutMs).unref();
+/** The application's root: the service's module, beside the shutdown budget that readiness and messaging read. */
+@Module({})
+class ServiceRoot {}
+
+/** Makes the budget injectable everywhere in the service (HealthController, MessagingLifecycle). */
+@Module({})
+class ShutdownBudgetModule {}
+
+function rootOf(service: Type | DynamicModule, budget: ShutdownBudget): DynamicModule {
+  const shutdown = {
+    module: ShutdownBudgetModule,
+    global: true,
+    providers: [{ provide: ShutdownBudget, useValue: budget }],
+    exports: [ShutdownBudget],
   };
-  process.once('SIGTERM', () => arm('SIGTERM'));
-  process.once('SIGINT', () => arm('SIGINT'));
+  return { module: ServiceRoot, imports: [shutdown, service] };
+}
+
+/**
+ * At SIGTERM (`docker stop`, Kubernetes) or SIGINT, in order and within the one budget:
+ * readiness answers 503 at once (the budget begun); Nest closes the application: MessagingLifecycle
+ * stops messaging phase by phase (consumers stop taking and finish the batches in flight, leaving
+ * their groups; the relay publishes what is committed; the broker connections close), then the
+ * HTTP server closes after the requests in flight, and the database last; then exit 0. A step
+ * that overran its phase was abandoned and logged: nothing is lost, since the brokers deliver
+ * again what was not settled and the outbox keeps what was not published. Only if the whole budget
+ * runs out (a hook that hangs) does it exit 1, before the orchestrator's SIGKILL.
+ *
+ * Nest's own `enableShutdownHooks` is not used: it raises the signal again once closed, so the
+ * process ends by the signal (143), and it has no deadline.
+ */
+function closeOnSignal(app: NestFastifyApplication, budget: ShutdownBudget, logger: Logger): void {
+  const close = async (signal: NodeJS.Signals) => {
+    if (budget.begun) return; // a second signal: the shutdown under way goes on
+    budget.begin();
+    logger.log(`${signal} received: not ready from now on; stopping within ${budget.totalMs} ms`);
+    setTimeout(() => {
+      logger.error(
+        `shutdown still not done after ${budget.totalMs} ms; exiting: the brokers deliver again what was not settled, the outbox keeps what was not published`,
+      );
+      process.exit(1);
+    }, budget.remainingMs('application')).unref();
+    try {
+      await app.close();
+    } catch (error) {
+      logger.error('shutdown failed', error);
+      process.exit(1);
+    }
+    logger.log(`stopped in ${budget.elapsedMs()} ms`);
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void close(signal));
 }

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, context, type Span, type Tracer } from '@opentelemetry/api';
-import type { OutgoingMessage, Publisher } from '@boxoffice/messaging';
+import type { OutgoingMessage, PublishOptions, Publisher } from '@boxoffice/messaging';
 import { messagingAttributes, spanNameOf } from './messaging.attributes.js';
 import { contextOf, messagingTracer, traceparentOf } from './trace-context.js';
 
@@ -21,7 +21,7 @@ export class TracedPublisher implements Publisher {
     return this.inner.name;
   }
 
-  async publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
+  async publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
     const spans: Span[] = [];
     const traced = messages.map((message): OutgoingMessage => {
       const { envelope, destination } = message;
@@ -44,7 +44,7 @@ export class TracedPublisher implements Publisher {
       return { ...message, headers: { ...message.headers, traceparent: traceparentOf(span) } };
     });
     try {
-      await this.inner.publish(traced);
+      await this.inner.publish(traced, options);
     } catch (error) {
       for (const span of spans)
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });

@@ -15,18 +15,33 @@ export type Verdict = { readonly accept: true } | { readonly accept: false; read
 /**
  * A real SMTP server inside the test process: the service under test sends over a socket with
  * nodemailer, exactly as to Mailpit or a provider, and the test reads what arrived. `decide` lets
- * a test refuse mail for a while (4xx: try later; 5xx: never).
+ * a test refuse mail for a while (4xx: try later; 5xx: never); `sendDelayMs` makes it slow.
  */
 export class TestSmtpServer {
   readonly received: ReceivedMail[] = [];
   decide: (mail: ReceivedMail) => Verdict = () => ({ accept: true });
+  /**
+   * How long the server works on each mail before it answers, as a server with a slow content
+   * filter before its queue: a client that hangs up meanwhile never got the answer, so the mail is
+   * not delivered (Postfix's before-queue filters do the same), and a mail counts once it is answered.
+   */
+  sendDelayMs = 0;
   private readonly server: SMTPServer;
+  private readonly hungUp = new Set<string>();
 
   constructor() {
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
+      // Its greeting waits for a reverse DNS lookup of the client otherwise: half a second here.
+      disableReverseLookup: true,
+      // Its own idle timeout (60 s by default) must not end a connection that waits out sendDelayMs.
+      socketTimeout: 10 * 60_000,
+      onClose: (session, callback) => {
+        this.hungUp.add(session.id);
+        callback();
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -35,13 +50,19 @@ export class TestSmtpServer {
             Buffer.concat(chunks).toString('utf8'),
             session.envelope.rcptTo.map((r) => r.address),
           );
-          const verdict = this.decide(mail);
-          if (verdict.accept) {
-            this.received.push(mail);
-            callback();
-          } else {
-            callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
-          }
+          const answer = () => {
+            const verdict = this.decide(mail);
+            if (this.hungUp.has(session.id)) {
+              callback(new Error('the client hung up before the answer'));
+            } else if (verdict.accept) {
+              this.received.push(mail);
+              callback();
+            } else {
+              callback(Object.assign(new Error(verdict.message), { responseCode: verdict.code }));
+            }
+          };
+          if (this.sendDelayMs > 0) setTimeout(answer, this.sendDelayMs).unref();
+          else answer();
         });
       },
     });

@@ -24,8 +24,11 @@ export interface RebuildReport {
  *   4. commit. The live consumer goes on where it was and adds what it had not handled yet.
  *
  * Counting only what the inbox holds is what keeps the live consumer and the rebuild from
- * counting an event twice or not at all. A crash anywhere before the commit rolls back: the old
- * numbers stay. What the log no longer retains (older than its retention) is not counted.
+ * counting an event twice or not at all. It holds for every event the log still holds because
+ * inbox rows are kept longer than the log keeps a record (INBOX_RETENTION_DAYS, 40 days, against
+ * at most 14 on a topic and 21 on a dead-letter topic): a pruned row's event is gone from the log
+ * too. A crash anywhere before the commit rolls back: the old numbers stay. What the log no longer
+ * retains (older than its retention) is not counted.
  */
 /** One record of the event log as the rebuild needs it: the envelope, as it was published. */
 export interface LogRecord {

@@ -1,27 +1,35 @@
 import {
+  ChargeTimedOut,
   PaymentCaptured,
   PaymentDeclined,
+  PaymentRefunded,
   SeatsUnavailable,
   type ChargeOrder,
   type MessageDefinition,
   type PayloadOf,
+  type RefundPayment,
 } from '@boxoffice/contracts';
-import { uuidV7 } from '@boxoffice/messaging';
+import { uuidV7, type Clock, type EnvelopeOptions } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
+import { BILLING_CLOCK } from '../billing.config.js';
 import type { PrismaClient, Tx } from '../database.js';
 import type { ChargeStatus } from '../generated/prisma/client.js';
-import { PAYMENT_GATEWAY, type Authorization, type PaymentGateway } from './payment-gateway.port.js';
+import { PaymentHoldLedger, type Hold } from './payment-hold.ledger.js';
 
 export type ChargeRequest = PayloadOf<typeof ChargeOrder>;
 
 /** How a charge sends its result: a handler's `context.send`, or the outbox in an HTTP request's transaction. */
-export type Send = <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>) => unknown;
+export type Send = <Definition extends MessageDefinition>(
+  definition: Definition,
+  payload: PayloadOf<Definition>,
+  options?: EnvelopeOptions,
+) => unknown;
 
-/** One charge to make: the request, and the hold authorized for it before the transaction, if any. */
+/** One charge to make, and the instant past which it is declined instead (null: none, the caller is waiting for it). */
 export interface ChargeJob {
   readonly request: ChargeRequest;
-  readonly prepared?: Promise<Authorization>;
+  readonly chargeBy: Date | null;
 }
 
 /** What became of a job: its charge's status, or null when its concert is not known yet. */
@@ -50,53 +58,55 @@ interface Seats {
  * locked once for the batch (FOR UPDATE, in concert order, so two batches never wait on each
  * other in opposite orders), the seats are counted off in memory in the batch's order, and
  * written back with one UPDATE: never oversold, whatever runs beside.
+ *
+ * The money goes through PaymentHoldLedger: holds authorized before the transaction (`prepareAll`)
+ * are taken or released with the charge, and the provider is asked to capture or void after the
+ * commit. A job past its charge-by is declined TIMED_OUT and never charged: Checkout has told, or
+ * is about to tell, its buyer that the order timed out.
  */
 @Injectable()
 export class ChargeService {
   constructor(
-    @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
+    private readonly holds: PaymentHoldLedger,
     @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(BILLING_CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
-   * Authorizes a batch of charges at once, outside any transaction: the provider's latency is
-   * then paid once per batch, in parallel, not once per charge while the seat rows are locked.
-   * Orders charged before (a redelivery) and concerts not known yet are left out; a hold not
-   * needed in the end is voided.
+   * Authorizes the payments of a batch at once, outside any transaction: the provider's latency
+   * is then paid once per batch, in parallel, not once per charge while the seat rows are locked.
+   * Left out: orders charged before, jobs past their charge-by, and concerts unknown or sold out;
+   * an order with a hold already (a redelivery) keeps it. A hold not needed in the end is voided.
    */
-  async authorizeAll(requests: ReadonlyArray<ChargeRequest>): Promise<Map<string, Promise<Authorization>>> {
+  async prepareAll(jobs: ReadonlyArray<ChargeJob>): Promise<void> {
+    const orderIds = jobs.map(({ request }) => request.orderId);
     const charged = new Set(
-      (await this.prisma.charge.findMany({ where: { orderId: { in: requests.map((r) => r.orderId) } }, select: { orderId: true } })).map(
-        (row) => row.orderId,
-      ),
+      (await this.prisma.charge.findMany({ where: { orderId: { in: orderIds } }, select: { orderId: true } })).map((row) => row.orderId),
     );
-    // A concert sold out already needs no holds: its charges will be SEATS_UNAVAILABLE.
     const prices = new Map(
       (
         await this.prisma.seatInventory.findMany({
-          where: { concertId: { in: [...new Set(requests.map((r) => r.concertId))] } },
+          where: { concertId: { in: [...new Set(jobs.map(({ request }) => request.concertId))] } },
           select: { concertId: true, priceCents: true, capacity: true, seatsSold: true },
         })
       )
         .filter((row) => row.seatsSold < row.capacity)
         .map((row) => [row.concertId, row.priceCents]),
     );
-    const authorized = new Map<string, Promise<Authorization>>();
-    for (const request of requests) {
-      const price = prices.get(request.concertId);
-      if (price === undefined || charged.has(request.orderId) || authorized.has(request.orderId)) continue;
-      const authorization = this.gateway.authorize({ orderId: request.orderId, amountCents: price * request.quantity });
-      // Awaited later, in the transaction; a provider error meanwhile must not go unheard.
-      authorization.catch(() => undefined);
-      authorized.set(request.orderId, authorization);
+    const wanted = new Map<string, { orderId: string; amountCents: number }>();
+    for (const job of jobs) {
+      const { orderId, concertId, quantity } = job.request;
+      const price = prices.get(concertId);
+      if (price === undefined || charged.has(orderId) || this.isPast(job)) continue;
+      wanted.set(orderId, { orderId, amountCents: price * quantity });
     }
-    return authorized;
+    await this.holds.authorizeAll([...wanted.values()]);
   }
 
   /** One charge (the synchronous path); throws UnknownConcertError. */
-  async charge(tx: Tx, request: ChargeRequest, send: Send): Promise<ChargeStatus> {
-    const [status] = await this.chargeAll(tx, [{ request }], send);
-    if (status === null) throw new UnknownConcertError(request.concertId);
+  async charge(tx: Tx, job: ChargeJob, send: Send): Promise<ChargeStatus> {
+    const [status] = await this.chargeAll(tx, [job], send);
+    if (status === null) throw new UnknownConcertError(job.request.concertId);
     return status;
   }
 
@@ -128,6 +138,8 @@ export class ChargeService {
         )
       ).map((row) => [row.order_id, row.status]),
     );
+    const holds = await this.lockHolds(tx, jobs, seats, earlier);
+
     const results: ChargeResult[] = [];
     const rows: Array<{
       id: string;
@@ -139,37 +151,59 @@ export class ChargeService {
       reason: string | null;
     }> = [];
     const events: Array<() => unknown> = [];
-    for (const { request, prepared } of jobs) {
+    const decisions = { capture: [] as string[], release: [] as string[], consumed: [] as string[] };
+    for (const job of jobs) {
+      const { request } = job;
+      // Each hold is decided once: a second job for the same order finds none left.
+      const orderHolds = holds.get(request.orderId) ?? [];
+      holds.delete(request.orderId);
+      const held = orderHolds.filter((hold) => hold.status === 'HELD').map((hold) => hold.paymentId);
+      const declined = orderHolds.find((hold) => hold.status === 'DECLINED');
+      decisions.consumed.push(...orderHolds.filter((hold) => hold.status === 'DECLINED').map((hold) => hold.paymentId));
       const before = earlier.get(request.orderId);
       const inventory = seats.get(request.concertId);
-      if (before !== undefined || !inventory) {
-        this.release(prepared);
-        results.push(before ?? null);
-        continue;
-      }
-      const amountCents = inventory.priceCents * request.quantity;
-      const remaining = inventory.capacity - inventory.sold;
       const ids = { orderId: request.orderId, concertId: request.concertId };
       let status: ChargeStatus;
       let reason: string | null = null;
       let id = uuidV7();
-      if (remaining < request.quantity) {
-        this.release(prepared);
+      const amountCents = (inventory?.priceCents ?? 0) * request.quantity;
+      const chargeBy = job.chargeBy?.toISOString();
+      if (before !== undefined) {
+        decisions.release.push(...held);
+        results.push(before);
+        continue;
+      } else if (chargeBy && this.isPast(job)) {
+        decisions.release.push(...held);
+        status = 'TIMED_OUT';
+        reason = `its charge-by, ${chargeBy}, passed before it was charged`;
+        events.push(() => send(ChargeTimedOut, { ...ids, chargeBy }));
+      } else if (!inventory) {
+        // Its concert is not known yet: null, and the handler keeps it waiting.
+        decisions.release.push(...held);
+        results.push(null);
+        continue;
+      } else if (inventory.capacity - inventory.sold < request.quantity) {
+        decisions.release.push(...held);
+        const remaining = inventory.capacity - inventory.sold;
         status = 'SEATS_UNAVAILABLE';
         reason = `${remaining} seats left`;
         events.push(() => send(SeatsUnavailable, { ...ids, requested: request.quantity, remaining: Math.max(0, remaining) }));
+      } else if (held.length > 0) {
+        const [taken, ...spare] = held;
+        decisions.capture.push(taken);
+        decisions.release.push(...spare);
+        inventory.sold += request.quantity;
+        status = 'CAPTURED';
+        id = taken;
+        events.push(() => send(PaymentCaptured, { ...ids, quantity: request.quantity, amountCents, paymentId: taken }));
+      } else if (declined) {
+        const why = declined.declineReason ?? 'declined by the payment provider';
+        status = 'DECLINED';
+        reason = why;
+        events.push(() => send(PaymentDeclined, { ...ids, amountCents, reason: why }));
       } else {
-        const authorization = (await prepared) ?? (await this.gateway.authorize({ orderId: request.orderId, amountCents }));
-        if (authorization.approved) {
-          inventory.sold += request.quantity;
-          status = 'CAPTURED';
-          id = authorization.paymentId;
-          events.push(() => send(PaymentCaptured, { ...ids, quantity: request.quantity, amountCents, paymentId: authorization.paymentId }));
-        } else {
-          status = 'DECLINED';
-          reason = authorization.reason;
-          events.push(() => send(PaymentDeclined, { ...ids, amountCents, reason: authorization.reason }));
-        }
+        // The provider answered neither `prepareAll` nor `lockHolds`: the batch is tried again later.
+        throw new Error(`the payment provider gave no answer for order ${request.orderId}`);
       }
       // A second job for the same order in this batch reads this one's result.
       earlier.set(request.orderId, status);
@@ -193,15 +227,72 @@ export class ChargeService {
         JSON.stringify(sold),
       );
     }
+    await this.holds.decide(tx, decisions);
     for (const event of events) await event();
     return results;
   }
 
   /**
-   * A hold authorized for the batch that this charge did not need goes back: in the background,
-   * as a provider's void is, so the seat rows are not held locked while it goes.
+   * Gives back a captured payment whose order timed out at Checkout before the capture reached
+   * it: the charge becomes REFUNDED, its seats go back on sale, the provider is asked to refund
+   * (or void a capture not done yet), and PaymentRefunded says so. Once per charge: a second
+   * request finds it REFUNDED and does nothing. False when there was nothing to refund.
    */
-  release(prepared: Promise<Authorization> | undefined): void {
-    void prepared?.then((authorization) => (authorization.approved ? this.gateway.void(authorization) : undefined)).catch(() => undefined); // an unvoided hold expires at the provider
+  async refund(tx: Tx, request: PayloadOf<typeof RefundPayment>, send: Send): Promise<boolean> {
+    const [charge] = await tx.$queryRawUnsafe<Array<{ concert_id: string; quantity: number; amount_cents: number }>>(
+      `UPDATE charge SET status = 'REFUNDED', reason = $3
+        WHERE order_id = $1::uuid AND id = $2::uuid AND status = 'CAPTURED'
+        RETURNING concert_id::text, quantity, amount_cents`,
+      request.orderId,
+      request.paymentId,
+      'refunded: its order had timed out when the capture reached Checkout',
+    );
+    if (!charge) return false;
+    // The provider's side first: it may wait for a capture under way, and the seat row, the
+    // sale's hot spot, is locked only after.
+    await this.holds.refund(tx, { paymentId: request.paymentId, orderId: request.orderId, amountCents: charge.amount_cents });
+    await tx.$executeRawUnsafe(
+      `UPDATE seat_inventory SET seats_sold = seats_sold - $2, updated_at = now() WHERE concert_id = $1::uuid`,
+      charge.concert_id,
+      charge.quantity,
+    );
+    await send(PaymentRefunded, {
+      orderId: request.orderId,
+      concertId: charge.concert_id,
+      quantity: charge.quantity,
+      amountCents: charge.amount_cents,
+      paymentId: request.paymentId,
+      reason: request.reason,
+    });
+    return true;
+  }
+
+  /**
+   * The holds of the jobs, locked. A job that will pay (not charged before, not past its
+   * charge-by, its concert known and not sold out) but has no hold or decline (its `prepare`
+   * failed, or the sweep gave its hold up) is authorized now, with the seats locked: rare.
+   */
+  private async lockHolds(
+    tx: Tx,
+    jobs: ReadonlyArray<ChargeJob>,
+    seats: ReadonlyMap<string, Seats>,
+    earlier: ReadonlyMap<string, ChargeStatus>,
+  ): Promise<Map<string, Hold[]>> {
+    const orderIds = jobs.map(({ request }) => request.orderId);
+    const holds = await this.holds.lockUsable(tx, orderIds);
+    const unprepared = new Map<string, { orderId: string; amountCents: number }>();
+    for (const job of jobs) {
+      const { orderId, concertId, quantity } = job.request;
+      const inventory = seats.get(concertId);
+      if (!inventory || inventory.sold >= inventory.capacity || earlier.has(orderId) || holds.has(orderId) || this.isPast(job)) continue;
+      unprepared.set(orderId, { orderId, amountCents: inventory.priceCents * quantity });
+    }
+    if (unprepared.size === 0) return holds;
+    await this.holds.authorizeAll([...unprepared.values()]);
+    return this.holds.lockUsable(tx, orderIds);
+  }
+
+  private isPast(job: ChargeJob): boolean {
+    return job.chargeBy !== null && job.chargeBy.getTime() <= this.clock.now().getTime();
   }
 }

@@ -4,7 +4,8 @@ import { PRISMA, ZodValidationPipe } from '@boxoffice/platform';
 import { Body, Controller, HttpCode, Inject, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { PrismaClient } from '../database.js';
-import { ChargeService, UnknownConcertError, type ChargeRequest } from './charge.service.js';
+import { ChargeService, UnknownConcertError, type ChargeJob, type ChargeRequest } from './charge.service.js';
+import { ChargeSweeper } from './charge.sweeper.js';
 
 /** The synchronous path's door into Billing: the same charge, asked over HTTP. */
 @Controller('charges')
@@ -14,6 +15,7 @@ export class ChargesController {
     private readonly charges: ChargeService,
     private readonly rate: RateLimiter,
     private readonly messages: MessageSender,
+    private readonly sweeper: ChargeSweeper,
   ) {}
 
   @Post()
@@ -26,13 +28,17 @@ export class ChargesController {
     // A caller that timed out meanwhile has told its buyer the purchase failed: charging now
     // would take money for an order it never recorded. (A retry with the same key still works.)
     if (http.raw.socket.destroyed) throw new ServiceUnavailableException('the caller gave up while waiting for capacity');
+    // Its chargeBy, when the caller sends one (Checkout does); none: the caller is waiting for this charge now.
+    const job: ChargeJob = { request, chargeBy: request.chargeBy ? new Date(request.chargeBy) : null };
+    await this.charges.prepareAll([job]);
     try {
       const status = await this.prisma.$transaction(
-        (tx) => this.charges.charge(tx, request, (definition, payload) => this.messages.send(tx, definition, payload)),
+        (tx) => this.charges.charge(tx, job, (definition, payload, options) => this.messages.send(tx, definition, payload, options)),
         {
           timeout: 30_000,
         },
       );
+      this.sweeper.wake();
       return { orderId: request.orderId, status };
     } catch (error) {
       if (error instanceof UnknownConcertError) throw new ServiceUnavailableException(error.message);

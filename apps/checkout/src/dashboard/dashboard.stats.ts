@@ -1,7 +1,8 @@
-import { MessagingRuntime, PRISMA } from '@boxoffice/platform';
+import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
 import { ChargeQueueDepth } from './charge-queue.depth.js';
+import { DashboardCache } from './dashboard.cache.js';
 
 type Status = 'PENDING' | 'CONFIRMED' | 'REJECTED';
 export type OrderCounts = Record<Status, number> & { total: number };
@@ -11,35 +12,57 @@ interface Sample {
   readonly orders: OrderCounts;
 }
 
+/** What every reader gets, whichever concert it asks about. */
+interface Figures {
+  readonly at: string;
+  readonly acceptedPerSecond: number;
+  readonly processedPerSecond: number;
+  readonly queueDepth: number | null;
+  readonly queueConsumers: number | null;
+  readonly outboxPending: number;
+  readonly orders: OrderCounts;
+}
+
+/** One computation serves every reader for this long: the page polls once a second. */
+const FRESH_MS = 1_000;
 /** Rates are measured over at least this long, so one slow sample does not make a spike. */
 const RATE_WINDOW_MS = 1_000;
-/** Two readers polling at once share a sample instead of counting the orders twice. */
-const FRESH_MS = 250;
 
 /**
  * The figures of the live dashboard, from the places that hold them: the orders table (accepted,
- * settled, by status), RabbitMQ (the charge queue) and the outbox (accepted but not yet handed to
- * RabbitMQ). Nothing runs while nobody watches: each request takes a sample, and the rates are
- * the difference from the sample about a second before.
+ * settled, by status), the command broker (the charge queue) and the outbox (accepted but not yet
+ * handed to the broker). Nothing runs while nobody watches, and however many watch, the figures
+ * are worked out at most once a second (DashboardCache): each computation takes a sample, and the
+ * rates are the difference from the sample about a second before.
+ *
+ * Everything is read through the service's own database client, never the outbox relay's pool:
+ * that pool is sized to the relay's batches in flight, and a page polling it would hold back
+ * publishing, or wait behind it while the relay is busy.
  */
 @Injectable()
 export class DashboardStats {
   private samples: Sample[] = [];
-  private sampling: Promise<Sample> | null = null;
+  private readonly figures = new DashboardCache<Figures>(FRESH_MS);
+  private readonly concerts = new DashboardCache<OrderCounts>(FRESH_MS);
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly queue: ChargeQueueDepth,
-    private readonly messaging: MessagingRuntime,
   ) {}
 
   async read(concertId?: string) {
-    const [latest, queue, outbox, concert] = await Promise.all([
-      this.sample(),
-      this.queue.read(),
-      this.messaging.relay.stats(),
-      concertId ? this.countOrders(concertId) : Promise.resolve(undefined),
+    const [figures, concert] = await Promise.all([
+      this.figures.get('', () => this.compute()),
+      concertId ? this.concerts.get(concertId, () => this.countOrders(concertId)) : Promise.resolve(undefined),
     ]);
+    return { ...figures, ...(concert ? { concert: { concertId, orders: concert } } : {}) };
+  }
+
+  private async compute(): Promise<Figures> {
+    const [orders, queue, outboxPending] = await Promise.all([this.countOrders(), this.queue.read(), this.outboxPending()]);
+    const latest: Sample = { at: Date.now(), orders };
+    // Newest last; a few seconds of history is all a rate needs.
+    this.samples = [...this.samples.filter((s) => latest.at - s.at <= 5 * RATE_WINDOW_MS), latest];
     const previous = this.samples.findLast((s) => latest.at - s.at >= RATE_WINDOW_MS) ?? this.samples[0];
     const seconds = (latest.at - previous.at) / 1_000;
     const perSecond = (now: number, before: number) => (seconds > 0 ? Math.round((now - before) / seconds) : 0);
@@ -49,24 +72,17 @@ export class DashboardStats {
       processedPerSecond: perSecond(settled(latest.orders), settled(previous.orders)),
       queueDepth: queue?.messages ?? null,
       queueConsumers: queue?.consumers ?? null,
-      outboxPending: outbox.pending,
-      orders: latest.orders,
-      ...(concert ? { concert: { concertId, orders: concert } } : {}),
+      outboxPending,
+      orders,
     };
   }
 
-  private sample(): Promise<Sample> {
-    const last = this.samples.at(-1);
-    if (last && Date.now() - last.at < FRESH_MS) return Promise.resolve(last);
-    this.sampling ??= this.countOrders()
-      .then((orders) => {
-        const sample = { at: Date.now(), orders };
-        // Newest last; a few seconds of history is all a rate needs.
-        this.samples = [...this.samples.filter((s) => sample.at - s.at <= 5 * RATE_WINDOW_MS), sample];
-        return sample;
-      })
-      .finally(() => (this.sampling = null));
-    return this.sampling;
+  /** From the outbox's partial index of pending rows (the literal status lets the planner use it). */
+  private async outboxPending(): Promise<number> {
+    const [row] = await this.prisma.$queryRawUnsafe<Array<{ n: number }>>(
+      `SELECT count(*)::int AS n FROM outbox_message WHERE status = 'pending'`,
+    );
+    return row.n;
   }
 
   private async countOrders(concertId?: string): Promise<OrderCounts> {

@@ -1,10 +1,19 @@
 import { GatewayTimeoutException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
-import type { PlaceOrder } from './order.schemas.js';
 import type { Settlement } from './order.settlement.js';
+import type { ChargeRequest } from './orders.service.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
-type ChargeStatus = 'CAPTURED' | 'DECLINED' | 'SEATS_UNAVAILABLE';
+type ChargeStatus = 'CAPTURED' | 'DECLINED' | 'SEATS_UNAVAILABLE' | 'TIMED_OUT' | 'REFUNDED';
+
+/** Billing's answer, as the order's final state. REFUNDED: captured too late for a timed-out order, and given back. */
+const settlements: Record<ChargeStatus, Settlement> = {
+  CAPTURED: { status: 'CONFIRMED' },
+  DECLINED: { status: 'REJECTED', reason: 'PAYMENT_DECLINED' },
+  SEATS_UNAVAILABLE: { status: 'REJECTED', reason: 'SOLD_OUT' },
+  TIMED_OUT: { status: 'REJECTED', reason: 'TIMED_OUT' },
+  REFUNDED: { status: 'REJECTED', reason: 'TIMED_OUT' },
+};
 
 /**
  * Billing over HTTP, for the synchronous purchase only. This is the temporal coupling the queue
@@ -18,21 +27,22 @@ export class BillingClient {
     private readonly policies: SyncOrderPolicies,
   ) {}
 
-  async charge(orderId: string, order: PlaceOrder, deadline: AbortSignal): Promise<Settlement> {
+  async charge(request: ChargeRequest, deadline: AbortSignal): Promise<Settlement> {
     // Its buyer has been answered 504 already (the deadline passed in the queue or the database):
     // a charge now would take money for a purchase the buyer was told did not complete in time.
     if (deadline.aborted) throw this.noAnswer();
-    const status = await this.policies.callBilling(() => this.post(orderId, order, deadline), deadline);
-    if (status === 'CAPTURED') return { status: 'CONFIRMED' };
-    return { status: 'REJECTED', reason: status === 'DECLINED' ? 'PAYMENT_DECLINED' : 'SOLD_OUT' };
+    const status = await this.policies.callBilling(() => this.post(request, deadline), deadline);
+    const settlement = settlements[status] as Settlement | undefined;
+    if (!settlement) throw new ServiceUnavailableException(`billing answered an unknown status ${String(status)}`);
+    return settlement;
   }
 
-  private async post(orderId: string, order: PlaceOrder, deadline: AbortSignal): Promise<ChargeStatus> {
+  private async post(request: ChargeRequest, deadline: AbortSignal): Promise<ChargeStatus> {
     try {
       const response = await fetch(new URL('/charges', this.config.BILLING_URL), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ orderId, ...order }),
+        body: JSON.stringify(request),
         signal: deadline,
       });
       if (!response.ok) {

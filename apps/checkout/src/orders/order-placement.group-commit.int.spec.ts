@@ -37,6 +37,7 @@ describe('the group commit behind POST /orders', () => {
       amountCents: 9000,
       idempotencyKey,
       requestHash: 'hash',
+      pendingUntil: new Date(Date.now() + 600_000),
       command: messages.entry(ChargeOrder, { orderId: id, ...order }),
     };
   };

@@ -12,6 +12,8 @@ export interface Placement {
   readonly amountCents: number;
   readonly idempotencyKey: string;
   readonly requestHash: string;
+  /** Past this, the order is settled TIMED_OUT if Billing's verdict has not come (PendingOrderSweeper). */
+  readonly pendingUntil: Date;
   /** Its ChargeOrder, envelope and destination (MessageSender.entry). */
   readonly command: OutboxEntry;
 }
@@ -36,11 +38,11 @@ const PLACE = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
     id uuid, concert_id uuid, quantity int, customer_email text, amount_cents int,
-    idempotency_key text, request_hash text, outbox_row jsonb)
+    idempotency_key text, request_hash text, pending_until timestamptz, outbox_row jsonb)
 ),
 placed AS (
-  INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash)
-  SELECT id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash FROM input
+  INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
+  SELECT id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until FROM input
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id, created_at
 ),
@@ -105,6 +107,7 @@ export class OrderPlacementGroupCommit {
       amount_cents: p.amountCents,
       idempotency_key: p.idempotencyKey,
       request_hash: p.requestHash,
+      pending_until: p.pendingUntil,
       outbox_row: Outbox.row(p.command.envelope, p.command.destination),
     }));
     try {

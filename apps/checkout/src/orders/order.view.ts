@@ -1,6 +1,6 @@
 import type { Order } from '../generated/prisma/client.js';
 
-/** What a client sees of an order: its status to poll until it is CONFIRMED or REJECTED. */
+/** What a client sees of an order: its status to poll until it is CONFIRMED or REJECTED, which it is by pendingUntil. */
 export function orderView(order: Order) {
   return {
     orderId: order.id,
@@ -12,6 +12,7 @@ export function orderView(order: Order) {
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
     settledAt: order.settledAt?.toISOString() ?? null,
+    pendingUntil: order.pendingUntil.toISOString(),
     statusUrl: `/orders/${order.id}`,
   };
 }

@@ -48,14 +48,17 @@ export class OrdersController {
     const input = body.transform(raw);
     const validKey = idempotencyKey.transform(key);
     const order = await this.policies.run(
-      (deadline) => this.orders.placeAndCharge(input, validKey, (orderId, order) => this.billing.charge(orderId, order, deadline)),
+      (deadline) => this.orders.placeAndCharge(input, validKey, (request) => this.billing.charge(request, deadline)),
       reply.elapsedTime,
     );
     return orderView(order);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'An order and its status: PENDING, CONFIRMED or REJECTED (with a reason)' })
+  @ApiOperation({
+    summary:
+      'An order and its status: PENDING (until pendingUntil at most), CONFIRMED or REJECTED (SOLD_OUT, PAYMENT_DECLINED or TIMED_OUT)',
+  })
   async find(@Param('id', new ZodValidationPipe(orderIdSchema, 'id')) id: string) {
     const order = await this.orders.find(id);
     if (!order) throw new NotFoundException(`order ${id} does not exist`);

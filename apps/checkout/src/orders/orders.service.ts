@@ -1,8 +1,9 @@
 import { ChargeOrder, OrderConfirmed, OrderRejected, type MessageDefinition, type PayloadOf } from '@boxoffice/contracts';
-import { MessageSender, uuidV7 } from '@boxoffice/messaging';
+import { MessageSender, uuidV7, type Clock } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { v5 as uuidv5 } from 'uuid';
+import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
 import { isUniqueViolation, type PrismaClient, type Tx } from '../database.js';
 import type { Order } from '../generated/prisma/client.js';
@@ -10,7 +11,10 @@ import { OrderIdempotency } from './order-idempotency.js';
 import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import type { PlaceOrder } from './order.schemas.js';
-import type { Settlement } from './order.settlement.js';
+import type { RejectionReason, Settlement } from './order.settlement.js';
+
+/** What Billing is asked to charge: the order, and the instant by which it must be charged or declined. */
+export type ChargeRequest = PayloadOf<typeof ChargeOrder>;
 
 /** How a settlement sends its event: a handler's `context.send`, or the outbox in a request's transaction. */
 type Send = <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>) => unknown;
@@ -27,6 +31,8 @@ export class OrdersService {
     private readonly placements: OrderPlacementGroupCommit,
     private readonly idempotency: OrderIdempotency,
     private readonly metrics: OrderMetrics,
+    @Inject(CHECKOUT_CONFIG) private readonly config: CheckoutConfig,
+    @Inject(CHECKOUT_CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -34,6 +40,9 @@ export class OrdersService {
    * transaction, and returns. No broker and no Billing on the request path: when this returns,
    * the order is committed and its charge will happen, whatever is down right now. The write is
    * grouped with the purchases arriving at the same moment (OrderPlacementGroupCommit).
+   *
+   * The order is PENDING until ORDER_PENDING_DEADLINE_MS from now at most; the command asks
+   * Billing to charge it by ORDER_CHARGE_MARGIN_MS before that, and to decline it otherwise.
    */
   async place(input: PlaceOrder, idempotencyKey: string): Promise<Order> {
     const requestHash = this.idempotency.hashOf(input);
@@ -41,8 +50,9 @@ export class OrdersService {
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
     const id = uuidV7();
     const amountCents = concert.priceCents * input.quantity;
-    const command = this.messages.entry(ChargeOrder, { orderId: id, ...input });
-    const placed = await this.placements.place({ id, ...input, amountCents, idempotencyKey, requestHash, command });
+    const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
+    const command = this.messages.entry(ChargeOrder, this.chargeRequest(id, input, pendingUntil));
+    const placed = await this.placements.place({ id, ...input, amountCents, idempotencyKey, requestHash, pendingUntil, command });
     // The key was used before (the group commit's ON CONFLICT): answer with that first order.
     if (!placed) return this.idempotency.taken(idempotencyKey, requestHash);
     this.metrics.accept('async');
@@ -57,39 +67,65 @@ export class OrdersService {
       createdAt: placed.createdAt,
       updatedAt: placed.createdAt,
       settledAt: null,
+      pendingUntil,
     };
   }
 
   /**
-   * The synchronous way, kept to compare: the caller waits while `charge` calls Billing. Only a
-   * settled order is written, so a failed call leaves nothing behind and may be retried.
+   * The synchronous way, kept to compare: the caller waits while `charge` calls Billing.
+   *
+   * The order is written PENDING first, in a commit of its own, and only then is Billing asked.
+   * Billing announces its verdict twice, in its HTTP answer and as PaymentCaptured (or the like)
+   * on Kafka, and the event may well arrive first: it must find the order, and settles it. The
+   * answer then finds it settled, and both agree, Billing deciding once per order. A call that
+   * fails or times out leaves the order PENDING: asked again with the same Idempotency-Key (the
+   * id comes from the key), Checkout asks Billing again about the same order, which Billing,
+   * idempotent per order, never charges twice; otherwise the deadline settles it TIMED_OUT.
    */
-  async placeAndCharge(
-    input: PlaceOrder,
-    idempotencyKey: string,
-    charge: (orderId: string, input: PlaceOrder) => Promise<Settlement>,
-  ): Promise<Order> {
-    // The id comes from the key, so a retry after a timeout asks Billing about the same order,
-    // and Billing, idempotent per order, does not charge twice.
-    const id = uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE);
+  async placeAndCharge(input: PlaceOrder, idempotencyKey: string, charge: (request: ChargeRequest) => Promise<Settlement>): Promise<Order> {
     const requestHash = this.idempotency.hashOf(input);
-    const earlier = await this.idempotency.earlier(idempotencyKey, requestHash);
-    if (earlier) return earlier;
+    const order =
+      (await this.idempotency.earlier(idempotencyKey, requestHash)) ?? (await this.placePending(input, idempotencyKey, requestHash));
+    if (order.status !== 'PENDING') return order;
+    const settlement = await charge(this.chargeRequest(order.id, input, order.pendingUntil));
+    const { settled, moved } = await this.prisma.$transaction(async (tx) => {
+      const outcome = await this.settleAll(tx, [{ orderId: order.id, settlement }], (definition, payload) =>
+        this.messages.send(tx, definition, payload),
+      );
+      return { settled: await tx.order.findUniqueOrThrow({ where: { id: order.id } }), moved: outcome.get(order.id) === 'settled' };
+    });
+    if (moved) this.metrics.settle('sync', [settlement]);
+    return settled;
+  }
+
+  /** The synchronous order, PENDING, committed before Billing is asked; or the one a concurrent request with the key wrote. */
+  private async placePending(input: PlaceOrder, idempotencyKey: string, requestHash: string): Promise<Order> {
     const concert = await this.concerts.find(input.concertId);
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
-    const settlement = await charge(id, input);
+    const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
     try {
-      const order = await this.prisma.$transaction(async (tx) => {
-        await tx.order.create({ data: { id, ...input, amountCents: concert.priceCents * input.quantity, idempotencyKey, requestHash } });
-        return this.settleInTx(tx, id, settlement, (definition, payload) => this.messages.send(tx, definition, payload));
+      const order = await this.prisma.order.create({
+        data: {
+          id: uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE),
+          ...input,
+          amountCents: concert.priceCents * input.quantity,
+          idempotencyKey,
+          requestHash,
+          pendingUntil,
+        },
       });
       this.metrics.accept('sync');
-      this.metrics.settle('sync', [settlement]);
       return order;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return this.idempotency.taken(idempotencyKey, requestHash);
     }
+  }
+
+  /** The charge of an order: by its deadline less the time Billing's verdict takes to come back. */
+  private chargeRequest(orderId: string, input: PlaceOrder, pendingUntil: Date): ChargeRequest {
+    const chargeBy = new Date(pendingUntil.getTime() - this.config.ORDER_CHARGE_MARGIN_MS);
+    return { orderId, ...input, chargeBy: chargeBy.toISOString() };
   }
 
   async find(id: string): Promise<Order | null> {
@@ -141,7 +177,7 @@ export class OrdersService {
         customerEmail: order.customer_email,
       };
       if (order.status === 'CONFIRMED') await send(OrderConfirmed, { ...common, amountCents: order.amount_cents });
-      else await send(OrderRejected, { ...common, reason: order.rejection_reason as 'SOLD_OUT' | 'PAYMENT_DECLINED' });
+      else await send(OrderRejected, { ...common, reason: order.rejection_reason as RejectionReason });
     }
     const others = verdicts.map((v) => v.orderId).filter((id) => !result.has(id));
     if (others.length > 0) {
@@ -155,8 +191,17 @@ export class OrdersService {
     return result;
   }
 
-  private async settleInTx(tx: Tx, orderId: string, settlement: Settlement, send: Send): Promise<Order> {
-    await this.settleAll(tx, [{ orderId, settlement }], send);
-    return tx.order.findUniqueOrThrow({ where: { id: orderId } });
+  /**
+   * Of these orders, the ones settled TIMED_OUT: a payment Billing captured for one of them came
+   * after the buyer was told the order timed out, and must be given back.
+   */
+  async timedOut(tx: Tx, orderIds: ReadonlyArray<string>): Promise<Set<string>> {
+    if (orderIds.length === 0) return new Set();
+    const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
+      `SELECT id::text FROM "order"
+        WHERE id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) AND status = 'REJECTED' AND rejection_reason = 'TIMED_OUT'`,
+      JSON.stringify(orderIds),
+    );
+    return new Set(rows.map((row) => row.id));
   }
 }

@@ -1,4 +1,12 @@
-import { PaymentCaptured, PaymentDeclined, SeatsUnavailable, type Envelope, type PayloadOf } from '@boxoffice/contracts';
+import {
+  ChargeTimedOut,
+  PaymentCaptured,
+  PaymentDeclined,
+  RefundPayment,
+  SeatsUnavailable,
+  type Envelope,
+  type PayloadOf,
+} from '@boxoffice/contracts';
 import { Outcome, type BatchHandler, type BatchOutcomes, type HandlerContext, type HandlerOutcome } from '@boxoffice/messaging';
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
@@ -6,16 +14,21 @@ import { OrderMetrics } from './order.metrics.js';
 import type { Settlement } from './order.settlement.js';
 import { OrdersService } from './orders.service.js';
 
-type PaymentResult = PayloadOf<typeof PaymentCaptured> | PayloadOf<typeof PaymentDeclined> | PayloadOf<typeof SeatsUnavailable>;
+type Captured = PayloadOf<typeof PaymentCaptured>;
+type PaymentResult = Captured | PayloadOf<typeof PaymentDeclined> | PayloadOf<typeof SeatsUnavailable> | PayloadOf<typeof ChargeTimedOut>;
 
 /** What each of Billing's verdicts means for the order. */
 const settlements: Record<string, Settlement> = {
   [PaymentCaptured.type]: { status: 'CONFIRMED' },
   [PaymentDeclined.type]: { status: 'REJECTED', reason: 'PAYMENT_DECLINED' },
   [SeatsUnavailable.type]: { status: 'REJECTED', reason: 'SOLD_OUT' },
+  [ChargeTimedOut.type]: { status: 'REJECTED', reason: 'TIMED_OUT' },
 };
 
-/** Billing's verdicts on orders: each order to CONFIRMED or REJECTED, once, a batch with one UPDATE. */
+/**
+ * Billing's verdicts on orders: each order to CONFIRMED or REJECTED, once, a batch with one
+ * UPDATE. A capture that finds its order timed out already (the buyer was told so) is given back.
+ */
 @Injectable()
 export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
   constructor(
@@ -29,6 +42,17 @@ export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
       messages.map((m) => ({ orderId: m.payload.orderId, settlement: settlements[m.type] })),
       send,
     );
+    const tooLate = messages.filter(
+      (m): m is Envelope<Captured> => m.type === PaymentCaptured.type && settled.get(m.payload.orderId) === 'settled before',
+    );
+    const timedOut = await this.orders.timedOut(
+      tx,
+      tooLate.map((m) => m.payload.orderId),
+    );
+    for (const capture of tooLate.filter((m) => timedOut.has(m.payload.orderId))) {
+      const { orderId, paymentId, amountCents } = capture.payload;
+      send(RefundPayment, { orderId, paymentId, amountCents, reason: 'TIMED_OUT' }, { causedBy: capture });
+    }
     const outcomes = new Map<string, HandlerOutcome>();
     for (const m of messages) {
       if (settled.get(m.payload.orderId) === 'unknown') outcomes.set(m.id, Outcome.deadLetter(`order ${m.payload.orderId} does not exist`));

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
+import { PaymentCaptured } from '@boxoffice/contracts';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  MessageSender,
+  Routing,
+  systemClock,
+  type Settlement,
+  type SqlExecutor,
+} from '@boxoffice/messaging';
 import { createPrismaClient, MetricsRegistry, providePrisma, RetryLaterFilter } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -9,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CHECKOUT_CONFIG, checkoutConfigSchema } from '../checkout.config.js';
+import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, checkoutConfigSchema } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { BillingClient } from './billing.client.js';
@@ -18,6 +27,7 @@ import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
+import { PaymentResultHandler } from './payment-result.handler.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
 // POST /orders/sync over real HTTP, in front of Checkout's real database, calling a stand-in for
@@ -32,6 +42,10 @@ class BillingStandIn {
   calls = 0;
   inFlight = 0;
   maxInFlight = 0;
+  /** What each call asked to charge. */
+  readonly requests: Array<{ orderId: string; chargeBy?: string }> = [];
+  /** Runs before an answer is written: what Billing does meanwhile, as publishing its PaymentCaptured. */
+  beforeAnswer: ((orderId: string) => Promise<void>) | null = null;
   private port = 0;
   private server: Server | undefined;
 
@@ -63,9 +77,15 @@ class BillingStandIn {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
+      const charge = JSON.parse(body) as { orderId: string; chargeBy?: string };
+      this.requests.push(charge);
       if (this.mode === 'hang') return; // until Checkout gives up and closes the connection
-      const { orderId } = JSON.parse(body) as { orderId: string };
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ orderId, status: 'CAPTURED' }));
+      void (async () => {
+        await this.beforeAnswer?.(charge.orderId);
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ orderId: charge.orderId, status: 'CAPTURED' }));
+      })();
     });
   }
 }
@@ -91,6 +111,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       controllers: [OrdersController],
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
+        { provide: CHECKOUT_CLOCK, useValue: systemClock },
         ...providePrisma(() => createPrismaClient(PrismaClient, db.url, 4)),
         { provide: MessageSender, useValue: new MessageSender(new EnvelopeFactory('checkout'), new Routing()) },
         OrderIdempotency,
@@ -130,6 +151,12 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
 
   const ordersWithKeys = async (keys: string[]) =>
     (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM "order" WHERE idempotency_key = ANY($1)', [keys])).rows[0].n;
+  const pendingWithKeys = async (keys: string[]) =>
+    (
+      await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE idempotency_key = ANY($1) AND status = 'PENDING'`, [
+        keys,
+      ])
+    ).rows[0].n;
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('sync_purchase', 'apps/checkout/prisma/migrations');
@@ -189,8 +216,72 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     });
   });
 
+  describe('when Billing’s PaymentCaptured reaches Checkout before its HTTP answer does', () => {
+    it('settles the order from the event, not a dead letter, and answers with it CONFIRMED', async () => {
+      const prisma = createPrismaClient(PrismaClient, db.url, 2);
+      const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
+      const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
+      const config = checkoutConfigSchema.parse({ DATABASE_URL: db.url });
+      const orders = new OrdersService(
+        prisma,
+        new ConcertsService(prisma, messages),
+        messages,
+        new OrderPlacementGroupCommit(prisma),
+        new OrderIdempotency(prisma),
+        metrics,
+        config,
+        systemClock,
+      );
+      const handler = new PaymentResultHandler(orders, metrics);
+      const results = new ConsumerPipeline<SqlExecutor>({
+        consumer: 'checkout',
+        handlers: [{ message: PaymentCaptured, handler }],
+        database: prisma,
+        sender: messages,
+      });
+      await prisma.$connect(); // so the answer is not held up by the connection's start
+      const settlements: Settlement[] = [];
+      // Billing captured, wrote PaymentCaptured to its outbox, and Kafka brought it to Checkout while the answer was still on its way.
+      billing.beforeAnswer = async (orderId) => {
+        const captured = new EnvelopeFactory('billing').create(PaymentCaptured, {
+          orderId,
+          concertId,
+          quantity: 1,
+          amountCents: 4500,
+          paymentId: randomUUID(),
+        });
+        settlements.push(
+          ...(await results.process('boxoffice.payments', [{ body: JSON.stringify(captured), headers: {} }], {
+            ordered: true,
+            exclusive: false,
+          })),
+        );
+      };
+      billing.mode = 'answer';
+      try {
+        // Time enough for the event's batch before the answer, on a loaded machine.
+        const checkout = await startCheckout({ SYNC_TIMEOUT_MS: '10000' });
+
+        const bought = await buy(checkout);
+
+        expect(settlements).toEqual([{ kind: 'ack', as: 'done' }]);
+        expect(bought).toMatchObject({ status: 201, body: { status: 'CONFIRMED' } });
+        const { rows } = await db.pool.query<{ type: string }>(
+          `SELECT type FROM outbox_message WHERE envelope->'payload'->>'orderId' = (SELECT id::text FROM "order" WHERE idempotency_key = $1)`,
+          [bought.idempotencyKey],
+        );
+        expect(rows).toEqual([{ type: 'OrderConfirmed' }]);
+        // Billing is told by when it must charge, and is never asked past it.
+        expect(billing.requests.at(-1)?.chargeBy).toEqual(expect.any(String));
+      } finally {
+        billing.beforeAnswer = null;
+        await prisma.$disconnect();
+      }
+    });
+  });
+
   describe('when Billing hangs', () => {
-    it('answers 504 at the deadline (SYNC_TIMEOUT_MS), not when Billing does, with a clear message, and records no order', async () => {
+    it('answers 504 at the deadline (SYNC_TIMEOUT_MS), not when Billing does, with a clear message, and leaves the order PENDING', async () => {
       billing.mode = 'hang';
       const checkout = await startCheckout();
 
@@ -200,7 +291,8 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       expect(bought.body.message).toMatch(/within 500 ms; ask again with the same Idempotency-Key/);
       // Within a few hundred milliseconds of it: on a loaded two-core machine the answer itself takes that long to be written.
       expect(bought.ms).toBeLessThan(SYNC_TIMEOUT_MS + 400);
-      await expect(ordersWithKeys([bought.idempotencyKey])).resolves.toBe(0);
+      // Written before Billing was asked: Billing's verdict, if it charged, settles it; else its deadline does.
+      await expect(pendingWithKeys([bought.idempotencyKey])).resolves.toBe(1);
       // Checkout hung up on Billing at the deadline rather than leaving the call open.
       await waitFor(
         () => billing.inFlight,
@@ -233,7 +325,10 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(Math.min(...timedOut.map((a) => a.ms)));
       // Billing sees a dropped call end a moment after Checkout has freed its slot: at most, not exactly.
       expect(billing.maxInFlight).toBeLessThanOrEqual(2);
-      await expect(ordersWithKeys(answers.map((a) => a.idempotencyKey))).resolves.toBe(0);
+      // Those refused at once wrote nothing; those that had a slot left their order PENDING, for its deadline or a retry with the key.
+      await expect(ordersWithKeys(refused.map((a) => a.idempotencyKey))).resolves.toBe(0);
+      const tried = timedOut.map((a) => a.idempotencyKey);
+      await expect(pendingWithKeys(tried)).resolves.toBe(await ordersWithKeys(tried));
     });
   });
 

@@ -1,15 +1,38 @@
+import { delayWithJitterMs, describeError, pause, type BackoffSettings } from '@boxoffice/messaging';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Tx } from '../database.js';
 import { EMAIL_CONFIG, type EmailConfig } from '../email.config.js';
 import type { Mail } from './mail.js';
+import { MailSender } from './mail.sender.js';
 import { MAILER, PermanentMailError, type Mailer } from './mailer.port.js';
 import { SentEmails, type ClaimedMail } from './sent-emails.js';
 
-type ResendSettings = Pick<EmailConfig, 'EMAIL_RESEND_AFTER_MS' | 'EMAIL_RESEND_INTERVAL_MS'>;
+export type MailOutboxSettings = Pick<
+  EmailConfig,
+  | 'EMAIL_RESEND_AFTER_MS'
+  | 'EMAIL_RESEND_INTERVAL_MS'
+  | 'EMAIL_MAX_ATTEMPTS'
+  | 'EMAIL_RETRY_INITIAL_DELAY_MS'
+  | 'EMAIL_RETRY_MAX_DELAY_MS'
+  | 'EMAIL_SEND_CONCURRENCY'
+  | 'EMAIL_SEND_QUEUE_LIMIT'
+  | 'EMAIL_SHUTDOWN_GRACE_MS'
+  | 'EMAIL_SENT_RETENTION_DAYS'
+>;
 
-/** Mails claimed per round of the resend sweep. */
+/** An attempt's outcome as it is being recorded, and what to log once it is. */
+interface Outcome {
+  /** False if the claim had lapsed and another claimant holds the mail. */
+  readonly recorded: Promise<boolean>;
+  readonly said: string;
+  readonly level: 'warn' | 'error' | null;
+}
+
+/** Mails claimed per round of the resend sweep, at most. */
 const SWEEP_BATCH = 100;
+/** Sent mails deleted per statement, and statements per sweep: a prune never holds the table for long. */
+const PRUNE_BATCH = 1_000;
+const PRUNE_BATCHES_PER_SWEEP = 10;
 
 /**
  * One mail per event, however often the event is delivered: record, then send.
@@ -20,90 +43,181 @@ const SWEEP_BATCH = 100;
  *   1. In the batch's transaction (with the inbox rows), record the mails as SENDING, keyed by
  *      event id. A crash before this commits records nothing and sends nothing; the broker
  *      redelivers the events, and a duplicate delivery later finds the inbox row and records nothing.
- *   2. After the commit, claim the batch's rows and send them over the SMTP pool at once.
- *   3. Once the SMTP server accepted a mail, mark it SENT (one UPDATE for the batch).
- *   4. Every EMAIL_RESEND_INTERVAL_MS, and at start, send again what is still SENDING
- *      EMAIL_RESEND_AFTER_MS after its last attempt: a failed send, a process that died.
+ *   2. After the commit, hand the event ids to the background sender and return: the consumer
+ *      acknowledges its batch without waiting for the mail server (MailSender).
+ *   3. The sender claims each mail (a fresh claim token on the row, a lease renewed while the
+ *      send lasts) and sends it. Each mail's outcome is recorded on its own, under its claim's
+ *      token: SENT; FAILED for a permanent refusal (5xx); otherwise due again after a backoff,
+ *      and PARKED after EMAIL_MAX_ATTEMPTS attempts, for a person to retry or discard.
+ *   4. Every EMAIL_RESEND_INTERVAL_MS, and at start, the sweep claims and sends what is due: a
+ *      backoff that is over, a lease its claimant did not renew (it died or stalled), a recorded
+ *      mail the sender never took. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
  *
- * The window: a crash after the server accepted the mail and before step 3 commits leaves the
- * row SENDING, and step 4 sends the mail a second time. Both copies carry the same Message-ID
- * (derived from the event id), so a mail client can tell they are one mail. The case for this
- * design against the others: docs/patterns/idempotent-side-effects.md.
+ * The window: a crash after the server accepted the mail and before step 3's SENT commits leaves
+ * the row SENDING, and the sweep sends the mail a second time once the lease is over. Both copies
+ * carry the same Message-ID (derived from the event id), so a mail client can tell they are one
+ * mail. The case for this design against the others: docs/patterns/idempotent-side-effects.md.
+ *
+ * No log line names a recipient: mails are named by their id and their event's.
  */
 @Injectable()
 export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('mail');
   private readonly stopping = new AbortController();
+  private readonly sender: MailSender;
+  private readonly backoff: BackoffSettings;
   private sweeping: Promise<void> | null = null;
 
   constructor(
     private readonly sentEmails: SentEmails,
     @Inject(MAILER) private readonly mailer: Mailer,
-    @Inject(EMAIL_CONFIG) private readonly settings: ResendSettings,
-  ) {}
+    @Inject(EMAIL_CONFIG) private readonly settings: MailOutboxSettings,
+  ) {
+    this.backoff = {
+      initialDelayMs: settings.EMAIL_RETRY_INITIAL_DELAY_MS,
+      multiplier: 2,
+      maxDelayMs: settings.EMAIL_RETRY_MAX_DELAY_MS,
+      jitter: 0.2,
+    };
+    const leaseMs = settings.EMAIL_RESEND_AFTER_MS;
+    this.sender = new MailSender({
+      claim: (eventIds) => sentEmails.claim(eventIds, leaseMs),
+      attempt: (mail) => this.attempt(mail),
+      renew: (claims) => sentEmails.renew(claims, leaseMs),
+      // Three renewals per lease: one lost to a slow database still leaves two.
+      renewEveryMs: Math.max(1, Math.floor(leaseMs / 3)),
+      concurrency: settings.EMAIL_SEND_CONCURRENCY,
+      queueLimit: settings.EMAIL_SEND_QUEUE_LIMIT,
+      logger: this.logger,
+    });
+  }
 
   /** Step 1, in the batch's transaction. */
   record(tx: Tx, mails: ReadonlyArray<{ readonly eventId: string; readonly mail: Mail }>): Promise<void> {
-    return this.sentEmails.record(tx, mails);
+    return this.sentEmails.record(tx, mails, this.settings.EMAIL_RESEND_AFTER_MS);
   }
 
-  /** Steps 2 and 3, after the commit. A failed send stays SENDING: the sweep owns it from there. */
-  async sendRecorded(eventIds: ReadonlyArray<string>): Promise<void> {
-    await this.attempt(await this.sentEmails.claim(eventIds, this.settings.EMAIL_RESEND_AFTER_MS));
+  /** Step 2, after the commit: returns at once, whatever the mail server does. */
+  sendRecorded(eventIds: ReadonlyArray<string>): void {
+    this.sender.offer(eventIds);
   }
 
-  /** Sends again what is still unsent after the lease; returns how many it tried. */
-  async resendStale(): Promise<number> {
-    let tried = 0;
-    for (;;) {
-      const due = await this.sentEmails.claimStale(this.settings.EMAIL_RESEND_AFTER_MS, SWEEP_BATCH);
-      await this.attempt(due);
-      tried += due.length;
-      if (due.length < SWEEP_BATCH || this.stopping.signal.aborted) return tried;
+  /**
+   * Step 4: claims what is due, as many as there are free slots, and starts sending it; resolves
+   * with how many, without waiting for the sends (idle() does). What finds no free slot is due
+   * again at the next sweep.
+   */
+  async resendDue(): Promise<number> {
+    let started = 0;
+    while (!this.stopping.signal.aborted) {
+      const claimed = await this.sender.claimAndStart(SWEEP_BATCH, (limit) =>
+        this.sentEmails.claimDue(this.settings.EMAIL_RESEND_AFTER_MS, limit),
+      );
+      if (claimed === 0) break;
+      started += claimed;
     }
+    return started;
+  }
+
+  /** Deletes mails sent longer ago than the retention, in bounded batches; returns how many. */
+  async pruneSent(): Promise<number> {
+    let pruned = 0;
+    for (let batch = 0; batch < PRUNE_BATCHES_PER_SWEEP && !this.stopping.signal.aborted; batch += 1) {
+      const deleted = await this.sentEmails.pruneSent(this.settings.EMAIL_SENT_RETENTION_DAYS, PRUNE_BATCH);
+      pruned += deleted;
+      if (deleted < PRUNE_BATCH) break;
+    }
+    return pruned;
+  }
+
+  /** A parked mail (or all of them, for `null`) back to SENDING with fresh attempts; one named is sent at once. Returns how many. */
+  async retryParked(id: string | null): Promise<number> {
+    const eventIds = await this.sentEmails.retryParked(id);
+    // All of them can be many: those the sweep sends, as it claims due mails a free slot at a time.
+    if (id !== null) this.sender.offer(eventIds);
+    this.logger.log(`${eventIds.length} parked mail(s) retried${id === null ? '' : ` (mail ${id})`}`);
+    return eventIds.length;
+  }
+
+  /** Resolves once the sender has nothing waiting or in flight. */
+  idle(): Promise<void> {
+    return this.sender.idle();
   }
 
   onApplicationBootstrap(): void {
     this.sweeping = this.sweepPeriodically();
   }
 
+  /**
+   * Beside the consumers' stop, within EMAIL_SHUTDOWN_GRACE_MS: the sweep ends its round, the
+   * sends in flight finish or are left. What the consumers still hand over now is left for the
+   * sweep of whichever instance runs next (recorded, not claimed: due once its lease has passed).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await this.sweeping;
+    const grace = this.settings.EMAIL_SHUTDOWN_GRACE_MS;
+    const timeout = new AbortController();
+    // A sweep's statement stuck on an unreachable database is abandoned with the rest.
+    await Promise.all([this.sender.stop(grace), Promise.race([this.sweeping, pause(grace, timeout.signal)])]);
+    timeout.abort();
   }
 
-  /** Sends the claimed mails at once (the SMTP pool bounds how many go in parallel), then marks the sent ones together. */
-  private async attempt(mails: ReadonlyArray<ClaimedMail>): Promise<void> {
-    const sent: string[] = [];
-    await Promise.all(
-      mails.map(async (mail) => {
-        try {
-          await this.mailer.send({ ...mail, messageId: messageIdOf(mail.eventId) });
-          sent.push(mail.id);
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          if (error instanceof PermanentMailError) {
-            this.logger.error(`mail ${mail.id} to ${mail.to} refused for good, not resending: ${reason}`);
-            await this.sentEmails.markFailed(mail.id, reason);
-          } else {
-            this.logger.warn(`mail ${mail.id} to ${mail.to} not sent, resending in ${this.settings.EMAIL_RESEND_AFTER_MS} ms: ${reason}`);
-            await this.sentEmails.recordError(mail.id, reason);
-          }
-        }
-      }),
-    );
-    await this.sentEmails.markSent(sent);
+  /** Step 3 for one mail: never rejects, and never touches another mail's outcome. */
+  private async attempt(mail: ClaimedMail): Promise<void> {
+    const name = `mail ${mail.id} (event ${mail.eventId})`;
+    let outcome: Outcome;
+    try {
+      await this.mailer.send({ to: mail.to, subject: mail.subject, body: mail.body, messageId: messageIdOf(mail.eventId) });
+      outcome = { recorded: this.sentEmails.markSent(mail), said: 'sent', level: null };
+    } catch (error) {
+      outcome = this.failed(mail, describeError(error), error instanceof PermanentMailError);
+    }
+    try {
+      if (!(await outcome.recorded)) {
+        this.logger.warn(
+          `${name}: its claim lapsed and another sender holds it, so this attempt's outcome (${outcome.said}) is not recorded`,
+        );
+      } else if (outcome.level) {
+        this.logger[outcome.level](`${name} ${outcome.said}`);
+      }
+    } catch (error) {
+      this.logger.error(`${name} ${outcome.said}, but recording that failed (sent again once its lease is over): ${describeError(error)}`);
+    }
+  }
+
+  /** A failed attempt: for good (5xx), for now (backoff), or for now once too often (parked). */
+  private failed(mail: ClaimedMail, reason: string, permanent: boolean): Outcome {
+    // The reason is stored whole (GET /emails shows the recipient anyway); logs get it without addresses.
+    const logged = withoutAddresses(reason);
+    if (permanent) {
+      return { recorded: this.sentEmails.markFailed(mail, reason), said: `refused for good, not resending: ${logged}`, level: 'error' };
+    }
+    if (mail.attempts >= this.settings.EMAIL_MAX_ATTEMPTS) {
+      return {
+        recorded: this.sentEmails.park(mail, reason),
+        said: `not sent after ${mail.attempts} attempts, parked (POST /emails/${mail.id}/retry sends it again): ${logged}`,
+        level: 'error',
+      };
+    }
+    const waitMs = delayWithJitterMs(this.backoff, mail.attempts);
+    return {
+      recorded: this.sentEmails.retryLater(mail, reason, waitMs),
+      said: `not sent (attempt ${mail.attempts} of ${this.settings.EMAIL_MAX_ATTEMPTS}), trying again in ${waitMs} ms: ${logged}`,
+      level: 'warn',
+    };
   }
 
   private async sweepPeriodically(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       try {
-        const resent = await this.resendStale();
-        if (resent > 0) this.logger.log(`resend sweep: tried ${resent} unsent mail(s) again`);
+        const resent = await this.resendDue();
+        if (resent > 0) this.logger.log(`resend sweep: sending ${resent} mail(s) that were due`);
+        const pruned = await this.pruneSent();
+        if (pruned > 0) this.logger.log(`pruned ${pruned} mail(s) sent more than ${this.settings.EMAIL_SENT_RETENTION_DAYS} days ago`);
       } catch (error) {
-        this.logger.warn(`resend sweep failed, trying again in ${this.settings.EMAIL_RESEND_INTERVAL_MS} ms: ${String(error)}`);
+        this.logger.warn(`resend sweep failed, trying again in ${this.settings.EMAIL_RESEND_INTERVAL_MS} ms: ${describeError(error)}`);
       }
-      await delay(this.settings.EMAIL_RESEND_INTERVAL_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      await pause(this.settings.EMAIL_RESEND_INTERVAL_MS, this.stopping.signal);
     }
   }
 }
@@ -111,4 +225,9 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
 /** The same for every copy of one event's mail, so a receiver can recognise a resend as the same mail. */
 export function messageIdOf(eventId: string): string {
   return `<${eventId}@boxoffice.mail>`;
+}
+
+/** A mail server's reply often quotes the recipient ("<ada@example.com>: mailbox full"); logs must not. */
+function withoutAddresses(text: string): string {
+  return text.replace(/[^\s<>()[\]"',;:]+@[^\s<>()[\]"',;:]+/g, '(address)');
 }

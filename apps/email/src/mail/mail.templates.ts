@@ -34,6 +34,7 @@ export function receiptMail(order: PayloadOf<typeof OrderConfirmed>): Mail {
 const reasons: Record<PayloadOf<typeof OrderRejected>['reason'], string> = {
   SOLD_OUT: 'the concert sold out before your order could be filled',
   PAYMENT_DECLINED: 'your payment was declined',
+  TIMED_OUT: 'we could not confirm your payment in time',
 };
 
 export function apologyMail(order: PayloadOf<typeof OrderRejected>): Mail {
@@ -43,7 +44,8 @@ export function apologyMail(order: PayloadOf<typeof OrderRejected>): Mail {
     subject: `Sorry, your order for ${order.concertName} did not go through`,
     body: [
       `We are sorry: ${reasons[order.reason]}.`,
-      'You have not been charged.',
+      // A payment captured after the deadline is refunded (docs/patterns/eventual-consistency.md).
+      order.reason === 'TIMED_OUT' ? 'If any amount was taken for it, it will be refunded in full.' : 'You have not been charged.',
       '',
       `Concert: ${order.concertName}`,
       `Seats:   ${order.quantity}`,

@@ -27,4 +27,11 @@ describe('the mails', () => {
     expect(apologyMail({ ...order, reason: 'SOLD_OUT' }).body).toContain('the concert sold out before your order could be filled');
     expect(apologyMail({ ...order, reason: 'PAYMENT_DECLINED' }).body).toContain('your payment was declined');
   });
+
+  it('promise a refund, not "not charged", to a buyer whose order timed out', () => {
+    const body = apologyMail({ ...order, reason: 'TIMED_OUT' }).body;
+    expect(body).toContain('we could not confirm your payment in time');
+    expect(body).toContain('refunded in full');
+    expect(body).not.toContain('You have not been charged');
+  });
 });

@@ -18,7 +18,7 @@ const templates: Record<string, (payload: never) => Mail> = {
 /**
  * Somebody signed up, an order was paid or could not be: one mail per event (welcome, receipt,
  * apology). A batch of events is recorded with one INSERT in the batch's transaction, and sent
- * after its commit (record-then-send, mail.outbox.ts).
+ * in the background after its commit (record-then-send, mail.outbox.ts).
  */
 @Injectable()
 export class NotificationMailHandler implements BatchHandler<Notified, Tx> {
@@ -31,7 +31,8 @@ export class NotificationMailHandler implements BatchHandler<Notified, Tx> {
     );
   }
 
-  afterCommit(events: ReadonlyArray<Envelope<Notified>>): Promise<void> {
-    return this.mails.sendRecorded(events.map((event) => event.id));
+  /** Hands the mails to the background sender and returns: the batch is acknowledged without waiting for the mail server. */
+  afterCommit(events: ReadonlyArray<Envelope<Notified>>): void {
+    this.mails.sendRecorded(events.map((event) => event.id));
   }
 }

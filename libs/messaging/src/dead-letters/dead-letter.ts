@@ -48,10 +48,22 @@ export interface DeadLetterStore {
   counts?(): Promise<DeadLetterCount[]>;
 }
 
-/** How many dead letters wait in one dead letter queue or topic. */
+/** How many dead letters wait in one dead letter queue or topic, and how close the oldest is to expiry. */
 export interface DeadLetterCount {
   readonly store: string;
   readonly messages: number;
+  /**
+   * When the oldest letter waiting was parked, in epoch milliseconds, by the broker's own stamp
+   * where it keeps one (a log's record timestamp, which its retention counts from); null when
+   * none waits. Left out where the broker cannot say without taking a letter off the store
+   * (RabbitMQ, ActiveMQ, SQS): the metrics then show no age for it.
+   */
+  readonly oldestAt?: number | null;
+  /**
+   * How long the store keeps a letter before the broker drops it, read or not (a dead-letter
+   * log's retention); left out where letters wait until someone replays or purges them.
+   */
+  readonly retentionMs?: number | null;
 }
 
 /** Looks one up across stores; throws DeadLetterNotFound. */

@@ -1,5 +1,8 @@
 import type { SqlExecutor } from '../sql-client.js';
 
+/** Rows deleted per statement when pruning: short row locks, and the front door's queries go on between them. */
+const PRUNE_BATCH = 5_000;
+
 /**
  * Makes a message's effect happen once per consumer, however often it is delivered. The consumer
  * pipeline claims a whole batch with one statement, in the batch's transaction, before any
@@ -37,12 +40,37 @@ export const Inbox = {
     );
   },
 
-  /** Forgets messages older than the window; a duplicate older than that would be processed again. */
-  async prune(db: SqlExecutor, consumer: string, olderThanMs: number): Promise<number> {
-    return db.$executeRawUnsafe(
-      `DELETE FROM inbox_message WHERE consumer = $1 AND received_at < now() - make_interval(secs => $2::float8 / 1000)`,
-      consumer,
-      olderThanMs,
-    );
+  /**
+   * Forgets what every consumer of this database received more than `olderThanMs` ago, at most
+   * `batchSize` rows a statement, each statement committed on its own (pass the client, not a
+   * transaction): a long backlog never makes one huge transaction. Rows another pruner holds are
+   * skipped, so the instances of a service prune side by side. Stops between statements once
+   * `signal` aborts. Returns how many rows it deleted.
+   *
+   * A copy of a message that arrives after its row is gone is processed again, so the window must
+   * outlast every place a message can come back from: see inbox.retention.ts.
+   */
+  async prune(
+    db: SqlExecutor,
+    olderThanMs: number,
+    options: { readonly batchSize?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<number> {
+    const batchSize = options.batchSize ?? PRUNE_BATCH;
+    let pruned = 0;
+    while (!options.signal?.aborted) {
+      // The rows the inner select found, deleted by their physical address (a TID scan): no second lookup by key.
+      const deleted = await db.$executeRawUnsafe(
+        `DELETE FROM inbox_message WHERE ctid = ANY(ARRAY(
+           SELECT ctid FROM inbox_message
+            WHERE received_at < now() - make_interval(secs => $1::float8 / 1000)
+            LIMIT $2::int
+              FOR UPDATE SKIP LOCKED))`,
+        olderThanMs,
+        batchSize,
+      );
+      pruned += deleted;
+      if (deleted < batchSize) break;
+    }
+    return pruned;
   },
 } as const;

@@ -5,7 +5,7 @@ import { PgTransactionRunner } from '../pg-transaction-runner.js';
 import { z } from 'zod';
 import { EnvelopeFactory } from '../envelope.factory.js';
 import type { Destination } from '../destination.js';
-import { PublishIncomplete, type OutgoingMessage, type PublishFailure } from '../transport.port.js';
+import { PublishIncomplete, type OutgoingMessage, type PublishFailure, type PublishOptions } from '../transport.port.js';
 import { outboxStore } from './outbox.store.js';
 import type { Publisher } from './outbox.relay.js';
 import { Outbox } from './outbox.js';
@@ -18,14 +18,14 @@ class RecordingPublisher implements Publisher {
   constructor(readonly name = 'kafka') {}
   readonly published: OutgoingMessage[] = [];
   failuresLeft = 0;
-  onPublish: (batch: ReadonlyArray<OutgoingMessage>) => Promise<void> = async () => {};
+  onPublish: (batch: ReadonlyArray<OutgoingMessage>, options?: PublishOptions) => Promise<void> = async () => {};
 
-  async publish(batch: ReadonlyArray<OutgoingMessage>): Promise<void> {
+  async publish(batch: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
     if (this.failuresLeft > 0) {
       this.failuresLeft -= 1;
       throw new Error('broker unavailable');
     }
-    await this.onPublish(batch);
+    await this.onPublish(batch, options);
     this.published.push(...batch);
   }
 }
@@ -103,6 +103,70 @@ describe('the transactional outbox', () => {
       });
       expect(relay.counters.failedPublishes).toBe(2);
       expect(publisher.published).toHaveLength(1);
+    });
+  });
+
+  describe('when the broker takes a publish and never confirms it', () => {
+    it('fails the publish at its deadline without counting an attempt, stops at once, and publishes the rows once the broker answers', async () => {
+      // A broker under a memory alarm: it takes the messages and says nothing until the alarm clears.
+      let answering = false;
+      const signals: AbortSignal[] = [];
+      const silent = new RecordingPublisher();
+      silent.onPublish = (_, options) => {
+        signals.push(options!.signal!);
+        return answering ? Promise.resolve() : new Promise<void>(() => {});
+      };
+      const relay = await startRelay(silent, { publishTimeoutMs: 300 });
+      const envelope = envelopes.create(Ticked, { n: 1 });
+      await addInTransaction([[envelope, 'a']]);
+      await waitFor(
+        () => relay.counters.failedPublishes,
+        (n) => n >= 2,
+        { timeoutMs: 5_000, description: 'the publish to fail by its deadline, twice' },
+      );
+      const { rows } = await db.pool.query('SELECT status, attempts, last_error FROM outbox_message');
+      expect(rows).toEqual([{ status: 'pending', attempts: 0, last_error: 'no confirmation from kafka within 300 ms' }]);
+      expect(signals[0].aborted).toBe(true); // the publisher was told to let go
+
+      const stopping = Date.now();
+      await relay.stop(); // a publish is in flight again by now: stop waits for it no longer than its deadline
+      expect(Date.now() - stopping).toBeLessThan(2_000);
+
+      answering = true;
+      await startRelay(silent);
+      await waitFor(
+        () => silent.published.map((m) => m.envelope.id),
+        (ids) => ids.includes(envelope.id),
+        { description: 'the message published once the broker answers' },
+      );
+      expect(silent.published).toHaveLength(1);
+    });
+  });
+
+  describe('when the relay starts one transport at a time', () => {
+    it("publishes a started transport's messages while another's wait for its start", async () => {
+      const [rabbitmq, kafka] = [new RecordingPublisher('rabbitmq'), new RecordingPublisher('kafka')];
+      const relay = new OutboxRelay(db.pool, [rabbitmq, kafka], { pollIntervalMs: 60_000 });
+      relays.push(relay);
+      await addInTransaction([[envelopes.create(Ticked, { n: 1 }), 'k']], false, 'kafka');
+      await addInTransaction([[envelopes.create(Ticked, { n: 2 }), 'r']], false, 'rabbitmq');
+      await relay.start(['rabbitmq']);
+      await waitFor(
+        () => rabbitmq.published.length,
+        (n) => n === 1,
+        { description: 'the rabbitmq message published' },
+      );
+      expect(kafka.published).toEqual([]);
+      expect(relay.publishing).toEqual(['rabbitmq']);
+
+      await relay.start(['kafka']);
+      await waitFor(
+        () => kafka.published.length,
+        (n) => n === 1,
+        { description: 'the kafka message published once kafka is started' },
+      );
+      expect(relay.publishing).toEqual(['rabbitmq', 'kafka']);
+      await expect(relay.start(['nats'])).rejects.toThrow('outbox relay: no publisher for nats');
     });
   });
 

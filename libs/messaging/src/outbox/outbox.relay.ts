@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { inPgTransaction } from '../pg-transaction.js';
 import { describeDestination } from '../destination.js';
+import { unlessAborted } from '../runtime/publish.confirmations.js';
 import { PublishIncomplete, type OutgoingMessage, type Transport } from '../transport.port.js';
 import { outboxStore, type FailedRow, type OutboxStats, type PendingMessage } from './outbox.store.js';
 
@@ -30,6 +31,15 @@ export interface OutboxRelayOptions {
   readonly retryMaxDelayMs?: number;
   /** Refusals after which a message is parked: out of the relay's way until retried or discarded (npm run dlq -- outbox). Default 10. */
   readonly maxAttempts?: number;
+  /**
+   * How long a publish may wait for the broker's confirms. Past it the publish has failed as a
+   * whole (the rows stay pending, no attempt is counted), the claim is committed and its
+   * connection and row locks let go, and the loop backs off and tries again; the publisher's
+   * signal is aborted so that it lets go too. Without it a broker that takes the messages and
+   * never confirms (RabbitMQ under a memory alarm) would hold the claim, and `stop()`, for ever.
+   * Default 10 s.
+   */
+  readonly publishTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -38,21 +48,32 @@ const CHANNEL = 'outbox_message';
 /** What the relay needs of a transport. */
 export type Publisher = Pick<Transport, 'name' | 'publish'>;
 
+/** A publish whose confirms did not all come within `publishTimeoutMs`: a failure of the whole publish, not a refusal. */
+class PublishTimedOut extends Error {
+  constructor(transport: string, timeoutMs: number) {
+    super(`no confirmation from ${transport} within ${timeoutMs} ms`);
+    this.name = 'PublishTimedOut';
+  }
+}
+
 /**
  * Publishes what the services wrote to their outbox. Each round claims a batch of pending
- * messages, publishes them (the publisher resolves only when the broker confirmed), marks them
- * published and commits. A crash after publishing and before the commit leaves them pending, so
- * they are published again: delivery is at least once, and the consumers' inboxes drop the copy.
- * Two batches are in flight by default (`concurrency`), so the database work of one overlaps the
- * broker round trip of the other. Each transport has loops and claims of its own: a broker that
- * is down holds back its own messages, never another transport's.
+ * messages, publishes them (the publisher resolves only when the broker confirmed, within
+ * `publishTimeoutMs`), marks them published and commits. A crash after publishing and before the
+ * commit leaves them pending, so they are published again: delivery is at least once, and the
+ * consumers' inboxes drop the copy. Two batches are in flight by default (`concurrency`), so the
+ * database work of one overlaps the broker round trip of the other. Each transport has loops and
+ * claims of its own, started on their own (`start(['rabbitmq'])`): a broker that is down, or not
+ * up yet, holds back its own messages, never another transport's.
  */
 export class OutboxRelay {
   private readonly publishers: ReadonlyArray<Publisher>;
   private readonly options: Required<Omit<OutboxRelayOptions, 'logger'>>;
   private readonly logger: Logger;
   private listener: pg.Client | null = null;
-  private running: Promise<void> | null = null;
+  private listening: Promise<void> | null = null;
+  /** Per transport, its batch loops while they run. */
+  private readonly loops = new Map<string, Promise<void>>();
   private stopping = false;
   private readonly waiting = new Set<() => void>();
   private wakeRequested = false;
@@ -78,25 +99,67 @@ export class OutboxRelay {
       retryInitialDelayMs: options.retryInitialDelayMs ?? 100,
       retryMaxDelayMs: options.retryMaxDelayMs ?? 10_000,
       maxAttempts: options.maxAttempts ?? 10,
+      publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
     };
   }
 
-  async start(): Promise<void> {
-    this.stopping = false;
-    await this.listen();
-    this.running = this.inParallel((publisher) => this.loop(publisher)).then(() => {});
-    void this.warnAboutStrandedTransports();
+  /**
+   * Starts publishing to the named transports (every one unless told). Called again with others,
+   * it adds their loops: a service starts each transport's as soon as that broker is up, so one
+   * that is down at boot holds back nothing but its own messages.
+   */
+  async start(transports: ReadonlyArray<string> = this.publishers.map((p) => p.name)): Promise<void> {
+    const unknown = transports.filter((name) => !this.publishers.some((p) => p.name === name));
+    if (unknown.length > 0) throw new Error(`outbox relay: no publisher for ${unknown.join(', ')}`);
+    const first = this.loops.size === 0;
+    if (first) this.stopping = false;
+    this.listening ??= this.listen().catch((error: unknown) => {
+      this.listening = null;
+      throw error;
+    });
+    await this.listening;
+    if (this.stopping) return;
+    for (const publisher of this.publishers) {
+      if (!transports.includes(publisher.name) || this.loops.has(publisher.name)) continue;
+      const loops = Array.from({ length: this.options.concurrency }, () => this.loop(publisher));
+      this.loops.set(
+        publisher.name,
+        Promise.all(loops).then(() => {}),
+      );
+    }
+    if (first) void this.warnAboutStrandedTransports();
   }
 
-  /** Finishes the batch in flight, then stops; pending messages wait for the next start. */
-  async stop(): Promise<void> {
+  /**
+   * Finishes the batches in flight, then stops; pending messages wait for the next start. A batch
+   * in flight ends by `publishTimeoutMs` at the latest, confirmed or not. Given `flushUntil` (a
+   * Date.now() time), it then publishes what is still pending and may go now, round by round until
+   * nothing is left or that time comes: a service that stops hands on what it committed, its last
+   * consumed batches' messages too.
+   */
+  async stop(flushUntil?: number): Promise<void> {
+    const publishing = this.publishers.filter((publisher) => this.loops.has(publisher.name));
     this.stopping = true;
     this.wakeUp();
-    await this.running;
-    this.running = null;
+    await Promise.all(this.loops.values());
+    this.loops.clear();
+    const flush = async (publisher: Publisher) => {
+      while (Date.now() < flushUntil! && (await this.publishBatch(publisher)).sent > 0);
+    };
+    if (flushUntil !== undefined)
+      await Promise.all(publishing.map(flush)).catch((error: unknown) =>
+        this.logger.warn(`outbox relay: stopped flushing (${describe(error)}); what is left stays pending`),
+      );
+    await this.listening?.catch(() => {});
+    this.listening = null;
     const listener = this.listener;
     this.listener = null;
     await listener?.end().catch(() => {});
+  }
+
+  /** The transports it publishes to now (started, and not stopped). */
+  get publishing(): string[] {
+    return [...this.loops.keys()];
   }
 
   /**
@@ -229,7 +292,7 @@ export class OutboxRelay {
     return { sent: result.sent, heldBack: result.heldBack };
   }
 
-  /** Publishes the batch and says, row by row, what the broker took. */
+  /** Publishes the batch and says, row by row, what the broker took by the deadline. */
   private async publishAll(
     publisher: Publisher,
     messages: ReadonlyArray<PendingMessage>,
@@ -237,7 +300,7 @@ export class OutboxRelay {
     const positions = messages.map((m) => m.position);
     if (messages.length === 0) return { taken: [], failed: [], failure: null };
     try {
-      await publisher.publish(messages.map(toOutgoing));
+      await this.withinDeadline(publisher, (signal) => publisher.publish(messages.map(toOutgoing), { signal }));
       return { taken: positions, failed: [], failure: null };
     } catch (failure) {
       // Only an account of exactly this batch, one entry a message, says who was taken.
@@ -247,6 +310,18 @@ export class OutboxRelay {
       const failed = [...failure.failed].map(([index, { reason, refused }]) => ({ position: positions[index], reason, refused }));
       return { taken: positions.filter((_, index) => !failure.failed.has(index)), failed, failure };
     }
+  }
+
+  /**
+   * The publish, or PublishTimedOut once `publishTimeoutMs` has passed, whichever comes first. The
+   * publisher's signal is aborted then, for it to let go of what it holds; whatever it answers
+   * later is not waited for. The one deadline for every transport.
+   */
+  private withinDeadline(publisher: Publisher, publish: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const deadline = new AbortController();
+    const { publishTimeoutMs } = this.options;
+    const timer = setTimeout(() => deadline.abort(new PublishTimedOut(publisher.name, publishTimeoutMs)), publishTimeoutMs);
+    return unlessAborted(publish(deadline.signal), deadline.signal).finally(() => clearTimeout(timer));
   }
 
   private async pruneWhenDue(): Promise<void> {

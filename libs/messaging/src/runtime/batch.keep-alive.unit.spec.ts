@@ -4,8 +4,12 @@ import { renewEvery } from './batch.keep-alive.js';
 // Jest's fake clock: each interval passes exactly when the spec says, and "never again" is a
 // stretch of time the spec moves through, not a pause it hopes is long enough.
 describe('keeping a batch alive', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('renews it every interval until told to stop, and then never again', async () => {
     let renewals = 0;

@@ -1,10 +1,10 @@
-import type { OutgoingMessage, TransportConsumer } from '../transport.port.js';
+import type { OutgoingMessage, PublishOptions, TransportConsumer } from '../transport.port.js';
 import { BrokerTransport } from './broker.transport.js';
 import type { HealingConnection } from './healing.connection.js';
 
 /** What publishes on a transport's connection: the port's `publish`, and a `close` of what it opened there (a channel, links). */
 export interface ConnectionPublisher {
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void>;
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,8 +23,8 @@ export abstract class ConnectionTransport<Client, C extends TransportConsumer & 
     return this.connection.connect();
   }
 
-  publish(messages: ReadonlyArray<OutgoingMessage>): Promise<void> {
-    return this.publisher.publish(messages);
+  publish(messages: ReadonlyArray<OutgoingMessage>, options?: PublishOptions): Promise<void> {
+    return this.publisher.publish(messages, options);
   }
 
   async close(): Promise<void> {

@@ -45,3 +45,31 @@ export function sendEach<T>(items: ReadonlyArray<T>, send: (item: T) => Promise<
     }
   });
 }
+
+/**
+ * The end of a publish that kept its own account of each message, by index in the published
+ * array (SQS's per-entry answers, Kinesis' per-record ones): returns if none failed, and rejects
+ * with PublishIncomplete naming those that did. When none was taken and none refused (the broker
+ * away, the deadline passed) it rejects with `cause` itself: the publish failed as a whole.
+ */
+export function throwUnlessAllTaken(what: string, failed: ReadonlyMap<number, PublishFailure>, total: number, cause: unknown): void {
+  if (failed.size === 0) return;
+  if (failed.size === total && ![...failed.values()].some((failure) => failure.refused)) throw cause;
+  throw new PublishIncomplete(what, failed, total, { cause });
+}
+
+/**
+ * `confirmed`, or a rejection with the signal's reason as soon as it is aborted: the caller stops
+ * waiting at once, whatever the client is still doing (kafkajs takes no signal; a connect it is
+ * retrying goes on). A late outcome of `confirmed` is heard by nobody, and is caught here.
+ */
+export function unlessAborted<T>(confirmed: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return confirmed;
+  confirmed.catch(() => {});
+  return new Promise<T>((resolve, reject) => {
+    const aborted = () => reject(signal.reason);
+    if (signal.aborted) return aborted();
+    signal.addEventListener('abort', aborted, { once: true });
+    confirmed.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted));
+  });
+}

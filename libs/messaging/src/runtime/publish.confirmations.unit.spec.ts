@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MessageRefused, PublishIncomplete } from '../transport.port.js';
-import { allConfirmed, sendEach } from './publish.confirmations.js';
+import { allConfirmed, sendEach, throwUnlessAllTaken, unlessAborted } from './publish.confirmations.js';
 
 /** A confirmation the spec gives when it chooses. */
 function confirmation(): { readonly promise: Promise<void>; readonly confirm: () => void } {
@@ -75,5 +75,59 @@ describe('sending each message', () => {
     const error = (await allConfirmed(confirmations, 'test publish').catch((e: unknown) => e)) as PublishIncomplete;
     expect(sent).toEqual([1, 3]);
     expect([...error.failed]).toEqual([[1, { reason: "cannot be sent: Field 'timestamp' is the wrong type", refused: true }]]);
+  });
+});
+
+describe("a publish's own account of each message", () => {
+  const away = new Error('connect ECONNREFUSED');
+
+  it('says nothing when every message was taken', () => {
+    expect(() => throwUnlessAllTaken('SQS publish', new Map(), 3, null)).not.toThrow();
+  });
+
+  it('names the messages not taken when some were', () => {
+    const failed = new Map([[1, { reason: 'NonExistentQueue', refused: true }]]);
+    const error = (() => {
+      try {
+        throwUnlessAllTaken('SQS publish', failed, 3, away);
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(PublishIncomplete);
+    expect((error as PublishIncomplete).message).toBe('SQS publish: 1 of 3 not taken (NonExistentQueue)');
+    expect((error as PublishIncomplete).cause).toBe(away);
+  });
+
+  it('fails as a whole, with its cause, when nothing was taken and nothing refused', () => {
+    const failed = new Map([0, 1].map((index) => [index, { reason: 'connect ECONNREFUSED', refused: false }]));
+    expect(() => throwUnlessAllTaken('SQS publish', failed, 2, away)).toThrow(away);
+  });
+
+  it('names every message when nothing was taken but the broker refused some', () => {
+    const failed = new Map([
+      [0, { reason: 'no such stream', refused: true }],
+      [1, { reason: 'no such stream', refused: true }],
+    ]);
+    expect(() => throwUnlessAllTaken('Kinesis publish', failed, 2, away)).toThrow(PublishIncomplete);
+  });
+});
+
+describe('a publish the caller may stop waiting for', () => {
+  it('is what the publish is while the signal is not aborted', async () => {
+    await expect(unlessAborted(Promise.resolve('confirmed'), new AbortController().signal)).resolves.toBe('confirmed');
+    await expect(unlessAborted(Promise.reject(new Error('nacked')), new AbortController().signal)).rejects.toThrow('nacked');
+  });
+
+  it("rejects with the signal's reason as soon as it is aborted, whatever the publish still does", async () => {
+    const deadline = new AbortController();
+    let fail!: (error: Error) => void;
+    const publish = new Promise<void>((_, reject) => (fail = reject));
+    const waited = unlessAborted(publish, deadline.signal);
+    expect(await settled(waited)).toBe(false);
+    deadline.abort(new Error('no confirmation within 10 ms'));
+    await expect(waited).rejects.toThrow('no confirmation within 10 ms');
+    fail(new Error('channel closed')); // late, and heard by nobody: no unhandled rejection
+    await new Promise((resolve) => setImmediate(resolve));
   });
 });

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ChargeTimedOut, PaymentCaptured, PaymentDeclined, SeatsUnavailable, type Envelope } from '@boxoffice/contracts';
+import {
+  ConsumerPipeline,
+  EnvelopeFactory,
+  MessageSender,
+  Routing,
+  uuidV7,
+  type Clock,
+  type InboundMessage,
+  type SqlExecutor,
+} from '@boxoffice/messaging';
+import { createPrismaClient, MetricsRegistry } from '@boxoffice/platform';
+import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { randomUUID } from 'node:crypto';
+import { checkoutConfigSchema } from '../checkout.config.js';
+import { ConcertsService } from '../concerts/concerts.service.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { OrderIdempotency } from './order-idempotency.js';
+import { OrderMetrics } from './order.metrics.js';
+import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
+import { OrdersService } from './orders.service.js';
+import { PaymentResultHandler } from './payment-result.handler.js';
+import { PendingOrderSweeper } from './pending-order.sweeper.js';
+
+// Billing's verdicts as Checkout's consumer pipeline takes them from the payments topic (inbox,
+// handler, outbox, one transaction), against Checkout's real database; the broker is left out.
+
+describe('Billing’s verdicts on orders', () => {
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+  let pipeline: ConsumerPipeline<SqlExecutor>;
+  let sweeper: PendingOrderSweeper;
+  let concertId: string;
+  const clock: Clock & { at: Date } = { at: new Date('2027-03-01T20:00:00Z'), now: () => clock.at };
+  const billing = new EnvelopeFactory('billing');
+  const topic = { ordered: true, exclusive: false };
+
+  const deliver = (...envelopes: Envelope[]) =>
+    pipeline.process(
+      'boxoffice.payments',
+      envelopes.map((envelope): InboundMessage => ({ body: JSON.stringify(envelope), headers: {} })),
+      topic,
+    );
+
+  /** A PENDING order whose deadline is `msFromNow` on the spec's clock. */
+  async function pendingOrder(msFromNow = 600_000): Promise<string> {
+    const id = uuidV7();
+    await db.pool.query(
+      `INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
+       VALUES ($1, $2, 2, 'buyer@example.com', 9000, $4, 'hash', $3)`,
+      [id, concertId, new Date(clock.at.getTime() + msFromNow), id],
+    );
+    return id;
+  }
+
+  const orderOf = async (id: string) =>
+    (
+      await db.pool.query<{ status: string; reason: string | null }>(
+        `SELECT status::text, rejection_reason::text AS reason FROM "order" WHERE id = $1`,
+        [id],
+      )
+    ).rows[0];
+  const sent = async (type: string, orderId: string) =>
+    (
+      await db.pool.query<{ payload: Record<string, unknown> }>(
+        `SELECT envelope->'payload' AS payload FROM outbox_message WHERE type = $1 AND envelope->'payload'->>'orderId' = $2`,
+        [type, orderId],
+      )
+    ).rows.map((row) => row.payload);
+
+  beforeAll(async () => {
+    db = await createMigratedTestDatabase('payment_results', 'apps/checkout/prisma/migrations');
+    prisma = createPrismaClient(PrismaClient, db.url, 4);
+    concertId = randomUUID();
+    await db.pool.query(
+      `INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Night Shift', '2027-03-02T20:00:00Z', 100, 4500)`,
+      [concertId],
+    );
+    const config = checkoutConfigSchema.parse({});
+    const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
+    const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
+    const orders = new OrdersService(
+      prisma,
+      new ConcertsService(prisma, messages),
+      messages,
+      new OrderPlacementGroupCommit(prisma),
+      new OrderIdempotency(prisma),
+      metrics,
+      config,
+      clock,
+    );
+    const handler = new PaymentResultHandler(orders, metrics);
+    pipeline = new ConsumerPipeline<SqlExecutor>({
+      consumer: 'checkout',
+      handlers: [PaymentCaptured, PaymentDeclined, SeatsUnavailable, ChargeTimedOut].map((message) => ({ message, handler })),
+      database: prisma,
+      sender: messages,
+    });
+    sweeper = new PendingOrderSweeper(prisma, orders, messages, metrics, config, clock);
+  });
+  beforeEach(() => {
+    clock.at = new Date('2027-03-01T20:00:00Z');
+  });
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await db.drop();
+  });
+
+  describe('when PaymentCaptured reaches an order that timed out already', () => {
+    it('leaves it REJECTED, TIMED_OUT, as its buyer was told, and asks Billing once for the money back', async () => {
+      const orderId = await pendingOrder(60_000);
+      clock.at = new Date(clock.at.getTime() + 60_000);
+      await sweeper.sweep();
+      const paymentId = uuidV7();
+      const captured = billing.create(PaymentCaptured, { orderId, concertId, quantity: 2, amountCents: 9000, paymentId });
+
+      await expect(deliver(captured)).resolves.toEqual([{ kind: 'ack', as: 'done' }]);
+      // The broker delivers it again: the inbox drops it.
+      await expect(deliver(captured)).resolves.toEqual([{ kind: 'ack', as: 'duplicate' }]);
+
+      await expect(orderOf(orderId)).resolves.toEqual({ status: 'REJECTED', reason: 'TIMED_OUT' });
+      await expect(sent('RefundPayment', orderId)).resolves.toEqual([{ orderId, paymentId, amountCents: 9000, reason: 'TIMED_OUT' }]);
+      await expect(sent('OrderConfirmed', orderId)).resolves.toEqual([]);
+      await expect(sent('OrderRejected', orderId)).resolves.toEqual([expect.objectContaining({ reason: 'TIMED_OUT' })]);
+    });
+  });
+
+  describe('when PaymentCaptured reaches a PENDING order', () => {
+    it('confirms it and refunds nothing', async () => {
+      const orderId = await pendingOrder();
+
+      await deliver(billing.create(PaymentCaptured, { orderId, concertId, quantity: 2, amountCents: 9000, paymentId: uuidV7() }));
+
+      await expect(orderOf(orderId)).resolves.toEqual({ status: 'CONFIRMED', reason: null });
+      await expect(sent('RefundPayment', orderId)).resolves.toEqual([]);
+    });
+  });
+
+  describe('when Billing declined a charge because its charge-by passed', () => {
+    it('settles the order REJECTED, TIMED_OUT, and says so to the subscribers', async () => {
+      const orderId = await pendingOrder();
+
+      await deliver(billing.create(ChargeTimedOut, { orderId, concertId, chargeBy: clock.at.toISOString() }));
+
+      await expect(orderOf(orderId)).resolves.toEqual({ status: 'REJECTED', reason: 'TIMED_OUT' });
+      await expect(sent('OrderRejected', orderId)).resolves.toEqual([expect.objectContaining({ reason: 'TIMED_OUT' })]);
+    });
+  });
+});
