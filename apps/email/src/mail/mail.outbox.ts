@@ -67,6 +67,8 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly sender: MailSender;
   private readonly backoff: BackoffSettings;
   private sweeping: Promise<void> | null = null;
+  /** The last sweep round stopped because every slot was taken, not because nothing more was due. */
+  private moreDue = false;
 
   constructor(
     private readonly sentEmails: SentEmails,
@@ -109,12 +111,19 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
    */
   async resendDue(): Promise<number> {
     let started = 0;
+    this.moreDue = false;
     while (!this.stopping.signal.aborted) {
-      const claimed = await this.sender.claimAndStart(SWEEP_BATCH, (limit) =>
+      const slots = Math.min(SWEEP_BATCH, this.sender.free);
+      if (slots <= 0) {
+        // Every slot taken: more may be due than this round could start.
+        this.moreDue = true;
+        break;
+      }
+      const claimed = await this.sender.claimAndStart(slots, (limit) =>
         this.sentEmails.claimDue(this.settings.EMAIL_RESEND_AFTER_MS, limit),
       );
-      if (claimed === 0) break;
       started += claimed;
+      if (claimed < slots) break;
     }
     return started;
   }
@@ -217,7 +226,15 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
       } catch (error) {
         this.logger.warn(`resend sweep failed, trying again in ${this.settings.EMAIL_RESEND_INTERVAL_MS} ms: ${describeError(error)}`);
       }
-      await pause(this.settings.EMAIL_RESEND_INTERVAL_MS, this.stopping.signal);
+      // The round filled every slot and more may be due (a backlog past the send queue, mails back
+      // from an outage): go again once half the slots are free, so it drains at the sending rate.
+      const next = new AbortController();
+      const until = AbortSignal.any([this.stopping.signal, next.signal]);
+      await Promise.race([
+        pause(this.settings.EMAIL_RESEND_INTERVAL_MS, until),
+        ...(this.moreDue ? [this.sender.whenFree(Math.ceil(this.settings.EMAIL_SEND_CONCURRENCY / 2), until)] : []),
+      ]);
+      next.abort();
     }
   }
 }

@@ -37,6 +37,8 @@ export class MailSender {
   private reserved = 0;
   /** Claims in progress (the queue's and the sweep's): idle() waits for them and what they start. */
   private readonly claiming = new Set<Promise<unknown>>();
+  /** Waiting in whenFree(): each with the free slots it waits for. */
+  private readonly freeWaiters = new Set<{ readonly slots: number; readonly resolve: () => void }>();
   private pumping: Promise<void> | null = null;
   private stopped = false;
   private readonly stopRenewing: () => void;
@@ -75,6 +77,27 @@ export class MailSender {
     return this.claimAndStartEach(slots, () => claim(slots));
   }
 
+  /**
+   * Resolves once `slots` slots are free (or fewer are taken at all), the sender stops, or
+   * `signal` aborts: the sweep waits on it while a backlog fills every slot, so the backlog drains
+   * at the sending rate instead of a slotful per sweep interval.
+   */
+  whenFree(slots: number, signal: AbortSignal): Promise<void> {
+    if (this.stopped || signal.aborted || this.free >= slots) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = {
+        slots,
+        resolve: () => {
+          this.freeWaiters.delete(waiter);
+          signal.removeEventListener('abort', waiter.resolve);
+          resolve();
+        },
+      };
+      this.freeWaiters.add(waiter);
+      signal.addEventListener('abort', waiter.resolve, { once: true });
+    });
+  }
+
   /** Resolves once nothing is waiting, being claimed or in flight. */
   async idle(): Promise<void> {
     while (this.pumping || this.claiming.size > 0 || this.inFlight.size > 0) {
@@ -90,6 +113,7 @@ export class MailSender {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     this.waiting.length = 0;
+    for (const waiter of [...this.freeWaiters]) waiter.resolve();
     this.stopRenewing();
     const timeout = new AbortController();
     const finished = await Promise.race([
@@ -147,6 +171,7 @@ export class MailSender {
       .finally(() => {
         this.inFlight.delete(mail.claimToken);
         this.pump();
+        for (const waiter of [...this.freeWaiters]) if (this.free >= waiter.slots) waiter.resolve();
       });
     // By claim, not by mail: a claim that lapsed and was taken again here is a second attempt in flight.
     this.inFlight.set(mail.claimToken, { mail, done });
