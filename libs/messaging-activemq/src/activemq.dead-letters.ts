@@ -32,8 +32,14 @@ export class ActiveMqDeadLetters extends DeadLetterShelf {
     super();
   }
 
+  /** Each dead letter queue's count, and when its first letter was parked (the queue's `getFirstMessageTimestamp`): nothing is taken. */
   async counts(): Promise<DeadLetterCount[]> {
-    return (await this.existing()).map(([store, messages]) => ({ store, messages }));
+    const counts: DeadLetterCount[] = [];
+    for (const [store, messages] of await this.existing()) {
+      const oldestAt = messages === 0 ? null : await this.management.call<number | null>(`queue.${store}`, 'getFirstMessageTimestamp');
+      counts.push({ store, messages, oldestAt: oldestAt ?? null });
+    }
+    return counts;
   }
 
   protected async stores(): Promise<string[]> {

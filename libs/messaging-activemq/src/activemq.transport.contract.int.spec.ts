@@ -6,6 +6,7 @@ import { ActiveMqTransport } from './activemq.transport.js';
 describeTransportContract({
   name: 'activemq',
   kind: 'command',
+  tellsDeadLetterAge: true,
   async channel(policy, name) {
     const queue = name ?? uniqueName('contract.q');
     const transport = new ActiveMqTransport({ url: activeMqUrl, name: 'contract-spec', retryPolicy: policy, reconnectInitialDelayMs: 50 });

@@ -24,6 +24,11 @@ export interface TransportFixture {
    * transport that keeps its cursor there (Kinesis) takes it; the others need not look.
    */
   channel(policy: RetryPolicy, name: string | undefined, database: TestDatabase): Promise<ContractChannel>;
+  /**
+   * Whether the dead letter store's counts say when the oldest letter was parked (`oldestAt`),
+   * without taking it: what the metrics' dead-letter age reads. RabbitMQ and SQS cannot.
+   */
+  readonly tellsDeadLetterAge: boolean;
 }
 
 /** Fast enough for tests: 100, 200 ms between the three attempts, no jitter, so delays are lower bounds. */
@@ -161,6 +166,7 @@ export function describeTransportContract(fixture: TransportFixture): void {
 
     describe('when a message keeps failing', () => {
       it('is dead-lettered after its attempts, with its failure record, and the others go on', async () => {
+        const published = Date.now();
         const poisoned = message('bad', 1);
         decide = (m) => (m.payload.key === 'bad' ? Outcome.retry('card network down') : Outcome.done());
         await consume(current);
@@ -180,6 +186,21 @@ export function describeTransportContract(fixture: TransportFixture): void {
         });
         expect(JSON.parse(letter.body)).toMatchObject({ id: poisoned.envelope.id });
         expect((await effects()).map((r) => r.key)).toEqual(['good']);
+
+        // What the metrics read, counted where the broker keeps it (SQS's count is approximate: it may lag).
+        expect(store.counts).toBeDefined();
+        const [count] = await waitFor(
+          () => store.counts!(),
+          (counts) => counts.length === 1 && counts[0].messages === 1,
+          { description: 'the store to count its one dead letter' },
+        );
+        if (fixture.tellsDeadLetterAge) {
+          // The broker's clock is this machine's; a second either way for its rounding.
+          expect(count.oldestAt).toBeGreaterThanOrEqual(published - 1_000);
+          expect(count.oldestAt).toBeLessThanOrEqual(Date.now() + 1_000);
+        } else {
+          expect(count.oldestAt).toBeUndefined();
+        }
       });
     });
 

@@ -8,6 +8,7 @@ import { brokers, fastGroup } from './testing/kafka.fixtures.js';
 describeTransportContract({
   name: 'kafka',
   kind: 'event',
+  tellsDeadLetterAge: true,
   async channel(_policy, name) {
     const topic = name ?? uniqueName('contract_topic');
     const transport = new KafkaTransport({ brokers, clientId: 'contract-spec', partitions: 3, consumer: fastGroup });

@@ -7,6 +7,7 @@ import { deleteStreamAndItsOwn, endpoint, fastConsumer } from './testing/kinesis
 describeTransportContract({
   name: 'kinesis',
   kind: 'event',
+  tellsDeadLetterAge: true,
   async channel(_policy, name, database) {
     const stream = name ?? uniqueName('contract_stream');
     // Checkpoints and leases in the suite's database, beside the inbox the pipeline writes.

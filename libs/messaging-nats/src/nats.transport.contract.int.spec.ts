@@ -10,6 +10,7 @@ for (const kind of ['command', 'event'] as const) {
     describeTransportContract({
       name: 'nats',
       kind,
+      tellsDeadLetterAge: true,
       async channel(policy, name) {
         const channel = name ?? uniqueName(`contract.${kind}`);
         // A short ack wait, so what a "crashed" consumer held comes back quickly.

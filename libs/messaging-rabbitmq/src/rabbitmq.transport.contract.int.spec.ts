@@ -5,6 +5,7 @@ import { RabbitMqTransport } from './rabbitmq.transport.js';
 describeTransportContract({
   name: 'rabbitmq',
   kind: 'command',
+  tellsDeadLetterAge: false,
   async channel(policy, name) {
     const queue = name ?? uniqueName('contract.q');
     const exchange = `${queue}.x`;

@@ -74,18 +74,27 @@ export class SqsDeadLetters extends DeadLetterShelf {
     this.channelOf = new Map(channels.map((channel) => [queues.deadLetterQueueNameOf(channel), channel]));
   }
 
-  /** Each dead letter queue's approximate count, as SQS keeps it (those a look holds invisible included): nothing is received. */
-  counts(): Promise<DeadLetterCount[]> {
-    return this.countEach(async (store) => {
+  /**
+   * Each dead letter queue's approximate count, as SQS keeps it (those a look holds invisible
+   * included), and its retention: SQS deletes a dead letter that long after it was first sent,
+   * replayed or not. Nothing is received, so the oldest letter's age is not known (SQS says it only
+   * to CloudWatch, as ApproximateAgeOfOldestMessage).
+   */
+  async counts(): Promise<DeadLetterCount[]> {
+    const counts: DeadLetterCount[] = [];
+    for (const store of await this.stores()) {
       const url = await this.queues.deadLetterUrlOf(this.channelOf.get(store)!);
       const { Attributes = {} } = await this.client.send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'MessageRetentionPeriod'],
         }),
       );
-      return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
-    });
+      const messages = Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+      const retentionSeconds = Number(Attributes.MessageRetentionPeriod);
+      counts.push({ store, messages, ...(retentionSeconds > 0 ? { retentionMs: retentionSeconds * 1_000 } : {}) });
+    }
+    return counts;
   }
 
   /** The dead letter queues that exist: a channel whose consumer never started has none. */

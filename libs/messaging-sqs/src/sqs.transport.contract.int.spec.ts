@@ -6,6 +6,7 @@ import { SqsTransport } from './sqs.transport.js';
 describeTransportContract({
   name: 'sqs',
   kind: 'command',
+  tellsDeadLetterAge: false,
   async channel(policy, name) {
     const channel = name ?? uniqueName('contract.q');
     const transport = new SqsTransport({

@@ -1,5 +1,6 @@
 import { describeError, pause } from '@boxoffice/messaging';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { ShutdownBudget } from '@boxoffice/platform';
+import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { BILLING_CONFIG, type BillingConfig } from '../billing.config.js';
 import { PaymentHoldLedger } from './payment-hold.ledger.js';
 import { WaitingChargeStore } from './waiting-charge.store.js';
@@ -14,7 +15,10 @@ const BATCH = 200;
  * A whole round runs every BILLING_SWEEP_INTERVAL_MS; when a batch has just committed (`wake`),
  * a short one at once carries out the calls it decided, so a capture does not wait for the
  * interval, and costs a batch one transaction more. Several instances sweep at once, sharing the
- * rows (SKIP LOCKED). It stops before the database closes, after the round under way.
+ * rows (SKIP LOCKED). It stops before the database closes, after the round under way, or when the
+ * consumers' share of the shutdown budget is spent: a provider call that hangs (a slow provider)
+ * is abandoned, and the next round, here or on another instance, carries it out again from the
+ * ledger, where the decision was committed (the provider's calls take an idempotency key).
  */
 @Injectable()
 export class ChargeSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,6 +31,7 @@ export class ChargeSweeper implements OnApplicationBootstrap, BeforeApplicationS
     private readonly holds: PaymentHoldLedger,
     private readonly waiting: WaitingChargeStore,
     @Inject(BILLING_CONFIG) private readonly config: BillingConfig,
+    @Optional() @Inject(ShutdownBudget) private readonly budget: ShutdownBudget = ShutdownBudget.unbounded(),
   ) {}
 
   onApplicationBootstrap(): void {
@@ -35,7 +40,8 @@ export class ChargeSweeper implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await this.running;
+    if (!(await this.budget.within('consumers', this.running ?? Promise.resolve())))
+      this.logger.warn('the round of provider calls under way was abandoned at shutdown; the ledger keeps it for the next round');
   }
 
   /** Asks for a round now rather than at the next interval. */

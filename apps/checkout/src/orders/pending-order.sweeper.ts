@@ -1,6 +1,6 @@
 import { describeError, MessageSender, pause, type Clock, type OutboxEntry } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PRISMA, ShutdownBudget } from '@boxoffice/platform';
+import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { PrismaClient } from '../database.js';
 import { OrderMetrics } from './order.metrics.js';
@@ -39,16 +39,22 @@ export class PendingOrderSweeper implements OnApplicationBootstrap, BeforeApplic
     private readonly metrics: OrderMetrics,
     @Inject(CHECKOUT_CONFIG) private readonly config: CheckoutConfig,
     @Inject(CHECKOUT_CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(ShutdownBudget) private readonly budget: ShutdownBudget = ShutdownBudget.unbounded(),
   ) {}
 
   onApplicationBootstrap(): void {
     this.running = this.run();
   }
 
-  /** Before the database closes: a round under way finishes its transaction, and no other starts. */
+  /**
+   * Before the database closes: a round under way finishes its transaction, and no other starts.
+   * A round stuck on an unreachable database is abandoned when the consumers' share of the
+   * shutdown budget is spent; its transaction never committed, so the next round does it again.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await this.running;
+    if (!(await this.budget.within('consumers', this.running ?? Promise.resolve())))
+      this.logger.warn('the round of overdue orders under way was abandoned at shutdown; the next round settles them');
   }
 
   /** Settles every order past its deadline, a batch per transaction; returns how many this call settled. */

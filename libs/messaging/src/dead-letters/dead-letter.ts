@@ -56,7 +56,7 @@ export interface DeadLetterCount {
    * When the oldest letter waiting was parked, in epoch milliseconds, by the broker's own stamp
    * where it keeps one (a log's record timestamp, which its retention counts from); null when
    * none waits. Left out where the broker cannot say without taking a letter off the store
-   * (RabbitMQ, ActiveMQ, SQS): the metrics then show no age for it.
+   * (RabbitMQ, SQS): the metrics then show no age for it.
    */
   readonly oldestAt?: number | null;
   /**
