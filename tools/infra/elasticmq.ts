@@ -8,8 +8,7 @@
 //   server.log         the server's log (server.log.1 holds the previous run's)
 //   maven.log          what Maven said while resolving the jars
 //   elasticmq.pid      the server's process id, for infra:down
-// Messages are kept in memory: a restarted ElasticMQ starts with no queues (the transport
-// creates them again as it provisions).
+//   data/              the queues and their messages (H2), kept across restarts as SQS keeps them
 //
 // `node tools/infra/elasticmq.ts --stop` stops the server this file started; infra:down runs it.
 
@@ -36,6 +35,8 @@ export const elasticmq = {
   libStamp: path.join(home, 'lib', '.resolved-from-pom.sha256'),
   mavenLog: path.join(home, 'maven.log'),
   conf: path.join(home, 'elasticmq.conf'),
+  /** The queues and their messages, kept across restarts. */
+  data: path.join(home, 'data'),
   log: path.join(home, 'server.log'),
   pid: path.join(home, 'elasticmq.pid'),
 };
@@ -181,7 +182,8 @@ export function probeSqs(address: HostPort): Promise<ProbeResult> {
 }
 
 function config(address: HostPort): string {
-  const values: Record<string, string> = { host: address.host, port: String(address.port) };
+  fs.mkdirSync(elasticmq.data, { recursive: true });
+  const values: Record<string, string> = { host: address.host, port: String(address.port), dataDir: elasticmq.data };
   return fs.readFileSync(elasticmq.template, 'utf8').replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     if (!(name in values)) throw new Error(`unknown placeholder {{${name}}} in ${shown(elasticmq.template)}`);
     return values[name];
