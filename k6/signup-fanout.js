@@ -33,6 +33,8 @@ function sibling(service, port) {
 const EMAIL_URL = sibling('email', 3002);
 const ANALYTICS_URL = sibling('analytics', 3003);
 const AUDIT_URL = sibling('audit', 3004);
+/** The audit log and the mails are personal data: reading them takes the operator's key. */
+const ADMIN_HEADERS = { 'x-admin-key': __ENV.ADMIN_API_KEY || 'local-admin-key' };
 
 const catchUp = new Trend('fanout_catch_up_ms', true);
 
@@ -107,6 +109,7 @@ function countAudited(since) {
   for (;;) {
     const page = http.get(
       `${AUDIT_URL}/audit?type=UserRegistered&since=${encodeURIComponent(since)}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      { headers: ADMIN_HEADERS },
     );
     const entries = /** @type {unknown[]} */ (page.json('entries'));
     total += entries.length;
@@ -125,7 +128,7 @@ function sampleOf(n) {
 /** @param {string} address */
 function welcomeSent(address) {
   const emails = /** @type {Array<{ kind: string, status: string }>} */ (
-    http.get(`${EMAIL_URL}/emails?to=${encodeURIComponent(address)}`).json('emails')
+    http.get(`${EMAIL_URL}/emails?to=${encodeURIComponent(address)}`, { headers: ADMIN_HEADERS }).json('emails')
   );
   return emails.some((mail) => mail.kind === 'welcome' && mail.status === 'SENT');
 }

@@ -24,6 +24,8 @@ export const params = JSON.parse(open(import.meta.resolve('../params.json')));
 /** Checkout: http://checkout:3000 inside docker compose (the k6 service sets it), the native default otherwise. */
 export const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:3000';
 const ADMIN_KEY = __ENV.ADMIN_API_KEY || 'local-admin-key';
+/** The operator's credential: POST /concerts, and the personal data of GET /emails and GET /audit. */
+export const ADMIN_HEADERS = { 'x-admin-key': ADMIN_KEY };
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /**
@@ -34,7 +36,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export function scheduleConcert(capacity) {
   const body = JSON.stringify({ name: `k6 ${Date.now()}`, startsAt: '2027-06-01T20:00:00Z', capacity, priceCents: 4500 });
   const response = http.post(`${BASE_URL}/concerts`, body, {
-    headers: { ...JSON_HEADERS, 'x-admin-key': ADMIN_KEY },
+    headers: { ...JSON_HEADERS, ...ADMIN_HEADERS },
     tags: { name: 'POST /concerts' },
   });
   if (response.status !== 201) throw new Error(`POST /concerts answered ${response.status}: ${response.body}`);

@@ -98,7 +98,12 @@ try {
   const smtpUrl = await mailSink.start();
   const [firstCheckout, billing, ...subscribers] = await Promise.all([
     system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS) }),
-    system.start('billing', { PORT: String(billingPort), BILLING_MAX_RATE: String(sale.billingMaxRate) }),
+    // Both doors capped alike, so the sync comparison asks Billing for no more than the queue gets.
+    system.start('billing', {
+      PORT: String(billingPort),
+      BILLING_MAX_RATE: String(sale.billingMaxRate),
+      BILLING_SYNC_MAX_RATE: String(sale.billingMaxRate),
+    }),
     system.start('email', { SMTP_URL: smtpUrl }),
     system.start('analytics'),
     system.start('audit'),

@@ -1,5 +1,5 @@
 import { loadConfig } from '@boxoffice/config';
-import { runService, startService } from '@boxoffice/platform';
+import { httpSecurity, runService, startService } from '@boxoffice/platform';
 import { analyticsConfigSchema } from './analytics.config.js';
 import { AnalyticsModule } from './analytics.module.js';
 
@@ -14,5 +14,6 @@ await runService(async () => {
     migrationsDir: 'apps/analytics/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    security: httpSecurity(config),
   });
 });

@@ -34,9 +34,41 @@ describe("audit's database", () => {
       await expect(prisma.auditLog.delete({ where: { eventId } })).rejects.toThrow(/append-only/);
     });
 
+    it('refuses an erasure that changes anything else', async () => {
+      await expect(prisma.auditLog.update({ where: { eventId }, data: { actor: null, ip: null, type: 'Forged' } })).rejects.toThrow(
+        /append-only/,
+      );
+    });
+
     it('refuses a truncate', async () => {
       await expect(prisma.$executeRawUnsafe('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
       await expect(prisma.auditLog.count()).resolves.toBe(1);
+    });
+  });
+
+  describe('when a person asks to be forgotten', () => {
+    it('lets exactly that through: actor and ip set to NULL, nothing else changed', async () => {
+      const erased = randomUUID();
+      await prisma.auditLog.create({
+        data: {
+          eventId: erased,
+          type: 'UserRegistered',
+          topic: 'boxoffice.users',
+          actor: 'u2',
+          ip: '203.0.113.9',
+          occurredAt: new Date(),
+          payloadHash: 'def',
+        },
+      });
+      await prisma.auditLog.update({ where: { eventId: erased }, data: { actor: null, ip: null } });
+      await expect(prisma.auditLog.findUniqueOrThrow({ where: { eventId: erased } })).resolves.toMatchObject({
+        actor: null,
+        ip: null,
+        type: 'UserRegistered',
+        payloadHash: 'def',
+      });
+      // Once erased, the entry takes no other change either.
+      await expect(prisma.auditLog.update({ where: { eventId: erased }, data: { payloadHash: 'forged' } })).rejects.toThrow(/append-only/);
     });
   });
 });

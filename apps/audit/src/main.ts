@@ -1,5 +1,5 @@
 import { loadConfig } from '@boxoffice/config';
-import { runService, startService } from '@boxoffice/platform';
+import { httpSecurity, runService, startService } from '@boxoffice/platform';
 import { auditConfigSchema } from './audit.config.js';
 import { AuditModule } from './audit.module.js';
 
@@ -14,5 +14,7 @@ await runService(async () => {
     migrationsDir: 'apps/audit/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    // The log holds customers' emails and sign-up addresses: for the operator only.
+    security: httpSecurity(config, { adminRoutes: ['GET /audit*', 'POST /audit*'] }),
   });
 });

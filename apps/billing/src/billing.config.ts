@@ -8,6 +8,15 @@ export const billingConfigSchema = z.object({
    * takes its share by the number of consumers RabbitMQ counts on the work queue.
    */
   BILLING_MAX_RATE: env.positiveInt(500),
+  /** The token Checkout's synchronous path shows POST /charges (Authorization: Bearer); Checkout's BILLING_API_TOKEN. */
+  BILLING_API_TOKEN: env.secret('BILLING_API_TOKEN'),
+  /**
+   * The synchronous door's own admission (SyncChargeAdmission), apart from the queue's: charges a
+   * second through POST /charges in this instance, and calls waiting for one at most; past them,
+   * 503 with Retry-After at once. The payment provider sees BILLING_MAX_RATE plus this at most.
+   */
+  BILLING_SYNC_MAX_RATE: env.positiveInt(100),
+  BILLING_SYNC_MAX_WAITING: env.positiveInt(100),
   /** Batches of jobs in flight at once in this instance (channels on the work queue, each prefetching two batches). */
   BILLING_CONCURRENCY: env.positiveInt(2),
   /** The simulated payment provider: how long an authorization takes, and how many it declines. */

@@ -14,6 +14,7 @@ import { PAYMENT_GATEWAY } from './charges/payment-gateway.port.js';
 import { PaymentHoldLedger } from './charges/payment-hold.ledger.js';
 import { RefundPaymentHandler } from './charges/refund-payment.handler.js';
 import { SimulatedPaymentGateway } from './charges/simulated-payment-gateway.js';
+import { SyncChargeAdmission } from './charges/sync-charge.admission.js';
 import { WaitingChargeStore } from './charges/waiting-charge.store.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { ConcertScheduledHandler } from './inventory/concert-scheduled.handler.js';
@@ -33,8 +34,12 @@ export class BillingModule {
         ...providePrisma(() =>
           createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5),
         ),
-        // One limiter for both doors to a charge: the work queue and POST /charges.
+        // Each door to a charge has its own admission: the work queue this limiter, POST /charges its own.
         { provide: RateLimiter, useValue: limiter },
+        {
+          provide: SyncChargeAdmission,
+          useValue: new SyncChargeAdmission(new RateLimiter(config.BILLING_SYNC_MAX_RATE), config.BILLING_SYNC_MAX_WAITING),
+        },
         ...provideMessaging({
           service: 'billing',
           databaseUrl: config.DATABASE_URL,

@@ -1,5 +1,5 @@
 import { loadConfig } from '@boxoffice/config';
-import { runService, startService } from '@boxoffice/platform';
+import { httpSecurity, runService, startService } from '@boxoffice/platform';
 import { billingConfigSchema } from './billing.config.js';
 import { BillingModule } from './billing.module.js';
 
@@ -14,5 +14,9 @@ await runService(async () => {
     migrationsDir: 'apps/billing/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    // A charge over HTTP is Checkout's synchronous path, and no one else's.
+    security: httpSecurity(config, {
+      rules: [{ routes: ['POST /charges'], credential: { name: "Checkout's service token", secret: config.BILLING_API_TOKEN } }],
+    }),
   });
 });

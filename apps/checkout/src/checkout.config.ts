@@ -4,8 +4,6 @@ import { z } from 'zod';
 export const checkoutConfigSchema = z
   .object({
     ...serviceEnv('checkout', 3000),
-    /** Required by POST /concerts in the `x-admin-key` header. The default suits a local demo only. */
-    ADMIN_API_KEY: z.string().min(8).default('local-admin-key'),
     /**
      * POST /orders and POST /users in flight at once; beyond, 503 with Retry-After at once
      * (FrontDoor). An admitted request waits about this many divided by the accept rate (some
@@ -25,6 +23,8 @@ export const checkoutConfigSchema = z
     ACCEPT_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
     /** Billing's HTTP API, called only by the deliberately synchronous POST /orders/sync. */
     BILLING_URL: env.url(['http:', 'https:'], 'http://127.0.0.1:3001'),
+    /** The service token POST /orders/sync shows Billing (Authorization: Bearer); Billing's BILLING_API_TOKEN. */
+    BILLING_API_TOKEN: env.secret('BILLING_API_TOKEN'),
     /** The deadline of a whole POST /orders/sync, from the moment it arrives: queueing, Billing's answer and the write. */
     SYNC_TIMEOUT_MS: env.positiveInt(2_000),
     /**

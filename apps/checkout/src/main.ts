@@ -1,5 +1,5 @@
 import { loadConfig } from '@boxoffice/config';
-import { runService, startService } from '@boxoffice/platform';
+import { httpSecurity, runService, startService } from '@boxoffice/platform';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { checkoutConfigSchema } from './checkout.config.js';
 import { CheckoutModule } from './checkout.module.js';
@@ -16,6 +16,8 @@ await runService(async () => {
     migrationsDir: 'apps/checkout/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    // Scheduling a concert is an operator's act.
+    security: httpSecurity(config, { adminRoutes: ['POST /concerts'] }),
     configure: (app) => {
       app.get(FrontDoor).attach(app.getHttpAdapter().getInstance());
       const document = new DocumentBuilder()

@@ -1,5 +1,5 @@
 import { loadConfig } from '@boxoffice/config';
-import { runService, startService } from '@boxoffice/platform';
+import { httpSecurity, runService, startService } from '@boxoffice/platform';
 import { emailConfigSchema } from './email.config.js';
 import { EmailModule } from './email.module.js';
 
@@ -14,5 +14,7 @@ await runService(async () => {
     migrationsDir: 'apps/email/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,
+    // Recipients, subjects and bodies, and the actions on parked mails: for the operator only.
+    security: httpSecurity(config, { adminRoutes: ['GET /emails*', 'POST /emails*', 'DELETE /emails*'] }),
   });
 });

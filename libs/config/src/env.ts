@@ -1,10 +1,28 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { brokerDefaults, commandTransports, eventTransports } from './brokers.js';
 
 // Building blocks for the services' configuration schemas. Every default points at 127.0.0.1,
 // so a service runs natively without a .env file; docker-compose.yml overrides them.
 
+/**
+ * The secrets a service has a development default for, so that `npm start` runs with no
+ * configuration at all. With NODE_ENV=production (the Docker image's) a service refuses to start
+ * on any of them (loadConfig).
+ */
+export const developmentSecrets = {
+  /** The operator's credential: admin routes, personal data, and /docs and /metrics where OPS_ACCESS says so. */
+  ADMIN_API_KEY: 'local-admin-key',
+  /** The service token Checkout's synchronous path shows Billing's POST /charges. */
+  BILLING_API_TOKEN: 'local-billing-token',
+} as const;
+
+export type SecretSetting = keyof typeof developmentSecrets;
+
 export const env = {
+  /** A secret, at least 12 characters; its development default is refused in production. */
+  secret: (name: SecretSetting) => z.string().min(12, { message: 'expected at least 12 characters' }).default(developmentSecrets[name]),
+
   port: (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback),
 
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
@@ -35,6 +53,36 @@ export const env = {
 /** The settings every service shares: where it listens, its database and its brokers. */
 export function serviceEnv(service: string, port: number) {
   return {
+    /** `production` (the Docker image's) refuses development defaults of secrets and brokers' accounts. */
+    NODE_ENV: z.string().default('development'),
+    ADMIN_API_KEY: env.secret('ADMIN_API_KEY'),
+    /**
+     * Who may read /docs and /metrics: anyone (`public`, for a laptop), or only a caller with the
+     * admin key, as `x-admin-key` or `Authorization: Bearer` (`admin-key`: compose, whose
+     * Prometheus scrapes with the key).
+     */
+    OPS_ACCESS: z.enum(['public', 'admin-key']).default('public'),
+    /**
+     * Requests a minute one client (one IP address) may make to the public routes; beyond, 429
+     * with Retry-After. A buyer makes a few; a load test from one machine is one client, and sets
+     * it higher (the benches do). 0: no limit.
+     */
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().nonnegative().default(6_000),
+    /**
+     * Addresses and subnets the rate limit leaves alone, comma-separated: this machine by default,
+     * so a load test run beside the services (the benches, k6 against `npm start`) is not one
+     * throttled client; compose names its k6 container's address instead.
+     */
+    RATE_LIMIT_EXEMPT: z
+      .string()
+      .default('127.0.0.1,::1,::ffff:127.0.0.1')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .refine((entries) => entries.every(isAddressOrSubnet), { message: 'expected IP addresses or subnets (10.0.0.0/8), comma-separated' }),
     PORT: env.port(port),
     HOST: z.string().default('127.0.0.1'),
     DATABASE_URL: env.url(['postgresql:', 'postgres:'], `postgresql://postgres@127.0.0.1:5432/boxoffice_${service}`),
@@ -112,4 +160,12 @@ export function serviceEnv(service: string, port: number) {
      */
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(8_000),
   };
+}
+
+/** `10.1.2.3`, `::1`, `172.28.0.0/16`: what node:net's BlockList takes. */
+function isAddressOrSubnet(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }

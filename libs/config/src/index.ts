@@ -1,3 +1,3 @@
-export { ConfigError, loadConfig } from './load-config.js';
-export { env, serviceEnv } from './env.js';
+export { ConfigError, loadConfig, refusedInProduction } from './load-config.js';
+export { developmentSecrets, env, serviceEnv, type SecretSetting } from './env.js';
 export { brokerAddress, brokerDefaults, commandTransports, eventTransports, transportNames } from './brokers.js';

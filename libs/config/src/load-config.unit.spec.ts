@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './load-config.js';
-import { serviceEnv } from './env.js';
+import { developmentSecrets, env, serviceEnv } from './env.js';
 
 const schema = z.object(serviceEnv('checkout', 3000));
 
@@ -35,6 +35,68 @@ describe('loadConfig', () => {
         expect((error as Error).message).toMatch(/RABBITMQ_URL: expected a amqp or amqps URL \(got "http:\/\/x"\)/);
         expect((error as Error).message).not.toContain('\n');
       }
+    });
+  });
+
+  describe('when a rejected value is a secret', () => {
+    it('never echoes it, nor the password in a URL', () => {
+      const message = (() => {
+        try {
+          loadConfig(schema, { ADMIN_API_KEY: 'short', RABBITMQ_URL: 'http://user:hunter2-secret@x' });
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })();
+      expect(message).toMatch(/ADMIN_API_KEY: expected at least 12 characters \(got a value\)/);
+      expect(message).toMatch(/RABBITMQ_URL: .*\(got "http:\/\/user:\*\*\*@x\/?"\)/);
+      expect(message).not.toContain('short');
+      expect(message).not.toContain('hunter2');
+    });
+  });
+
+  describe('in production (NODE_ENV=production)', () => {
+    const withToken = z.object({ ...serviceEnv('billing', 3001), BILLING_API_TOKEN: env.secret('BILLING_API_TOKEN') });
+    const own = {
+      NODE_ENV: 'production',
+      ADMIN_API_KEY: 'an-operator-key-of-ours',
+      BILLING_API_TOKEN: 'a-service-token-of-ours',
+      RABBITMQ_URL: 'amqp://billing:s3cret-pass@rabbitmq:5672',
+    };
+
+    it('refuses the development secrets and the development broker accounts, all in one line that shows no secret', () => {
+      let message = '';
+      try {
+        loadConfig(withToken, { NODE_ENV: 'production' });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message).toBe(
+        'refused in production (NODE_ENV=production): ' +
+          'ADMIN_API_KEY is the development default; set a secret of your own; ' +
+          'BILLING_API_TOKEN is the development default; set a secret of your own; ' +
+          'RABBITMQ_URL uses the broker\'s development account "guest"; give the service an account of its own',
+      );
+      for (const secret of Object.values(developmentSecrets)) expect(message).not.toContain(secret);
+    });
+
+    it('takes secrets and accounts of its own', () => {
+      expect(loadConfig(withToken, own).ADMIN_API_KEY).toBe('an-operator-key-of-ours');
+    });
+
+    it('checks the accounts of the transports in use only', () => {
+      const activemq = { ...own, COMMAND_TRANSPORT: 'activemq', ACTIVEMQ_URL: 'amqp://boxoffice:boxoffice@artemis:61617' };
+      expect(() => loadConfig(withToken, activemq)).toThrow(/ACTIVEMQ_URL uses the broker's development account "boxoffice"/);
+      expect(() =>
+        loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://billing:pw@artemis:61617', RABBITMQ_URL: undefined }),
+      ).not.toThrow();
+      // The same user with a password of its own is an account of its own (compose's).
+      expect(() => loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://boxoffice:compose-pw@artemis:61617' })).not.toThrow();
+    });
+
+    it('leaves development alone: npm start needs no configuration', () => {
+      expect(() => loadConfig(withToken, {})).not.toThrow();
+      expect(() => loadConfig(withToken, { NODE_ENV: 'test' })).not.toThrow();
     });
   });
 

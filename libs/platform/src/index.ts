@@ -23,3 +23,5 @@ export { MetricsRegistry } from './metrics.registry.js';
 export { metricLabels, metricNames, type MetricName } from './metrics.names.js';
 export { MessagingInstruments, type ConsumerLabels } from './metrics.instruments.js';
 export { MessagingGauges, type GaugeSources } from './metrics.gauges.js';
+export { AccessGate, sameSecret, type AccessRule, type Credential } from './access.gate.js';
+export { httpSecurity, pageSecurityPolicy, type HttpSecurity } from './http.security.js';

@@ -4,6 +4,7 @@ import { migrate } from '@boxoffice/database';
 import { Logger, Module, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { secureHttp, type HttpSecurity } from './http.security.js';
 import { serveMetrics } from './metrics.endpoint.js';
 import { RetryLaterFilter } from './retry-later.js';
 import { ShutdownBudget } from './shutdown.budget.js';
@@ -20,6 +21,8 @@ export interface ServiceOptions {
   /** The budget of the whole shutdown, SIGTERM to exit (ShutdownBudget): below the orchestrator's grace. */
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
+  /** Who may call what: credentials, the rate limit of public routes, security headers (httpSecurity). */
+  readonly security: HttpSecurity;
   /** Runs after the app is created and before it listens: Swagger, static files, ... */
   readonly configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
@@ -72,6 +75,7 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   const app = await NestFactory.create<NestFastifyApplication>(rootOf(options.module, budget), adapter, {
     logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }),
   });
+  await secureHttp(app, options.security);
   app.useGlobalFilters(new RetryLaterFilter(app.getHttpAdapter()));
   closeOnSignal(app, budget, logger);
   serveMetrics(app);

@@ -1,5 +1,5 @@
 import { ZodValidationPipe } from '@boxoffice/platform';
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditLog } from './audit-log.js';
 
@@ -17,6 +17,9 @@ const auditQuery = z.strictObject({
     .transform(BigInt)
     .optional(),
 });
+
+/** The actors of one person: their user id (sign-ups) and their email (orders). */
+const erasure = z.strictObject({ actors: z.array(z.string().min(1).max(320)).min(1).max(10) });
 
 @Controller('audit')
 export class AuditController {
@@ -40,5 +43,15 @@ export class AuditController {
       })),
       nextCursor: nextCursor?.toString() ?? null,
     };
+  }
+
+  /**
+   * A person's request to be forgotten: their entries lose actor and ip, and the hash chain stays
+   * intact (AuditLog.erase). Email erases their mails (DELETE /emails?to=).
+   */
+  @Post('erasures')
+  @HttpCode(200)
+  async erase(@Body(new ZodValidationPipe(erasure)) body: z.infer<typeof erasure>) {
+    return { erased: await this.log.erase(body.actors) };
   }
 }

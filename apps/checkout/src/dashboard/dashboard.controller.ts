@@ -1,4 +1,4 @@
-import { ZodValidationPipe } from '@boxoffice/platform';
+import { pageSecurityPolicy, ZodValidationPipe } from '@boxoffice/platform';
 import { Controller, Get, Header, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -16,6 +16,8 @@ export class DashboardController {
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-store')
+  // Its one inline script may run, and nothing else (helmet's policy allows no inline script).
+  @Header('content-security-policy', pageSecurityPolicy(dashboardPage))
   @ApiOperation({ summary: 'A live page: accepted/s, processed/s, the charge queue and orders by status, every second' })
   page() {
     return dashboardPage;

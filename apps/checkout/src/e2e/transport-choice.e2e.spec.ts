@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { developmentSecrets } from '@boxoffice/config';
 import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
 import { TestSmtpServer, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
@@ -102,8 +103,9 @@ async function readiness(service: ServiceProcess): Promise<Record<string, { stat
   return info;
 }
 
+/** With the development admin key: the audit log and the mails are personal data, for the operator only. */
 async function get(service: ServiceProcess, path: string): Promise<unknown> {
-  const response = await fetch(`${service.url}${path}`);
+  const response = await fetch(`${service.url}${path}`, { headers: { 'x-admin-key': developmentSecrets.ADMIN_API_KEY } });
   if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
   return response.json();
 }

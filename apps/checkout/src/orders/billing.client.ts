@@ -41,7 +41,7 @@ export class BillingClient {
     try {
       const response = await fetch(new URL('/charges', this.config.BILLING_URL), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.config.BILLING_API_TOKEN}` },
         body: JSON.stringify(request),
         signal: deadline,
       });

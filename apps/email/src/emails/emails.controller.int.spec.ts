@@ -71,9 +71,7 @@ describe('GET /emails and the parked mails', () => {
   });
 
   /** A mail as the handler leaves it: recorded in a transaction, then handed to the sender; once its attempt is over. */
-  const recordAndSend = async () => {
-    const eventId = randomUUID();
-    const to = `${randomUUID()}@example.com`;
+  const recordAndSend = async (to = `${randomUUID()}@example.com`, eventId = randomUUID()) => {
     await prisma.$transaction((tx) => outbox.record(tx, [{ eventId, mail: { kind: 'welcome', to, subject: 'Hi', body: 'Hello' } }]));
     outbox.sendRecorded([eventId]);
     await outbox.idle();
@@ -83,7 +81,7 @@ describe('GET /emails and the parked mails', () => {
     mailer.refusing = true;
     return recordAndSend();
   };
-  const call = async (method: 'GET' | 'POST', path: string) => {
+  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string) => {
     const response = await fetch(`${url}${path}`, { method });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
@@ -144,6 +142,42 @@ describe('GET /emails and the parked mails', () => {
     const retried = await call('POST', `/emails/${id}/retry`);
     expect(retried).toMatchObject({ status: 409, body: { message: `mail ${id} is SENT: only a PARKED mail can be retried` } });
     await expect(call('POST', `/emails/${id}/discard`)).resolves.toMatchObject({ status: 409 });
+  });
+
+  it('erases every mail to an address on DELETE /emails?to=, keeping tombstones so that a redelivered event mails no one', async () => {
+    const to = `${randomUUID()}@example.com`;
+    mailer.refusing = false;
+    const sentEventId = randomUUID();
+    const sent = await recordAndSend(to, sentEventId);
+    mailer.refusing = true;
+    const parked = await recordAndSend(to);
+
+    await expect(call('DELETE', `/emails?to=${encodeURIComponent(to)}`)).resolves.toEqual({ status: 200, body: { erased: 2 } });
+    await expect(call('GET', `/emails?to=${encodeURIComponent(to)}`)).resolves.toEqual({ status: 200, body: { emails: [] } });
+    await expect(prisma.sentEmail.findUniqueOrThrow({ where: { id: sent } })).resolves.toMatchObject({
+      to: '',
+      subject: '',
+      body: '',
+      status: 'SENT',
+    });
+    await expect(prisma.sentEmail.findUniqueOrThrow({ where: { id: parked } })).resolves.toMatchObject({
+      to: '',
+      body: '',
+      status: 'FAILED',
+      lastError: 'erased on request',
+    });
+    // The same event again (a redelivery, a replay): the tombstone is its record, nothing is sent.
+    mailer.refusing = false;
+    const acceptedBefore = mailer.accepted.length;
+    await recordAndSend(to, sentEventId);
+    expect(mailer.accepted.length).toBe(acceptedBefore);
+    await expect(prisma.sentEmail.count({ where: { eventId: sentEventId } })).resolves.toBe(1);
+    await expect(prisma.sentEmail.findUniqueOrThrow({ where: { eventId: sentEventId } })).resolves.toMatchObject({ to: '' });
+  });
+
+  it('answers 400 to an erasure without a valid address, and erases nothing', async () => {
+    await expect(call('DELETE', '/emails')).resolves.toMatchObject({ status: 400 });
+    await expect(call('DELETE', '/emails?to=not-an-address')).resolves.toMatchObject({ status: 400 });
   });
 
   it('answers 404 for a mail that does not exist', async () => {

@@ -1,5 +1,5 @@
 import { ZodValidationPipe } from '@boxoffice/platform';
-import { ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { ConflictException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { z } from 'zod';
 import type { SentEmail } from '../generated/prisma/client.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
@@ -12,6 +12,8 @@ const listQuery = z.strictObject({
 });
 
 const mailId = z.uuid();
+
+const eraseQuery = z.strictObject({ to: z.string().trim().toLowerCase().pipe(z.email()) });
 
 /**
  * What the service sent, or means to send: to see a mail's status without an SMTP inbox, and to
@@ -56,6 +58,17 @@ export class EmailsController {
   async discard(@Param('id', new ZodValidationPipe(mailId, 'id')) id: string) {
     if (!(await this.sentEmails.discardParked(id))) this.refuse(await this.existing(id), 'discarded');
     return { id, status: 'FAILED' };
+  }
+
+  /**
+   * A person's request to be forgotten: every mail to the address loses its recipient, subject
+   * and body (SentEmails.eraseRecipient). Audit erases its entries of the same person
+   * (POST /audit/erasures); docs/security.md has the whole request.
+   */
+  @Delete()
+  @HttpCode(200)
+  async erase(@Query(new ZodValidationPipe(eraseQuery, 'query')) query: z.infer<typeof eraseQuery>) {
+    return { erased: await this.sentEmails.eraseRecipient(query.to) };
   }
 
   private async existing(id: string): Promise<SentEmail> {

@@ -174,6 +174,21 @@ export class SentEmails {
     return count === 1;
   }
 
+  /**
+   * Erases what Email holds about one address, on that person's request: every mail to it keeps
+   * its row, as a tombstone, so a redelivered event is still recognised and not mailed again,
+   * but loses its recipient, subject and body; one not yet sent never will be (FAILED, erased).
+   * A send in flight may still finish; its outcome finds the tombstone. Returns how many.
+   */
+  async eraseRecipient(address: string): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE sent_email
+         SET "to" = '', subject = '', body = '', claim_token = NULL,
+             status = CASE WHEN status = 'SENT' THEN status ELSE 'FAILED'::email_status END,
+             last_error = CASE WHEN status = 'SENT' THEN last_error ELSE 'erased on request' END
+       WHERE "to" = ${address}`;
+  }
+
   /** Deletes up to `limit` mails sent more than `retentionDays` ago, oldest first; returns how many. */
   async pruneSent(retentionDays: number, limit: number): Promise<number> {
     // = ANY(ARRAY(...)): the batch's ids first, then each deleted by its key, however large the table.
