@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { brokerAddress } from '@boxoffice/config';
 import { freePort, TestSystem } from '@boxoffice/e2e';
-import { TestSmtpServer } from '@boxoffice/testing';
-import { spawnSync } from 'node:child_process';
+import { TestSmtpServer, uniqueName } from '@boxoffice/testing';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureComposeV2 } from './compose-v2.ts';
@@ -21,7 +23,22 @@ let smtpUrl: string;
 let healthchecks: Record<string, string[]>;
 const running: RehearsedService[] = [];
 
+// The image runs with NODE_ENV=production, which refuses the development secrets and RabbitMQ's
+// guest: the rehearsal gives it secrets of its own, and a RabbitMQ account made for it (and
+// removed after), as a deployment would.
+const rabbitUser = uniqueName('rehearsal');
+const rabbitPassword = randomUUID();
+const rabbitmqctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ...args], { stdio: 'pipe' });
+const productionEnv = () => {
+  const url = new URL(brokerAddress('RABBITMQ_URL'));
+  url.username = rabbitUser;
+  url.password = rabbitPassword;
+  return { ADMIN_API_KEY: 'rehearsal-admin-key', BILLING_API_TOKEN: 'rehearsal-service-token', RABBITMQ_URL: url.toString() };
+};
+
 beforeAll(async () => {
+  rabbitmqctl('add_user', rabbitUser, rabbitPassword);
+  rabbitmqctl('set_permissions', '-p', '/', rabbitUser, '.*', '.*', '.*');
   smtpUrl = await smtp.start();
   const compose = ensureComposeV2();
   const model = JSON.parse(
@@ -38,6 +55,7 @@ afterAll(async () => {
   await system.teardown();
   await smtp.stop();
   rehearsal?.remove();
+  rabbitmqctl('delete_user', rabbitUser);
 });
 
 /**
@@ -68,6 +86,7 @@ describe.each(APPS)('the %s image, rehearsed natively', (service) => {
       BOXOFFICE_NAMESPACE: system.namespace,
       DATABASE_URL: system.databaseUrl(service),
       DATABASE_POOL_SIZE: '4',
+      ...productionEnv(),
       ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}),
       LOG_LEVEL: 'warn',
     };
