@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { ChaosFault, FaultContext, TransportPair } from './chaos.faults.ts';
+import { repairDeadLetterSupervisor } from '../infra/rabbitmq-repair.ts';
 import { ServiceFleet } from './chaos.fleet.ts';
 import { ChaosFlow } from './chaos.flow.ts';
 import { reconcile, settle, type Ledgers } from './chaos.ledgers.ts';
@@ -142,6 +143,9 @@ export async function runCell(
     await system.teardown().catch(() => undefined);
     await smtp.stop().catch(() => undefined);
     for (const cleanup of setup.cleanups) await cleanup().catch(() => undefined);
+    // A namespace's quorum queues deleted soon after a RabbitMQ restart can stop its dead-letter
+    // supervisor (rabbitmq-server#16652); the next cell would then fail for RabbitMQ's sake.
+    if (pair.command === 'rabbitmq') repairDeadLetterSupervisor((line) => log(line.trim()));
   }
 }
 
