@@ -15,15 +15,20 @@ describe('an event stream read to its end, without a durable consumer', () => {
   const transport = new NatsTransport({ servers: natsUrl, name: 'reader-spec', kindOf: () => 'event', retryPolicy: defaultRetryPolicy });
   let connection: NatsConnection;
 
+  let publishedFrom: number;
+  let publishedTo: number;
+
   beforeAll(async () => {
     await transport.connect();
     await transport.provision([channel]);
+    publishedFrom = Date.now();
     await transport.publish(
       Array.from({ length: 40 }, (_, seq) => {
         const key = `k${seq % 3}`;
         return { envelope: envelopes.create(Read, { key, seq }), destination: { transport: 'nats', channel, key } };
       }),
     );
+    publishedTo = Date.now();
     connection = await connect({ servers: natsUrl });
   });
   afterAll(async () => {
@@ -43,6 +48,16 @@ describe('an event stream read to its end, without a durable consumer', () => {
 
   it('counts a group that has not started yet as having the whole stream ahead', async () => {
     await expect(transport.depth(channel, 'nobody-yet')).resolves.toMatchObject({ waiting: 40, consumers: null });
+  });
+
+  it('says how old the oldest message a group has not read is, and how long the stream keeps it: what the expiry alarm reads', async () => {
+    const depth = await transport.depth(channel, 'nobody-yet');
+    expect(depth.partitions).toEqual([{ partition: 0, waiting: 40, oldestAt: expect.any(Number) }]);
+    // JetStream stamps it with this machine's clock, when the spec published it above.
+    expect(depth.partitions![0].oldestAt).toBeGreaterThanOrEqual(publishedFrom);
+    expect(depth.partitions![0].oldestAt).toBeLessThanOrEqual(publishedTo);
+    // Events streams keep 7 days (libs/messaging-nats README), read or not.
+    expect(depth.retentionMs).toBe(7 * 24 * 3_600_000);
   });
 
   it('reads nothing of a channel that has no stream', async () => {

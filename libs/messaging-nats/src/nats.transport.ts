@@ -123,14 +123,31 @@ export class NatsTransport extends BrokerTransport<NatsConsumer> implements Tran
     await this.session().jsm.getAccountInfo();
   }
 
-  /** The group's messages not delivered yet plus those delivered and not acked; a group not there yet has the whole stream ahead. */
+  /**
+   * The group's messages not delivered yet plus those delivered and not acked (a group not there
+   * yet has the whole stream ahead); its lag in time, from the stamp of the oldest of them (the
+   * message after the group's ack floor, or the stream's first); and the stream's max_age, after
+   * which JetStream drops a message, read or not. One stream per channel: one "partition".
+   */
   async depth(channel: string, consumer: string): Promise<ChannelDepth> {
     const { jsm } = this.session();
-    const info = await jsm.consumers.info(streamOf(channel), natsNameOf(consumer)).catch(unlessMissing(null));
-    const waiting = info
-      ? info.num_pending + info.num_ack_pending
-      : ((await jsm.streams.info(streamOf(channel)).catch(unlessMissing(null)))?.state.messages ?? 0);
-    return { channel, consumer, waiting, consumers: null };
+    const stream = streamOf(channel);
+    const streamInfo = await jsm.streams.info(stream).catch(unlessMissing(null));
+    if (!streamInfo) return { channel, consumer, waiting: 0, consumers: null };
+    const info = await jsm.consumers.info(stream, natsNameOf(consumer)).catch(unlessMissing(null));
+    const waiting = info ? info.num_pending + info.num_ack_pending : streamInfo.state.messages;
+    const firstUnsettled = Math.max(streamInfo.state.first_seq, (info?.ack_floor.stream_seq ?? 0) + 1);
+    // Gone meanwhile (acked off a work queue, or expired): no age this time, the next reading has one.
+    const oldest = waiting === 0 ? null : await jsm.streams.getMessage(stream, { seq: firstUnsettled }).catch(() => undefined);
+    const oldestAt = oldest === null ? null : oldest?.time.getTime();
+    return {
+      channel,
+      consumer,
+      waiting,
+      consumers: null,
+      partitions: [{ partition: 0, waiting, ...(oldestAt !== undefined ? { oldestAt } : {}) }],
+      retentionMs: streamInfo.config.max_age > 0 ? streamInfo.config.max_age / 1e6 : null,
+    };
   }
 
   /** Creates a stream, or brings the one of that name to this configuration (10058: in use with another). */
