@@ -10,6 +10,8 @@
 //      is reconciled (chaos.ledgers.ts).
 import { TestSystem } from '@boxoffice/e2e';
 import { TestSmtpServer, waitFor } from '@boxoffice/testing';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
@@ -124,6 +126,7 @@ export async function runCell(
     const settled = await settle(db, options.settleSeconds * 1_000);
     const { ledgers, failures, figures } = await reconcile(db, tally, smtp.received, setup.poisonIds);
     if (failed) failures.unshift(`fault: ${failed}`);
+    if (failures.length > 0) keepOutputs(`${fault.name}-${pair.name}`, fleet.outputs(), log);
     return {
       ...cell,
       outcome: failures.length === 0 ? 'ok' : 'fail',
@@ -179,4 +182,12 @@ async function injectAndHeal(fault: ChaosFault, ctx: FaultContext, log: (line: s
     process.off('SIGTERM', interrupted);
   }
   return failed;
+}
+
+/** The services' output of a cell that did not reconcile, in tmp/chaos-logs/<cell>/<instance>.log, to find out why. */
+function keepOutputs(cell: string, outputs: Array<[string, string]>, log: (line: string) => void): void {
+  const dir = path.join('tmp', 'chaos-logs', cell);
+  mkdirSync(dir, { recursive: true });
+  for (const [instance, output] of outputs) writeFileSync(path.join(dir, `${instance}.log`), output);
+  log(`the services' output: ${dir}`);
 }

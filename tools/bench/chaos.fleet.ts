@@ -55,6 +55,11 @@ export class ServiceFleet {
     };
   }
 
+  /** What each instance running now has printed (warnings and errors): kept beside a cell that did not reconcile. */
+  outputs(): Array<[Instance, string]> {
+    return [...this.running].map(([name, instance]) => [name, instance.output()]);
+  }
+
   private envOf(name: Instance): Record<string, string> {
     return { ...this.env.all, ...this.env[name] };
   }

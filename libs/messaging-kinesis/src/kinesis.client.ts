@@ -24,7 +24,10 @@ export function createKinesisClient(options: KinesisClientOptions = {}): Kinesis
     ...(options.credentials || options.endpoint
       ? { credentials: options.credentials ?? { accessKeyId: 'boxoffice', secretAccessKey: 'local' } }
       : {}),
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000 }),
+    // A request that gets no answer (a blackholed connection) fails after 30 s. The handler only
+    // warns at its requestTimeout unless told to throw: without it a shard's GetRecords waited for
+    // ever (bench:chaos, the proxy's blackhole), and its events were never read.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
     // The SDK retries throttling and 5xx itself, three attempts; the publisher retries failed records on top.
     maxAttempts: 3,
   });

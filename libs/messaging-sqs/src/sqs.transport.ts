@@ -60,9 +60,10 @@ export class SqsTransport extends BrokerTransport<SqsConsumer> implements Transp
           ? { credentials: { accessKeyId: 'elasticmq', secretAccessKey: 'elasticmq' } }
           : {}),
       // The SDK waits for ever by default. A request that gets no answer (a partition, a hung
-      // endpoint) fails after 30 s: past the longest receive's 20 s long poll. The outbox relay's
-      // publishes are aborted sooner, at its deadline.
-      requestHandler: { connectionTimeout: 2_000, requestTimeout: 30_000 },
+      // endpoint) fails after 30 s: past the longest receive's 20 s long poll. (At its
+      // requestTimeout the handler only warns unless told to throw.) The outbox relay's publishes
+      // are aborted sooner, at its deadline.
+      requestHandler: { connectionTimeout: 2_000, requestTimeout: 30_000, throwOnRequestTimeout: true },
     });
     this.queues = new SqsQueues(this.client, {
       type: options.queueType ?? 'fifo',
