@@ -32,39 +32,27 @@ const TRACKED_CLIENTS = 10_000;
  * ends, so guessing is slow.
  */
 export class AccessGate {
-  private readonly exact = new Map<string, Credential>();
-  private readonly prefixes: Array<[string, Credential]> = [];
+  private readonly credentials: RouteMap<Credential>;
   private readonly guesses = new Map<string, { count: number; until: number }>();
 
   constructor(
     rules: ReadonlyArray<AccessRule>,
     private readonly now: () => number = Date.now,
   ) {
-    for (const { routes, credential } of rules) {
-      for (const route of routes) {
-        if (route.endsWith('*')) this.prefixes.push([route.slice(0, -1), credential]);
-        else this.exact.set(route, credential);
-      }
-    }
+    this.credentials = new RouteMap(rules.flatMap(({ routes, credential }) => routes.map((route) => [route, credential] as const)));
   }
 
   /** Whether a route (`GET /emails/:id`) needs a credential: the rate limit of public routes leaves these out. */
   guards(method: string, url: string | undefined): boolean {
-    return this.credentialFor(method, url) !== undefined;
+    return this.credentials.get(method, url) !== undefined;
   }
 
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onRequest', (request, reply, done) => this.check(request, reply, done));
   }
 
-  private credentialFor(method: string, url: string | undefined): Credential | undefined {
-    if (url === undefined) return undefined;
-    const route = `${method === 'HEAD' ? 'GET' : method} ${url}`;
-    return this.exact.get(route) ?? this.prefixes.find(([prefix]) => route.startsWith(prefix))?.[1];
-  }
-
   private check(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    const credential = this.credentialFor(request.method, request.routeOptions.url);
+    const credential = this.credentials.get(request.method, request.routeOptions.url);
     if (!credential) return done();
     const client = request.ip;
     const tally = this.guesses.get(client);
@@ -95,6 +83,28 @@ export class AccessGate {
     }
     if (this.guesses.size >= TRACKED_CLIENTS) this.guesses.clear();
     this.guesses.set(client, { count: 1, until: now + GUESS_WINDOW_MS });
+  }
+}
+
+/**
+ * Routes as Fastify names them (`POST /charges`, `GET /emails/:id`; `GET /docs*` a prefix), each
+ * with a value. HEAD is GET's.
+ */
+export class RouteMap<T> {
+  private readonly exact = new Map<string, T>();
+  private readonly prefixes: Array<[string, T]> = [];
+
+  constructor(entries: Iterable<readonly [string, T]>) {
+    for (const [route, value] of entries) {
+      if (route.endsWith('*')) this.prefixes.push([route.slice(0, -1), value]);
+      else this.exact.set(route, value);
+    }
+  }
+
+  get(method: string, url: string | undefined): T | undefined {
+    if (url === undefined) return undefined;
+    const route = `${method === 'HEAD' ? 'GET' : method} ${url}`;
+    return this.exact.get(route) ?? this.prefixes.find(([prefix]) => route.startsWith(prefix))?.[1];
   }
 }
 

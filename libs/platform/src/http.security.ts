@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { AccessGate, type AccessRule } from './access.gate.js';
+import { AccessGate, RouteMap, type AccessRule } from './access.gate.js';
 
 /** Who may call what on one service's HTTP port, from its settings (httpSecurity) and its routes. */
 export interface HttpSecurity {
@@ -46,6 +46,8 @@ export function httpSecurity(
 
 /** What an operator reads: the API's documentation and the metrics. */
 const OPS_ROUTES = ['GET /docs*', 'GET /metrics'];
+/** What the rate limit never counts, besides the guarded routes: what operators and orchestrators poll. */
+const UNLIMITED_ROUTES = [...OPS_ROUTES, 'GET /health*'];
 
 /**
  * Every service's HTTP safeguards, in the order a request meets them (Fastify `onRequest` hooks,
@@ -71,19 +73,12 @@ export async function secureHttp(app: NestFastifyApplication, security: HttpSecu
   await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: policyDirectives([]) } });
   if (security.rateLimitPerMinute === 0) return;
   const exempt = blockListOf(security.rateLimitExempt);
-  const uncounted = (request: FastifyRequest) => {
-    const url = request.routeOptions.url;
-    return (
-      url === undefined ||
-      url.startsWith('/health') ||
-      url === '/metrics' ||
-      url.startsWith('/docs') ||
-      gate.guards(request.method, url) ||
-      exempt.check(request.ip, isIPv6(request.ip) ? 'ipv6' : 'ipv4')
-    );
-  };
-  // As a hook of its own on every route, not the plugin's `global` mode: that one attaches to the
-  // routes registered after it, and Nest registers its routes only when the application starts.
+  const unlimited = new RouteMap(UNLIMITED_ROUTES.map((route) => [route, true] as const));
+  const uncounted = (request: FastifyRequest) =>
+    request.routeOptions.url === undefined ||
+    unlimited.get(request.method, request.routeOptions.url) === true ||
+    gate.guards(request.method, request.routeOptions.url) ||
+    exempt.check(request.ip, isIPv6(request.ip) ? 'ipv6' : 'ipv4');
   await app.register(rateLimit, { global: false });
   fastify.addHook(
     'onRequest',

@@ -1,3 +1,4 @@
+import { developmentSecrets } from '@boxoffice/config';
 import { randomUUID } from 'node:crypto';
 
 /** What GET /dashboard/stats answers (the part the specs read). */
@@ -14,7 +15,7 @@ export interface DashboardStats {
 export class CheckoutApi {
   constructor(
     readonly url: string,
-    private readonly adminKey = 'local-admin-key',
+    private readonly adminKey: string = developmentSecrets.ADMIN_API_KEY,
   ) {}
 
   async scheduleConcert(capacity: number, priceCents = 4_500): Promise<string> {
