@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PRISMA, providePrisma, createPrismaClient } from '@boxoffice/platform';
-import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -79,7 +79,14 @@ describe('GET /emails and the parked mails', () => {
   };
   const parkedMail = async () => {
     mailer.refusing = true;
-    return recordAndSend();
+    const id = await recordAndSend();
+    // Parked by its one failed attempt, whose outcome may commit just after the sender went idle.
+    await waitFor(
+      () => prisma.sentEmail.findUniqueOrThrow({ where: { id } }),
+      (mail) => mail.status === 'PARKED',
+      { description: `mail ${id} parked` },
+    );
+    return id;
   };
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string) => {
     const response = await fetch(`${url}${path}`, { method });
