@@ -62,6 +62,16 @@ export const checkoutConfigSchema = z
      * charge made in time is seldom refunded. A verdict later still is refunded (RefundPayment).
      */
     ORDER_CHARGE_MARGIN_MS: env.positiveInt(60_000),
+    /**
+     * The longest a new buyer is asked to wait in line (the waiting room): when the line, at the
+     * rate it has moved lately, would keep them longer, POST /orders answers 503 with Retry-After
+     * at once. Five minutes leaves a buyer at the back of the line well inside the time Billing has
+     * to charge them (ORDER_PENDING_DEADLINE_MS less ORDER_CHARGE_MARGIN_MS); where that time is
+     * shorter, the line closes at it instead.
+     */
+    MAX_WAIT_SECONDS: env.positiveInt(300),
+    /** How often the waiting line's head and tail are read, and positions pushed to the buyers following their order. */
+    WAITING_LINE_REFRESH_MS: env.positiveInt(500),
     /** How often PendingOrderSweeper looks for orders past their deadline: at most this late, an order is settled TIMED_OUT. */
     ORDER_SWEEP_INTERVAL_MS: env.positiveInt(5_000),
   })

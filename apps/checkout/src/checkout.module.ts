@@ -22,6 +22,9 @@ import { PendingOrderSweeper } from './orders/pending-order.sweeper.js';
 import { SyncOrderPolicies } from './orders/sync-order.policies.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
+import { OrderUpdates } from './waiting-room/order-updates.js';
+import { WaitingLine } from './waiting-room/waiting-line.js';
+import { WaitingRoomController } from './waiting-room/waiting-room.controller.js';
 
 @Module({})
 export class CheckoutModule {
@@ -29,7 +32,7 @@ export class CheckoutModule {
     return {
       module: CheckoutModule,
       imports: [TerminusModule],
-      controllers: [HealthController, ConcertsController, OrdersController, DashboardController, UsersController],
+      controllers: [HealthController, ConcertsController, OrdersController, WaitingRoomController, DashboardController, UsersController],
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
         { provide: CHECKOUT_CLOCK, useValue: systemClock },
@@ -53,6 +56,8 @@ export class CheckoutModule {
         DashboardStats,
         FrontDoor,
         UsersService,
+        WaitingLine,
+        OrderUpdates,
       ],
     };
   }

@@ -48,11 +48,12 @@ describe.each(pairs)('the whole system with commands on $command and events on $
     }
   });
 
-  it('sells exactly the seats there are: the ticket sale through Billing', async () => {
+  it('sells exactly the seats there are: the ticket sale through Billing, the rest turned away at the door', async () => {
     const concertId = await checkout.scheduleConcert(5);
     const responses = await Promise.all(Array.from({ length: 8 }, () => checkout.placeOrder(concertId, 1)));
-    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(202));
-    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { orderId: string }).orderId));
+    expect(responses.map((r) => r.status).sort()).toEqual([...Array(5).fill(202), ...Array(3).fill(409)]);
+    const accepted = responses.filter((r) => r.status === 202);
+    const ids = await Promise.all(accepted.map(async (r) => ((await r.json()) as { orderId: string }).orderId));
 
     const orders = await Promise.all(
       ids.map((id) =>
@@ -63,8 +64,7 @@ describe.each(pairs)('the whole system with commands on $command and events on $
         ),
       ),
     );
-    expect(orders.filter((o) => o.status === 'CONFIRMED')).toHaveLength(5);
-    expect(orders.filter((o) => o.status === 'REJECTED').map((o) => o.reason)).toEqual(Array(3).fill('SOLD_OUT'));
+    expect(orders.map((o) => o.status)).toEqual(Array(5).fill('CONFIRMED'));
   });
 
   it('fans a sign-up out to Email, Analytics and Audit, each once', async () => {

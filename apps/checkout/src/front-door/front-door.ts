@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
+import { WaitingLine } from '../waiting-room/waiting-line.js';
 
 /** A place frees as soon as one commit ends, a few hundred milliseconds at most: one second is plenty. */
 const RETRY_AFTER_SECONDS = 1;
@@ -25,10 +26,12 @@ const LATE_WINDOWS = 3;
  * up inside the process: every one holds a socket and a place in the group commit's queue,
  * answers take tens of seconds, and the clients see resets.
  *
- * Two limits, either of which turns a request away:
+ * Three limits, any of which turns a request away:
  * - ACCEPT_MAX_IN_FLIGHT requests admitted and not yet answered (the work waiting on the database);
  * - where ACCEPT_MAX_EVENT_LOOP_DELAY_MS is set, the event loop running late by more than that,
- *   window after window (the process out of CPU: it cannot even read its sockets in time).
+ *   window after window (the process out of CPU: it cannot even read its sockets in time);
+ * - for a purchase, the waiting line too long to join: a new buyer would wait more than
+ *   MAX_WAIT_SECONDS (WaitingLine). Retry-After then says when the line will be short enough.
  *
  * It runs as a Fastify onRequest hook, before the body is read and before Nest routes anything, so
  * that turning a request away costs next to nothing: refusing must stay cheap exactly when the
@@ -45,6 +48,7 @@ export class FrontDoor implements OnModuleDestroy {
 
   constructor(
     @Inject(CHECKOUT_CONFIG) private readonly config: CheckoutConfig,
+    private readonly line: WaitingLine,
     metrics: MetricsRegistry,
   ) {
     // Watched only where it counts: with the limit off (0), nothing reads the loop's delay.
@@ -66,7 +70,7 @@ export class FrontDoor implements OnModuleDestroy {
     });
     this.turnedAway = new Counter({
       name: metricNames.acceptTurnedAway,
-      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop)',
+      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop, line_closed)',
       labelNames: ['reason'],
       registers,
     });
@@ -83,19 +87,14 @@ export class FrontDoor implements OnModuleDestroy {
   }
 
   private admit(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    if (!GUARDED.has(`${request.method} ${request.routeOptions.url}`)) return done();
-    const maxInFlight = this.config.ACCEPT_MAX_IN_FLIGHT;
-    const why =
-      this.inFlight >= maxInFlight
-        ? { reason: 'in_flight', message: `Checkout is taking ${maxInFlight} purchases and sign-ups at once already; try again` }
-        : this.lateWindows >= LATE_WINDOWS
-          ? { reason: 'event_loop', message: 'Checkout is out of breath (its event loop is running late); try again' }
-          : null;
+    const route = `${request.method} ${request.routeOptions.url}`;
+    if (!GUARDED.has(route)) return done();
+    const why = this.reasonToTurnAway(route);
     if (why) {
       this.turnedAway.inc({ reason: why.reason });
       void reply
         .code(503)
-        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .header('retry-after', String(why.retryAfterSeconds ?? RETRY_AFTER_SECONDS))
         .send({ statusCode: 503, error: 'Service Unavailable', message: why.message });
       return;
     }
@@ -103,5 +102,21 @@ export class FrontDoor implements OnModuleDestroy {
     // 'close' comes once the answer is sent, or when the client went away first.
     reply.raw.once('close', () => (this.inFlight -= 1));
     done();
+  }
+
+  private reasonToTurnAway(route: string): { reason: string; message: string; retryAfterSeconds?: number } | null {
+    const maxInFlight = this.config.ACCEPT_MAX_IN_FLIGHT;
+    if (this.inFlight >= maxInFlight)
+      return { reason: 'in_flight', message: `Checkout is taking ${maxInFlight} purchases and sign-ups at once already; try again` };
+    if (this.lateWindows >= LATE_WINDOWS)
+      return { reason: 'event_loop', message: 'Checkout is out of breath (its event loop is running late); try again' };
+    const closed = route === 'POST /orders' ? this.line.closed() : null;
+    if (closed)
+      return {
+        reason: 'line_closed',
+        message: `The line is closed for now: a new buyer would wait about ${closed.estimatedWaitSeconds} s, longer than ${this.config.MAX_WAIT_SECONDS} s; come back after ${closed.retryAfterSeconds} s`,
+        retryAfterSeconds: closed.retryAfterSeconds,
+      };
+    return null;
   }
 }

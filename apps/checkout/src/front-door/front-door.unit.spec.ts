@@ -4,6 +4,7 @@ import { waitFor } from '@boxoffice/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CheckoutConfig } from '../checkout.config.js';
+import type { LineClosed, WaitingLine } from '../waiting-room/waiting-line.js';
 import { FrontDoor } from './front-door.js';
 
 // The door on a real Fastify instance. POST /orders is held open until the spec releases it, so
@@ -12,10 +13,14 @@ describe('the front door', () => {
   let app: FastifyInstance;
   let door: FrontDoor;
   let release: () => void = () => {};
+  /** What the waiting line says of its length: the door reads only `closed()`. */
+  let lineClosed: LineClosed | null = null;
+  const line = { closed: () => lineClosed } as WaitingLine;
 
   async function open(limits: Pick<CheckoutConfig, 'ACCEPT_MAX_IN_FLIGHT' | 'ACCEPT_MAX_EVENT_LOOP_DELAY_MS'>) {
     app = Fastify();
-    door = new FrontDoor(limits as CheckoutConfig, new MetricsRegistry('checkout'));
+    lineClosed = null;
+    door = new FrontDoor({ ...limits, MAX_WAIT_SECONDS: 300 } as CheckoutConfig, line, new MetricsRegistry('checkout'));
     door.attach(app);
     const gate = new Promise<void>((resolve) => (release = resolve));
     app.post('/orders', async () => {
@@ -83,5 +88,22 @@ describe('the front door', () => {
     await delay(500);
     const response = await signUp().finally(stopBurning);
     expect(response.statusCode).toBe(200);
+  });
+
+  it('turns purchases away while the waiting line is closed, with the Retry-After it gives, and still takes sign-ups', async () => {
+    await open({ ACCEPT_MAX_IN_FLIGHT: 100, ACCEPT_MAX_EVENT_LOOP_DELAY_MS: 0 });
+    lineClosed = { estimatedWaitSeconds: 340, retryAfterSeconds: 40 };
+    const turnedAway = await app.inject({ method: 'POST', url: '/orders' });
+    expect(turnedAway.statusCode).toBe(503);
+    expect(turnedAway.headers['retry-after']).toBe('40');
+    expect(turnedAway.json()).toMatchObject({
+      message: expect.stringMatching(/line is closed for now: a new buyer would wait about 340 s, longer than 300 s/),
+    });
+    expect((await signUp()).statusCode).toBe(200);
+
+    lineClosed = null;
+    const purchase = app.inject({ method: 'POST', url: '/orders' });
+    release();
+    expect((await purchase).statusCode).toBe(200);
   });
 });

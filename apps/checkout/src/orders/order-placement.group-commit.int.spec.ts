@@ -28,9 +28,9 @@ describe('the group commit behind POST /orders', () => {
     await db.drop();
   });
 
-  const placement = (idempotencyKey = randomUUID()): Placement => {
+  const placement = (idempotencyKey = randomUUID(), concert = concertId): Placement => {
     const id = uuidV7();
-    const order = { concertId, quantity: 2, customerEmail: 'ada@example.com' };
+    const order = { concertId: concert, quantity: 2, customerEmail: 'ada@example.com' };
     return {
       id,
       ...order,
@@ -56,7 +56,7 @@ describe('the group commit behind POST /orders', () => {
 
       const placed = await Promise.all(batch.map((p) => placements.place(p)));
 
-      expect(placed.every((p) => p !== null)).toBe(true);
+      expect(placed.every((p) => p !== null && p !== 'sold out')).toBe(true);
       expect(placements.counters.statements - statementsBefore).toBeLessThan(batch.length);
       const orders = await prisma.order.findMany({ where: { id: { in: batch.map((p) => p.id) } } });
       expect(orders).toHaveLength(40);
@@ -87,7 +87,7 @@ describe('the group commit behind POST /orders', () => {
       // Four statements in flight (its limit) make the next two purchases wait and share one batch.
       const ahead = Array.from({ length: 4 }, () => placements.place(placement()));
       const good = placement();
-      const bad = { ...placement(), concertId: randomUUID() }; // no such concert: the foreign key fails
+      const bad = { ...placement(), customerEmail: null as unknown as string }; // the column is NOT NULL
 
       const [goodResult, badResult] = await Promise.allSettled([placements.place(good), placements.place(bad)]);
       await Promise.all(ahead);
@@ -95,6 +95,35 @@ describe('the group commit behind POST /orders', () => {
       expect([goodResult.status, badResult.status]).toEqual(['rejected', 'rejected']);
       await expect(prisma.order.count({ where: { id: { in: [good.id, bad.id] } } })).resolves.toBe(0);
       await expect(outboxOf([good.id, bad.id])).resolves.toEqual([]);
+    });
+  });
+
+  describe('when a concert has fewer seats left than buyers', () => {
+    it('admits buyers in arrival order while their seats fit, turns the rest away, and queues no charge for them', async () => {
+      const smallHall = randomUUID();
+      await prisma.concert.create({
+        data: { id: smallHall, name: 'Small Hall', startsAt: new Date('2027-01-02T20:00:00Z'), capacity: 5, priceCents: 4500 },
+      });
+      // Four statements in flight make the next four purchases wait and share one batch.
+      const ahead = Array.from({ length: 4 }, () => placements.place(placement()));
+      const buyers = Array.from({ length: 4 }, () => placement(randomUUID(), smallHall));
+
+      const placed = await Promise.all(buyers.map((p) => placements.place(p)));
+      await Promise.all(ahead);
+
+      // Two seats each: the first two fit in five, the third (six) does not, nor the fourth.
+      expect(placed.map((p) => (p === 'sold out' ? p : 'placed'))).toEqual(['placed', 'placed', 'sold out', 'sold out']);
+      const [first, second] = placed as Array<{ lineNumber: number }>;
+      expect(second.lineNumber).toBeGreaterThan(first.lineNumber);
+      await expect(prisma.concert.findUniqueOrThrow({ where: { id: smallHall } })).resolves.toMatchObject({ seatsClaimed: 4 });
+      await expect(prisma.order.count({ where: { concertId: smallHall } })).resolves.toBe(2);
+      await expect(outboxOf(buyers.slice(2).map((p) => p.id))).resolves.toEqual([]);
+
+      // A later buyer of the one seat left is admitted; the hall is then full.
+      const lastSeat = { ...placement(randomUUID(), smallHall), quantity: 1 };
+      await expect(placements.place(lastSeat)).resolves.toMatchObject({ lineNumber: expect.any(Number) });
+      await expect(placements.place({ ...placement(randomUUID(), smallHall), quantity: 1 })).resolves.toBe('sold out');
+      await expect(prisma.concert.findUniqueOrThrow({ where: { id: smallHall } })).resolves.toMatchObject({ seatsClaimed: 5 });
     });
   });
 });

@@ -18,8 +18,12 @@ export interface Placement {
   readonly command: OutboxEntry;
 }
 
-/** When the row went in; null when the Idempotency-Key was there already (in the table, or earlier in the same batch). */
-export type Placed = { readonly createdAt: Date } | null;
+/**
+ * What became of a purchase: accepted, with when its row went in and its place in line; turned
+ * away because its concert has no seats left for it ('sold out'); or null when the
+ * Idempotency-Key was there already (in the table, or earlier in the same batch).
+ */
+export type Placed = { readonly createdAt: Date; readonly lineNumber: number } | 'sold out' | null;
 
 /**
  * Batches beyond this gain little: the statement is already one round trip, and a batch's
@@ -37,21 +41,49 @@ const MAX_IN_FLIGHT = 4;
 const PLACE = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(
-    id uuid, concert_id uuid, quantity int, customer_email text, amount_cents int,
+    arrival int, id uuid, concert_id uuid, quantity int, customer_email text, amount_cents int,
     idempotency_key text, request_hash text, pending_until timestamptz, outbox_row jsonb)
 ),
+-- A key used before, in the table or earlier in this batch, is no new buyer: it takes no seat.
+fresh AS (
+  SELECT DISTINCT ON (idempotency_key) * FROM input
+   WHERE NOT EXISTS (SELECT 1 FROM "order" o WHERE o.idempotency_key = input.idempotency_key)
+   ORDER BY idempotency_key, arrival
+),
+-- The seats still free, the concerts' rows locked until this commits (in one order, so two
+-- statements never wait for each other in a circle).
+free AS (
+  SELECT id AS concert_id, capacity - seats_claimed AS seats FROM concert
+   WHERE id IN (SELECT concert_id FROM fresh) ORDER BY id FOR UPDATE
+),
+-- First come, first served: a buyer is admitted if the seats of everyone before them in this
+-- batch, and their own, fit in what is free.
+admitted AS (
+  SELECT ranked.* FROM (
+    SELECT fresh.*, sum(quantity) OVER (PARTITION BY concert_id ORDER BY arrival) AS seats_so_far FROM fresh
+  ) ranked JOIN free USING (concert_id)
+   WHERE ranked.seats_so_far <= free.seats
+),
 placed AS (
-  INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
-  SELECT id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until FROM input
+  INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until, line_number)
+  SELECT id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until, nextval('order_line_number_seq')
+    FROM admitted ORDER BY arrival
   ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING id, created_at
+  RETURNING id, concert_id, quantity, created_at, line_number
+),
+claimed AS (
+  UPDATE concert SET seats_claimed = seats_claimed + taken.seats
+    FROM (SELECT concert_id, sum(quantity) AS seats FROM placed GROUP BY concert_id) taken
+   WHERE concert.id = taken.concert_id
 ),
 queued AS (
   -- The transactional outbox, written as Outbox.add writes it, for the orders that went in and
-  -- only those: one statement, so both commit or neither does.
-  ${Outbox.insertRowsFrom('SELECT input.outbox_row FROM input JOIN placed USING (id)')}
+  -- only those, in line order: one statement, so all of it commits or none of it does.
+  ${Outbox.insertRowsFrom('SELECT input.outbox_row FROM input JOIN placed USING (id) ORDER BY placed.line_number')}
 )
-SELECT id::text AS id, created_at FROM placed`;
+SELECT id::text AS id, created_at, line_number::float8 AS line_number FROM placed
+UNION ALL
+SELECT id::text, NULL, NULL FROM fresh WHERE id NOT IN (SELECT id FROM admitted)`;
 
 interface Waiting {
   readonly placement: Placement;
@@ -67,6 +99,11 @@ interface Waiting {
  * so it is still all or nothing, and each buyer is answered only after that commit. The
  * Idempotency-Key's unique column decides repeats inside the statement (ON CONFLICT DO NOTHING).
  *
+ * The same statement is the door of a sold-out sale: each order takes its seats from the
+ * concert's count of seats claimed, in arrival order, and a buyer whose seats are not there is
+ * turned away before any command, charge or mail exists for them (the waiting room,
+ * docs/patterns/load-levelling.md). Seats come back when an order is rejected (OrdersService.settleAll).
+ *
  * See docs/patterns/load-levelling.md for what this buys, measured against a plain transaction
  * per request (tools/bench/ticket-sale.ts).
  */
@@ -79,7 +116,7 @@ export class OrderPlacementGroupCommit {
 
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  /** Resolves once the order and its command are committed, or with null for a key already used. */
+  /** Resolves once the order and its command are committed, with 'sold out' when its seats are not there, or null for a key already used. */
   place(placement: Placement): Promise<Placed> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ placement, resolve, reject });
@@ -99,7 +136,8 @@ export class OrderPlacementGroupCommit {
   }
 
   private async write(batch: Waiting[]): Promise<void> {
-    const rows = batch.map(({ placement: p }) => ({
+    const rows = batch.map(({ placement: p }, arrival) => ({
+      arrival,
       id: p.id,
       concert_id: p.concertId,
       quantity: p.quantity,
@@ -111,14 +149,20 @@ export class OrderPlacementGroupCommit {
       outbox_row: Outbox.row(p.command.envelope, p.command.destination),
     }));
     try {
-      const placed = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(PLACE, JSON.stringify(rows));
+      const answers = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date | null; line_number: number | null }>>(
+        PLACE,
+        JSON.stringify(rows),
+      );
       this.counters.statements += 1;
-      this.counters.placements += placed.length;
-      const createdAt = new Map(placed.map((row) => [row.id, row.created_at]));
-      for (const { placement, resolve } of batch) {
-        const at = createdAt.get(placement.id);
-        resolve(at ? { createdAt: at } : null);
+      const placed = new Map<string, Placed>();
+      for (const row of answers) {
+        placed.set(
+          row.id,
+          row.created_at && row.line_number !== null ? { createdAt: row.created_at, lineNumber: row.line_number } : 'sold out',
+        );
       }
+      this.counters.placements += answers.filter((row) => row.created_at).length;
+      for (const { placement, resolve } of batch) resolve(placed.get(placement.id) ?? null);
     } catch (error) {
       // Nothing of the batch was written; each buyer gets the error and may retry with its key.
       for (const { reject } of batch) reject(error);

@@ -7,6 +7,7 @@ import { idempotencyKeySchema, orderIdSchema, placeOrderSchema } from './order.s
 import { orderView } from './order.view.js';
 import { OrdersService } from './orders.service.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
+import { WaitingLine } from '../waiting-room/waiting-line.js';
 
 const idempotencyKey = new ZodValidationPipe(idempotencyKeySchema, 'Idempotency-Key');
 const body = new ZodValidationPipe(placeOrderSchema);
@@ -23,16 +24,28 @@ export class OrdersController {
     private readonly orders: OrdersService,
     private readonly billing: BillingClient,
     private readonly policies: SyncOrderPolicies,
+    private readonly line: WaitingLine,
   ) {}
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Buy tickets: 202 at once, then poll statusUrl (eventual consistency)' })
+  @ApiOperation({
+    summary:
+      'Buy tickets: 202 at once with the place in line, then follow eventsUrl (Server-Sent Events) or poll statusUrl (eventual consistency). 409 SOLD_OUT when the seats are gone; 503 with Retry-After when the line is too long (MAX_WAIT_SECONDS)',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiBody({ schema: z.toJSONSchema(placeOrderSchema) as object })
   async place(@Headers('idempotency-key') key: string | undefined, @Body() raw: unknown) {
     const order = await this.orders.place(body.transform(raw), idempotencyKey.transform(key));
-    return { orderId: order.id, status: order.status, statusUrl: `/orders/${order.id}` };
+    const place = order.status === 'PENDING' && order.lineNumber !== null ? this.line.join(Number(order.lineNumber)) : {};
+    return {
+      orderId: order.id,
+      status: order.status,
+      ...place,
+      statusUrl: `/orders/${order.id}`,
+      eventsUrl: `/orders/${order.id}/events`,
+      pageUrl: `/orders/${order.id}/page`,
+    };
   }
 
   @Post('sync')
@@ -57,11 +70,11 @@ export class OrdersController {
   @Get(':id')
   @ApiOperation({
     summary:
-      'An order and its status: PENDING (until pendingUntil at most), CONFIRMED or REJECTED (SOLD_OUT, PAYMENT_DECLINED or TIMED_OUT)',
+      'An order and its status: PENDING (until pendingUntil at most) with its place in line, CONFIRMED or REJECTED (SOLD_OUT, PAYMENT_DECLINED or TIMED_OUT)',
   })
   async find(@Param('id', new ZodValidationPipe(orderIdSchema, 'id')) id: string) {
     const order = await this.orders.find(id);
     if (!order) throw new NotFoundException(`order ${id} does not exist`);
-    return orderView(order);
+    return orderView(order, order.lineNumber === null ? undefined : this.line.placeOf(Number(order.lineNumber)));
   }
 }

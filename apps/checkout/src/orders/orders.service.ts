@@ -1,7 +1,7 @@
 import { ChargeOrder, OrderConfirmed, OrderRejected, type MessageDefinition, type PayloadOf } from '@boxoffice/contracts';
 import { MessageSender, uuidV7, type Clock } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { v5 as uuidv5 } from 'uuid';
 import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
@@ -18,6 +18,16 @@ export type ChargeRequest = PayloadOf<typeof ChargeOrder>;
 
 /** How a settlement sends its event: a handler's `context.send`, or the outbox in a request's transaction. */
 type Send = <Definition extends MessageDefinition>(definition: Definition, payload: PayloadOf<Definition>) => unknown;
+
+/** The answer to a buyer whose seats are not there: the concert is sold out, at the door. */
+function soldOut(concertName: string, quantity: number): ConflictException {
+  return new ConflictException({
+    statusCode: 409,
+    error: 'Conflict',
+    reason: 'SOLD_OUT',
+    message: `${concertName} has fewer than ${quantity} seat(s) left: sold out (seats come back only if an order ahead is rejected)`,
+  });
+}
 
 /** Any fixed UUID: it scopes the ids derived from Idempotency-Keys to synchronous orders. */
 const SYNC_ORDER_NAMESPACE = '5d0c3f8e-2b1a-4c39-9f27-6c1f0b0e7a41';
@@ -55,6 +65,7 @@ export class OrdersService {
     const placed = await this.placements.place({ id, ...input, amountCents, idempotencyKey, requestHash, pendingUntil, command });
     // The key was used before (the group commit's ON CONFLICT): answer with that first order.
     if (!placed) return this.idempotency.taken(idempotencyKey, requestHash);
+    if (placed === 'sold out') throw soldOut(concert.name, input.quantity);
     this.metrics.accept('async');
     return {
       id,
@@ -68,6 +79,7 @@ export class OrdersService {
       updatedAt: placed.createdAt,
       settledAt: null,
       pendingUntil,
+      lineNumber: BigInt(placed.lineNumber),
     };
   }
 
@@ -98,21 +110,30 @@ export class OrdersService {
     return settled;
   }
 
-  /** The synchronous order, PENDING, committed before Billing is asked; or the one a concurrent request with the key wrote. */
+  /**
+   * The synchronous order, PENDING, committed before Billing is asked, with its seats taken (or
+   * ConflictException when they are not there); or the one a concurrent request with the key wrote.
+   */
   private async placePending(input: PlaceOrder, idempotencyKey: string, requestHash: string): Promise<Order> {
     const concert = await this.concerts.find(input.concertId);
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
     const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
     try {
-      const order = await this.prisma.order.create({
-        data: {
-          id: uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE),
-          ...input,
-          amountCents: concert.priceCents * input.quantity,
-          idempotencyKey,
-          requestHash,
-          pendingUntil,
-        },
+      const order = await this.prisma.$transaction(async (tx) => {
+        const claimed = await tx.$executeRaw`
+          UPDATE concert SET seats_claimed = seats_claimed + ${input.quantity}
+           WHERE id = ${input.concertId}::uuid AND seats_claimed + ${input.quantity} <= capacity`;
+        if (claimed === 0) throw soldOut(concert.name, input.quantity);
+        return tx.order.create({
+          data: {
+            id: uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE),
+            ...input,
+            amountCents: concert.priceCents * input.quantity,
+            idempotencyKey,
+            requestHash,
+            pendingUntil,
+          },
+        });
       });
       this.metrics.accept('sync');
       return order;
@@ -134,8 +155,8 @@ export class OrdersService {
 
   /**
    * Moves PENDING orders to their final state and tells the subscribers, set-based: one UPDATE
-   * for the batch, and an event per order it moved. An order settled before stays as it is
-   * ('settled before'); one that does not exist is 'unknown'.
+   * for the batch, and an event per order it moved; a rejected order's seats are given back. An
+   * order settled before stays as it is ('settled before'); one that does not exist is 'unknown'.
    */
   async settleAll(
     tx: Tx,
@@ -159,11 +180,21 @@ export class OrdersService {
         rejection_reason: string | null;
       }>
     >(
-      `UPDATE "order" o
-          SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(), updated_at = clock_timestamp()
-         FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text), concert c
-        WHERE o.id = v.id AND o.status = 'PENDING' AND c.id = o.concert_id
-       RETURNING o.id::text, o.concert_id::text, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text`,
+      `WITH moved AS (
+         UPDATE "order" o
+            SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(), updated_at = clock_timestamp()
+           FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text), concert c
+          WHERE o.id = v.id AND o.status = 'PENDING' AND c.id = o.concert_id
+         RETURNING o.id::text, o.concert_id, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text
+       ),
+       -- A rejected order gives its seats back to the buyers who come after (the waiting room).
+       -- Never below zero: orders written by other means (a bench's baseline) took none.
+       released AS (
+         UPDATE concert c SET seats_claimed = greatest(c.seats_claimed - back.seats, 0)
+           FROM (SELECT concert_id, sum(quantity) AS seats FROM moved WHERE status = 'REJECTED' GROUP BY concert_id) back
+          WHERE c.id = back.concert_id
+       )
+       SELECT id, concert_id::text, concert_name, quantity, amount_cents, customer_email, status, rejection_reason FROM moved`,
       JSON.stringify(rows),
     );
     const result = new Map<string, 'settled' | 'settled before' | 'unknown'>();

@@ -43,16 +43,21 @@ describe('Billing’s verdicts on orders', () => {
       topic,
     );
 
-  /** A PENDING order whose deadline is `msFromNow` on the spec's clock. */
-  async function pendingOrder(msFromNow = 600_000): Promise<string> {
+  /** A PENDING order of two seats whose deadline is `msFromNow` on the spec's clock, its seats taken as the door takes them. */
+  async function pendingOrder(msFromNow = 600_000, concert = concertId): Promise<string> {
     const id = uuidV7();
     await db.pool.query(
-      `INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
-       VALUES ($1, $2, 2, 'buyer@example.com', 9000, $4, 'hash', $3)`,
-      [id, concertId, new Date(clock.at.getTime() + msFromNow), id],
+      `WITH placed AS (
+         INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
+         VALUES ($1, $2, 2, 'buyer@example.com', 9000, $4, 'hash', $3) RETURNING concert_id
+       )
+       UPDATE concert SET seats_claimed = seats_claimed + 2 WHERE id = (SELECT concert_id FROM placed)`,
+      [id, concert, new Date(clock.at.getTime() + msFromNow), id],
     );
     return id;
   }
+  const seatsClaimed = async (concert: string) =>
+    (await db.pool.query<{ seats: number }>(`SELECT seats_claimed AS seats FROM concert WHERE id = $1`, [concert])).rows[0].seats;
 
   const orderOf = async (id: string) =>
     (
@@ -145,6 +150,29 @@ describe('Billing’s verdicts on orders', () => {
 
       await expect(orderOf(orderId)).resolves.toEqual({ status: 'REJECTED', reason: 'TIMED_OUT' });
       await expect(sent('OrderRejected', orderId)).resolves.toEqual([expect.objectContaining({ reason: 'TIMED_OUT' })]);
+    });
+  });
+
+  describe('when an order is rejected', () => {
+    it('gives its seats back to the buyers who come after, once; a confirmed order keeps them', async () => {
+      const hall = randomUUID();
+      await db.pool.query(
+        `INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Small Hall', '2027-03-03T20:00:00Z', 4, 4500)`,
+        [hall],
+      );
+      const [declined, captured] = [await pendingOrder(600_000, hall), await pendingOrder(600_000, hall)];
+      await expect(seatsClaimed(hall)).resolves.toBe(4);
+
+      const decline = billing.create(PaymentDeclined, { orderId: declined, concertId: hall, amountCents: 9000, reason: 'card declined' });
+      await deliver(
+        decline,
+        billing.create(PaymentCaptured, { orderId: captured, concertId: hall, quantity: 2, amountCents: 9000, paymentId: uuidV7() }),
+      );
+      await expect(seatsClaimed(hall)).resolves.toBe(2);
+
+      // Told again (a duplicate, or the sweeper after it), the order is settled already: nothing more comes back.
+      await deliver(billing.create(PaymentDeclined, { orderId: declined, concertId: hall, amountCents: 9000, reason: 'card declined' }));
+      await expect(seatsClaimed(hall)).resolves.toBe(2);
     });
   });
 });

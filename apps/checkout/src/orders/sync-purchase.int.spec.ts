@@ -26,6 +26,7 @@ import { OrderIdempotency } from './order-idempotency.js';
 import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
 import { OrdersController } from './orders.controller.js';
+import { WaitingLine } from '../waiting-room/waiting-line.js';
 import { OrdersService } from './orders.service.js';
 import { PaymentResultHandler } from './payment-result.handler.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
@@ -122,6 +123,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
         SyncOrderPolicies,
         { provide: MetricsRegistry, useValue: new MetricsRegistry('checkout') },
         OrderMetrics,
+        WaitingLine,
       ],
     };
     const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger: ['error'] });
