@@ -12,12 +12,16 @@ import { sleep } from 'k6';
  * }} TicketSaleParams
  * @typedef {{ offeredRate: number, durationSeconds: number, connections: number, capacity: number, maxVUs: number }} SyncVsAsyncParams
  * @typedef {{ rates: number[], durationSeconds: number, answerTimeoutSeconds: number, maxVUs: number }} FrontDoorParams
+ * @typedef {{
+ *   purchases: number, ratePerSecond: number, capacity: number, billingMaxRate: number, maxVUs: number,
+ *   answerTimeoutSeconds: number, settleTimeoutSeconds: number, streams: number, followEvery: number
+ * }} WaitingRoomParams
  * @typedef {{ PENDING: number, CONFIRMED: number, REJECTED: number, total: number }} OrderCounts
  */
 
 /**
  * Resolved from this module, not from the script k6 was started with (which open() alone would use).
- * @type {{ ticketSale: TicketSaleParams, syncVsAsync: SyncVsAsyncParams, frontDoor: FrontDoorParams }}
+ * @type {{ ticketSale: TicketSaleParams, syncVsAsync: SyncVsAsyncParams, frontDoor: FrontDoorParams, waitingRoom: WaitingRoomParams }}
  */
 export const params = JSON.parse(open(import.meta.resolve('../params.json')));
 

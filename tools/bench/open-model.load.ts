@@ -17,6 +17,8 @@ export interface OpenModelOptions {
   readonly answerTimeoutMs?: number;
   /** Requests waiting at once at most, as k6's `maxVUs`: an arrival beyond is dropped (k6's dropped_iterations). */
   readonly maxInFlight: number;
+  /** Given every answer's status and body, read whole (otherwise the bodies are thrown away unread). */
+  readonly onAnswer?: (answer: { readonly status: number; readonly body: string }) => void;
 }
 
 /** How one request ended. */
@@ -69,7 +71,8 @@ export async function offer(options: OpenModelOptions): Promise<OpenModelResult>
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      await response.body.dump();
+      if (options.onAnswer) options.onAnswer({ status: response.statusCode, body: await response.body.text() });
+      else await response.body.dump();
       fates.push({
         kind: 'answered',
         status: response.statusCode,

@@ -39,10 +39,28 @@ export interface SyncVsAsyncParams {
   readonly capacity: number;
 }
 
+export interface WaitingRoomParams {
+  /** Purchases offered, one seat each, at `ratePerSecond` in an open model. */
+  readonly purchases: number;
+  readonly ratePerSecond: number;
+  /** Seats of the concert: far fewer than the purchases, so that it sells out at the door. */
+  readonly capacity: number;
+  readonly billingMaxRate: number;
+  /** k6's maxVUs: requests waiting at once at most; an arrival beyond is dropped. */
+  readonly maxVUs: number;
+  readonly answerTimeoutSeconds: number;
+  readonly settleTimeoutSeconds: number;
+  /** Buyers following their orders at once in the bench's streams phase. */
+  readonly streams: number;
+  /** In k6/waiting-room.js, one accepted buyer in this many follows their stream to the end. */
+  readonly followEvery: number;
+}
+
 export interface BenchParams {
   readonly ticketSale: TicketSaleParams;
   readonly syncVsAsync: SyncVsAsyncParams;
   readonly frontDoor: FrontDoorParams;
+  readonly waitingRoom: WaitingRoomParams;
 }
 
 /** BENCH_PARAMS=<file> points at another copy, e.g. a smaller one for a quick try of a bench. */

@@ -44,6 +44,12 @@ export const dashboardPage = /* html */ `<!doctype html>
   <div class="tile"><div class="label">Rejected</div><div class="value" id="orders-rejected">–</div></div>
   <div class="tile"><div class="label">Orders</div><div class="value" id="orders-total">–</div></div>
 </div>
+<div class="tiles">
+  <div class="tile"><div class="label">Waiting line</div><div class="value" id="line-length">–</div></div>
+  <div class="tile"><div class="label">Line moves / s</div><div class="value" id="line-drain">–</div></div>
+  <div class="tile"><div class="label">A new buyer waits (s)</div><div class="value" id="line-wait">–</div></div>
+  <div class="tile"><div class="label">The line is</div><div class="value" id="line-open">–</div></div>
+</div>
 
 <div class="chart">
   <div class="label legend"><span><i style="background:var(--accepted)"></i>accepted / s</span><span><i style="background:var(--processed)"></i>processed / s</span> — last 2 minutes <span class="max">top: <b id="rates-max">–</b></span></div>
@@ -99,6 +105,10 @@ export const dashboardPage = /* html */ `<!doctype html>
       show('orders-confirmed', stats.orders.CONFIRMED);
       show('orders-rejected', stats.orders.REJECTED);
       show('orders-total', stats.orders.total);
+      show('line-length', stats.line.length);
+      show('line-drain', stats.line.drainPerSecond);
+      show('line-wait', stats.line.estimatedWaitSeconds);
+      $('line-open').textContent = stats.line.open ? 'open' : 'closed';
       history.push(stats);
       if (history.length > HISTORY) history.shift();
       draw();

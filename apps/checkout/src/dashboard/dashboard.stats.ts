@@ -1,6 +1,7 @@
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
+import { WaitingLine } from '../waiting-room/waiting-line.js';
 import { ChargeQueueDepth } from './charge-queue.depth.js';
 import { DashboardCache } from './dashboard.cache.js';
 
@@ -21,6 +22,8 @@ interface Figures {
   readonly queueConsumers: number | null;
   readonly outboxPending: number;
   readonly orders: OrderCounts;
+  /** The waiting line (WaitingLine): its length, its pace, a new buyer's wait, open or closed. */
+  readonly line: ReturnType<WaitingLine['summary']>;
 }
 
 /** One computation serves every reader for this long: the page polls once a second. */
@@ -48,6 +51,7 @@ export class DashboardStats {
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly queue: ChargeQueueDepth,
+    private readonly line: WaitingLine,
   ) {}
 
   async read(concertId?: string) {
@@ -74,6 +78,7 @@ export class DashboardStats {
       queueConsumers: queue?.consumers ?? null,
       outboxPending,
       orders,
+      line: this.line.summary(),
     };
   }
 

@@ -51,10 +51,12 @@ fresh AS (
    ORDER BY idempotency_key, arrival
 ),
 -- The seats still free, the concerts' rows locked until this commits (in one order, so two
--- statements never wait for each other in a circle).
+-- statements never wait for each other in a circle). A concert sold out as this statement began
+-- is not locked at all: its buyers are refused without queueing behind the statements that
+-- filled it, or holding up the settling of a declined order that gives seats back.
 free AS (
   SELECT id AS concert_id, capacity - seats_claimed AS seats FROM concert
-   WHERE id IN (SELECT concert_id FROM fresh) ORDER BY id FOR UPDATE
+   WHERE id IN (SELECT concert_id FROM fresh) AND seats_claimed < capacity ORDER BY id FOR UPDATE
 ),
 -- First come, first served: a buyer is admitted if the seats of everyone before them in this
 -- batch, and their own, fit in what is free.

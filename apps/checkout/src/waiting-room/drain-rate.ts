@@ -6,36 +6,52 @@ export interface LineReading {
 }
 
 /**
- * How fast the line moves: places settled per second over the last `windowMs`, counted only
- * while there was a line. A quiet minute before a sale says nothing of how fast its queue will
- * drain, so the window starts again whenever the line is empty.
+ * How fast the line moves: places settled per second over the last `windowMs` of time during
+ * which there was a line. A quiet spell says nothing of how fast a queue drains, so it counts for
+ * nothing: the first buyers of a sale are told the pace the last line moved at, until the new
+ * line has moved long enough to tell its own.
  *
- * `perSecond()` is null until the window spans `minSpanMs` (too early to tell), and 0 when the
- * line has not moved for that long (Billing stopped, say): an estimate is then unknown, not
- * infinite, and the line stays open, since the async path takes orders whatever Billing does.
+ * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
+ * the line has not moved for the whole window (Billing stopped, say): an estimate is then
+ * unknown, not infinite, and the line stays open, since the async path takes orders whatever
+ * Billing does. `perSecond(longWindowMs)` is the pace over a longer stretch (three windows):
+ * steadier, for a decision that a few slow seconds should not sway, such as closing the line.
  */
 export class DrainRate {
-  private readings: LineReading[] = [];
+  /** The busy intervals between readings, newest last: how long each lasted and how far the head moved. */
+  private spans: Array<{ readonly ms: number; readonly places: number }> = [];
+  private busyMs = 0;
+  private last: LineReading | undefined;
 
   constructor(
     private readonly windowMs = 10_000,
     private readonly minSpanMs = 1_000,
   ) {}
 
-  record(reading: LineReading): void {
-    if (reading.tail <= reading.head) {
-      this.readings = [];
-      return;
-    }
-    this.readings.push(reading);
-    const since = reading.atMs - this.windowMs;
-    while (this.readings.length > 2 && this.readings[1].atMs <= since) this.readings.shift();
+  get longWindowMs(): number {
+    return 3 * this.windowMs;
   }
 
-  perSecond(): number | null {
-    const first = this.readings[0];
-    const last = this.readings.at(-1);
-    if (!first || !last || last.atMs - first.atMs < this.minSpanMs) return null;
-    return ((last.head - first.head) * 1000) / (last.atMs - first.atMs);
+  record(reading: LineReading): void {
+    const previous = this.last;
+    this.last = reading;
+    // Only an interval that began with a line measures how fast the line moves.
+    if (!previous || previous.tail <= previous.head) return;
+    const span = { ms: reading.atMs - previous.atMs, places: reading.head - previous.head };
+    this.spans.push(span);
+    this.busyMs += span.ms;
+    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.longWindowMs) this.busyMs -= this.spans.shift()!.ms;
+  }
+
+  /** Places per second over the newest `windowMs` of busy time (the whole window by default). */
+  perSecond(windowMs = this.windowMs): number | null {
+    let ms = 0;
+    let places = 0;
+    for (let i = this.spans.length - 1; i >= 0 && ms < windowMs; i--) {
+      ms += this.spans[i].ms;
+      places += this.spans[i].places;
+    }
+    if (ms < this.minSpanMs) return null;
+    return (places * 1000) / ms;
   }
 }

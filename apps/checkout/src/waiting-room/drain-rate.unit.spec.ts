@@ -20,11 +20,18 @@ describe('the drain rate of the waiting line', () => {
     expect(rate.perSecond()).toBe(400);
   });
 
-  it('starts again when the line empties: a quiet spell before a sale says nothing of how fast it drains', () => {
+  it('counts a quiet spell for nothing, and tells a new line the pace the last one moved at', () => {
     const rate = new DrainRate(10_000, 1_000);
-    for (let second = 0; second < 8; second++) rate.record({ atMs: second * 1_000, head: 10, tail: 10 });
-    rate.record({ atMs: 8_000, head: 10, tail: 5_000 });
-    rate.record({ atMs: 9_000, head: 510, tail: 6_000 });
+    // A line drains at 200/s for two seconds, then the box office is quiet for a minute.
+    rate.record({ atMs: 0, head: 0, tail: 400 });
+    rate.record({ atMs: 1_000, head: 200, tail: 400 });
+    rate.record({ atMs: 2_000, head: 400, tail: 400 });
+    for (let second = 3; second < 60; second++) rate.record({ atMs: second * 1_000, head: 400, tail: 400 });
+    expect(rate.perSecond()).toBe(200);
+    // A sale starts: until it has moved for long enough, the last pace stands; then its own counts most.
+    rate.record({ atMs: 60_000, head: 400, tail: 5_000 });
+    expect(rate.perSecond()).toBe(200);
+    for (let second = 61; second <= 70; second++) rate.record({ atMs: second * 1_000, head: 400 + (second - 60) * 500, tail: 10_000 });
     expect(rate.perSecond()).toBe(500);
   });
 
@@ -32,5 +39,14 @@ describe('the drain rate of the waiting line', () => {
     const rate = new DrainRate(10_000, 1_000);
     for (let second = 0; second <= 12; second++) rate.record({ atMs: second * 1_000, head: 40, tail: 900 });
     expect(rate.perSecond()).toBe(0);
+  });
+
+  it('keeps a longer, steadier view beside it: a few slow seconds move it less', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    for (let second = 0; second <= 30; second++) rate.record({ atMs: second * 1_000, head: second * 500, tail: 100_000 });
+    // Eight seconds without a settlement (a consumer starved of CPU, say).
+    for (let second = 31; second <= 38; second++) rate.record({ atMs: second * 1_000, head: 15_000, tail: 100_000 });
+    expect(rate.perSecond()).toBe(100);
+    expect(rate.perSecond(rate.longWindowMs)).toBeCloseTo((22 * 500) / 30, 5);
   });
 });

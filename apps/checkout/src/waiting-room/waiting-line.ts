@@ -82,18 +82,27 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
     const { MAX_WAIT_SECONDS, ORDER_PENDING_DEADLINE_MS, ORDER_CHARGE_MARGIN_MS } = this.config;
     // Never longer than the time Billing has to charge the last buyer in line.
     const maxWaitSeconds = Math.min(MAX_WAIT_SECONDS, (ORDER_PENDING_DEADLINE_MS - ORDER_CHARGE_MARGIN_MS) / 1000);
-    const wait = this.secondsFor(this.tail - this.head);
-    if (wait === null || wait <= maxWaitSeconds) return null;
+    // Closed only when the line is too long at the better of its recent and its longer-run pace:
+    // a few slow seconds (a consumer starved of CPU) must not turn buyers away.
+    const recent = this.rate.perSecond();
+    const longer = this.rate.perSecond(this.rate.longWindowMs);
+    const perSecond = Math.max(recent ?? 0, longer ?? 0);
+    const places = this.tail - this.head;
+    if (!perSecond || places <= 0) return null;
+    const wait = Math.ceil(places / perSecond);
+    if (wait <= maxWaitSeconds) return null;
     return { estimatedWaitSeconds: wait, retryAfterSeconds: Math.max(1, Math.ceil(wait - maxWaitSeconds)) };
   }
 
-  /** The drain rate now, places per second; null while unknown. */
-  get drainPerSecond(): number | null {
-    return this.rate.perSecond();
-  }
-
-  get length(): number {
-    return Math.max(0, this.tail - this.head);
+  /** The line as the dashboard shows it: how long, how fast it moves, what a new buyer would wait, whether it is open. */
+  summary() {
+    const perSecond = this.rate.perSecond();
+    return {
+      length: Math.max(0, this.tail - this.head),
+      drainPerSecond: perSecond === null ? null : Math.round(perSecond),
+      estimatedWaitSeconds: this.secondsFor(this.tail - this.head),
+      open: this.closed() === null,
+    };
   }
 
   private secondsFor(places: number): number | null {
