@@ -10,6 +10,8 @@ import { Agent, errors } from 'undici';
 export interface FlowTally {
   /** Order ids Checkout answered 202 for. */
   readonly accepted: string[];
+  /** Purchases turned away at the door once the seats were all taken (409 SOLD_OUT): answered, no order. */
+  soldOut: number;
   /** Sign-ups Checkout answered 202 (or 409: the first answer was lost) for. */
   readonly signedUp: string[];
   /** Attempts answered 503 with Retry-After, and without it (a client cannot tell when to come back). */
@@ -54,6 +56,7 @@ export class ChaosFlow {
     retryAfter503: 0,
     without503RetryAfter: 0,
     otherStatuses: {},
+    soldOut: 0,
     noAnswer: 0,
     noAnswerKinds: {},
     noAnswerWhileDown: 0,
@@ -86,9 +89,11 @@ export class ChaosFlow {
           path: '/orders',
           body: { concertId, quantity, customerEmail: 'buyer@example.com' },
           ok: 202,
+          done: 409,
           headers: { 'idempotency-key': randomUUID() },
         });
-        if (order) this.tally.accepted.push(order.orderId);
+        if (order?.orderId) this.tally.accepted.push(order.orderId);
+        else if (order) this.tally.soldOut += 1;
       }),
       this.steady(this.options.signUpsPerSecond, async () => {
         const email = `${randomUUID()}@example.com`;

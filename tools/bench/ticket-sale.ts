@@ -302,7 +302,7 @@ try {
       : `time to drain        ${timeToDrain.toFixed(1)} s after the last purchase was accepted (${((drainedAt - load.startedAt) / 1_000).toFixed(1)} s from the first)`,
   );
   log(
-    `tally                ${orders.confirmed} confirmed + ${orders.rejected} rejected (${orders.sold_out} sold out, ${orders.declined} declined) = ${orders.confirmed + orders.rejected} of ${load.accepted} accepted`,
+    `tally                ${orders.confirmed} confirmed + ${orders.rejected} rejected (${orders.sold_out} sold out, ${orders.declined} declined) = ${orders.confirmed + orders.rejected} of ${load.accepted} accepted; ${load.statusCodes['409'] ?? 0} turned away at the door, sold out`,
   );
   log(
     `seats                ${seats.seats_sold} sold of ${seats.capacity}; ${charges.captured} payments captured for ${orders.confirmed} confirmed orders`,
@@ -331,6 +331,13 @@ try {
   const cpuTotal = Object.values(cpuMs).reduce((a, b) => a + b, 0);
   const settled = orders.confirmed + orders.rejected;
   const cpuMsPerOrder = cpuTotal / Math.max(1, settled);
+  // Since the waiting room, a purchase beyond the seats is answered 409 at the door and never
+  // becomes an order: the whole sale's work per purchase answered is the figure that compares.
+  const soldOutAtTheDoor = load.statusCodes['409'] ?? 0;
+  const cpuMsPerPurchase = cpuTotal / Math.max(1, load.accepted + soldOutAtTheDoor);
+  log(
+    `cpu per purchase     ${cpuMsPerPurchase.toFixed(2)} ms (${load.accepted + soldOutAtTheDoor} purchases answered: ${load.accepted} accepted, ${soldOutAtTheDoor} sold out at the door)`,
+  );
   log(
     `cpu per order        ${cpuMsPerOrder.toFixed(2)} ms (${Math.round(cpuTotal).toLocaleString('en')} ms for ${settled} settled orders, fan-out included: ` +
       Object.entries(cpuMs)
@@ -492,6 +499,8 @@ try {
     unsettled: orders.pending,
     doubleCharges,
     cpuMsPerOrder: round(cpuMsPerOrder, 2),
+    cpuMsPerPurchase: round(cpuMsPerPurchase, 2),
+    soldOutAtTheDoor,
     cpuMsPerOrderByProcess: Object.fromEntries(Object.entries(cpuMs).map(([role, ms]) => [role, round(ms / Math.max(1, settled), 2)])),
     steadyRatePerSecond: sale.steadyRate,
     acceptToConfirmedP50Ms: round(toConfirmed.p50),

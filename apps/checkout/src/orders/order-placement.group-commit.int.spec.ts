@@ -124,6 +124,11 @@ describe('the group commit behind POST /orders', () => {
       await expect(placements.place(lastSeat)).resolves.toMatchObject({ lineNumber: expect.any(Number) });
       await expect(placements.place({ ...placement(randomUUID(), smallHall), quantity: 1 })).resolves.toBe('sold out');
       await expect(prisma.concert.findUniqueOrThrow({ where: { id: smallHall } })).resolves.toMatchObject({ seatsClaimed: 5 });
+
+      // A rejected order of two seats gives them back (OrdersService.settleAll): the next buyer of two gets them.
+      await db.pool.query(`INSERT INTO concert_seats_returned (concert_id, seats) VALUES ($1, 2)`, [smallHall]);
+      await expect(placements.place(placement(randomUUID(), smallHall))).resolves.toMatchObject({ lineNumber: expect.any(Number) });
+      await expect(placements.place(placement(randomUUID(), smallHall))).resolves.toBe('sold out');
     });
   });
 });

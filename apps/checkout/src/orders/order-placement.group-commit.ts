@@ -50,13 +50,16 @@ fresh AS (
    WHERE NOT EXISTS (SELECT 1 FROM "order" o WHERE o.idempotency_key = input.idempotency_key)
    ORDER BY idempotency_key, arrival
 ),
--- The seats still free, the concerts' rows locked until this commits (in one order, so two
--- statements never wait for each other in a circle). A concert sold out as this statement began
--- is not locked at all: its buyers are refused without queueing behind the statements that
--- filled it, or holding up the settling of a declined order that gives seats back.
+-- The seats still free: the concerts' rows locked until this commits (in one order, so two
+-- statements never wait for each other in a circle), the seats rejected orders gave back read
+-- without a lock (a moment old, they only offer fewer). A concert sold out as this statement
+-- began is not locked at all: its buyers are refused without queueing behind the statements that
+-- filled it.
 free AS (
-  SELECT id AS concert_id, capacity - seats_claimed AS seats FROM concert
-   WHERE id IN (SELECT concert_id FROM fresh) AND seats_claimed < capacity ORDER BY id FOR UPDATE
+  SELECT c.id AS concert_id, c.capacity - c.seats_claimed + coalesce(r.seats, 0) AS seats
+    FROM concert c LEFT JOIN concert_seats_returned r ON r.concert_id = c.id
+   WHERE c.id IN (SELECT concert_id FROM fresh) AND c.seats_claimed < c.capacity + coalesce(r.seats, 0)
+   ORDER BY c.id FOR UPDATE OF c
 ),
 -- First come, first served: a buyer is admitted if the seats of everyone before them in this
 -- batch, and their own, fit in what is free.
@@ -104,7 +107,8 @@ interface Waiting {
  * The same statement is the door of a sold-out sale: each order takes its seats from the
  * concert's count of seats claimed, in arrival order, and a buyer whose seats are not there is
  * turned away before any command, charge or mail exists for them (the waiting room,
- * docs/patterns/load-levelling.md). Seats come back when an order is rejected (OrdersService.settleAll).
+ * docs/patterns/load-levelling.md). Seats come back when an order is rejected
+ * (OrdersService.settleAll, into concert_seats_returned).
  *
  * See docs/patterns/load-levelling.md for what this buys, measured against a plain transaction
  * per request (tools/bench/ticket-sale.ts).

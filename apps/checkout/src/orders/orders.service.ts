@@ -121,8 +121,10 @@ export class OrdersService {
     try {
       const order = await this.prisma.$transaction(async (tx) => {
         const claimed = await tx.$executeRaw`
-          UPDATE concert SET seats_claimed = seats_claimed + ${input.quantity}
-           WHERE id = ${input.concertId}::uuid AND seats_claimed + ${input.quantity} <= capacity`;
+          UPDATE concert c SET seats_claimed = c.seats_claimed + ${input.quantity}
+           WHERE c.id = ${input.concertId}::uuid
+             AND c.seats_claimed + ${input.quantity}
+                 <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)`;
         if (claimed === 0) throw soldOut(concert.name, input.quantity);
         return tx.order.create({
           data: {
@@ -187,12 +189,12 @@ export class OrdersService {
           WHERE o.id = v.id AND o.status = 'PENDING' AND c.id = o.concert_id
          RETURNING o.id::text, o.concert_id, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text
        ),
-       -- A rejected order gives its seats back to the buyers who come after (the waiting room).
-       -- Never below zero: orders written by other means (a bench's baseline) took none.
-       released AS (
-         UPDATE concert c SET seats_claimed = greatest(c.seats_claimed - back.seats, 0)
-           FROM (SELECT concert_id, sum(quantity) AS seats FROM moved WHERE status = 'REJECTED' GROUP BY concert_id) back
-          WHERE c.id = back.concert_id
+       -- A rejected order gives its seats back to the buyers who come after (the waiting room),
+       -- on a row apart from the one the door locks, so that settling never waits for it.
+       returned AS (
+         INSERT INTO concert_seats_returned (concert_id, seats)
+         SELECT concert_id, sum(quantity) FROM moved WHERE status = 'REJECTED' GROUP BY concert_id
+         ON CONFLICT (concert_id) DO UPDATE SET seats = concert_seats_returned.seats + excluded.seats
        )
        SELECT id, concert_id::text, concert_name, quantity, amount_cents, customer_email, status, rejection_reason FROM moved`,
       JSON.stringify(rows),

@@ -56,8 +56,14 @@ describe('Billing’s verdicts on orders', () => {
     );
     return id;
   }
-  const seatsClaimed = async (concert: string) =>
-    (await db.pool.query<{ seats: number }>(`SELECT seats_claimed AS seats FROM concert WHERE id = $1`, [concert])).rows[0].seats;
+  /** The seats its orders hold: taken at the door, less those rejected orders gave back. */
+  const seatsHeld = async (concert: string) =>
+    (
+      await db.pool.query<{ seats: number }>(
+        `SELECT c.seats_claimed - coalesce(r.seats, 0) AS seats FROM concert c LEFT JOIN concert_seats_returned r ON r.concert_id = c.id WHERE c.id = $1`,
+        [concert],
+      )
+    ).rows[0].seats;
 
   const orderOf = async (id: string) =>
     (
@@ -161,18 +167,18 @@ describe('Billing’s verdicts on orders', () => {
         [hall],
       );
       const [declined, captured] = [await pendingOrder(600_000, hall), await pendingOrder(600_000, hall)];
-      await expect(seatsClaimed(hall)).resolves.toBe(4);
+      await expect(seatsHeld(hall)).resolves.toBe(4);
 
       const decline = billing.create(PaymentDeclined, { orderId: declined, concertId: hall, amountCents: 9000, reason: 'card declined' });
       await deliver(
         decline,
         billing.create(PaymentCaptured, { orderId: captured, concertId: hall, quantity: 2, amountCents: 9000, paymentId: uuidV7() }),
       );
-      await expect(seatsClaimed(hall)).resolves.toBe(2);
+      await expect(seatsHeld(hall)).resolves.toBe(2);
 
       // Told again (a duplicate, or the sweeper after it), the order is settled already: nothing more comes back.
       await deliver(billing.create(PaymentDeclined, { orderId: declined, concertId: hall, amountCents: 9000, reason: 'card declined' }));
-      await expect(seatsClaimed(hall)).resolves.toBe(2);
+      await expect(seatsHeld(hall)).resolves.toBe(2);
     });
   });
 });
