@@ -40,6 +40,8 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
   private readonly rate = new DrainRate();
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
+  /** Whether the last refresh failed: a database away is said once, and its return once. */
+  private unreadable = false;
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -120,9 +122,12 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
       this.head = Math.max(this.head, line.head);
       this.tail = Math.max(this.tail, line.tail);
       this.rate.record({ atMs: performance.now(), head: this.head, tail: this.tail });
+      if (this.unreadable) this.logger.log('the line can be read again');
+      this.unreadable = false;
     } catch (error) {
       // The database is away for a moment: the line keeps its last figures until it is back.
-      this.logger.warn(`could not read the line: ${(error as Error).message}`);
+      if (!this.unreadable) this.logger.warn(`could not read the line, keeping its last figures: ${(error as Error).message}`);
+      this.unreadable = true;
       return;
     }
     for (const listener of this.listeners) listener();
