@@ -2,12 +2,12 @@ import { ZodValidationPipe } from '@boxoffice/platform';
 import { Body, Controller, Get, Headers, HttpCode, NotFoundException, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { WaitingLine } from '../waiting-room/waiting-line.js';
 import { BillingClient } from './billing.client.js';
 import { idempotencyKeySchema, orderIdSchema, placeOrderSchema } from './order.schemas.js';
 import { orderView } from './order.view.js';
 import { OrdersService } from './orders.service.js';
 import { SyncOrderPolicies } from './sync-order.policies.js';
-import { WaitingLine } from '../waiting-room/waiting-line.js';
 
 const idempotencyKey = new ZodValidationPipe(idempotencyKeySchema, 'Idempotency-Key');
 const body = new ZodValidationPipe(placeOrderSchema);

@@ -7,7 +7,7 @@ import { WaitingLine, type PlaceInLine } from './waiting-line.js';
 /** A buyer following their order (an open GET /orders/:id/events): told of each move, then of the outcome. */
 export interface Follower {
   readonly orderId: string;
-  /** Its place in line; 0 for an order in no line (a synchronous one), which is looked up at every refresh. */
+  /** Its place in line; 0 for an order in no line (a synchronous one): told no place, and looked up at every refresh. */
   readonly lineNumber: number;
   place(place: PlaceInLine): void;
   /** The order is settled: the last thing a follower is told. */
@@ -18,8 +18,8 @@ export interface Follower {
   close(): void;
 }
 
-/** Refreshes between keep-alives: 30 at the default 500 ms, every 15 s, under the usual proxies' 60 s. */
-const KEEP_ALIVE_EVERY = 30;
+/** How often a follower hears something when nothing changed: well under the usual proxies' 60 s idle timeout. */
+const KEEP_ALIVE_MS = 15_000;
 
 /**
  * Live updates for the buyers following their orders, at the cost of one query per refresh of the
@@ -32,7 +32,7 @@ export class OrderUpdates implements OnModuleInit, OnModuleDestroy {
   private readonly followers = new Set<Follower>();
   private stopListening: (() => void) | undefined;
   private pushing = false;
-  private refreshes = 0;
+  private lastKeepAlive = performance.now();
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -56,7 +56,7 @@ export class OrderUpdates implements OnModuleInit, OnModuleDestroy {
   /** Starts telling `follower` of its order; the returned function stops it (the buyer left). */
   follow(follower: Follower): () => void {
     this.followers.add(follower);
-    follower.place(this.line.placeOf(follower.lineNumber));
+    this.tellPlace(follower);
     return () => this.followers.delete(follower);
   }
 
@@ -69,14 +69,15 @@ export class OrderUpdates implements OnModuleInit, OnModuleDestroy {
       const due = [...this.followers].filter((follower) => follower.lineNumber <= head);
       const settled = due.length === 0 ? [] : await this.settledAmong(due.map((follower) => follower.orderId));
       const outcomes = new Map(settled.map((order) => [order.id, order]));
-      const keepAlive = ++this.refreshes % KEEP_ALIVE_EVERY === 0;
+      const keepAlive = performance.now() - this.lastKeepAlive >= KEEP_ALIVE_MS;
+      if (keepAlive) this.lastKeepAlive = performance.now();
       for (const follower of this.followers) {
         const order = outcomes.get(follower.orderId);
         if (order) {
           this.followers.delete(follower);
           follower.outcome(order);
         } else {
-          follower.place(this.line.placeOf(follower.lineNumber));
+          this.tellPlace(follower);
           if (keepAlive) follower.keepAlive();
         }
       }
@@ -85,6 +86,10 @@ export class OrderUpdates implements OnModuleInit, OnModuleDestroy {
     } finally {
       this.pushing = false;
     }
+  }
+
+  private tellPlace(follower: Follower): void {
+    if (follower.lineNumber > 0) follower.place(this.line.placeOf(follower.lineNumber));
   }
 
   private settledAmong(ids: string[]): Promise<Order[]> {
