@@ -227,6 +227,17 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
   });
 
   describe('the payment holds', () => {
+    it('authorizes an order once when two instances prepare its job at the same moment', async () => {
+      const orders = Array.from({ length: 50 }, () => ({ orderId: uuidV7(), amountCents: 9000 }));
+      const ledgers = [billing.prisma, instance().prisma].map((prisma) => new PaymentHoldLedger(provider, prisma, clock));
+
+      // Each order prepared by both at once, as a duplicate delivery does.
+      await Promise.all(orders.map((order) => Promise.all(ledgers.map((ledger) => ledger.authorizeAll([order])))));
+
+      expect(provider.calls.authorizations).toBe(orders.length);
+      await expect(holdRows()).resolves.toBe(orders.length);
+    });
+
     it('leaves none open when the same job is delivered to two instances at once', async () => {
       const concertId = await scheduled();
       const job = chargeOrder(concertId);

@@ -72,7 +72,8 @@ export class PaymentHoldLedger {
       `INSERT INTO payment_hold (payment_id, order_id, amount_cents, status, updated_at)
        SELECT h."paymentId", h."orderId", h."amountCents", 'AUTHORIZING', $2::timestamptz
          FROM json_to_recordset($1::json) AS h("paymentId" uuid, "orderId" uuid, "amountCents" int)
-        WHERE NOT EXISTS (SELECT 1 FROM payment_hold p WHERE p.order_id = h."orderId" AND p.status IN ('AUTHORIZING', 'HELD', 'DECLINED'))
+       -- One live hold per order (payment_hold_live_order_idx): an insert racing another waits for it, then does nothing.
+       ON CONFLICT (order_id) WHERE status IN ('AUTHORIZING', 'HELD', 'DECLINED') DO NOTHING
        RETURNING payment_id::text, order_id::text, amount_cents`,
       JSON.stringify(requests.map((request) => ({ paymentId: uuidV7(), ...request }))),
       this.now(),

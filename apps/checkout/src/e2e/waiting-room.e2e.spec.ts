@@ -146,7 +146,8 @@ describe('the waiting room: a buyer’s place in line, live, and a line that clo
     });
 
     it('shows the place in line and the estimated wait, then the outcome, with no script refused', async () => {
-      await checkout.placeOrders(concertId, 40, 20);
+      // Ten seconds of line ahead at Billing's 20/s: time enough for a browser on a loaded machine to open the page first.
+      await checkout.placeOrders(concertId, 200, 20);
       const response = await checkout.placeOrder(concertId, 1);
       expect(response.status).toBe(202);
       const { orderId, pageUrl } = (await response.json()) as { orderId: string; pageUrl: string };
@@ -166,7 +167,7 @@ describe('the waiting room: a buyer’s place in line, live, and a line that clo
       await waitFor(
         () => page.textContent('#outcome'),
         (text) => /^Confirmed/.test(text ?? ''),
-        { timeoutMs: 30_000, description: `the page to show order ${orderId} confirmed (it started ${ahead} from the front)` },
+        { timeoutMs: 60_000, description: `the page to show order ${orderId} confirmed (it started ${ahead} from the front)` },
       );
       await expect(page.isVisible('#outcome')).resolves.toBe(true);
       await expect(page.textContent('#position')).resolves.toBe('0');
