@@ -5,6 +5,7 @@
 // Both raw baselines publish in batches of the relay's batch size and wait for every ack.
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
+import { brokerAddress } from '@boxoffice/config';
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
 import {
   defaultRetryPolicy,
@@ -27,7 +28,7 @@ const batchSize = 500;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** The relay's default; BENCH_RELAY_CONCURRENCY=1 shows what claiming while publishing buys. */
 const relayConcurrency = Number(process.env.BENCH_RELAY_CONCURRENCY ?? 2);
-const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const rabbitUrl = brokerAddress('RABBITMQ_URL');
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const envelopes = new EnvelopeFactory('bench');
 

@@ -16,6 +16,7 @@
 //
 // Parameters: k6/params.json, `waitingRoom` (k6/waiting-room.js runs the same sale). The last line
 // printed is one JSON object with every figure.
+import { brokerAddress } from '@boxoffice/config';
 import { queues } from '@boxoffice/contracts';
 import { TestSystem } from '@boxoffice/e2e';
 import { waitFor } from '@boxoffice/testing';
@@ -385,7 +386,15 @@ function brokerRssKb(): number {
 /** The charge queue of this namespace on RabbitMQ: its messages and the memory it holds. */
 async function chargeQueue(namespace: string): Promise<{ depth: number; bytes: number }> {
   try {
-    const { stdout } = await exec('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages', 'memory']);
+    const { stdout } = await exec('rabbitmqctl', [
+      '-q',
+      'list_queues',
+      '-p',
+      new URL(brokerAddress('RABBITMQ_URL')).pathname.slice(1) || '/',
+      'name',
+      'messages',
+      'memory',
+    ]);
     const row = stdout
       .split('\n')
       .map((line) => line.split('\t'))

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { brokerAddress } from '@boxoffice/config';
 import { defaultRetryPolicy, EnvelopeHeaders, FailureHeaders as DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
 import { declareQueueTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
 import { createKafkaClient, deadLetterTopicOf, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
@@ -26,7 +27,7 @@ const dlq = dlqIn(namespace);
 
 describe('npm run dlq', () => {
   const connection = new RabbitMqConnection({
-    url: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    url: brokerAddress('RABBITMQ_URL'),
     name: 'dlq-spec',
     logger: silentLogger,
   });

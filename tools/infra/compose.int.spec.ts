@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '@boxoffice/config';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -220,6 +221,29 @@ describe('docker-compose.yml under Compose v2', () => {
         new RegExp(`^CMD node -e .*'http://127\\.0\\.0\\.1:' \\+ process\\.env\\.PORT \\+ '/health/${check}'`),
       );
     });
+  });
+
+  it("gives each service's RABBITMQ_URL its own account, on the vhost and with the password the broker's definitions hold", () => {
+    const definitions = JSON.parse(readFileSync(path.join(repoRoot, 'docker/rabbitmq/definitions.json'), 'utf8')) as {
+      users: Array<{ name: string; password_hash: string }>;
+    };
+    for (const app of APPS) {
+      const url = new URL(services[app]!.environment!.RABBITMQ_URL!);
+      const user = decodeURIComponent(url.username);
+      const stored = Buffer.from(definitions.users.find((u) => u.name === user)?.password_hash ?? '', 'base64');
+      // RabbitMQ's SHA-256 hash: a 4-byte salt, then sha256(salt + password).
+      const salt = stored.subarray(0, 4);
+      const hashed = createHash('sha256')
+        .update(Buffer.concat([salt, Buffer.from(decodeURIComponent(url.password))]))
+        .digest();
+      expect({ app, user, host: url.host, vhost: url.pathname, password: stored.subarray(4).equals(hashed) }).toEqual({
+        app,
+        user: app,
+        host: 'rabbitmq:5672',
+        vhost: '/boxoffice',
+        password: true,
+      });
+    }
   });
 
   it("gives each service's DATABASE_URL a role and database that init.sql creates, the role owning it", () => {

@@ -15,6 +15,7 @@ import { runningBrokerPid, stopNativeKafka } from './kafka.ts';
 import { waitUntilReady } from './probe.ts';
 import { INFRA_SERVICES, type InfraService } from './services.ts';
 import { readStarted, type ServiceName, type StartedServices, writeStarted } from './state.ts';
+import { importRabbitMqAccounts } from './rabbitmq-accounts.ts';
 import { repairDeadLetterSupervisor } from './rabbitmq-repair.ts';
 
 export type ServiceReport = {
@@ -83,7 +84,10 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSumm
   for (const service of INFRA_SERVICES.filter(({ name }) => wanted.has(name))) {
     const began = Date.now();
     const report = await ensureService(service, addresses[service.name], started, dockerAnswers, log);
-    if (service.name === 'rabbitmq' && report.outcome !== 'failed') repairDeadLetterSupervisor(log);
+    if (service.name === 'rabbitmq' && report.outcome !== 'failed') {
+      repairDeadLetterSupervisor(log);
+      importRabbitMqAccounts(log);
+    }
     report.seconds = (Date.now() - began) / 1000;
     // Saved after every service, so a failure further down still leaves a record of what to stop.
     writeStarted(started);

@@ -38,7 +38,15 @@ const productionEnv = () => {
 
 beforeAll(async () => {
   rabbitmqctl('add_user', rabbitUser, rabbitPassword);
-  rabbitmqctl('set_permissions', '-p', '/', rabbitUser, '.*', '.*', '.*');
+  rabbitmqctl(
+    'set_permissions',
+    '-p',
+    decodeURIComponent(new URL(brokerAddress('RABBITMQ_URL')).pathname.slice(1)) || '/',
+    rabbitUser,
+    '.*',
+    '.*',
+    '.*',
+  );
   smtpUrl = await smtp.start();
   const compose = ensureComposeV2();
   const model = JSON.parse(

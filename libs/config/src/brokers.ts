@@ -11,7 +11,8 @@ export const transportNames = [...new Set([...commandTransports, ...eventTranspo
 
 /** Where each broker listens when the environment does not say: this machine, as infra:up starts them. */
 export const brokerDefaults = {
-  RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  /** The project's vhost, as the operator's account (guest, the broker's own): tools and specs. Each service has an account of its own (`serviceBrokerUrl`). */
+  RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672/boxoffice',
   KAFKA_BROKERS: '127.0.0.1:9092',
   /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
   ACTIVEMQ_URL: 'amqp://boxoffice:boxoffice@127.0.0.1:61617',
@@ -25,4 +26,29 @@ export const brokerDefaults = {
 /** A broker's address: the environment's setting, else the default. */
 export function brokerAddress(setting: keyof typeof brokerDefaults, environment: Record<string, string | undefined> = process.env): string {
   return environment[setting] || brokerDefaults[setting];
+}
+
+/** The services that hold an account of their own on the brokers: every service the catalog names (a spec checks the two agree). */
+export const accountHolders = ['checkout', 'billing', 'email', 'analytics', 'audit'] as const;
+
+/**
+ * A service's development account on RabbitMQ: infra:up creates it, with the permissions the
+ * catalog gives the service (tools/infra/rabbitmq/definitions.json, written by npm run
+ * brokers:accounts). Production refuses it, as it refuses guest.
+ */
+export function developmentAccountOf(service: string): { readonly user: string; readonly password: string } {
+  return { user: `boxoffice-${service}`, password: `${service}-development` };
+}
+
+/**
+ * Where a service finds a broker when the environment does not say: for RabbitMQ, with the
+ * service's own development account; for a tool (a name that holds no account), the operator's.
+ */
+export function serviceBrokerUrl(setting: 'RABBITMQ_URL', service: string): string {
+  if (!(accountHolders as ReadonlyArray<string>).includes(service)) return brokerDefaults[setting];
+  const url = new URL(brokerDefaults[setting]);
+  const { user, password } = developmentAccountOf(service);
+  url.username = encodeURIComponent(user);
+  url.password = encodeURIComponent(password);
+  return url.toString();
 }

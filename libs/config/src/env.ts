@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { brokerDefaults, commandTransports, eventTransports } from './brokers.js';
+import { brokerDefaults, commandTransports, eventTransports, serviceBrokerUrl } from './brokers.js';
 
 // Building blocks for the services' configuration schemas. Every default points at 127.0.0.1,
 // so a service runs natively without a .env file; docker-compose.yml overrides them.
@@ -88,7 +88,7 @@ export function serviceEnv(service: string, port: number) {
     DATABASE_URL: env.url(['postgresql:', 'postgres:'], `postgresql://postgres@127.0.0.1:5432/boxoffice_${service}`),
     /** Caps the service's database connections; unset, each service sizes its pool to its concurrency. */
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
-    RABBITMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.RABBITMQ_URL),
+    RABBITMQ_URL: env.url(['amqp:', 'amqps:'], serviceBrokerUrl('RABBITMQ_URL', service)),
     KAFKA_BROKERS: env.hostPorts(brokerDefaults.KAFKA_BROKERS),
     /**
      * Which broker carries commands (point to point: Billing's work queue) and which stream

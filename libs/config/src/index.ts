@@ -1,3 +1,12 @@
 export { ConfigError, loadConfig, refusedInProduction } from './load-config.js';
 export { developmentSecrets, env, serviceEnv, type SecretSetting } from './env.js';
-export { brokerAddress, brokerDefaults, commandTransports, eventTransports, transportNames } from './brokers.js';
+export {
+  accountHolders,
+  brokerAddress,
+  brokerDefaults,
+  commandTransports,
+  developmentAccountOf,
+  eventTransports,
+  serviceBrokerUrl,
+  transportNames,
+} from './brokers.js';

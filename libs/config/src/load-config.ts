@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { brokerDefaults } from './brokers.js';
+import { accountHolders, brokerDefaults, developmentAccountOf } from './brokers.js';
 import { developmentSecrets } from './env.js';
 
 /** Thrown when the environment does not fit a service's schema; its message is one line per problem. */
@@ -36,16 +36,17 @@ export function loadConfig<Schema extends z.ZodObject>(
   return result.data;
 }
 
-/** The brokers' development accounts, as their development URLs hold them: RabbitMQ's guest, and the one infra:up creates for Artemis. */
-const developmentAccounts = (
-  [
-    { setting: 'RABBITMQ_URL', transport: 'rabbitmq' },
-    { setting: 'ACTIVEMQ_URL', transport: 'activemq' },
-  ] as const
-).map(({ setting, transport }) => {
-  const url = new URL(brokerDefaults[setting]);
-  return { setting, transport, user: url.username, password: url.password };
-});
+/**
+ * The brokers' development accounts, as their development URLs hold them: RabbitMQ's guest and
+ * each service's own (infra:up creates them), and the one infra:up creates for Artemis.
+ */
+const developmentAccounts = [
+  ...(['RABBITMQ_URL', 'ACTIVEMQ_URL'] as const).map((setting) => {
+    const url = new URL(brokerDefaults[setting]);
+    return { setting, user: url.username, password: url.password };
+  }),
+  ...accountHolders.map((service) => ({ setting: 'RABBITMQ_URL' as const, ...developmentAccountOf(service) })),
+].map((account) => ({ ...account, transport: account.setting === 'RABBITMQ_URL' ? 'rabbitmq' : 'activemq' }));
 
 /** What a production configuration must not hold, one line each; none outside production. */
 export function refusedInProduction(config: Record<string, unknown>): string[] {

@@ -75,7 +75,7 @@ describe('loadConfig', () => {
         'refused in production (NODE_ENV=production): ' +
           'ADMIN_API_KEY is the development default; set a secret of your own; ' +
           'BILLING_API_TOKEN is the development default; set a secret of your own; ' +
-          'RABBITMQ_URL uses the broker\'s development account "guest"; give the service an account of its own',
+          'RABBITMQ_URL uses the broker\'s development account "boxoffice-billing"; give the service an account of its own',
       );
       for (const secret of Object.values(developmentSecrets)) expect(message).not.toContain(secret);
     });
@@ -90,6 +90,9 @@ describe('loadConfig', () => {
       expect(() =>
         loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://billing:pw@artemis:61617', RABBITMQ_URL: undefined }),
       ).not.toThrow();
+      expect(() => loadConfig(withToken, { ...own, RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672/boxoffice' })).toThrow(
+        /RABBITMQ_URL uses the broker's development account "guest"/,
+      );
       // The same user with a password of its own is an account of its own (compose's).
       expect(() => loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://boxoffice:compose-pw@artemis:61617' })).not.toThrow();
     });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { brokerAddress } from '@boxoffice/config';
 import { queues, topics } from '@boxoffice/contracts';
 import { defaultRetryPolicy, Routing, silentLogger } from '@boxoffice/messaging';
 import { createKafkaClient, deadLetterTopicOf, KafkaTopics, withAdmin } from '@boxoffice/messaging-kafka';
@@ -6,7 +7,7 @@ import { declareQueueTopology, RabbitMqConnection, topologyQueueNames } from '@b
 import { uniqueName, waitFor } from '@boxoffice/testing';
 import { deleteNamespace } from './namespace-cleanup.js';
 
-const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const rabbitMqUrl = brokerAddress('RABBITMQ_URL');
 const kafka = createKafkaClient({
   brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   clientId: 'cleanup-spec',

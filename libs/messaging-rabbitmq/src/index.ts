@@ -11,3 +11,4 @@ export {
   type RetryLevel,
 } from './rabbitmq.topology.js';
 export { TopologyRefused } from './rabbitmq.topology-refused.js';
+export { rabbitMqPermissions, type RabbitMqPermissions } from './rabbitmq.permissions.js';

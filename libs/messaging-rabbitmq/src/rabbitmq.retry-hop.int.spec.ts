@@ -12,7 +12,7 @@ import {
 import { createTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chargeOrder, depth, rabbitMqUrl, testSource, toQueue, waitFor, withChannel } from '../test/test-broker.js';
+import { chargeOrder, depth, rabbitMqUrl, rabbitMqVhost, testSource, toQueue, waitFor, withChannel } from '../test/test-broker.js';
 import { retryQueueName } from './rabbitmq.topology.js';
 import { RabbitMqTransport } from './rabbitmq.transport.js';
 
@@ -20,7 +20,16 @@ const run = promisify(execFile);
 
 /** What RabbitMQ counts in a queue: every message it holds, and those ready for a consumer. */
 async function held(queue: string): Promise<{ messages: number; ready: number } | null> {
-  const { stdout } = await run('rabbitmqctl', ['list_queues', '--quiet', '--no-table-headers', 'name', 'messages', 'messages_ready']);
+  const { stdout } = await run('rabbitmqctl', [
+    'list_queues',
+    '-p',
+    rabbitMqVhost,
+    '--quiet',
+    '--no-table-headers',
+    'name',
+    'messages',
+    'messages_ready',
+  ]);
   const row = stdout
     .split('\n')
     .map((line) => line.split('\t'))
@@ -62,7 +71,7 @@ describe('when a retry comes due while its work queue is gone', () => {
 
   afterAll(async () => {
     await consumer?.stop();
-    await run('rabbitmqctl', ['clear_policy', nudge]).catch(() => {});
+    await run('rabbitmqctl', ['clear_policy', '-p', rabbitMqVhost, nudge]).catch(() => {});
     await transport.deprovision([source.queue]);
     await transport.close();
     await db.drop();
@@ -125,6 +134,8 @@ describe('when a retry comes due while its work queue is gone', () => {
     // the delay queue makes it look up the route at once, which keeps this test short.
     await run('rabbitmqctl', [
       'set_policy',
+      '-p',
+      rabbitMqVhost,
       '--apply-to',
       'queues',
       nudge,

@@ -5,7 +5,7 @@ import { RabbitMqConnection } from './rabbitmq.connection.js';
 import { RabbitMqConsumer } from './rabbitmq.consumer.js';
 import { RabbitMqDeadLetters } from './rabbitmq.dead-letters.js';
 import { RabbitMqPublisher } from './rabbitmq.publisher.js';
-import { declareQueueTopology, topologyQueueNames } from './rabbitmq.topology.js';
+import { declareCommandExchange, declareQueueTopology, topologyQueueNames } from './rabbitmq.topology.js';
 
 export interface RabbitMqTransportOptions extends TransportOptions {
   /** amqp://user:password@host:port/vhost */
@@ -45,9 +45,8 @@ export class RabbitMqTransport extends ConnectionTransport<ChannelModel, RabbitM
   }
 
   /**
-   * Declares each work queue with its binding, delay queues and dead letter queue. The sending
-   * service does it as well as the consuming one, so a command sent before its consumer ever
-   * started waits in its queue instead of coming back unroutable.
+   * Declares each work queue with its binding, delay queues and dead letter queue, for the
+   * service that reads them. Its consumers declare them again on every channel they open.
    */
   async provision(queues: ReadonlyArray<string>): Promise<void> {
     if (queues.length === 0) return;
@@ -55,6 +54,20 @@ export class RabbitMqTransport extends ConnectionTransport<ChannelModel, RabbitM
       const { exchange, retryPolicy, deliveryLimit } = this.options;
       for (const queue of queues) await declareQueueTopology(channel, queue, exchange, retryPolicy, { deliveryLimit });
     });
+  }
+
+  /**
+   * A sender declares the commands exchange, and leaves each queue to the service that reads it.
+   * A queue dead-letters, and RabbitMQ lets only an account that may read a dead-lettering queue
+   * declare it: a sender that declared its consumer's queue could also take that consumer's
+   * messages. So each account holds only what the catalog says its service sends and reads
+   * (rabbitmq.permissions.ts). A command sent before its queue was ever declared comes back
+   * unroutable and stays in the outbox, tried again with backoff until its consumer has started
+   * (and parked after OUTBOX_MAX_ATTEMPTS, as any refusal).
+   */
+  override async provisionForSending(queues: ReadonlyArray<string>): Promise<void> {
+    if (queues.length === 0) return;
+    await this.withChannel((channel) => declareCommandExchange(channel, this.options.exchange));
   }
 
   /**

@@ -1,6 +1,7 @@
 // Shared by the integration specs: a connection to the real broker, a queue of their own per
 // test, and cleanup. Not part of the library's API.
 import type { Channel } from 'amqplib';
+import { brokerAddress } from '@boxoffice/config';
 import { ChargeOrder, type Envelope } from '@boxoffice/contracts';
 import {
   ConsumerPipeline,
@@ -21,7 +22,9 @@ import { topologyQueueNames } from '../src/rabbitmq.topology.js';
 
 export { uniqueName, waitFor };
 
-export const rabbitMqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const rabbitMqUrl = brokerAddress('RABBITMQ_URL');
+/** The vhost of rabbitMqUrl, for rabbitmqctl's `-p`. */
+export const rabbitMqVhost = decodeURIComponent(new URL(rabbitMqUrl).pathname.slice(1)) || '/';
 
 /** Fast enough for tests: 100, 200, 400, 800 ms between the five attempts. */
 export const fastRetry: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, multiplier: 2, maxDelayMs: 2_000, jitter: 0.2 };

@@ -133,10 +133,15 @@ export class Routing {
     return [...new Set(this.usedBy(service).map((e) => this.transportOf(e.message)))];
   }
 
-  /** The channels on `transport` the service sends to or receives from: what it provisions there. */
-  channelsUsedBy(service: ServiceName, transport: TransportName): string[] {
+  /**
+   * The channels on `transport` the service reads from (`reads`) and those it only sends to
+   * (`sendsOnly`): what it provisions there, and how (Transport.provision, provisionForSending).
+   */
+  channelsUsedBy(service: ServiceName, transport: TransportName): { reads: string[]; sendsOnly: string[] } {
     const used = this.usedBy(service).filter((e) => this.transportOf(e.message) === transport);
-    return [...new Set(used.map((e) => this.nameOf(e.channel)))];
+    const reads = new Set(used.filter((e) => e.consumers.includes(service)).map((e) => this.nameOf(e.channel)));
+    const sendsOnly = new Set(used.map((e) => this.nameOf(e.channel)).filter((channel) => !reads.has(channel)));
+    return { reads: [...reads], sendsOnly: [...sendsOnly] };
   }
 
   /** The channels a transport carries, with the services that read each: for provisioning and dead-letter tools. */

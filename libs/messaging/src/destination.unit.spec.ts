@@ -62,8 +62,13 @@ describe('naming channels on the brokers', () => {
 
     it('prefixes the channels a transport carries and those a service provisions on it', () => {
       expect(routing.channelsOn('rabbitmq')).toEqual([{ channel: 'e2e_1.billing.charge-order', kind: 'command', consumers: ['billing'] }]);
-      expect(routing.channelsUsedBy('checkout', 'rabbitmq')).toEqual(['e2e_1.billing.charge-order']);
-      expect(routing.channelsUsedBy('email', 'kafka')).toEqual(['e2e_1.boxoffice.orders', 'e2e_1.boxoffice.users']);
+      expect(routing.channelsUsedBy('checkout', 'rabbitmq')).toEqual({ reads: [], sendsOnly: ['e2e_1.billing.charge-order'] });
+      expect(routing.channelsUsedBy('billing', 'rabbitmq')).toEqual({ reads: ['e2e_1.billing.charge-order'], sendsOnly: [] });
+      expect(routing.channelsUsedBy('email', 'kafka')).toEqual({
+        reads: ['e2e_1.boxoffice.orders', 'e2e_1.boxoffice.users'],
+        sendsOnly: [],
+      });
+      expect(routing.channelsUsedBy('billing', 'kafka').sendsOnly).toEqual(['e2e_1.boxoffice.payments']);
     });
 
     it('prefixes the command exchange and every consumer group', () => {

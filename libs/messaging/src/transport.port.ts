@@ -142,8 +142,14 @@ export interface Transport {
   readonly name: TransportName;
   connect(): Promise<void>;
   close(): Promise<void>;
-  /** Creates what the channels need up front (topics, say); idempotent. */
+  /** Creates what the channels need up front (topics, say), for a service that reads them; idempotent. */
   provision(channels: ReadonlyArray<string>): Promise<void>;
+  /**
+   * What a service that only sends to the channels creates: most brokers, what `provision` does,
+   * so that a message sent before its consumer first started waits for it. RabbitMQ leaves a queue
+   * to the service that reads it (RabbitMqTransport).
+   */
+  provisionForSending(channels: ReadonlyArray<string>): Promise<void>;
   /** Deletes the channels and all the transport made for them (retry and dead-letter queues or topics, idle groups). */
   deprovision(channels: ReadonlyArray<string>): Promise<void>;
   /**

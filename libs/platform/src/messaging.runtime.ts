@@ -262,9 +262,11 @@ export class MessagingRuntime {
     const connected = await this.retrying(`${transport.name}: could not connect`, () => this.unlessStopping(transport.connect()));
     if (!connected) return false;
     // Provisioned on its own: a second connect() on a connected RabbitMQ transport would open a second connection.
-    const provisioned = await this.retrying(`${transport.name}: could not provision`, () =>
-      transport.provision(routing.channelsUsedBy(service, transport.name)),
-    );
+    const { reads, sendsOnly } = routing.channelsUsedBy(service, transport.name);
+    const provisioned = await this.retrying(`${transport.name}: could not provision`, async () => {
+      await transport.provision(reads);
+      await transport.provisionForSending(sendsOnly);
+    });
     if (provisioned) this.up.add(transport.name);
     return provisioned;
   }

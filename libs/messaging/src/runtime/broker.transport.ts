@@ -28,6 +28,14 @@ export abstract class BrokerTransport<C extends TransportConsumer = TransportCon
   /** The port's `health`: throws when the broker does not answer. */
   abstract health(): Promise<void>;
 
+  /** The port's `provision`. */
+  abstract provision(channels: ReadonlyArray<string>): Promise<void>;
+
+  /** The port's `provisionForSending`: what `provision` creates, unless the broker leaves channels to their readers. */
+  provisionForSending(channels: ReadonlyArray<string>): Promise<void> {
+    return this.provision(channels);
+  }
+
   /**
    * The port's `connect`, for a broker with no connection to hold open (an HTTP API: SQS,
    * Kinesis): it is asked once, so that a bad address fails at start. A transport that holds a

@@ -34,6 +34,8 @@ class TestTransport extends BrokerTransport<TestConsumer> {
     this.healthChecks += 1;
   }
 
+  async provision(): Promise<void> {}
+
   consumer(): TestConsumer {
     return this.track(new TestConsumer());
   }

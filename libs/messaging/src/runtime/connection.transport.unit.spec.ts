@@ -24,6 +24,8 @@ class TestTransport extends ConnectionTransport<string, TransportConsumer & { ab
     };
   }
 
+  async provision(): Promise<void> {}
+
   consumer(name: string): TransportConsumer {
     const steps = this.steps;
     return this.track({

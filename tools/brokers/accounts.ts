@@ -1,0 +1,90 @@
+// Each service's account on RabbitMQ, with the permissions the catalog gives it
+// (libs/messaging-rabbitmq's rabbitmq.permissions.ts), as RabbitMQ definitions files:
+//   tools/infra/rabbitmq/definitions.json  this machine's RabbitMQ: infra:up imports it
+//                                          (rabbitmqctl import_definitions) on every run
+//   docker/rabbitmq/definitions.json       compose's RabbitMQ, loaded at boot
+// Both are written by `npm run brokers:accounts` and never by hand; accounts.unit.spec.ts fails
+// when a committed file is not what the catalog says.
+import { accountHolders, developmentAccountOf } from '@boxoffice/config';
+import type { ServiceName } from '@boxoffice/contracts';
+import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
+import { createHash } from 'node:crypto';
+
+/** The vhost boxoffice's queues and exchange live in (the path of every RABBITMQ_URL). */
+export const vhost = 'boxoffice';
+
+/** An account a definitions file creates: its password in clear (imported here) or hashed (loaded at boot by compose's broker). */
+interface User {
+  readonly name: string;
+  readonly password?: string;
+  readonly password_hash?: string;
+  readonly hashing_algorithm?: string;
+  readonly tags: string[];
+}
+
+/**
+ * compose's containers run with NODE_ENV=production, which refuses the development accounts: each
+ * has an account named after its service, with compose's password. The development accounts are
+ * there too, for services run natively against compose's broker (npm start). A deployment writes
+ * its own passwords (rabbitmqctl hash_password).
+ */
+export const composeAccountOf = (service: ServiceName) => ({ user: service, password: `compose-${service}-rabbitmq-password` });
+
+/** guest, compose's administrator for the management UI; the hash of "guest". */
+const composeGuest: User = {
+  name: 'guest',
+  password_hash: 'kI3GCrswBLNZQzHJJ95QLoyfAVooYhnvf7jbqiW9BjOYUloe',
+  hashing_algorithm: 'rabbit_password_hashing_sha256',
+  tags: ['administrator'],
+};
+
+/** The definitions for this machine's RabbitMQ (`native`) or compose's. */
+export function rabbitMqDefinitions(target: 'native' | 'compose'): object {
+  const permissions = rabbitMqPermissions();
+  const accounts = accountHolders.flatMap((service) => [
+    developmentAccountOf(service),
+    ...(target === 'compose' ? [composeAccountOf(service)] : []),
+  ]);
+  // Each account of a service gets that service's permissions; a service with none (it sends and
+  // reads no command) has an account that RabbitMQ lets into no vhost.
+  const granted = accountHolders.flatMap((service) => {
+    const own = permissions.get(service);
+    if (!own) return [];
+    const users = [developmentAccountOf(service).user, ...(target === 'compose' ? [composeAccountOf(service).user] : [])];
+    return users.map((user) => ({ user, vhost, ...own }));
+  });
+  const users: User[] =
+    target === 'native'
+      ? accounts.map(({ user, password }) => ({ name: user, password, tags: [] }))
+      : [composeGuest, ...accounts.map(({ user, password }) => ({ name: user, ...hashed(user, password), tags: [] }))];
+  // The operator (guest, the broker's administrator) may do anything in the vhost: the tools, the specs, the management UI.
+  const operator = { user: 'guest', vhost, configure: '.*', write: '.*', read: '.*' };
+  return {
+    vhosts: target === 'native' ? [{ name: vhost }] : [{ name: '/' }, { name: vhost }],
+    users,
+    permissions: [...(target === 'compose' ? [{ ...operator, vhost: '/' }] : []), operator, ...granted],
+  };
+}
+
+/**
+ * RabbitMQ's SHA-256 password hash: base64(salt + sha256(salt + password)). The salt is taken
+ * from the user's name, so that the file is the same every time it is written.
+ */
+function hashed(user: string, password: string): Pick<User, 'password_hash' | 'hashing_algorithm'> {
+  const salt = createHash('sha256').update(`boxoffice:${user}`).digest().subarray(0, 4);
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
+  return { password_hash: Buffer.concat([salt, digest]).toString('base64'), hashing_algorithm: 'rabbit_password_hashing_sha256' };
+}
+
+/** Where each definitions file is committed. */
+export const definitionsFiles = {
+  native: new URL('../infra/rabbitmq/definitions.json', import.meta.url),
+  compose: new URL('../../docker/rabbitmq/definitions.json', import.meta.url),
+} as const;
+
+/** The text of a definitions file, as committed. */
+export function definitionsText(target: 'native' | 'compose'): string {
+  return `${JSON.stringify(rabbitMqDefinitions(target), null, 2)}\n`;
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from '@jest/globals';
+import { accountHolders } from '@boxoffice/config';
+import { catalog } from '@boxoffice/contracts';
+import { readFileSync } from 'node:fs';
+import { definitionsFiles, definitionsText } from './accounts.ts';
+
+describe('the brokers’ accounts, written from the catalog', () => {
+  it.each(['native', 'compose'] as const)(
+    'are what is committed for the %s RabbitMQ (run `npm run brokers:accounts` after changing the catalog)',
+    (target) => {
+      expect(readFileSync(definitionsFiles[target], 'utf8')).toBe(definitionsText(target));
+    },
+  );
+
+  it('give an account to every service the catalog names, and to nothing else', () => {
+    const services = new Set(catalog.flatMap((line) => [line.publisher, ...line.consumers]));
+    expect([...accountHolders].sort()).toEqual([...services].sort());
+  });
+});
