@@ -15,7 +15,7 @@ import {
 } from '@boxoffice/messaging';
 import { createTestDatabase, TcpFaultProxy, uniqueName, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { brokerSettings } from './broker.settings.js';
-import { MessagingRuntime } from './messaging.runtime.js';
+import { createTransports, MessagingRuntime } from './messaging.runtime.js';
 
 // Checkout's messaging on the real RabbitMQ, with its Kafka behind a proxy that resets every
 // connection: Kafka down at boot, RabbitMQ up.
@@ -48,6 +48,13 @@ describe('when one broker is down as a service starts', () => {
       .sourcesOf('checkout')
       .flatMap((source) => source.messages)
       .map((message) => ({ message, handler: { handle: async () => Outcome.done() } }));
+    // Billing's queue, declared as Billing declares it when it starts: Checkout only sends to it.
+    const billingSide = createTransports(['rabbitmq'], { client: 'relay-start-spec', brokers, routing, logger: silentLogger }).get(
+      'rabbitmq',
+    )!;
+    await billingSide.connect();
+    await billingSide.provision([routing.nameOf(queues.chargeOrder)]);
+    await billingSide.close();
     runtime = new MessagingRuntime({
       service: 'checkout',
       databaseUrl: db.url,
