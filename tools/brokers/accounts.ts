@@ -3,11 +3,14 @@
 //   tools/infra/rabbitmq/definitions.json  this machine's RabbitMQ: infra:up imports it
 //                                          (rabbitmqctl import_definitions) on every run
 //   docker/rabbitmq/definitions.json       compose's RabbitMQ, loaded at boot
-// Both are written by `npm run brokers:accounts` and never by hand; accounts.unit.spec.ts fails
-// when a committed file is not what the catalog says.
+// and the IAM policy each service needs on real SQS and Kinesis, in those libs' READMEs (between
+// the `iam-policies` markers). All are written by `npm run brokers:accounts` and never by hand;
+// accounts.unit.spec.ts fails when a committed one is not what the catalog says.
 import { accountHolders, developmentAccountOf } from '@boxoffice/config';
 import type { ServiceName } from '@boxoffice/contracts';
+import { kinesisPolicies } from '@boxoffice/messaging-kinesis';
 import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
+import { sqsPolicies } from '@boxoffice/messaging-sqs';
 import { createHash } from 'node:crypto';
 
 /** The vhost boxoffice's queues and exchange live in (the path of every RABBITMQ_URL). */
@@ -87,4 +90,23 @@ export const definitionsFiles = {
 /** The text of a definitions file, as committed. */
 export function definitionsText(target: 'native' | 'compose'): string {
   return `${JSON.stringify(rabbitMqDefinitions(target), null, 2)}\n`;
+}
+
+/** The READMEs that carry the IAM policies, each between its markers. */
+export const iamReadmes = {
+  sqs: new URL('../../libs/messaging-sqs/README.md', import.meta.url),
+  kinesis: new URL('../../libs/messaging-kinesis/README.md', import.meta.url),
+} as const;
+
+const BEGIN = '<!-- iam-policies: written from the catalog by `npm run brokers:accounts`; do not edit -->';
+const END = '<!-- /iam-policies -->';
+
+/** A README with its IAM policies block as the catalog says (`readme`: its text now). */
+export function withIamPolicies(broker: keyof typeof iamReadmes, readme: string): string {
+  const start = readme.indexOf(BEGIN);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${iamReadmes[broker].pathname} has no iam-policies block`);
+  const policies = broker === 'sqs' ? sqsPolicies() : kinesisPolicies();
+  const blocks = [...policies].map(([service, policy]) => `**${service}**\n\n\`\`\`json\n${JSON.stringify(policy, null, 2)}\n\`\`\``);
+  return `${readme.slice(0, start)}${BEGIN}\n\n${blocks.join('\n\n')}\n\n${readme.slice(end)}`;
 }

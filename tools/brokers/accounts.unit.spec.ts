@@ -2,13 +2,21 @@ import { describe, expect, it } from '@jest/globals';
 import { accountHolders } from '@boxoffice/config';
 import { catalog } from '@boxoffice/contracts';
 import { readFileSync } from 'node:fs';
-import { definitionsFiles, definitionsText } from './accounts.ts';
+import { definitionsFiles, definitionsText, iamReadmes, withIamPolicies } from './accounts.ts';
 
 describe('the brokers’ accounts, written from the catalog', () => {
   it.each(['native', 'compose'] as const)(
     'are what is committed for the %s RabbitMQ (run `npm run brokers:accounts` after changing the catalog)',
     (target) => {
       expect(readFileSync(definitionsFiles[target], 'utf8')).toBe(definitionsText(target));
+    },
+  );
+
+  it.each(['sqs', 'kinesis'] as const)(
+    'are the IAM policies the %s README shows (run `npm run brokers:accounts` after changing the catalog)',
+    (broker) => {
+      const readme = readFileSync(iamReadmes[broker], 'utf8');
+      expect(readme).toBe(withIamPolicies(broker, readme));
     },
   );
 
