@@ -11,7 +11,8 @@
 //      the CPU every process involved spent on it (/proc: the services, PostgreSQL, RabbitMQ,
 //      Kafka), per order settled.
 //   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, and the time from each one's
-//      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99.
+//      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99, and where that
+//      time goes, hop by hop (ticket-sale.hops.ts).
 //   3c. The front door: POST /orders offered by an open model at each of `frontDoor.rates` (as k6's
 //      arrival-rate executors do): every request a 202 or a 503 with Retry-After, no reset, no
 //      request without an answer (ticket-sale.front-door.ts; BENCH_FRONT_DOOR=only runs it alone).
@@ -22,6 +23,8 @@
 //      SYNC_POLICIES=off (docs/patterns/sync-vs-async.md). BENCH_SYNC_VS_ASYNC=off leaves it out.
 //
 // BENCH_TRACING=compare runs only the sale, with tracing off and then on (ticket-sale.tracing.ts).
+// `-- --cpu-prof`: every service process writes a V8 CPU profile when it stops, into
+// results/cpu-profiles-<time>/ (open one in Chrome DevTools' Performance panel, or speedscope).
 //
 // Parameters: k6/params.json (shared with the k6 scripts). Writes results/ticket-sale-<time>.json
 // and .svg; the last line printed is one JSON object with every figure.
@@ -38,6 +41,7 @@ import { scheduleConcert as scheduleConcertOn } from './bench.concerts.ts';
 import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
+import { hopsOf } from './ticket-sale.hops.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
@@ -73,6 +77,11 @@ interface Sample {
 
 const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+/** With `--cpu-prof`, where the services write their CPU profiles; null without. */
+const cpuProfiles = process.argv.includes('--cpu-prof') ? `results/cpu-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
+/** A service's environment, asking Node for a CPU profile at exit when `--cpu-prof` was given. */
+const profiled = (env: Record<string, string> = {}): Record<string, string> =>
+  cpuProfiles ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfiles}` } : env;
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
 await ensureBenchServers('bench:ticket-sale');
@@ -97,20 +106,29 @@ try {
   const billingPort = await freePort();
   const smtpUrl = await mailSink.start();
   const [firstCheckout, billing, ...subscribers] = await Promise.all([
-    system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS) }),
+    system.start('checkout', profiled({ BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS) })),
     // Both doors capped alike, so the sync comparison asks Billing for no more than the queue gets.
-    system.start('billing', {
-      PORT: String(billingPort),
-      BILLING_MAX_RATE: String(sale.billingMaxRate),
-      BILLING_SYNC_MAX_RATE: String(sale.billingMaxRate),
-    }),
-    system.start('email', { SMTP_URL: smtpUrl }),
-    system.start('analytics'),
-    system.start('audit'),
+    system.start(
+      'billing',
+      profiled({
+        PORT: String(billingPort),
+        BILLING_MAX_RATE: String(sale.billingMaxRate),
+        BILLING_SYNC_MAX_RATE: String(sale.billingMaxRate),
+      }),
+    ),
+    system.start('email', profiled({ SMTP_URL: smtpUrl })),
+    system.start('analytics', profiled()),
+    system.start('audit', profiled()),
   ]);
   let checkout = firstCheckout;
   /** The services' pids, for the CPU account: Checkout's may change (the sync comparison restarts it). */
   const servicePids = () => new Map([checkout, billing, ...subscribers].map((service) => [service.child.pid!, service.name]));
+  if (cpuProfiles)
+    log(
+      `CPU profiles: ${cpuProfiles}/CPU.<date>.<pid>.*.cpuprofile, written as each service stops (` +
+        [...servicePids()].map(([pid, name]) => `${name} ${pid}`).join(', ') +
+        '; a Checkout restarted for the sync comparison writes one of its own)',
+    );
   const checkoutDb = pool(system.databaseUrl('checkout'));
   const billingDb = pool(system.databaseUrl('billing'));
   const body = (concertId: string) => ({ concertId, quantity: sale.quantity, customerEmail: 'buyer@example.com' });
@@ -374,6 +392,12 @@ try {
   log(
     `accept to confirmed  p50 ${round(toConfirmed.p50)} ms, p99 ${round(toConfirmed.p99)} ms (${toConfirmed.n} confirmed orders at ${sale.steadyRate}/s)`,
   );
+  const steadyHops = await hopsOf(steadyConcert, checkoutDb, billingDb);
+  log(`where the time goes (${steadyHops.orders} orders; each mark a PostgreSQL timestamp, see ticket-sale.hops.ts):`);
+  for (const hop of steadyHops.hops)
+    log(
+      `  ${hop.name.padEnd(30)} p50 ${String(round(hop.p50)).padStart(5)} ms, p99 ${String(round(hop.p99)).padStart(5)} ms   ${hop.what}`,
+    );
 
   // ---- the front door under an open model ----------------------------------------------------
   const frontDoorRuns = await measureFrontDoor(frontDoor, { url: checkout.url, db: checkoutDb, scheduleConcert, pids: servicePids });
@@ -448,11 +472,10 @@ try {
     withPolicies = await compare('on');
     // The same Checkout without the policies: a new process on the same database and queues.
     await checkout.stop();
-    checkout = await system.start('checkout', {
-      BILLING_URL: `http://127.0.0.1:${billingPort}`,
-      SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS),
-      SYNC_POLICIES: 'off',
-    });
+    checkout = await system.start(
+      'checkout',
+      profiled({ BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS), SYNC_POLICIES: 'off' }),
+    );
     withoutPolicies = await compare('off');
     const { syncAlone: sync, asyncAlone: async } = withPolicies;
     log(`  async / sync accepted ${(async.acceptedPerSecond / sync.acceptedPerSecond).toFixed(2)} (alone, policies on)`);
@@ -505,6 +528,7 @@ try {
     steadyRatePerSecond: sale.steadyRate,
     acceptToConfirmedP50Ms: round(toConfirmed.p50),
     acceptToConfirmedP99Ms: round(toConfirmed.p99),
+    acceptToConfirmedHops: steadyHops.hops.map(({ name, p50, p99 }) => ({ name, p50Ms: round(p50), p99Ms: round(p99) })),
     frontDoor: frontDoorRuns.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, lost, met, latencyMs }) => ({
       ratePerSecond,
       statuses,
@@ -533,6 +557,11 @@ try {
     }),
   );
   log(`\nwrote ${jsonFile} and ${svgFile}`);
+  if (cpuProfiles) {
+    // Stopped gracefully, as Node writes a profile only on a normal exit (the teardown kills).
+    await Promise.all([checkout, billing, ...subscribers].map((service) => service.stop()));
+    log(`CPU profiles written to ${cpuProfiles}/`);
+  }
   log(JSON.stringify(figures));
 } finally {
   await cleanUp();
