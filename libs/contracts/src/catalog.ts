@@ -1,5 +1,5 @@
 import { exchanges, queues, topics } from './channels.js';
-import type { MessageDefinition, PayloadOf } from './message-definition.js';
+import type { MessageDefinition, MessageKind, PayloadOf } from './message-definition.js';
 import {
   ChargeOrder,
   ChargeTimedOut,
@@ -124,6 +124,24 @@ export function consumedBy(service: ServiceName, entries: ReadonlyArray<CatalogE
 /** What a service sends: its catalog lines. */
 export function publishedBy(service: ServiceName, entries: ReadonlyArray<CatalogEntry> = catalog): CatalogEntry[] {
   return entries.filter((e) => e.publisher === service);
+}
+
+/** Every service the catalog names, senders and receivers, in catalog order: who holds an account on the brokers. */
+export function servicesOf(entries: ReadonlyArray<CatalogEntry> = catalog): ServiceName[] {
+  return [...new Set(entries.flatMap((e) => [e.publisher, ...e.consumers]))];
+}
+
+/** The channels of one kind of message (commands' queues, events' topics) a service sends to and reads from: what a broker must let it do. */
+export function channelsOf(
+  service: ServiceName,
+  kind: MessageKind,
+  entries: ReadonlyArray<CatalogEntry> = catalog,
+): { readonly sends: string[]; readonly reads: string[] } {
+  const lines = entries.filter((e) => e.message.kind === kind);
+  return {
+    sends: [...new Set(lines.filter((e) => e.publisher === service).map((e) => e.channel))],
+    reads: [...new Set(lines.filter((e) => e.consumers.includes(service)).map((e) => e.channel))],
+  };
 }
 
 /** The partition key of one message, read from the field the catalog names. */

@@ -7,4 +7,4 @@ export { KinesisPublisher, type PublisherOptions } from './kinesis.publisher.js'
 export { lagAfter, readStreamDepth, readStreamToEnd, type ShardLag, type StreamRecord } from './kinesis.stream-reader.js';
 export { deadLetterStreamOf, KinesisStreams, streamOf } from './kinesis.streams.js';
 export { KinesisTransport, type KinesisTransportOptions } from './kinesis.transport.js';
-export { kinesisPolicies, type KinesisPolicy } from './kinesis.permissions.js';
+export { kinesisPolicies } from './kinesis.permissions.js';

@@ -1,14 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { kinesisPolicies, type KinesisPolicy } from './kinesis.permissions.js';
+import { iamAllows, type IamPolicy } from '@boxoffice/messaging';
+import { kinesisPolicies } from './kinesis.permissions.js';
 
-/** Whether a policy allows `action` on a stream named so: IAM's `*` matches any run of characters. */
-function allows(policy: KinesisPolicy, action: string, stream: string): boolean {
-  const matches = (pattern: string) =>
-    new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(
-      `arn:aws:kinesis:eu-west-1:123456789012:stream/${stream}`,
-    );
-  return policy.Statement.some((s) => s.Action.includes(action) && s.Resource.some(matches));
-}
+/** Whether a policy allows `action` on the stream so named, in some region and account. */
+const allows = (policy: IamPolicy, action: string, name: string) =>
+  iamAllows(policy, action, `arn:aws:kinesis:eu-west-1:123456789012:stream/${name}`);
 
 describe('the Kinesis policies, read from the catalog', () => {
   const policies = kinesisPolicies();

@@ -1,4 +1,4 @@
-import { catalog, commandExchange, type CatalogEntry, type ServiceName } from '@boxoffice/contracts';
+import { catalog, channelsOf, commandExchange, servicesOf, type CatalogEntry, type ServiceName } from '@boxoffice/contracts';
 
 /** One account's permissions on the project's vhost: three regular expressions over the names of queues and exchanges. */
 export interface RabbitMqPermissions {
@@ -29,11 +29,9 @@ export interface RabbitMqPermissions {
  * copies of the system on one broker (the end-to-end specs) use the same accounts.
  */
 export function rabbitMqPermissions(entries: ReadonlyArray<CatalogEntry> = catalog): Map<ServiceName, RabbitMqPermissions> {
-  const commands = entries.filter((entry) => entry.message.kind === 'command');
   const permissions = new Map<ServiceName, RabbitMqPermissions>();
   for (const service of servicesOf(entries)) {
-    const sends = unique(commands.filter((e) => e.publisher === service).map((e) => e.channel));
-    const reads = unique(commands.filter((e) => e.consumers.includes(service)).map((e) => e.channel));
+    const { sends, reads } = channelsOf(service, 'command', entries);
     if (sends.length === 0 && reads.length === 0) continue;
     const topologies = reads.map(topologyPattern);
     permissions.set(service, {
@@ -43,11 +41,6 @@ export function rabbitMqPermissions(entries: ReadonlyArray<CatalogEntry> = catal
     });
   }
   return permissions;
-}
-
-/** Every service the catalog names, publishers and consumers, in catalog order. */
-function servicesOf(entries: ReadonlyArray<CatalogEntry>): ServiceName[] {
-  return unique(entries.flatMap((e) => [e.publisher, ...e.consumers]));
 }
 
 /** A work queue with its delay queues and dead letter queue (rabbitmq.topology.ts names them). */
@@ -68,8 +61,4 @@ function names(patterns: ReadonlyArray<string>): string {
 
 function escaped(name: string): string {
   return name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-}
-
-function unique<T>(values: ReadonlyArray<T>): T[] {
-  return [...new Set(values)];
 }

@@ -1,16 +1,6 @@
-import { catalog, type CatalogEntry, type ServiceName } from '@boxoffice/contracts';
+import { catalog, channelsOf, servicesOf, type CatalogEntry, type ServiceName } from '@boxoffice/contracts';
+import type { IamPolicy, IamStatement } from '@boxoffice/messaging';
 import { deadLetterQueueNameOf, queueNameOf } from './sqs.queues.js';
-
-/** An AWS IAM policy document: what one service's role may do on SQS. */
-export interface SqsPolicy {
-  readonly Version: '2012-10-17';
-  readonly Statement: ReadonlyArray<{
-    readonly Sid: string;
-    readonly Effect: 'Allow';
-    readonly Action: string[];
-    readonly Resource: string[];
-  }>;
-}
 
 /** Making a queue and its dead letter queue, or checking and updating their attributes (SqsQueues.provision), and reading their depth. */
 const PROVISION = ['sqs:CreateQueue', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes'];
@@ -27,21 +17,19 @@ const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVi
  * region (`*` before the name; SqsQueues names them); names longer than SQS allows are shortened
  * with a hash, and a deployment with such a namespace writes its ARNs out.
  */
-export function sqsPolicies(entries: ReadonlyArray<CatalogEntry> = catalog): Map<ServiceName, SqsPolicy> {
-  const commands = entries.filter((entry) => entry.message.kind === 'command');
-  const policies = new Map<ServiceName, SqsPolicy>();
-  for (const service of unique(entries.flatMap((e) => [e.publisher, ...e.consumers]))) {
-    const sends = unique(commands.filter((e) => e.publisher === service).map((e) => e.channel));
-    const reads = unique(commands.filter((e) => e.consumers.includes(service)).map((e) => e.channel));
+export function sqsPolicies(entries: ReadonlyArray<CatalogEntry> = catalog): Map<ServiceName, IamPolicy> {
+  const policies = new Map<ServiceName, IamPolicy>();
+  for (const service of servicesOf(entries)) {
+    const { sends, reads } = channelsOf(service, 'command', entries);
     if (sends.length === 0 && reads.length === 0) continue;
     const queuesOf = (channels: string[]) =>
       channels.flatMap((channel) => [arn(queueNameOf(channel, 'fifo')), arn(queueNameOf(channel, 'standard'))]);
     const deadLettersOf = (channels: string[]) =>
       channels.flatMap((channel) => [arn(deadLetterQueueNameOf(channel, 'fifo')), arn(deadLetterQueueNameOf(channel, 'standard'))]);
-    const all = unique([...sends, ...reads]);
-    const statements = [
-      { Sid: 'ProvisionQueues', Effect: 'Allow' as const, Action: PROVISION, Resource: [...queuesOf(all), ...deadLettersOf(all)] },
-      { Sid: 'SendCommands', Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [...queuesOf(all), ...deadLettersOf(reads)] },
+    const all = [...new Set([...sends, ...reads])];
+    const statements: IamStatement[] = [
+      { Sid: 'ProvisionQueues', Effect: 'Allow', Action: PROVISION, Resource: [...queuesOf(all), ...deadLettersOf(all)] },
+      { Sid: 'SendCommands', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [...queuesOf(all), ...deadLettersOf(reads)] },
     ];
     if (reads.length > 0)
       statements.push({
@@ -58,8 +46,4 @@ export function sqsPolicies(entries: ReadonlyArray<CatalogEntry> = catalog): Map
 /** A queue's ARN in any region and account, and any namespace (the prefix before the name). */
 function arn(queue: string): string {
   return `arn:aws:sqs:*:*:*${queue}`;
-}
-
-function unique<T>(values: ReadonlyArray<T>): T[] {
-  return [...new Set(values)];
 }

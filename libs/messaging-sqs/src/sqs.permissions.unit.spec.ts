@@ -1,14 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { sqsPolicies, type SqsPolicy } from './sqs.permissions.js';
+import { iamAllows, type IamPolicy } from '@boxoffice/messaging';
+import { sqsPolicies } from './sqs.permissions.js';
 
-/** Whether a policy allows `action` on a queue named so: IAM's `*` matches any run of characters. */
-function allows(policy: SqsPolicy, action: string, queue: string): boolean {
-  const matches = (pattern: string) =>
-    new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(
-      `arn:aws:sqs:eu-west-1:123456789012:${queue}`,
-    );
-  return policy.Statement.some((s) => s.Action.includes(action) && s.Resource.some(matches));
-}
+/** Whether a policy allows `action` on the queue so named, in some region and account. */
+const allows = (policy: IamPolicy, action: string, name: string) => iamAllows(policy, action, `arn:aws:sqs:eu-west-1:123456789012:${name}`);
 
 describe('the SQS policies, read from the catalog', () => {
   const policies = sqsPolicies();

@@ -112,3 +112,4 @@ export { InboxPruner, type InboxPrunerOptions } from './inbox/inbox.pruner.js';
 export { DEFAULT_INBOX_RETENTION_DAYS, INBOX_PRUNE_EVERY_MS } from './inbox/inbox.retention.js';
 export { RateLimiter } from './rate-limiter.js';
 export { shareRate, type RateShareOptions } from './rate-share.js';
+export { iamAllows, type IamPolicy, type IamStatement } from './iam-policy.js';
