@@ -202,6 +202,12 @@ describe('the transactional outbox', () => {
       expect([...publisher.tries].filter(([n]) => n !== 0).every(([, tries]) => tries === 1)).toBe(true);
       expect(publisher.tries.get(0)).toBe(3);
       expect(publisher.published).toHaveLength(19);
+      // The relay counts a round once its transaction has committed: the row can read parked a moment before.
+      await waitFor(
+        () => Promise.resolve({ ...relay.counters }),
+        (counters) => counters.parked === 1,
+        { description: 'the relay to count the parking' },
+      );
       expect(relay.counters).toMatchObject({ published: 19, refused: 3, parked: 1, failedPublishes: 0 });
       await expect(relay.stats()).resolves.toMatchObject({ pending: 0, parked: 1 });
     });
