@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TcpFaultProxy, waitFor } from '@boxoffice/testing';
+import { TcpFaultProxy } from '@boxoffice/testing';
+import { brokerDefaults } from '@boxoffice/config';
 import { Kafka, logLevel } from 'kafkajs';
-import net from 'node:net';
 import { infraAddresses } from '../infra/addresses.ts';
-import { encodeRequest, isCompleteResponse } from '../infra/kafka-wire.ts';
+import { encodeRequest, KafkaWireConnection } from '../infra/kafka-wire.ts';
 import { KafkaAdvertisingRelay } from './chaos.kafka-relay.ts';
 
 // A Kafka client bootstraps at the proxy, then goes where the broker's Metadata answer says: the
@@ -12,13 +12,19 @@ const FIND_COORDINATOR = 10;
 
 describe('a Kafka client behind the fault proxy and the relay', () => {
   const relay = new KafkaAdvertisingRelay(infraAddresses().kafka);
+  const operator = { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD };
   let proxy: TcpFaultProxy;
   let admin: ReturnType<Kafka['admin']>;
 
   beforeAll(async () => {
     proxy = new TcpFaultProxy({ host: '127.0.0.1', port: await relay.start() });
     relay.advertisedPort = await proxy.start();
-    admin = new Kafka({ brokers: [`127.0.0.1:${relay.advertisedPort}`], clientId: 'chaos-relay-spec', logLevel: logLevel.NOTHING }).admin();
+    admin = new Kafka({
+      brokers: [`127.0.0.1:${relay.advertisedPort}`],
+      clientId: 'chaos-relay-spec',
+      logLevel: logLevel.NOTHING,
+      sasl: { mechanism: 'scram-sha-256', username: operator.user, password: operator.password },
+    }).admin();
     await admin.connect();
   });
   afterAll(async () => {
@@ -38,12 +44,10 @@ describe('a Kafka client behind the fault proxy and the relay', () => {
     const body = Buffer.alloc(2 + group.length + 1);
     body.writeInt16BE(group.length, 0);
     group.copy(body, 2);
-    const socket = net.connect(relay.advertisedPort, '127.0.0.1');
-    let answer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => (answer = Buffer.concat([answer, chunk])));
-    socket.write(encodeRequest(FIND_COORDINATOR, 1, 7, body));
-    await waitFor(() => isCompleteResponse(answer), Boolean, { description: 'the FindCoordinator answer' });
-    socket.destroy();
+    const connection = await KafkaWireConnection.open('127.0.0.1', relay.advertisedPort);
+    await connection.signIn(operator.user, operator.password);
+    const { bytes: answer } = await connection.request((id) => encodeRequest(FIND_COORDINATOR, 1, id, body));
+    connection.close();
     // size, correlation_id, throttle_time_ms, error_code, error_message (null: -1), node_id, host, port
     let at = 4 + 4 + 4 + 2;
     at += 2 + Math.max(0, answer.readInt16BE(at)) + 4;

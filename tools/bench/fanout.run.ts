@@ -1,4 +1,5 @@
 // The benchmark proper of `npm run bench:fanout` (see fanout.ts, which runs it).
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
 import { topics, UserRegistered } from '@boxoffice/contracts';
 import { EnvelopeFactory, Outbox, uuidV7, type Destination, type SqlExecutor } from '@boxoffice/messaging';
 import { createKafkaClient, KafkaTopics } from '@boxoffice/messaging-kafka';
@@ -32,7 +33,12 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     return pools.get(service)!;
   };
   const kafka = () =>
-    createKafkaClient({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'bench-fanout', logLevel: 'error' });
+    createKafkaClient({
+      brokers: brokerAddress('KAFKA_BROKERS').split(','),
+      clientId: 'bench-fanout',
+      account: kafkaAccountOf('bench-fanout'),
+      logLevel: 'error',
+    });
   const count = async (service: string, sql: string) => Number((await db(service).query(sql)).rows[0].n);
 
   let cleaning: Promise<void> | null = null;

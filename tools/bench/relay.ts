@@ -5,7 +5,7 @@
 // Both raw baselines publish in batches of the relay's batch size and wait for every ack.
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
-import { brokerAddress } from '@boxoffice/config';
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
 import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts';
 import {
   defaultRetryPolicy,
@@ -29,7 +29,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** The relay's default; BENCH_RELAY_CONCURRENCY=1 shows what claiming while publishing buys. */
 const relayConcurrency = Number(process.env.BENCH_RELAY_CONCURRENCY ?? 2);
 const rabbitUrl = brokerAddress('RABBITMQ_URL');
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = brokerAddress('KAFKA_BROKERS').split(',');
 const envelopes = new EnvelopeFactory('bench');
 
 const queue = uniqueName('bench.relay');
@@ -52,7 +52,12 @@ const setup = await rabbitTransport.connection.createChannel();
 await setup.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
 await setup.assertExchange(exchange, 'direct', { durable: true });
 await setup.bindQueue(queue, exchange, queue);
-const kafkaTransport = new KafkaTransport({ brokers, clientId: 'bench-relay', logger: silentLogger });
+const kafkaTransport = new KafkaTransport({
+  brokers,
+  clientId: 'bench-relay',
+  account: kafkaAccountOf('bench-relay'),
+  logger: silentLogger,
+});
 const kafka = kafkaTransport.kafka;
 await new KafkaTopics(kafka).ensure([{ topic, partitions: 3 }]);
 

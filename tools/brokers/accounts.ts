@@ -3,11 +3,14 @@
 //   tools/infra/rabbitmq/definitions.json  this machine's RabbitMQ: infra:up imports it
 //                                          (rabbitmqctl import_definitions) on every run
 //   docker/rabbitmq/definitions.json       compose's RabbitMQ, loaded at boot
+// each service's ACLs on Kafka (libs/messaging-kafka's kafka.acls.ts), as a list of grants:
+//   tools/infra/kafka/acls.json            this machine's Kafka: infra:up grants them on every run
 // and the IAM policy each service needs on real SQS and Kinesis, in those libs' READMEs (between
 // the `iam-policies` markers). All are written by `npm run brokers:accounts` and never by hand;
 // accounts.unit.spec.ts fails when a committed one is not what the catalog says.
 import { accountHolders, developmentAccountOf } from '@boxoffice/config';
 import type { ServiceName } from '@boxoffice/contracts';
+import { kafkaAcls } from '@boxoffice/messaging-kafka';
 import { kinesisPolicies } from '@boxoffice/messaging-kinesis';
 import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
 import { sqsPolicies } from '@boxoffice/messaging-sqs';
@@ -90,6 +93,14 @@ export const definitionsFiles = {
 /** The text of a definitions file, as committed. */
 export function definitionsText(target: 'native' | 'compose'): string {
   return `${JSON.stringify(rabbitMqDefinitions(target), null, 2)}\n`;
+}
+
+/** Where the Kafka ACLs are committed: the un-namespaced system's, for each service's development account. */
+export const kafkaAclsFile = new URL('../infra/kafka/acls.json', import.meta.url);
+
+/** The text of the Kafka ACLs file, as committed. */
+export function kafkaAclsText(): string {
+  return `${JSON.stringify(kafkaAcls(), null, 2)}\n`;
 }
 
 /** The READMEs that carry the IAM policies, each between its markers. */

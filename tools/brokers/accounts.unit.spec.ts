@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { accountHolders } from '@boxoffice/config';
 import { servicesOf } from '@boxoffice/contracts';
 import { readFileSync } from 'node:fs';
-import { definitionsFiles, definitionsText, iamReadmes, withIamPolicies } from './accounts.ts';
+import { definitionsFiles, definitionsText, iamReadmes, kafkaAclsFile, kafkaAclsText, withIamPolicies } from './accounts.ts';
 
 describe('the brokers’ accounts, written from the catalog', () => {
   it.each(['native', 'compose'] as const)(
@@ -11,6 +11,10 @@ describe('the brokers’ accounts, written from the catalog', () => {
       expect(readFileSync(definitionsFiles[target], 'utf8')).toBe(definitionsText(target));
     },
   );
+
+  it('are the Kafka ACLs committed for infra:up to grant (run `npm run brokers:accounts` after changing the catalog)', () => {
+    expect(readFileSync(kafkaAclsFile, 'utf8')).toBe(kafkaAclsText());
+  });
 
   it.each(['sqs', 'kinesis'] as const)(
     'are the IAM policies the %s README shows (run `npm run brokers:accounts` after changing the catalog)',

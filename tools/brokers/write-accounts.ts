@@ -1,11 +1,13 @@
 // `npm run brokers:accounts`: writes the brokers' accounts and permissions from the catalog (accounts.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { definitionsFiles, definitionsText, iamReadmes, withIamPolicies } from './accounts.ts';
+import { definitionsFiles, definitionsText, iamReadmes, kafkaAclsFile, kafkaAclsText, withIamPolicies } from './accounts.ts';
 
 for (const target of ['native', 'compose'] as const) {
   writeFileSync(definitionsFiles[target], definitionsText(target));
   console.log(`wrote ${definitionsFiles[target].pathname}`);
 }
+writeFileSync(kafkaAclsFile, kafkaAclsText());
+console.log(`wrote ${kafkaAclsFile.pathname}`);
 for (const broker of ['sqs', 'kinesis'] as const) {
   writeFileSync(iamReadmes[broker], withIamPolicies(broker, readFileSync(iamReadmes[broker], 'utf8')));
   console.log(`wrote the IAM policies in ${iamReadmes[broker].pathname}`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { brokerAddress } from '@boxoffice/config';
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
 import { defaultRetryPolicy, EnvelopeHeaders, FailureHeaders as DeadLetterHeaders, silentLogger } from '@boxoffice/messaging';
 import { declareQueueTopology, deadLetterQueueName, RabbitMqConnection, topologyQueueNames } from '@boxoffice/messaging-rabbitmq';
 import { createKafkaClient, deadLetterTopicOf, KafkaDeadLetterHeaders, KafkaTopics } from '@boxoffice/messaging-kafka';
@@ -105,8 +105,9 @@ describe('npm run dlq, for a Kafka dead letter', () => {
   const kafkaNamespace = uniqueName('dlq-kafka');
   const dlqKafka = dlqIn(kafkaNamespace);
   const kafka = createKafkaClient({
-    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    brokers: brokerAddress('KAFKA_BROKERS').split(','),
     clientId: 'dlq-spec',
+    account: kafkaAccountOf('dlq-spec'),
     logger: silentLogger,
   });
   const topic = `${kafkaNamespace}.boxoffice.users`;

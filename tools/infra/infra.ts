@@ -16,6 +16,7 @@ import { waitUntilReady } from './probe.ts';
 import { INFRA_SERVICES, type InfraService } from './services.ts';
 import { readStarted, type ServiceName, type StartedServices, writeStarted } from './state.ts';
 import { importRabbitMqAccounts } from './rabbitmq-accounts.ts';
+import { grantKafkaAccounts } from './kafka-accounts.ts';
 import { repairDeadLetterSupervisor } from './rabbitmq-repair.ts';
 
 export type ServiceReport = {
@@ -88,6 +89,7 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSumm
       repairDeadLetterSupervisor(log);
       importRabbitMqAccounts(log);
     }
+    if (service.name === 'kafka' && report.outcome !== 'failed') await grantKafkaAccounts(log);
     report.seconds = (Date.now() - began) / 1000;
     // Saved after every service, so a failure further down still leaves a record of what to stop.
     writeStarted(started);

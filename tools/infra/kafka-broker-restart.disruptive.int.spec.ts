@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { kafkaAccountOf } from '@boxoffice/config';
 import { UserRegistered } from '@boxoffice/contracts';
 import {
   ConsumerPipeline,
@@ -37,6 +38,7 @@ describe('when the Kafka broker restarts in the middle of a stream of events', (
     transport = new KafkaTransport({
       brokers: broker.brokers,
       clientId: 'restart-spec',
+      account: kafkaAccountOf('restart-spec'),
       consumer: { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
       logger: silentLogger,
     });

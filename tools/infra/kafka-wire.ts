@@ -1,21 +1,25 @@
-// Just enough of the Kafka wire protocol to ask a broker "are you up, and who is in the
-// cluster?" without a client library: ApiVersions v0 and Metadata v4.
+// Just enough of the Kafka wire protocol to ask a broker "are you up, and will you take our
+// sign-in?" without a client library: ApiVersions v0 and SaslHandshake v1.
 //
-// Why not only a TCP connect: a broker opens its port well before it can serve clients (it
-// still has to load its metadata log and register with the controller), and kafkajs fails
-// fast against a broker in that state. A Metadata answer that lists a broker is the point
-// where a client's first call would succeed.
+// Why not only a TCP connect: a port can be taken by something else entirely, and a broker
+// that speaks Kafka may take no SASL (one started before boxoffice's Kafka had accounts). A
+// KRaft broker serves its client listener only once it has registered with the controller, so
+// an answer there is the point where a client's first call would succeed. Nothing past the
+// handshake: before a client has signed in, the broker answers no other request.
 //
 // Every message is a 4-byte big-endian size followed by that many bytes. A request carries
 // header v1 (api_key, api_version, correlation_id, client_id); a response to these
 // non-flexible versions starts with header v0 (correlation_id).
 // Protocol guide: https://kafka.apache.org/protocol.html
 
+import { once } from 'node:events';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import net from 'node:net';
+
 export const API_VERSIONS = 18;
-export const METADATA = 3;
-// Kafka 4 removed Metadata v0-v3 (KIP-896); v4 is the oldest it still answers and the newest
-// that is not "flexible" (compact strings, tagged fields), so it keeps this parser small.
-export const METADATA_VERSION = 4;
+export const SASL_HANDSHAKE = 17;
+/** What boxoffice's clients sign in with. */
+export const SASL_MECHANISM = 'SCRAM-SHA-256';
 
 const CLIENT_ID = Buffer.from('boxoffice-infra-probe');
 
@@ -36,13 +40,23 @@ export function apiVersionsRequest(correlationId: number): Buffer {
   return encodeRequest(API_VERSIONS, 0, correlationId, Buffer.alloc(0));
 }
 
-// Metadata v4 body: topics (an empty array asks for brokers only, where null would list every
-// topic) and allow_auto_topic_creation (false: a probe must never create anything).
-export function metadataRequest(correlationId: number): Buffer {
-  const body = Buffer.alloc(4 + 1);
-  body.writeInt32BE(0, 0);
-  body.writeInt8(0, 4);
-  return encodeRequest(METADATA, METADATA_VERSION, correlationId, body);
+// SaslHandshake v1 body: the mechanism the client wants. A SASL listener answers with error 0 and
+// its mechanisms; a listener without SASL with ILLEGAL_SASL_STATE (34).
+export function saslHandshakeRequest(correlationId: number, mechanism: string): Buffer {
+  const name = Buffer.from(mechanism);
+  const length = Buffer.alloc(2);
+  length.writeInt16BE(name.length);
+  return encodeRequest(SASL_HANDSHAKE, 1, correlationId, Buffer.concat([length, name]));
+}
+
+export type SaslHandshakeResponse = { errorCode: number; mechanisms: string[] };
+
+export function decodeSaslHandshake(bytes: Buffer, correlationId: number): SaslHandshakeResponse {
+  const read = responseReader(bytes, correlationId);
+  const errorCode = read.int16();
+  const mechanisms: string[] = [];
+  for (let i = read.int32(); i > 0; i--) mechanisms.push(read.string() ?? '');
+  return { errorCode, mechanisms };
 }
 
 // True once `bytes` holds a whole size-prefixed response.
@@ -67,39 +81,113 @@ export function decodeApiVersions(bytes: Buffer, correlationId: number): ApiVers
   return { errorCode, apis };
 }
 
-export type Broker = { nodeId: number; host: string; port: number };
-
-export type MetadataResponse = { brokers: Broker[]; clusterId: string | null; controllerId: number };
-
-export function decodeMetadata(bytes: Buffer, correlationId: number): MetadataResponse {
-  const read = responseReader(bytes, correlationId);
-  read.int32(); // throttle_time_ms
-  const brokers: Broker[] = [];
-  for (let i = read.int32(); i > 0; i--) {
-    const broker = { nodeId: read.int32(), host: read.string() ?? '', port: read.int32() };
-    read.string(); // rack
-    brokers.push(broker);
-  }
-  const clusterId = read.string();
-  const controllerId = read.int32();
-  // The topics array follows; we asked for none, so stop here.
-  return { brokers, clusterId, controllerId };
-}
-
 // A cursor over a response body, after checking it answers the request we sent.
-function responseReader(bytes: Buffer, expectedCorrelationId: number) {
+function responseReader(frame: Buffer, expectedCorrelationId: number) {
   let at = 4; // skip the size prefix
-  const int16 = () => ((at += 2), bytes.readInt16BE(at - 2));
-  const int32 = () => ((at += 4), bytes.readInt32BE(at - 4));
+  const int16 = () => ((at += 2), frame.readInt16BE(at - 2));
+  const int32 = () => ((at += 4), frame.readInt32BE(at - 4));
   const string = (): string | null => {
     const length = int16();
     if (length < 0) return null;
     at += length;
-    return bytes.toString('utf8', at - length, at);
+    return frame.toString('utf8', at - length, at);
   };
   const correlationId = int32();
   if (correlationId !== expectedCorrelationId) {
     throw new Error(`answer to request ${correlationId} when ${expectedCorrelationId} was expected`);
   }
-  return { int16, int32, string };
+  const bytes = (): Buffer => {
+    const length = int32();
+    at += Math.max(0, length);
+    return frame.subarray(at - Math.max(0, length), at);
+  };
+  return { int16, int32, string, bytes };
+}
+
+export const SASL_AUTHENTICATE = 36;
+
+/** One connection to a broker that sends a request and waits for its answer, one at a time. */
+export class KafkaWireConnection {
+  private received = Buffer.alloc(0);
+  private waiting: ((frame: Buffer) => void) | undefined;
+  private failed: Error | undefined;
+  private correlationId = 0;
+  private readonly socket: net.Socket;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      if (!this.waiting || !isCompleteResponse(this.received)) return;
+      const size = 4 + this.received.readInt32BE(0);
+      const frame = this.received.subarray(0, size);
+      this.received = this.received.subarray(size);
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve(frame);
+    });
+    socket.on('error', (error) => (this.failed = error));
+  }
+
+  static async open(host: string, port: number): Promise<KafkaWireConnection> {
+    const socket = net.connect(port, host);
+    await once(socket, 'connect');
+    return new KafkaWireConnection(socket);
+  }
+
+  /** Sends `encode(correlationId)` and resolves to the whole answer (size prefix included); rejects if the broker hangs up first. */
+  request(encode: (correlationId: number) => Buffer): Promise<{ bytes: Buffer; correlationId: number }> {
+    const correlationId = ++this.correlationId;
+    return new Promise((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
+      const closed = () => reject(new Error('the broker closed the connection before it answered'));
+      this.socket.once('close', closed);
+      this.waiting = (bytes) => {
+        this.socket.off('close', closed);
+        resolve({ bytes, correlationId });
+      };
+      this.socket.write(encode(correlationId));
+    });
+  }
+
+  /**
+   * Signs in with SASL/SCRAM-SHA-256 (RFC 5802, RFC 7677), as a client library does: the broker
+   * answers nothing else before. Rejects with the broker's reason if it refuses the account.
+   */
+  async signIn(user: string, password: string): Promise<void> {
+    const handshake = await this.request((id) => saslHandshakeRequest(id, SASL_MECHANISM));
+    const { errorCode } = decodeSaslHandshake(handshake.bytes, handshake.correlationId);
+    if (errorCode !== 0) throw new Error(`SaslHandshake failed with Kafka error ${errorCode}`);
+    const nonce = randomBytes(24).toString('base64');
+    const firstBare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${nonce}`;
+    const serverFirst = (await this.authenticate(`n,,${firstBare}`)).toString('utf8');
+    const fields = new Map(serverFirst.split(',').map((field) => [field[0], field.slice(2)]));
+    const serverNonce = fields.get('r') ?? '';
+    if (!serverNonce.startsWith(nonce)) throw new Error('the broker answered the SCRAM sign-in with a nonce that is not ours');
+    const salted = pbkdf2Sync(password, Buffer.from(fields.get('s') ?? '', 'base64'), Number(fields.get('i')), 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    const finalWithoutProof = `c=biws,r=${serverNonce}`;
+    const signature = createHmac('sha256', createHash('sha256').update(clientKey).digest())
+      .update(`${firstBare},${serverFirst},${finalWithoutProof}`)
+      .digest();
+    const proof = Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]));
+    await this.authenticate(`${finalWithoutProof},p=${proof.toString('base64')}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /** SaslAuthenticate v0: one step of the SASL conversation. Its body and its answer's last field are bytes (int32 length). */
+  private async authenticate(message: string): Promise<Buffer> {
+    const data = Buffer.from(message, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(data.length);
+    const answer = await this.request((id) => encodeRequest(SASL_AUTHENTICATE, 0, id, Buffer.concat([length, data])));
+    const read = responseReader(answer.bytes, answer.correlationId);
+    const errorCode = read.int16();
+    const errorMessage = read.string();
+    if (errorCode !== 0) throw new Error(`the broker refused the sign-in: ${errorMessage ?? `Kafka error ${errorCode}`}`);
+    return read.bytes();
+  }
 }

@@ -3,6 +3,7 @@
 // Everything lives in .cache/kafka/ (git-ignored):
 //   libs/               the broker's jars, resolved once from tools/infra/kafka/pom.xml
 //   data/               the KRaft log dir, formatted once; topics and offsets survive restarts
+//   accounts            the SCRAM accounts data/ was formatted with (see formatStorageOnce)
 //   cluster-id          the id data/ was formatted with
 //   server.properties   written from tools/infra/kafka/server.properties.template on every start
 //   server.log          the broker's log (server.log.1 holds the previous run's)
@@ -17,6 +18,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
+import { accountHolders, brokerDefaults, developmentAccountOf } from '../../libs/config/src/brokers.ts';
 import type { HostPort } from './addresses.ts';
 import { run, tail } from './commands.ts';
 import { readIfExists, requireJava, resolveMavenJars } from './jvm.ts';
@@ -144,6 +147,8 @@ function serverProperties(address: HostPort, home: KafkaHome): string {
     port: String(address.port),
     controllerPort: String(controllerPort),
     dataDir: home.data,
+    brokerPassword: BROKER_ACCOUNT.password,
+    operator: brokerDefaults.KAFKA_USERNAME,
   };
   const template = fs.readFileSync(files.template, 'utf8');
   return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
@@ -152,14 +157,36 @@ function serverProperties(address: HostPort, home: KafkaHome): string {
   });
 }
 
+// The broker's own account: it signs in to itself (inter-broker and controller listeners).
+const BROKER_ACCOUNT = { user: 'boxoffice-broker', password: 'broker-development' };
+
+// Every SCRAM account of a development broker: its own, the operator's (tools and specs) and each
+// service's. They are written into the storage when it is formatted.
+function developmentAccounts(): Array<{ user: string; password: string }> {
+  return [
+    BROKER_ACCOUNT,
+    { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD },
+    ...accountHolders.map(developmentAccountOf),
+  ];
+}
+
 // KRaft refuses to start on an unformatted log dir. Formatting stamps it with a cluster id
-// (data/meta.properties), and a formatted dir must never be formatted again or its topics and
-// offsets are gone, so this runs only while meta.properties is missing.
+// (data/meta.properties) and writes the first metadata, the SCRAM accounts among it; a formatted
+// dir must never be formatted again or its topics and offsets are gone, so this runs only while
+// meta.properties is missing, or when the accounts it was formatted with are not today's (a
+// store from before Kafka had accounts): a development broker's events are worth less than a
+// broker nobody can sign in to, and the log line says so.
 function formatStorageOnce(java: string, log: (line: string) => void, home: KafkaHome): void {
-  if (fs.existsSync(path.join(home.data, 'meta.properties'))) return;
+  const accounts = developmentAccounts();
+  const stamp = `${accounts.map(({ user }) => user).join('\n')}\n`;
+  if (fs.existsSync(path.join(home.data, 'meta.properties'))) {
+    if (readIfExists(home.accounts) === stamp) return;
+    log(`  kafka: ${shown(home.data)} was formatted without today's accounts; formatting it again (its topics are dropped)`);
+    fs.rmSync(home.data, { recursive: true, force: true });
+  }
   const clusterId = readIfExists(home.clusterId)?.trim() || newClusterId();
   fs.writeFileSync(home.clusterId, `${clusterId}\n`);
-  log(`  kafka: formatting ${shown(home.data)} for cluster ${clusterId} (once)`);
+  log(`  kafka: formatting ${shown(home.data)} for cluster ${clusterId}, with ${accounts.length} accounts (once)`);
   const format = run(java, [
     ...log4j(),
     '-cp',
@@ -170,8 +197,10 @@ function formatStorageOnce(java: string, log: (line: string) => void, home: Kafk
     clusterId,
     '-c',
     home.serverProperties,
+    ...accounts.flatMap(({ user, password }) => ['--add-scram', `SCRAM-SHA-256=[name=${user},password=${password}]`]),
   ]);
   if (!format.ok) throw new Error(`formatting Kafka storage failed:\n${tail(format.output)}`);
+  fs.writeFileSync(home.accounts, stamp);
 }
 
 // What `kafka-storage.sh random-uuid` prints, without starting a JVM for it: 16 random bytes

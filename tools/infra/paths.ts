@@ -28,6 +28,7 @@ export function kafkaHome(dir: string) {
     dir,
     data: path.join(dir, 'data'),
     clusterId: path.join(dir, 'cluster-id'),
+    accounts: path.join(dir, 'accounts'),
     serverProperties: path.join(dir, 'server.properties'),
     log: path.join(dir, 'server.log'),
     pid: path.join(dir, 'kafka.pid'),

@@ -9,11 +9,11 @@ import { formatAddress, type HostPort } from './addresses.ts';
 import {
   apiVersionsRequest,
   decodeApiVersions,
-  decodeMetadata,
+  decodeSaslHandshake,
   isCompleteResponse,
-  METADATA,
-  METADATA_VERSION,
-  metadataRequest,
+  SASL_HANDSHAKE,
+  SASL_MECHANISM,
+  saslHandshakeRequest,
 } from './kafka-wire.ts';
 
 // ready:   it speaks the protocol and would serve a client now.
@@ -64,8 +64,8 @@ export async function probeRabbitmq(address: HostPort): Promise<ProbeResult> {
   return { state: 'unready', detail: `answered ${JSON.stringify(reply.bytes.toString('latin1', 0, 8))} to an AMQP 0-9-1 header` };
 }
 
-// Ready once the broker answers ApiVersions without error and its Metadata lists at least one
-// broker: the same two calls a Kafka client makes first. See kafka-wire.ts for the bytes.
+// Ready once the broker answers ApiVersions without error and takes a SASL/SCRAM-SHA-256 sign-in,
+// as boxoffice's clients make it; refused if it speaks Kafka without SASL. See kafka-wire.ts for the bytes.
 export async function probeKafka(address: HostPort): Promise<ProbeResult> {
   const versionsReply = await exchange(address, apiVersionsRequest(1), isCompleteResponse);
   if (versionsReply.result) return versionsReply.result;
@@ -73,18 +73,26 @@ export async function probeKafka(address: HostPort): Promise<ProbeResult> {
   if (versions.errorCode !== 0) {
     return { state: 'unready', detail: `ApiVersions failed with Kafka error code ${versions.errorCode}` };
   }
-  const metadataRange = versions.apis.get(METADATA);
-  if (!metadataRange || metadataRange.min > METADATA_VERSION || metadataRange.max < METADATA_VERSION) {
-    return { state: 'unready', detail: `broker does not answer Metadata v${METADATA_VERSION} (this probe's only version)` };
-  }
+  const handshakeRange = versions.apis.get(SASL_HANDSHAKE);
+  if (!handshakeRange || handshakeRange.max < 1) return { state: 'unready', detail: 'broker does not answer SaslHandshake v1' };
 
-  const metadataReply = await exchange(address, metadataRequest(2), isCompleteResponse);
-  if (metadataReply.result) return metadataReply.result;
-  const metadata = decodeMetadata(metadataReply.bytes, 2);
-  if (metadata.brokers.length === 0) return { state: 'unready', detail: 'no broker has registered yet' };
-  const brokers = metadata.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(', ');
-  return { state: 'ready', detail: `cluster ${metadata.clusterId}, brokers ${brokers}` };
+  const handshakeReply = await exchange(address, saslHandshakeRequest(2, SASL_MECHANISM), isCompleteResponse);
+  if (handshakeReply.result) return handshakeReply.result;
+  const { errorCode, mechanisms } = decodeSaslHandshake(handshakeReply.bytes, 2);
+  if (errorCode === 0) return { state: 'ready', detail: `takes ${SASL_MECHANISM} sign-ins` };
+  if (errorCode === ILLEGAL_SASL_STATE) {
+    return {
+      state: 'refused',
+      detail: 'speaks Kafka without SASL: a broker from before boxoffice had Kafka accounts? npm run infra:down, then infra:up again',
+    };
+  }
+  return {
+    state: 'refused',
+    detail: `takes ${mechanisms.join(', ') || 'no SASL mechanism'}, not ${SASL_MECHANISM} (Kafka error ${errorCode})`,
+  };
 }
+
+const ILLEGAL_SASL_STATE = 34;
 
 export type WaitOptions = {
   timeoutMs: number;

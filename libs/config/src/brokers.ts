@@ -14,6 +14,9 @@ export const brokerDefaults = {
   /** The project's vhost, as the operator's account (guest, the broker's own): tools and specs. Each service has an account of its own (`serviceBrokerUrl`). */
   RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672/boxoffice',
   KAFKA_BROKERS: '127.0.0.1:9092',
+  /** The operator's SASL/SCRAM account on Kafka, a super user: tools and specs. Each service has an account of its own (`kafkaAccountOf`). */
+  KAFKA_USERNAME: 'boxoffice-operator',
+  KAFKA_PASSWORD: 'operator-development',
   /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
   ACTIVEMQ_URL: 'amqp://boxoffice:boxoffice@127.0.0.1:61617',
   /** ElasticMQ standing in for SQS. */
@@ -32,9 +35,10 @@ export function brokerAddress(setting: keyof typeof brokerDefaults, environment:
 export const accountHolders = ['checkout', 'billing', 'email', 'analytics', 'audit'] as const;
 
 /**
- * A service's development account on RabbitMQ: infra:up creates it, with the permissions the
- * catalog gives the service (tools/infra/rabbitmq/definitions.json, written by npm run
- * brokers:accounts). Production refuses it, as it refuses guest.
+ * A service's development account on RabbitMQ and on Kafka: infra:up creates it, with the
+ * permissions the catalog gives the service (tools/infra/rabbitmq/definitions.json and
+ * tools/infra/kafka/acls.json, written by npm run brokers:accounts). Production refuses it, as it
+ * refuses guest.
  */
 export function developmentAccountOf(service: string): { readonly user: string; readonly password: string } {
   return { user: `boxoffice-${service}`, password: `${service}-development` };
@@ -45,10 +49,22 @@ export function developmentAccountOf(service: string): { readonly user: string; 
  * service's own development account; for a tool (a name that holds no account), the operator's.
  */
 export function serviceBrokerUrl(setting: 'RABBITMQ_URL', service: string): string {
-  if (!(accountHolders as ReadonlyArray<string>).includes(service)) return brokerDefaults[setting];
+  if (!holdsAccount(service)) return brokerDefaults[setting];
   const url = new URL(brokerDefaults[setting]);
   const { user, password } = developmentAccountOf(service);
   url.username = encodeURIComponent(user);
   url.password = encodeURIComponent(password);
   return url.toString();
+}
+
+/** Whether a name is a service's (it holds accounts of its own) rather than a tool's. */
+function holdsAccount(name: string): boolean {
+  return (accountHolders as ReadonlyArray<string>).includes(name);
+}
+
+/** The Kafka account a service signs in with when the environment does not say: its own development account; for a tool, the operator's. */
+export function kafkaAccountOf(service: string): { readonly user: string; readonly password: string } {
+  return holdsAccount(service)
+    ? developmentAccountOf(service)
+    : { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD };
 }

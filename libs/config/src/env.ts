@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { brokerDefaults, commandTransports, eventTransports, serviceBrokerUrl } from './brokers.js';
+import { brokerDefaults, commandTransports, eventTransports, kafkaAccountOf, serviceBrokerUrl } from './brokers.js';
 
 // Building blocks for the services' configuration schemas. Every default points at 127.0.0.1,
 // so a service runs natively without a .env file; docker-compose.yml overrides them.
@@ -90,6 +90,13 @@ export function serviceEnv(service: string, port: number) {
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
     RABBITMQ_URL: env.url(['amqp:', 'amqps:'], serviceBrokerUrl('RABBITMQ_URL', service)),
     KAFKA_BROKERS: env.hostPorts(brokerDefaults.KAFKA_BROKERS),
+    /**
+     * The service's SASL/SCRAM-SHA-256 account on Kafka, whose ACLs (generated from the catalog)
+     * say which topics it may write and read. Unset: the service's development account, which
+     * infra:up creates and production refuses.
+     */
+    KAFKA_USERNAME: z.string().min(1).default(kafkaAccountOf(service).user),
+    KAFKA_PASSWORD: z.string().min(1).default(kafkaAccountOf(service).password),
     /**
      * Which broker carries commands (point to point: Billing's work queue) and which stream
      * carries events (pub/sub: the topics Email, Analytics and Audit read). Every service of one

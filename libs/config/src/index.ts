@@ -7,6 +7,7 @@ export {
   commandTransports,
   developmentAccountOf,
   eventTransports,
+  kafkaAccountOf,
   serviceBrokerUrl,
   transportNames,
 } from './brokers.js';

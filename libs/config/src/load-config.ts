@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountHolders, brokerDefaults, developmentAccountOf } from './brokers.js';
+import { accountHolders, brokerDefaults, developmentAccountOf, kafkaAccountOf } from './brokers.js';
 import { developmentSecrets } from './env.js';
 
 /** Thrown when the environment does not fit a service's schema; its message is one line per problem. */
@@ -48,6 +48,9 @@ const developmentAccounts = [
   ...accountHolders.map((service) => ({ setting: 'RABBITMQ_URL' as const, ...developmentAccountOf(service) })),
 ].map((account) => ({ ...account, transport: account.setting === 'RABBITMQ_URL' ? 'rabbitmq' : 'activemq' }));
 
+/** Kafka's development accounts: the operator's and each service's (infra:up creates them). */
+const developmentKafkaAccounts = [kafkaAccountOf('operator'), ...accountHolders.map(kafkaAccountOf)];
+
 /** What a production configuration must not hold, one line each; none outside production. */
 export function refusedInProduction(config: Record<string, unknown>): string[] {
   if (config.NODE_ENV !== 'production') return [];
@@ -63,6 +66,13 @@ export function refusedInProduction(config: Record<string, unknown>): string[] {
     if (decodeURIComponent(url.username) === user && decodeURIComponent(url.password) === password)
       refused.push(`${setting} uses the broker's development account "${user}"; give the service an account of its own`);
   }
+  if (
+    transports.includes('kafka') &&
+    developmentKafkaAccounts.some(({ user, password }) => config.KAFKA_USERNAME === user && config.KAFKA_PASSWORD === password)
+  )
+    refused.push(
+      `KAFKA_USERNAME and KAFKA_PASSWORD are the development account "${String(config.KAFKA_USERNAME)}"; give the service an account of its own`,
+    );
   return refused;
 }
 

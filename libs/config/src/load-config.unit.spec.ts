@@ -61,6 +61,8 @@ describe('loadConfig', () => {
       ADMIN_API_KEY: 'an-operator-key-of-ours',
       BILLING_API_TOKEN: 'a-service-token-of-ours',
       RABBITMQ_URL: 'amqp://billing:s3cret-pass@rabbitmq:5672',
+      KAFKA_USERNAME: 'billing',
+      KAFKA_PASSWORD: 'an-other-s3cret',
     };
 
     it('refuses the development secrets and the development broker accounts, all in one line that shows no secret', () => {
@@ -75,7 +77,8 @@ describe('loadConfig', () => {
         'refused in production (NODE_ENV=production): ' +
           'ADMIN_API_KEY is the development default; set a secret of your own; ' +
           'BILLING_API_TOKEN is the development default; set a secret of your own; ' +
-          'RABBITMQ_URL uses the broker\'s development account "boxoffice-billing"; give the service an account of its own',
+          'RABBITMQ_URL uses the broker\'s development account "boxoffice-billing"; give the service an account of its own; ' +
+          'KAFKA_USERNAME and KAFKA_PASSWORD are the development account "boxoffice-billing"; give the service an account of its own',
       );
       for (const secret of Object.values(developmentSecrets)) expect(message).not.toContain(secret);
     });
@@ -93,6 +96,12 @@ describe('loadConfig', () => {
       expect(() => loadConfig(withToken, { ...own, RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672/boxoffice' })).toThrow(
         /RABBITMQ_URL uses the broker's development account "guest"/,
       );
+      expect(() => loadConfig(withToken, { ...own, KAFKA_USERNAME: 'boxoffice-operator', KAFKA_PASSWORD: 'operator-development' })).toThrow(
+        /KAFKA_USERNAME and KAFKA_PASSWORD are the development account "boxoffice-operator"/,
+      );
+      expect(() =>
+        loadConfig(withToken, { ...own, EVENT_TRANSPORT: 'nats', KAFKA_USERNAME: undefined, KAFKA_PASSWORD: undefined }),
+      ).not.toThrow();
       // The same user with a password of its own is an account of its own (compose's).
       expect(() => loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://boxoffice:compose-pw@artemis:61617' })).not.toThrow();
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { brokerAddress } from '@boxoffice/config';
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
 import { queues, topics } from '@boxoffice/contracts';
 import { defaultRetryPolicy, Routing, silentLogger } from '@boxoffice/messaging';
 import { createKafkaClient, deadLetterTopicOf, KafkaTopics, withAdmin } from '@boxoffice/messaging-kafka';
@@ -9,8 +9,9 @@ import { deleteNamespace } from './namespace-cleanup.js';
 
 const rabbitMqUrl = brokerAddress('RABBITMQ_URL');
 const kafka = createKafkaClient({
-  brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  brokers: brokerAddress('KAFKA_BROKERS').split(','),
   clientId: 'cleanup-spec',
+  account: kafkaAccountOf('cleanup-spec'),
   logger: silentLogger,
 });
 

@@ -1,7 +1,30 @@
 import { loadConfig, serviceEnv } from '@boxoffice/config';
 import { defaultRetryPolicy, defaultTransports, Routing, silentLogger, type TransportChoice } from '@boxoffice/messaging';
+import { createKafkaClient, grantKafkaAcls, kafkaAcls, revokeKafkaAcls, withAdmin } from '@boxoffice/messaging-kafka';
 import { brokerSettings, createTransport } from '@boxoffice/platform';
 import { z } from 'zod';
+
+/**
+ * Lets the services of one namespaced system do on the brokers what the catalog lets them do.
+ * RabbitMQ's permissions are patterns that take any namespace already (infra:up imports them);
+ * Kafka's ACLs name topics and groups exactly, so each namespace gets its own, granted with the
+ * operator's account. deleteNamespace revokes them.
+ */
+export async function grantNamespace(namespace: string, transports: TransportChoice = defaultTransports): Promise<void> {
+  if (!Object.values(transports).includes('kafka')) return;
+  await withOperatorKafka(namespace, (admin) => grantKafkaAcls(admin, kafkaAcls({ namespace })));
+}
+
+async function withOperatorKafka(namespace: string, work: Parameters<typeof withAdmin>[1]): Promise<void> {
+  const brokers = brokerSettings(loadConfig(z.object(serviceEnv('cleanup', 1))));
+  const kafka = createKafkaClient({
+    brokers: brokers.kafkaBrokers,
+    clientId: `grants-${namespace}`,
+    account: brokers.kafkaAccount,
+    logger: silentLogger,
+  });
+  await withAdmin(kafka, work);
+}
 
 /**
  * Deletes what the services of one namespaced system made on the shared brokers of the
@@ -30,6 +53,7 @@ export async function deleteNamespace(namespace: string, transports: TransportCh
       } finally {
         await transport.close();
       }
+      if (name === 'kafka') await withOperatorKafka(namespace, (admin) => revokeKafkaAcls(admin, kafkaAcls({ namespace })));
     }),
   );
 }

@@ -1,7 +1,7 @@
 import { dropDatabase, withDatabase } from '@boxoffice/database';
 import { defaultTransports, Routing, type TransportChoice } from '@boxoffice/messaging';
 import { uniqueName } from '@boxoffice/testing';
-import { deleteNamespace } from './namespace-cleanup.js';
+import { deleteNamespace, grantNamespace } from './namespace-cleanup.js';
 import { startServiceProcess, type ServiceProcess, type StartOptions } from './service-process.js';
 
 const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -9,12 +9,14 @@ const server = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1
 /**
  * A copy of boxoffice for one end-to-end spec: its services as processes, each with a database
  * of its own, all under one BOXOFFICE_NAMESPACE so that its queues, topics and consumer groups
- * are its own too. `teardown` stops every process, drops the databases and deletes the queues,
- * topics and consumer groups of the namespace.
+ * are its own too, with the permissions the catalog gives each service on them. `teardown` stops
+ * every process, drops the databases and deletes the queues, topics, consumer groups and
+ * permissions of the namespace.
  */
 export class TestSystem {
   readonly namespace = uniqueName('e2e');
   private readonly running: ServiceProcess[] = [];
+  private granted: Promise<void> | undefined;
 
   /**
    * Specs run side by side, each with several services, against one PostgreSQL: small pools keep
@@ -31,6 +33,8 @@ export class TestSystem {
    * resolves once its /health/ready answers, or the check `options.waitFor` names.
    */
   async start(service: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServiceProcess> {
+    // Its services sign in with their own accounts: the namespace's permissions come first.
+    await (this.granted ??= grantNamespace(this.namespace, this.transports));
     const instance = await startServiceProcess(
       service,
       {

@@ -1,5 +1,6 @@
 export { KafkaTransport, type KafkaTransportOptions } from './kafka.transport.js';
-export { createKafkaClient, withAdmin, type KafkaClientOptions } from './kafka.client.js';
+export { createKafkaClient, withAdmin, type KafkaAccount, type KafkaClientOptions } from './kafka.client.js';
+export { grantKafkaAcls, kafkaAcls, kafkaPrincipalOf, revokeKafkaAcls, type KafkaAcl, type KafkaOperation } from './kafka.acls.js';
 export type { KafkaLogLevel } from './kafka.logger.js';
 export { deadLetterTopicOf, isDeadLetterTopic, KafkaTopics, type TopicSpec } from './kafka.topics.js';
 export { KafkaDeadLetterHeaders } from './kafka.headers.js';

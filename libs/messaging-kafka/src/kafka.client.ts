@@ -12,17 +12,26 @@ export interface KafkaClientOptions {
   readonly logLevel?: KafkaLogLevel;
   /** Where kafkajs's logs go. Default `console`, as kafkajs itself does, so broker trouble is never silent. */
   readonly logger?: Logger;
+  /** The SASL/SCRAM-SHA-256 account to sign in with (the broker's ACLs say what it may do); none for a broker without authentication. */
+  readonly account?: KafkaAccount;
+}
+
+/** A user and password on the broker (SCRAM-SHA-256: the password never crosses the wire). */
+export interface KafkaAccount {
+  readonly user: string;
+  readonly password: string;
 }
 
 /**
  * Builds the kafkajs client every other class in this lib takes. One per process is enough: the
  * publisher, consumers and admin tools each open their own connections from it.
  */
-export function createKafkaClient({ brokers, clientId, logLevel = 'warn', logger = console }: KafkaClientOptions): Kafka {
+export function createKafkaClient({ brokers, clientId, logLevel = 'warn', logger = console, account }: KafkaClientOptions): Kafka {
   applyKafkaJsRequestQueueFix();
   return new kafkajs.Kafka({
     brokers: [...brokers],
     clientId,
+    ...(account && { sasl: { mechanism: 'scram-sha-256', username: account.user, password: account.password } }),
     logLevel: kafkaLogLevels[logLevel],
     logCreator: kafkaLogCreator(logger),
   });

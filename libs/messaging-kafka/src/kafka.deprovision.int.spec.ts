@@ -5,10 +5,25 @@ import { readGroupLag } from './kafka.lag.js';
 import { KafkaReplay } from './kafka.replay.js';
 import { deadLetterTopicOf, KafkaTopics } from './kafka.topics.js';
 import { KafkaTransport } from './kafka.transport.js';
-import { brokers, deleteGroups, fastGroup, pipelineDatabase, RecordingHandler, testConsumer, testEvent } from './testing/kafka.fixtures.js';
+import {
+  brokers,
+  operatorAccount,
+  deleteGroups,
+  fastGroup,
+  pipelineDatabase,
+  RecordingHandler,
+  testConsumer,
+  testEvent,
+} from './testing/kafka.fixtures.js';
 
 describe('deprovisioning a channel on Kafka', () => {
-  const transport = new KafkaTransport({ brokers, clientId: 'deprovision-spec', partitions: 1, consumer: fastGroup });
+  const transport = new KafkaTransport({
+    brokers,
+    account: operatorAccount,
+    clientId: 'deprovision-spec',
+    partitions: 1,
+    consumer: fastGroup,
+  });
   const topic = uniqueName('deprovision_topic');
   // Its name starts with the topic's, so its dead letters look like the topic's to a prefix.
   const longer = `${topic}.kept`;

@@ -6,7 +6,7 @@ import { KafkaDeadLetters } from './kafka.dead-letters.js';
 import { whileKafkaSettles } from './kafka.propagation.js';
 import { deadLetterTopicOf, KafkaTopics } from './kafka.topics.js';
 import { KafkaTransport } from './kafka.transport.js';
-import { brokers, deleteGroups, testKafka } from './testing/kafka.fixtures.js';
+import { brokers, operatorAccount, deleteGroups, testKafka } from './testing/kafka.fixtures.js';
 
 // What the metrics read to warn before a record expires (docs/observability.md): a group's lag in
 // time per partition against the topic's retention, and the oldest dead letter against its
@@ -20,7 +20,7 @@ const recordAt = (at: number, value: string): Message => ({ key: value, value, t
 
 const kafka = testKafka('expiry-spec');
 const topics = new KafkaTopics(kafka);
-const transport = new KafkaTransport({ brokers, clientId: 'expiry-spec' });
+const transport = new KafkaTransport({ brokers, account: operatorAccount, clientId: 'expiry-spec' });
 const topic = uniqueName('expiry_spec');
 const group = uniqueName('expiry_group');
 const deadLetterTopic = deadLetterTopicOf(topic, group);

@@ -3,7 +3,7 @@ import { silentLogger } from '@boxoffice/messaging';
 import { TcpFaultProxy } from '@boxoffice/testing';
 import { createKafkaClient } from './kafka.client.js';
 import { KafkaPublisher } from './kafka.publisher.js';
-import { brokers, testEvent } from './testing/kafka.fixtures.js';
+import { brokers, operatorAccount, testEvent } from './testing/kafka.fixtures.js';
 
 describe('publishing to Kafka', () => {
   describe('when the broker stops answering', () => {
@@ -15,7 +15,9 @@ describe('publishing to Kafka', () => {
       // Every connection is accepted and never answered, as a partition or a hung broker looks.
       silence.set('blackhole');
       const address = `127.0.0.1:${await silence.start()}`;
-      publisher = new KafkaPublisher(createKafkaClient({ brokers: [address], clientId: 'publisher-deadline-spec', logger: silentLogger }));
+      publisher = new KafkaPublisher(
+        createKafkaClient({ brokers: [address], clientId: 'publisher-deadline-spec', account: operatorAccount, logger: silentLogger }),
+      );
     });
     afterAll(async () => {
       await publisher.disconnect().catch(() => {});

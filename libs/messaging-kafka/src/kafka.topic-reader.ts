@@ -11,6 +11,9 @@ export interface TopicRecord {
   readonly timestamp: string;
 }
 
+/** The start of every throwaway group's name: a service's account may join such groups (kafka.acls.ts). */
+export const readerGroupPrefix = 'boxoffice-reader-';
+
 /**
  * Reads every record a topic holds right now, oldest first per partition, and stops at the high
  * watermark it saw when it began. kafkajs can only fetch as a group member, so this joins a
@@ -22,7 +25,7 @@ export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 15
   try {
     const ends = await highWatermarksToRead(admin, topic);
     if (ends.size === 0) return [];
-    const groupId = `boxoffice-reader-${randomUUID()}`;
+    const groupId = `${readerGroupPrefix}${randomUUID()}`;
     try {
       return await readUpTo(kafka, groupId, topic, ends, timeoutMs);
     } finally {

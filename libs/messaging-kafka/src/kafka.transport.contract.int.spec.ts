@@ -3,7 +3,7 @@ import { uniqueName } from '@boxoffice/testing';
 import { withAdmin } from './kafka.client.js';
 import { KafkaTopics } from './kafka.topics.js';
 import { KafkaTransport } from './kafka.transport.js';
-import { brokers, fastGroup } from './testing/kafka.fixtures.js';
+import { brokers, operatorAccount, fastGroup } from './testing/kafka.fixtures.js';
 
 describeTransportContract({
   name: 'kafka',
@@ -11,7 +11,13 @@ describeTransportContract({
   tellsDeadLetterAge: true,
   async channel(_policy, name) {
     const topic = name ?? uniqueName('contract_topic');
-    const transport = new KafkaTransport({ brokers, clientId: 'contract-spec', partitions: 3, consumer: fastGroup });
+    const transport = new KafkaTransport({
+      brokers,
+      account: operatorAccount,
+      clientId: 'contract-spec',
+      partitions: 3,
+      consumer: fastGroup,
+    });
     await transport.connect();
     return {
       transport,

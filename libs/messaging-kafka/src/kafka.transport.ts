@@ -9,7 +9,7 @@ import type {
   Transport,
 } from '@boxoffice/messaging';
 import type { Kafka } from 'kafkajs';
-import { createKafkaClient, withAdmin } from './kafka.client.js';
+import { createKafkaClient, withAdmin, type KafkaAccount } from './kafka.client.js';
 import { KafkaConsumer, type KafkaConsumerOptions } from './kafka.consumer.js';
 import { KafkaDeadLetters } from './kafka.dead-letters.js';
 import { readTopicDepth } from './kafka.lag.js';
@@ -21,6 +21,8 @@ export interface KafkaTransportOptions extends TransportOptions {
   readonly brokers: ReadonlyArray<string>;
   /** Shown in the broker's view of the group and connections: the service. */
   readonly clientId: string;
+  /** The service's SASL/SCRAM account; none for a broker without authentication. */
+  readonly account?: KafkaAccount;
   /** Partitions of the topics `provision` creates. Default 3. */
   readonly partitions?: number;
   /** How long the topics keep events, so a projection can be rebuilt by replaying them. Default 7 days. */
@@ -42,7 +44,12 @@ export class KafkaTransport extends BrokerTransport<KafkaConsumer> implements Tr
 
   constructor(private readonly options: KafkaTransportOptions) {
     super('kafka', options);
-    this.kafka = createKafkaClient({ brokers: [...options.brokers], clientId: options.clientId, logger: this.logger });
+    this.kafka = createKafkaClient({
+      brokers: [...options.brokers],
+      clientId: options.clientId,
+      account: options.account,
+      logger: this.logger,
+    });
     this.publisher = new KafkaPublisher(this.kafka);
   }
 

@@ -8,6 +8,8 @@ export interface BrokerSettings {
   readonly namespace: string;
   readonly rabbitmqUrl: string;
   readonly kafkaBrokers: ReadonlyArray<string>;
+  /** `KAFKA_USERNAME` and `KAFKA_PASSWORD`: the service's SASL/SCRAM account, whose ACLs say what it may write and read. */
+  readonly kafkaAccount: { readonly user: string; readonly password: string };
   /**
    * How long the Kafka group waits for a silent member before moving its partitions
    * (`KAFKA_SESSION_TIMEOUT_MS`, default 10 s: see serviceEnv in libs/config for why). The
@@ -35,6 +37,8 @@ export interface BrokerConfig {
   readonly BOXOFFICE_NAMESPACE: string;
   readonly RABBITMQ_URL: string;
   readonly KAFKA_BROKERS: ReadonlyArray<string>;
+  readonly KAFKA_USERNAME: string;
+  readonly KAFKA_PASSWORD: string;
   readonly KAFKA_SESSION_TIMEOUT_MS: number;
   readonly ACTIVEMQ_URL: string;
   readonly SQS_ENDPOINT: string;
@@ -53,6 +57,7 @@ export function brokerSettings(config: BrokerConfig): BrokerSettings {
     namespace: config.BOXOFFICE_NAMESPACE,
     rabbitmqUrl: config.RABBITMQ_URL,
     kafkaBrokers: config.KAFKA_BROKERS,
+    kafkaAccount: { user: config.KAFKA_USERNAME, password: config.KAFKA_PASSWORD },
     kafkaSessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     activemqUrl: config.ACTIVEMQ_URL,
     sqsEndpoint: config.SQS_ENDPOINT,

@@ -64,6 +64,7 @@ export function createTransport(name: TransportName, setup: TransportSetup): Tra
       return new KafkaTransport({
         brokers: brokers.kafkaBrokers,
         clientId: client,
+        account: brokers.kafkaAccount,
         partitions: setup.partitions ?? 3,
         consumer: {
           sessionTimeoutMs: brokers.kafkaSessionTimeoutMs,

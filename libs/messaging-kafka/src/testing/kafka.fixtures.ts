@@ -1,18 +1,27 @@
 // Shared by this lib's specs only (not exported from the lib): the broker address, a test event,
 // and the short timings that keep consumer-group tests fast.
+import { brokerAddress, brokerDefaults } from '@boxoffice/config';
 import type { Envelope } from '@boxoffice/contracts';
 import { EnvelopeFactory, Outcome } from '@boxoffice/messaging';
 import type { HandlerOutcome, MessageHandler, OutgoingMessage, RetryPolicy, SqlExecutor } from '@boxoffice/messaging';
 import { numberedMessage, numberedPipeline, type Numbered } from '@boxoffice/messaging-contract';
 import { createTestDatabase, uniqueName, type TestDatabase } from '@boxoffice/testing';
 import type { Kafka } from 'kafkajs';
-import { createKafkaClient } from '../kafka.client.js';
+import { createKafkaClient, type KafkaAccount } from '../kafka.client.js';
 import { KafkaConsumer, type KafkaConsumerOptions } from '../kafka.consumer.js';
 
-export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+export const brokers = brokerAddress('KAFKA_BROKERS')
+  .split(',')
+  .map((broker) => broker.trim());
+
+/** The operator's account (a super user), as the tools sign in: these specs test the transport, not the ACLs. */
+export const operatorAccount: KafkaAccount = {
+  user: process.env.KAFKA_USERNAME || brokerDefaults.KAFKA_USERNAME,
+  password: process.env.KAFKA_PASSWORD || brokerDefaults.KAFKA_PASSWORD,
+};
 
 export function testKafka(clientId: string): Kafka {
-  return createKafkaClient({ brokers, clientId, logLevel: 'error' });
+  return createKafkaClient({ brokers, clientId, logLevel: 'error', account: operatorAccount });
 }
 
 export const TestEvent = numberedMessage('KafkaTestEvent', 'event');

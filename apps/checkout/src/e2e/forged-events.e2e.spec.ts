@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
+import { PaymentCaptured, type ServiceName } from '@boxoffice/contracts';
+import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
+import { EnvelopeFactory, silentLogger } from '@boxoffice/messaging';
+import { KafkaTransport } from '@boxoffice/messaging-kafka';
+import { waitFor } from '@boxoffice/testing';
+import { randomUUID } from 'node:crypto';
+import { CheckoutApi } from './checkout-api.js';
+
+// Who may speak on the event log: Checkout confirms an order when PaymentCaptured arrives on the
+// payments topic, so anyone who could write there could confirm an unpaid order (and have Email
+// mail a receipt). Each service signs in to Kafka with its own account, whose ACLs come from the
+// catalog: only Billing may write payments. Billing is not running here, so the order waits.
+describe('a PaymentCaptured nobody paid for', () => {
+  const system = new TestSystem();
+  const transports: KafkaTransport[] = [];
+  let checkout: ServiceProcess;
+  let api: CheckoutApi;
+  let orderId: string;
+  let concertId: string;
+
+  /** A Kafka client with a service's own development account, as any process holding its password could make. */
+  async function speakingAs(service: ServiceName): Promise<KafkaTransport> {
+    const transport = new KafkaTransport({
+      brokers: brokerAddress('KAFKA_BROKERS').split(','),
+      clientId: `forger-as-${service}`,
+      account: kafkaAccountOf(service),
+      logger: silentLogger,
+    });
+    transports.push(transport);
+    await transport.connect();
+    return transport;
+  }
+  const paymentCaptured = () => {
+    const envelope = new EnvelopeFactory('billing').create(PaymentCaptured, {
+      orderId,
+      concertId,
+      quantity: 1,
+      amountCents: 4_500,
+      paymentId: randomUUID(),
+    });
+    return [{ envelope, destination: system.routing.destinationOf(PaymentCaptured, envelope.payload) }];
+  };
+
+  beforeAll(async () => {
+    checkout = await system.start('checkout');
+    api = new CheckoutApi(checkout.url);
+    concertId = await api.scheduleConcert(10);
+    const placed = await api.placeOrder(concertId, 1);
+    expect(placed.status).toBe(202);
+    orderId = ((await placed.json()) as { orderId: string }).orderId;
+  });
+  afterAll(async () => {
+    await Promise.all(transports.map((transport) => transport.close()));
+    await system.teardown();
+  });
+
+  it.each(['checkout', 'email'] as const)(
+    'is refused by the broker when %s’s account sends it, and the order stays pending',
+    async (service) => {
+      const forger = await speakingAs(service);
+      await expect(forger.publish(paymentCaptured())).rejects.toThrow(/authoriz/i);
+      await expect(api.order(orderId)).resolves.toMatchObject({ status: 'PENDING' });
+    },
+  );
+
+  it('confirms the order when Billing’s account sends it: the same message, only the account differs', async () => {
+    const billing = await speakingAs('billing');
+    await billing.publish(paymentCaptured());
+    await waitFor(
+      () => api.order(orderId),
+      (order) => order.status === 'CONFIRMED',
+      { description: 'the order to be confirmed' },
+    );
+  });
+});
