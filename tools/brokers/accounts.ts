@@ -3,14 +3,18 @@
 //   tools/infra/rabbitmq/definitions.json  this machine's RabbitMQ: infra:up imports it
 //                                          (rabbitmqctl import_definitions) on every run
 //   docker/rabbitmq/definitions.json       compose's RabbitMQ, loaded at boot
-// each service's ACLs on Kafka (libs/messaging-kafka's kafka.acls.ts), as a list of grants:
+// each service's ACLs on Kafka (libs/messaging-kafka's kafka.acls.ts), with its accounts:
 //   tools/infra/kafka/acls.json            this machine's Kafka: infra:up grants them on every run
+//                                          (kafka.ts formats its storage with the accounts)
+//   docker/kafka/accounts                  compose's Kafka: the SCRAM accounts its storage is
+//                                          formatted with (docker/kafka/start.sh)
+//   docker/kafka/grant-acls.sh             compose's kafka-acls job: kafka-acls.sh, once per grant
 // and the IAM policy each service needs on real SQS and Kinesis, in those libs' READMEs (between
 // the `iam-policies` markers). All are written by `npm run brokers:accounts` and never by hand;
 // accounts.unit.spec.ts fails when a committed one is not what the catalog says.
-import { accountHolders, developmentAccountOf } from '@boxoffice/config';
+import { accountHolders, brokerDefaults, developmentAccountOf } from '@boxoffice/config';
 import type { ServiceName } from '@boxoffice/contracts';
-import { kafkaAcls } from '@boxoffice/messaging-kafka';
+import { kafkaAcls, kafkaPrincipalOf } from '@boxoffice/messaging-kafka';
 import { kinesisPolicies } from '@boxoffice/messaging-kinesis';
 import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
 import { sqsPolicies } from '@boxoffice/messaging-sqs';
@@ -102,6 +106,93 @@ export const kafkaAclsFile = new URL('../infra/kafka/acls.json', import.meta.url
 export function kafkaAclsText(): string {
   return `${JSON.stringify(kafkaAcls(), null, 2)}\n`;
 }
+
+/**
+ * Compose's own Kafka account of a service (its containers run with NODE_ENV=production, which
+ * refuses the development ones), and of compose's operator (the Kafka UI, the ACL job).
+ */
+export const composeKafkaAccountOf = (name: ServiceName | 'operator') => ({ user: name, password: `compose-${name}-kafka-password` });
+
+/** Every SCRAM account of compose's Kafka, one `--add-scram` argument a line (docker-compose.yml's JAAS settings name the broker's). */
+export function composeKafkaAccountsText(): string {
+  const accounts = [
+    { user: 'boxoffice-broker', password: 'compose-broker-kafka-password' },
+    { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD },
+    composeKafkaAccountOf('operator'),
+    ...accountHolders.flatMap((service) => [developmentAccountOf(service), composeKafkaAccountOf(service)]),
+  ];
+  return accounts.map(({ user, password }) => `SCRAM-SHA-256=[name=${user},password=${password}]\n`).join('');
+}
+
+/**
+ * The kafka-acls.sh commands that grant compose's ACLs: each service's grants, to its development
+ * account and its compose account alike. One command per grant and both principals, so that the
+ * job starts as few JVMs as it can.
+ */
+export function composeGrantAclsText(): string {
+  const acls = kafkaAcls({ principalsOf: (service) => [kafkaPrincipalOf(service), `User:${composeKafkaAccountOf(service).user}`] });
+  // The principals of each resource with the same operations, then the resources of each such set.
+  const byResource = groupBy(acls, (acl) => [acl.resource, acl.pattern, acl.name, acl.operations]);
+  const commands = [
+    ...groupBy(
+      [...byResource.values()].map((same) => ({ ...same[0], principals: same.map((acl) => acl.principal) })),
+      (grant) => [grant.resource, grant.pattern, grant.principals, grant.operations],
+    ).values(),
+  ].map((same) =>
+    [
+      'kafka-acls --add',
+      ...same[0].principals.map((principal) => `--allow-principal ${principal}`),
+      ...same[0].operations.map((operation) => `--operation ${operation}`),
+      `--resource-pattern-type ${same[0].pattern}`,
+      ...same.map((grant) => `--${grant.resource} ${grant.name}`),
+    ].join(' '),
+  );
+  return [
+    '#!/usr/bin/env bash',
+    "# Written from the catalog by `npm run brokers:accounts`; do not edit. Run by compose's kafka-acls job.",
+    'set -euo pipefail',
+    'kafka-acls() { /opt/kafka/bin/kafka-acls.sh --bootstrap-server kafka:29092 --command-config /boxoffice/operator.properties "$@" > /dev/null; }',
+    ...commands,
+    `echo "granted the catalog's ${acls.length} ACLs in ${commands.length} commands"`,
+    '',
+  ].join('\n');
+}
+
+/** The items under each key, in the order the keys first appear. */
+function groupBy<T>(items: ReadonlyArray<T>, keyOf: (item: T) => unknown): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = JSON.stringify(keyOf(item));
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
+}
+
+/** How compose's operator signs in, for Kafka's own command-line tools (the ACL job). */
+export function composeOperatorPropertiesText(): string {
+  const { user, password } = composeKafkaAccountOf('operator');
+  return [
+    "# Written by `npm run brokers:accounts`; do not edit. Compose's operator account on its Kafka, for its command-line tools.",
+    'security.protocol=SASL_PLAINTEXT',
+    'sasl.mechanism=SCRAM-SHA-256',
+    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`,
+    '',
+  ].join('\n');
+}
+
+/** Where compose's Kafka files are committed. */
+export const composeKafkaFiles = {
+  accounts: new URL('../../docker/kafka/accounts', import.meta.url),
+  grantAcls: new URL('../../docker/kafka/grant-acls.sh', import.meta.url),
+  operator: new URL('../../docker/kafka/operator.properties', import.meta.url),
+} as const;
+
+/** The text of each of compose's Kafka files, as committed. */
+export const composeKafkaTexts: Record<keyof typeof composeKafkaFiles, () => string> = {
+  accounts: composeKafkaAccountsText,
+  grantAcls: composeGrantAclsText,
+  operator: composeOperatorPropertiesText,
+};
 
 /** The READMEs that carry the IAM policies, each between its markers. */
 export const iamReadmes = {

@@ -2,7 +2,16 @@ import { describe, expect, it } from '@jest/globals';
 import { accountHolders } from '@boxoffice/config';
 import { servicesOf } from '@boxoffice/contracts';
 import { readFileSync } from 'node:fs';
-import { definitionsFiles, definitionsText, iamReadmes, kafkaAclsFile, kafkaAclsText, withIamPolicies } from './accounts.ts';
+import {
+  composeKafkaFiles,
+  composeKafkaTexts,
+  definitionsFiles,
+  definitionsText,
+  iamReadmes,
+  kafkaAclsFile,
+  kafkaAclsText,
+  withIamPolicies,
+} from './accounts.ts';
 
 describe('the brokers’ accounts, written from the catalog', () => {
   it.each(['native', 'compose'] as const)(
@@ -15,6 +24,13 @@ describe('the brokers’ accounts, written from the catalog', () => {
   it('are the Kafka ACLs committed for infra:up to grant (run `npm run brokers:accounts` after changing the catalog)', () => {
     expect(readFileSync(kafkaAclsFile, 'utf8')).toBe(kafkaAclsText());
   });
+
+  it.each(['accounts', 'grantAcls', 'operator'] as const)(
+    'are compose’s Kafka %s file as committed (run `npm run brokers:accounts` after changing the catalog)',
+    (file) => {
+      expect(readFileSync(composeKafkaFiles[file], 'utf8')).toBe(composeKafkaTexts[file]());
+    },
+  );
 
   it.each(['sqs', 'kinesis'] as const)(
     'are the IAM policies the %s README shows (run `npm run brokers:accounts` after changing the catalog)',

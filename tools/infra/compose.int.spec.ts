@@ -30,6 +30,7 @@ interface ComposeService {
   ports?: Array<{ host_ip?: string; target: number; published: string; protocol: string }>;
   volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
   profiles?: string[];
+  restart?: string;
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
@@ -168,6 +169,7 @@ describe('docker-compose.yml under Compose v2', () => {
       'activemq',
       'k6',
       'kafka',
+      'kafka-acls',
       'kafka-ui',
       'lgtm',
       'mailpit',
@@ -280,9 +282,19 @@ describe('docker-compose.yml under Compose v2', () => {
     expect([...databases.values()].sort()).toEqual([...APPS].sort());
   });
 
-  it('waits, for every dependency, until its healthcheck passes; required unless the dependency is under a profile', () => {
+  it('waits, for every dependency, until its healthcheck passes (a one-off job: until it exits 0); required unless the dependency is under a profile', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const [dependency, { condition, required }] of Object.entries(service.depends_on ?? {})) {
+        // A job that runs once and exits (kafka-acls) is waited for until it has done its work.
+        if (services[dependency]?.restart === 'no') {
+          expect({ name, dependency, condition, required }).toEqual({
+            name,
+            dependency,
+            condition: 'service_completed_successfully',
+            required: true,
+          });
+          continue;
+        }
         const healthcheck = services[dependency]?.healthcheck;
         // A broker under a profile (ActiveMQ, SQS, Kinesis) is waited for when its profile is on,
         // and must not be required when it is off, or the default stack would not start.
