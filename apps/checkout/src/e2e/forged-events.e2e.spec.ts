@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
+import { loadConfig, serviceEnv } from '@boxoffice/config';
 import { PaymentCaptured, type ServiceName } from '@boxoffice/contracts';
 import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
-import { EnvelopeFactory, silentLogger } from '@boxoffice/messaging';
-import { KafkaTransport } from '@boxoffice/messaging-kafka';
+import { defaultRetryPolicy, EnvelopeFactory, silentLogger, type Transport } from '@boxoffice/messaging';
+import { brokerSettings, createTransport } from '@boxoffice/platform';
 import { waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { CheckoutApi } from './checkout-api.js';
 
 // Who may speak on the event log: Checkout confirms an order when PaymentCaptured arrives on the
@@ -14,18 +15,19 @@ import { CheckoutApi } from './checkout-api.js';
 // catalog: only Billing may write payments. Billing is not running here, so the order waits.
 describe('a PaymentCaptured nobody paid for', () => {
   const system = new TestSystem();
-  const transports: KafkaTransport[] = [];
+  const transports: Transport[] = [];
   let checkout: ServiceProcess;
   let api: CheckoutApi;
   let orderId: string;
   let concertId: string;
 
-  /** A Kafka client with a service's own development account, as any process holding its password could make. */
-  async function speakingAs(service: ServiceName): Promise<KafkaTransport> {
-    const transport = new KafkaTransport({
-      brokers: brokerAddress('KAFKA_BROKERS').split(','),
-      clientId: `forger-as-${service}`,
-      account: kafkaAccountOf(service),
+  /** Kafka as a service's runtime reaches it, with that service's development account: what any process holding its password can do. */
+  async function speakingAs(service: ServiceName): Promise<Transport> {
+    const transport = createTransport('kafka', {
+      client: `forger-as-${service}`,
+      brokers: brokerSettings(loadConfig(z.object(serviceEnv(service, 1)))),
+      routing: system.routing,
+      retryPolicy: defaultRetryPolicy,
       logger: silentLogger,
     });
     transports.push(transport);
