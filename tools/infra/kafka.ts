@@ -16,6 +16,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
@@ -242,4 +243,38 @@ function isAlive(pid: number): boolean {
   const stat = readIfExists(`/proc/${pid}/stat`);
   // Format: "pid (command) STATE ..."; the command may contain spaces, so split after ')'.
   return !stat || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+// Adds (or, with `password` undefined, removes) a SCRAM-SHA-256 account on a running broker, with
+// Kafka's own ConfigCommand from the same jars (kafkajs cannot alter SCRAM credentials), signed in
+// as the operator: for an account the formatted storage does not hold, such as a spec's own.
+export function alterKafkaAccount(bootstrap: string, user: string, password: string | undefined): void {
+  const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
+  const properties = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'boxoffice-kafka-operator-')), 'operator.properties');
+  fs.writeFileSync(
+    properties,
+    [
+      'security.protocol=SASL_PLAINTEXT',
+      'sasl.mechanism=SCRAM-SHA-256',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${brokerDefaults.KAFKA_USERNAME}" password="${brokerDefaults.KAFKA_PASSWORD}";`,
+      '',
+    ].join('\n'),
+  );
+  const change = password === undefined ? ['--delete-config', 'SCRAM-SHA-256'] : ['--add-config', `SCRAM-SHA-256=[password=${password}]`];
+  const args = [
+    '--bootstrap-server',
+    bootstrap,
+    '--command-config',
+    properties,
+    '--alter',
+    ...change,
+    '--entity-type',
+    'users',
+    '--entity-name',
+    user,
+  ];
+  const result = run(java, [...log4j(), '-cp', classpath(), 'kafka.admin.ConfigCommand', ...args]);
+  fs.rmSync(path.dirname(properties), { recursive: true, force: true });
+  if (!result.ok)
+    throw new Error(`could not ${password === undefined ? 'remove' : 'add'} the Kafka account ${user}:\n${tail(result.output)}`);
 }

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { brokerAddress } from '@boxoffice/config';
+import { brokerAddress, kafkaAccountOf } from '@boxoffice/config';
 import { freePort, TestSystem } from '@boxoffice/e2e';
+import { createKafkaClient, grantKafkaAcls, kafkaAcls, revokeKafkaAcls, withAdmin } from '@boxoffice/messaging-kafka';
 import { TestSmtpServer, uniqueName } from '@boxoffice/testing';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Admin } from 'kafkajs';
 import { ensureComposeV2 } from './compose-v2.ts';
+import { alterKafkaAccount } from './kafka.ts';
 import { composeFile, repoRoot } from './paths.ts';
 import { RuntimeImageRehearsal, type RehearsedService } from './runtime-image.rehearsal.ts';
 
@@ -23,17 +26,30 @@ let smtpUrl: string;
 let healthchecks: Record<string, string[]>;
 const running: RehearsedService[] = [];
 
-// The image runs with NODE_ENV=production, which refuses the development secrets and RabbitMQ's
-// guest: the rehearsal gives it secrets of its own, and a RabbitMQ account made for it (and
-// removed after), as a deployment would.
+// The image runs with NODE_ENV=production, which refuses the development secrets and the brokers'
+// development accounts: the rehearsal gives it secrets of its own, and a RabbitMQ and a Kafka
+// account made for it (and removed after), as a deployment would. The Kafka account gets the
+// ACLs of every service in the system's namespace: it stands in for each of them in turn.
 const rabbitUser = uniqueName('rehearsal');
 const rabbitPassword = randomUUID();
+const kafkaUser = uniqueName('rehearsal');
+const kafkaPassword = randomUUID();
+const kafkaBootstrap = brokerAddress('KAFKA_BROKERS').split(',')[0];
+const kafkaGrants = () => kafkaAcls({ namespace: system.namespace, principalsOf: () => [`User:${kafkaUser}`] });
+const withOperatorKafka = (work: (admin: Admin) => Promise<void>) =>
+  withAdmin(createKafkaClient({ brokers: [kafkaBootstrap], clientId: 'rehearsal', account: kafkaAccountOf('rehearsal') }), work);
 const rabbitmqctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ...args], { stdio: 'pipe' });
 const productionEnv = () => {
   const url = new URL(brokerAddress('RABBITMQ_URL'));
   url.username = rabbitUser;
   url.password = rabbitPassword;
-  return { ADMIN_API_KEY: 'rehearsal-admin-key', BILLING_API_TOKEN: 'rehearsal-service-token', RABBITMQ_URL: url.toString() };
+  return {
+    ADMIN_API_KEY: 'rehearsal-admin-key',
+    BILLING_API_TOKEN: 'rehearsal-service-token',
+    RABBITMQ_URL: url.toString(),
+    KAFKA_USERNAME: kafkaUser,
+    KAFKA_PASSWORD: kafkaPassword,
+  };
 };
 
 beforeAll(async () => {
@@ -47,6 +63,8 @@ beforeAll(async () => {
     '.*',
     '.*',
   );
+  alterKafkaAccount(kafkaBootstrap, kafkaUser, kafkaPassword);
+  await withOperatorKafka((admin) => grantKafkaAcls(admin, kafkaGrants()));
   smtpUrl = await smtp.start();
   const compose = ensureComposeV2();
   const model = JSON.parse(
@@ -64,6 +82,8 @@ afterAll(async () => {
   await smtp.stop();
   rehearsal?.remove();
   rabbitmqctl('delete_user', rabbitUser);
+  await withOperatorKafka((admin) => revokeKafkaAcls(admin, kafkaGrants()));
+  alterKafkaAccount(kafkaBootstrap, kafkaUser, undefined);
 });
 
 /**

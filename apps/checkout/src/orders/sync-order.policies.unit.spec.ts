@@ -80,7 +80,8 @@ describe('the deadline', () => {
 
     await expect(policies.run(slow.work)).rejects.toThrow('did not complete within 100 ms');
 
-    expect(performance.now() - started).toBeLessThan(100 + 100);
+    // Not before the deadline (the work is still held: only the deadline can have answered).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
     expect(slow.calls[0].aborted).toBe(true);
     slow.release('finished later');
   });
