@@ -23,7 +23,8 @@ import { ChargeJobsCounter } from './charge-jobs.counter.js';
 import { ChargeOrderHandler } from './charge-order.handler.js';
 import { ChargeService } from './charge.service.js';
 import { ChargeSweeper } from './charge.sweeper.js';
-import { PaymentHoldLedger } from './payment-hold.ledger.js';
+import type { PaymentGateway } from './payment-gateway.port.js';
+import { AUTHORIZATION_TIMEOUT_MS, PaymentHoldLedger } from './payment-hold.ledger.js';
 import { RefundPaymentHandler } from './refund-payment.handler.js';
 import { SimulatedPaymentGateway } from './simulated-payment-gateway.js';
 import { WaitingChargeStore } from './waiting-charge.store.js';
@@ -283,6 +284,35 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
 
       expect(provider.openHolds).toBe(0);
       expect(provider.calls.voids).toHaveLength(1);
+      await expect(holdRows()).resolves.toBe(0);
+    });
+
+    it('charges an order whose authorization died with its instance, once that call is past its deadline', async () => {
+      const concertId = await scheduled();
+      const job = chargeOrder(concertId);
+      // An instance whose provider call never comes back, as one SIGKILLed in the middle of it.
+      const silent: PaymentGateway = {
+        authorize: () => new Promise(() => {}),
+        capture: (paymentId) => provider.capture(paymentId),
+        void: (paymentId) => provider.void(paymentId),
+        refund: (paymentId) => provider.refund(paymentId),
+      };
+      const dying = new PaymentHoldLedger(silent, billing.prisma, clock);
+      void dying.authorizeAll([{ orderId: job.payload.orderId, amountCents: 9000 }]).catch(() => {});
+      await waitFor(holdRows, (n) => n === 1, { description: 'the authorization to be recorded' });
+
+      // Under way, as far as anyone can tell: the job is not charged yet, and nothing is asked twice.
+      await work(billing, job).catch(() => {});
+      await expect(chargesOf(job.payload.orderId)).resolves.toEqual([]);
+      expect(provider.calls.authorizations).toBe(0);
+
+      // Past the deadline nobody waits for that call: the job's next attempt authorizes anew.
+      later(AUTHORIZATION_TIMEOUT_MS);
+      await work(billing, job);
+      await billing.sweeper.sweep();
+      await expect(chargesOf(job.payload.orderId)).resolves.toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+      expect(provider.calls.voids).toHaveLength(1); // the dead call's payment, in case the provider held it
+      expect(provider.openHolds).toBe(0);
       await expect(holdRows()).resolves.toBe(0);
     });
 

@@ -31,6 +31,15 @@ export interface HoldDecisions {
 const HOLD_GRACE_MS = 120_000;
 
 /**
+ * How long Billing waits for the provider to answer one authorization. Past it the call is given
+ * up (its hold decided TO_VOID, in case the provider did hold the money), and an AUTHORIZING row
+ * older than it belongs to a call nobody waits for any more: its process died mid-call. Either way
+ * the order may be authorized anew at once, so the job's next attempt charges it instead of
+ * finding an authorization under way until its retries run out.
+ */
+export const AUTHORIZATION_TIMEOUT_MS = 5_000;
+
+/**
  * Billing's ledger of payment holds, so that none leaks. A hold is money held on a buyer's card:
  * one that is neither captured nor voided stays held until the provider lets it expire, days
  * later. Kept in a process' memory, a hold is lost whenever its batch does not commit there (a
@@ -64,10 +73,19 @@ export class PaymentHoldLedger {
    * Outside any transaction: the provider's latency is paid once per batch, never while seat
    * rows are locked. An order that has a hold, a decline or an authorization under way already
    * (a redelivery, a duplicate on another instance) is not asked again: its charge takes that
-   * one. A call that fails leaves its row AUTHORIZING, for the sweep to void.
+   * one. A call that fails, or outlasts AUTHORIZATION_TIMEOUT_MS, is decided TO_VOID, as is an
+   * authorization of these orders left under way that long (its instance died mid-call).
    */
   async authorizeAll(requests: ReadonlyArray<{ orderId: string; amountCents: number }>): Promise<void> {
     if (requests.length === 0) return;
+    await this.prisma.$executeRawUnsafe(
+      `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $2::timestamptz
+        WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
+          AND status = 'AUTHORIZING' AND updated_at <= $3::timestamptz`,
+      JSON.stringify(requests.map((request) => request.orderId)),
+      this.now(),
+      new Date(this.clock.now().getTime() - AUTHORIZATION_TIMEOUT_MS).toISOString(),
+    );
     const recorded = await this.prisma.$queryRawUnsafe<Array<{ payment_id: string; order_id: string; amount_cents: number }>>(
       `INSERT INTO payment_hold (payment_id, order_id, amount_cents, status, updated_at)
        SELECT h."paymentId", h."orderId", h."amountCents", 'AUTHORIZING', $2::timestamptz
@@ -80,17 +98,16 @@ export class PaymentHoldLedger {
     );
     const holds = recorded.map((row) => ({ paymentId: row.payment_id, orderId: row.order_id, amountCents: row.amount_cents }));
     if (holds.length === 0) return;
-    const answers = await Promise.allSettled(holds.map((hold) => this.gateway.authorize(hold)));
-    const outcomes = holds.flatMap((hold, i) => {
+    const answers = await Promise.allSettled(holds.map((hold) => withinTimeout(this.gateway.authorize(hold), AUTHORIZATION_TIMEOUT_MS)));
+    const outcomes = holds.map((hold, i) => {
       const answer = answers[i];
-      if (answer.status === 'rejected') return [];
-      return [
-        {
-          paymentId: hold.paymentId,
-          status: answer.value.approved ? 'HELD' : 'DECLINED',
-          reason: answer.value.approved ? null : answer.value.reason,
-        },
-      ];
+      // No answer: the provider may hold the money or not; voiding is idempotent, so give it back.
+      if (answer.status === 'rejected') return { paymentId: hold.paymentId, status: 'TO_VOID', reason: null };
+      return {
+        paymentId: hold.paymentId,
+        status: answer.value.approved ? 'HELD' : 'DECLINED',
+        reason: answer.value.approved ? null : answer.value.reason,
+      };
     });
     // Still AUTHORIZING only: a provider so slow that the sweep gave the hold up meanwhile keeps it given up.
     await this.prisma.$executeRawUnsafe(
@@ -240,4 +257,11 @@ export class PaymentHoldLedger {
   private now(): string {
     return this.clock.now().toISOString();
   }
+}
+
+/** The call's answer, or a rejection once `ms` have passed without one. */
+function withinTimeout<T>(call: Promise<T>, ms: number): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  const expired = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  return Promise.race([call, expired]);
 }
