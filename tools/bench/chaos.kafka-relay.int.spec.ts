@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TcpFaultProxy } from '@boxoffice/testing';
-import { brokerDefaults } from '@boxoffice/config';
+import { operatorKafkaAccount } from '@boxoffice/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { infraAddresses } from '../infra/addresses.ts';
 import { encodeRequest, KafkaWireConnection } from '../infra/kafka-wire.ts';
@@ -12,7 +12,7 @@ const FIND_COORDINATOR = 10;
 
 describe('a Kafka client behind the fault proxy and the relay', () => {
   const relay = new KafkaAdvertisingRelay(infraAddresses().kafka);
-  const operator = { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD };
+  const operator = operatorKafkaAccount();
   let proxy: TcpFaultProxy;
   let admin: ReturnType<Kafka['admin']>;
 
@@ -45,9 +45,13 @@ describe('a Kafka client behind the fault proxy and the relay', () => {
     body.writeInt16BE(group.length, 0);
     group.copy(body, 2);
     const connection = await KafkaWireConnection.open('127.0.0.1', relay.advertisedPort);
-    await connection.signIn(operator.user, operator.password);
-    const { bytes: answer } = await connection.request((id) => encodeRequest(FIND_COORDINATOR, 1, id, body));
-    connection.close();
+    let answer: Buffer;
+    try {
+      await connection.signIn(operator.user, operator.password);
+      ({ bytes: answer } = await connection.request((id) => encodeRequest(FIND_COORDINATOR, 1, id, body)));
+    } finally {
+      connection.close();
+    }
     // size, correlation_id, throttle_time_ms, error_code, error_message (null: -1), node_id, host, port
     let at = 4 + 4 + 4 + 2;
     at += 2 + Math.max(0, answer.readInt16BE(at)) + 4;

@@ -19,6 +19,7 @@ import { kinesisPolicies } from '@boxoffice/messaging-kinesis';
 import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
 import { sqsPolicies } from '@boxoffice/messaging-sqs';
 import { createHash } from 'node:crypto';
+import { clientProperties } from '../infra/kafka.ts';
 
 /** The vhost boxoffice's queues and exchange live in (the path of every RABBITMQ_URL). */
 export const vhost = 'boxoffice';
@@ -170,14 +171,9 @@ function groupBy<T>(items: ReadonlyArray<T>, keyOf: (item: T) => unknown): Map<s
 
 /** How compose's operator signs in, for Kafka's own command-line tools (the ACL job). */
 export function composeOperatorPropertiesText(): string {
-  const { user, password } = composeKafkaAccountOf('operator');
-  return [
-    "# Written by `npm run brokers:accounts`; do not edit. Compose's operator account on its Kafka, for its command-line tools.",
-    'security.protocol=SASL_PLAINTEXT',
-    'sasl.mechanism=SCRAM-SHA-256',
-    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`,
-    '',
-  ].join('\n');
+  const header =
+    "# Written by `npm run brokers:accounts`; do not edit. Compose's operator account on its Kafka, for its command-line tools.";
+  return `${header}\n${clientProperties(composeKafkaAccountOf('operator'))}`;
 }
 
 /** Where compose's Kafka files are committed. */

@@ -89,7 +89,14 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSumm
       repairDeadLetterSupervisor(log);
       importRabbitMqAccounts(log);
     }
-    if (service.name === 'kafka' && report.outcome !== 'failed') await grantKafkaAccounts(log);
+    if (service.name === 'kafka' && report.outcome !== 'failed') {
+      // A broker the services cannot use is no better than none: say so, and fail.
+      const refused = await grantKafkaAccounts(log).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      if (refused) Object.assign(report, { outcome: 'failed', detail: refused });
+    }
     report.seconds = (Date.now() - began) / 1000;
     // Saved after every service, so a failure further down still leaves a record of what to stop.
     writeStarted(started);

@@ -1,52 +1,54 @@
 // Each service's ACLs on this machine's Kafka, granted from tools/infra/kafka/acls.json (written
-// from the catalog by npm run brokers:accounts) on every infra:up, so a change to the catalog
-// reaches the broker. Granting is additive and idempotent: Kafka keeps one copy of a grant made
-// twice, and leaves every other ACL as it was. The accounts themselves are made when the storage
+// from the catalog by npm run brokers:accounts) on every infra:up, so a grant the catalog adds
+// reaches the broker. Granting only adds: Kafka keeps one copy of a grant made twice, and a grant
+// the catalog no longer makes stays until it is removed by hand (kafka-acls --remove) or the
+// broker starts over (rm -rf .cache/kafka/data). The accounts themselves are made when the storage
 // is formatted (kafka.ts); these are the un-namespaced system's ACLs, as `npm start` runs it (an
 // end-to-end system grants its namespace's own: libs/e2e's TestSystem).
 import { readFileSync } from 'node:fs';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
-import { brokerAddress, brokerDefaults } from '../../libs/config/src/brokers.ts';
+import { brokerAddress, operatorKafkaAccount } from '../../libs/config/src/brokers.ts';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
 import { applyKafkaJsRequestQueueFix } from '../../libs/messaging-kafka/src/kafkajs.request-queue.fix.ts';
 
 const aclsFile = new URL('kafka/acls.json', import.meta.url);
 
-/** kafkajs's enums, by Kafka's names for them. */
-const operations = { Read: 3, Write: 4, Create: 5, Delete: 6, Describe: 8, DescribeConfigs: 10 } as const;
-const resources = { topic: 2, group: 3 } as const;
-const patterns = { literal: 3, prefixed: 4 } as const;
-const ALLOW = 3;
-
 type Acl = {
   principal: string;
-  resource: keyof typeof resources;
-  pattern: keyof typeof patterns;
+  resource: 'topic' | 'group';
+  pattern: 'literal' | 'prefixed';
   name: string;
-  operations: Array<keyof typeof operations>;
+  operations: Array<'Read' | 'Write' | 'Create' | 'Delete' | 'Describe' | 'DescribeConfigs'>;
 };
 
-export type Grants = 'granted' | 'not granted';
-
-export async function grantKafkaAccounts(log: (line: string) => void = console.log): Promise<Grants> {
+/**
+ * Grants the ACLs, as the operator. Resolves once granted, or with a line to log when it could not
+ * try (kafkajs not installed yet); throws what the broker answered when it refused or failed.
+ */
+export async function grantKafkaAccounts(log: (line: string) => void = console.log): Promise<void> {
   const acls = JSON.parse(readFileSync(aclsFile, 'utf8')) as Acl[];
   let kafkajs: typeof import('kafkajs');
   try {
     kafkajs = (await import('kafkajs')).default;
   } catch {
     log(`  kafka: the services' ACLs were not granted (kafkajs is not installed: npm ci, then infra:up again)`);
-    return 'not granted';
+    return;
   }
+  const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+  const operations = {
+    Read: AclOperationTypes.READ,
+    Write: AclOperationTypes.WRITE,
+    Create: AclOperationTypes.CREATE,
+    Delete: AclOperationTypes.DELETE,
+    Describe: AclOperationTypes.DESCRIBE,
+    DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
+  };
   applyKafkaJsRequestQueueFix();
   const kafka = new kafkajs.Kafka({
     brokers: brokerAddress('KAFKA_BROKERS').split(','),
     clientId: 'boxoffice-infra',
     logLevel: kafkajs.logLevel.NOTHING,
-    sasl: {
-      mechanism: 'scram-sha-256',
-      username: process.env.KAFKA_USERNAME || brokerDefaults.KAFKA_USERNAME,
-      password: process.env.KAFKA_PASSWORD || brokerDefaults.KAFKA_PASSWORD,
-    },
+    sasl: { mechanism: 'scram-sha-256', username: operatorKafkaAccount().user, password: operatorKafkaAccount().password },
   });
   const admin = kafka.admin();
   try {
@@ -54,20 +56,18 @@ export async function grantKafkaAccounts(log: (line: string) => void = console.l
     await admin.createAcls({
       acl: acls.flatMap((acl) =>
         acl.operations.map((operation) => ({
-          resourceType: resources[acl.resource],
+          resourceType: acl.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
           resourceName: acl.name,
-          resourcePatternType: patterns[acl.pattern],
+          resourcePatternType: acl.pattern === 'literal' ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
           principal: acl.principal,
           host: '*',
           operation: operations[operation],
-          permissionType: ALLOW,
+          permissionType: AclPermissionTypes.ALLOW,
         })),
       ),
     });
-    return 'granted';
   } catch (error) {
-    log(`  kafka: the services' ACLs were not granted (${(error as Error).message}); grant ${aclsFile.pathname} on that broker`);
-    return 'not granted';
+    throw new Error(`the services' ACLs were not granted (${(error as Error).message}); grant ${aclsFile.pathname} on that broker`);
   } finally {
     await admin.disconnect();
   }

@@ -1,11 +1,12 @@
-// Just enough of the Kafka wire protocol to ask a broker "are you up, and will you take our
-// sign-in?" without a client library: ApiVersions v0 and SaslHandshake v1.
-//
-// Why not only a TCP connect: a port can be taken by something else entirely, and a broker
-// that speaks Kafka may take no SASL (one started before boxoffice's Kafka had accounts). A
-// KRaft broker serves its client listener only once it has registered with the controller, so
-// an answer there is the point where a client's first call would succeed. Nothing past the
-// handshake: before a client has signed in, the broker answers no other request.
+// Just enough of the Kafka wire protocol to talk to a broker without a client library:
+//   - ApiVersions v0 and SaslHandshake v1: infra:up's probe asks "are you up, and will you take
+//     our sign-in?". A port can be taken by something else entirely, and a broker that speaks
+//     Kafka may take no SASL. A KRaft broker serves its client listener only once it has
+//     registered with the controller, so an answer there is the point where a client's first call
+//     would succeed. The probe goes no further: before a client has signed in, the broker answers
+//     no other request.
+//   - KafkaWireConnection: one connection that signs in (SaslAuthenticate v0, SCRAM-SHA-256) and
+//     then sends any request, for a spec that must see raw answers (chaos.kafka-relay.int.spec.ts).
 //
 // Every message is a 4-byte big-endian size followed by that many bytes. A request carries
 // header v1 (api_key, api_version, correlation_id, client_id); a response to these
@@ -18,6 +19,7 @@ import net from 'node:net';
 
 export const API_VERSIONS = 18;
 export const SASL_HANDSHAKE = 17;
+export const SASL_AUTHENTICATE = 36;
 /** What boxoffice's clients sign in with. */
 export const SASL_MECHANISM = 'SCRAM-SHA-256';
 
@@ -104,8 +106,6 @@ function responseReader(frame: Buffer, expectedCorrelationId: number) {
   return { int16, int32, string, bytes };
 }
 
-export const SASL_AUTHENTICATE = 36;
-
 /** One connection to a broker that sends a request and waits for its answer, one at a time. */
 export class KafkaWireConnection {
   private received = Buffer.alloc(0);
@@ -135,14 +135,25 @@ export class KafkaWireConnection {
     return new KafkaWireConnection(socket);
   }
 
-  /** Sends `encode(correlationId)` and resolves to the whole answer (size prefix included); rejects if the broker hangs up first. */
-  request(encode: (correlationId: number) => Buffer): Promise<{ bytes: Buffer; correlationId: number }> {
+  /**
+   * Sends `encode(correlationId)` and resolves to the whole answer (size prefix included); rejects
+   * if the broker hangs up first, or has not answered within `timeoutMs`.
+   */
+  request(encode: (correlationId: number) => Buffer, timeoutMs = 10_000): Promise<{ bytes: Buffer; correlationId: number }> {
     const correlationId = ++this.correlationId;
     return new Promise((resolve, reject) => {
       if (this.failed) return reject(this.failed);
-      const closed = () => reject(new Error('the broker closed the connection before it answered'));
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        this.socket.off('close', closed);
+        this.waiting = undefined;
+        reject(error);
+      };
+      const closed = () => fail(new Error('the broker closed the connection before it answered'));
+      const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       this.socket.once('close', closed);
       this.waiting = (bytes) => {
+        clearTimeout(timer);
         this.socket.off('close', closed);
         resolve({ bytes, correlationId });
       };
@@ -167,11 +178,14 @@ export class KafkaWireConnection {
     const salted = pbkdf2Sync(password, Buffer.from(fields.get('s') ?? '', 'base64'), Number(fields.get('i')), 32, 'sha256');
     const clientKey = createHmac('sha256', salted).update('Client Key').digest();
     const finalWithoutProof = `c=biws,r=${serverNonce}`;
-    const signature = createHmac('sha256', createHash('sha256').update(clientKey).digest())
-      .update(`${firstBare},${serverFirst},${finalWithoutProof}`)
-      .digest();
+    const authMessage = `${firstBare},${serverFirst},${finalWithoutProof}`;
+    const signature = createHmac('sha256', createHash('sha256').update(clientKey).digest()).update(authMessage).digest();
     const proof = Buffer.from(clientKey.map((byte, i) => byte ^ signature[i]));
-    await this.authenticate(`${finalWithoutProof},p=${proof.toString('base64')}`);
+    const serverFinal = (await this.authenticate(`${finalWithoutProof},p=${proof.toString('base64')}`)).toString('utf8');
+    // The broker proves it knows the password too (ServerSignature): a stranger answering on its port does not.
+    const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+    const expected = createHmac('sha256', serverKey).update(authMessage).digest('base64');
+    if (serverFinal !== `v=${expected}`) throw new Error(`the broker's SCRAM answer does not prove it knows the account (${serverFinal})`);
   }
 
   close(): void {

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
-import { accountHolders, brokerDefaults, developmentAccountOf } from '../../libs/config/src/brokers.ts';
+import { accountHolders, brokerDefaults, developmentAccountOf, operatorKafkaAccount } from '../../libs/config/src/brokers.ts';
 import type { HostPort } from './addresses.ts';
 import { run, tail } from './commands.ts';
 import { readIfExists, requireJava, resolveMavenJars } from './jvm.ts';
@@ -148,6 +148,7 @@ function serverProperties(address: HostPort, home: KafkaHome): string {
     port: String(address.port),
     controllerPort: String(controllerPort),
     dataDir: home.data,
+    brokerUser: BROKER_ACCOUNT.user,
     brokerPassword: BROKER_ACCOUNT.password,
     operator: brokerDefaults.KAFKA_USERNAME,
   };
@@ -160,6 +161,16 @@ function serverProperties(address: HostPort, home: KafkaHome): string {
 
 // The broker's own account: it signs in to itself (inter-broker and controller listeners).
 const BROKER_ACCOUNT = { user: 'boxoffice-broker', password: 'broker-development' };
+
+// How a Kafka command-line tool signs in (its --command-config file).
+export function clientProperties({ user, password }: { user: string; password: string }): string {
+  return [
+    'security.protocol=SASL_PLAINTEXT',
+    'sasl.mechanism=SCRAM-SHA-256',
+    `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`,
+    '',
+  ].join('\n');
+}
 
 // Every SCRAM account of a development broker: its own, the operator's (tools and specs) and each
 // service's. They are written into the storage when it is formatted.
@@ -174,15 +185,17 @@ function developmentAccounts(): Array<{ user: string; password: string }> {
 // KRaft refuses to start on an unformatted log dir. Formatting stamps it with a cluster id
 // (data/meta.properties) and writes the first metadata, the SCRAM accounts among it; a formatted
 // dir must never be formatted again or its topics and offsets are gone, so this runs only while
-// meta.properties is missing, or when the accounts it was formatted with are not today's (a
-// store from before Kafka had accounts): a development broker's events are worth less than a
-// broker nobody can sign in to, and the log line says so.
+// meta.properties is missing, or when it was formatted with other accounts than developmentAccounts
+// gives (a store formatted without accounts, or an account added since): the accounts live in
+// the metadata, and a development broker's events are worth less than a broker nobody can sign in
+// to. The log line says so.
 function formatStorageOnce(java: string, log: (line: string) => void, home: KafkaHome): void {
   const accounts = developmentAccounts();
-  const stamp = `${accounts.map(({ user }) => user).join('\n')}\n`;
+  // The accounts' names, and a hash of each password: the file shows who, never a password.
+  const stamp = accounts.map(({ user, password }) => `${user} ${crypto.createHash('sha256').update(password).digest('hex')}\n`).join('');
   if (fs.existsSync(path.join(home.data, 'meta.properties'))) {
     if (readIfExists(home.accounts) === stamp) return;
-    log(`  kafka: ${shown(home.data)} was formatted without today's accounts; formatting it again (its topics are dropped)`);
+    log(`  kafka: ${shown(home.data)} holds other accounts than infra:up makes; formatting it again (its topics are dropped)`);
     fs.rmSync(home.data, { recursive: true, force: true });
   }
   const clusterId = readIfExists(home.clusterId)?.trim() || newClusterId();
@@ -251,15 +264,7 @@ function isAlive(pid: number): boolean {
 export function alterKafkaAccount(bootstrap: string, user: string, password: string | undefined): void {
   const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
   const properties = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'boxoffice-kafka-operator-')), 'operator.properties');
-  fs.writeFileSync(
-    properties,
-    [
-      'security.protocol=SASL_PLAINTEXT',
-      'sasl.mechanism=SCRAM-SHA-256',
-      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${brokerDefaults.KAFKA_USERNAME}" password="${brokerDefaults.KAFKA_PASSWORD}";`,
-      '',
-    ].join('\n'),
-  );
+  fs.writeFileSync(properties, clientProperties(operatorKafkaAccount()));
   const change = password === undefined ? ['--delete-config', 'SCRAM-SHA-256'] : ['--add-config', `SCRAM-SHA-256=[password=${password}]`];
   const args = [
     '--bootstrap-server',

@@ -83,7 +83,8 @@ export async function probeKafka(address: HostPort): Promise<ProbeResult> {
   if (errorCode === ILLEGAL_SASL_STATE) {
     return {
       state: 'refused',
-      detail: 'speaks Kafka without SASL: a broker from before boxoffice had Kafka accounts? npm run infra:down, then infra:up again',
+      detail:
+        "speaks Kafka without SASL, so boxoffice's accounts cannot sign in: stop that broker (npm run infra:down, if infra:up started it), then infra:up again",
     };
   }
   return {

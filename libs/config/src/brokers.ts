@@ -62,9 +62,18 @@ function holdsAccount(name: string): boolean {
   return (accountHolders as ReadonlyArray<string>).includes(name);
 }
 
+/** The operator's Kafka account (a super user), as tools and specs sign in: KAFKA_USERNAME and KAFKA_PASSWORD, else the development one. */
+export function operatorKafkaAccount(environment: Record<string, string | undefined> = process.env): {
+  readonly user: string;
+  readonly password: string;
+} {
+  return {
+    user: environment.KAFKA_USERNAME || brokerDefaults.KAFKA_USERNAME,
+    password: environment.KAFKA_PASSWORD || brokerDefaults.KAFKA_PASSWORD,
+  };
+}
+
 /** The Kafka account a service signs in with when the environment does not say: its own development account; for a tool, the operator's. */
 export function kafkaAccountOf(service: string): { readonly user: string; readonly password: string } {
-  return holdsAccount(service)
-    ? developmentAccountOf(service)
-    : { user: brokerDefaults.KAFKA_USERNAME, password: brokerDefaults.KAFKA_PASSWORD };
+  return holdsAccount(service) ? developmentAccountOf(service) : operatorKafkaAccount({});
 }

@@ -8,6 +8,7 @@ export {
   developmentAccountOf,
   eventTransports,
   kafkaAccountOf,
+  operatorKafkaAccount,
   serviceBrokerUrl,
   transportNames,
 } from './brokers.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountHolders, brokerDefaults, developmentAccountOf, kafkaAccountOf } from './brokers.js';
+import { accountHolders, brokerDefaults, developmentAccountOf, kafkaAccountOf, operatorKafkaAccount } from './brokers.js';
 import { developmentSecrets } from './env.js';
 
 /** Thrown when the environment does not fit a service's schema; its message is one line per problem. */
@@ -49,7 +49,7 @@ const developmentAccounts = [
 ].map((account) => ({ ...account, transport: account.setting === 'RABBITMQ_URL' ? 'rabbitmq' : 'activemq' }));
 
 /** Kafka's development accounts: the operator's and each service's (infra:up creates them). */
-const developmentKafkaAccounts = [kafkaAccountOf('operator'), ...accountHolders.map(kafkaAccountOf)];
+const developmentKafkaAccounts = [operatorKafkaAccount({}), ...accountHolders.map(kafkaAccountOf)];
 
 /** What a production configuration must not hold, one line each; none outside production. */
 export function refusedInProduction(config: Record<string, unknown>): string[] {

@@ -1,6 +1,6 @@
 import { loadConfig, serviceEnv } from '@boxoffice/config';
 import { defaultRetryPolicy, defaultTransports, Routing, silentLogger, type TransportChoice } from '@boxoffice/messaging';
-import { createKafkaClient, grantKafkaAcls, kafkaAcls, revokeKafkaAcls, withAdmin } from '@boxoffice/messaging-kafka';
+import { createKafkaClient, grantKafkaAcls, kafkaAcls, kafkaAclsOwnedBy, revokeKafkaAcls, withAdmin } from '@boxoffice/messaging-kafka';
 import { brokerSettings, createTransport } from '@boxoffice/platform';
 import { z } from 'zod';
 
@@ -53,7 +53,7 @@ export async function deleteNamespace(namespace: string, transports: TransportCh
       } finally {
         await transport.close();
       }
-      if (name === 'kafka') await withOperatorKafka(namespace, (admin) => revokeKafkaAcls(admin, kafkaAcls({ namespace })));
+      if (name === 'kafka') await withOperatorKafka(namespace, (admin) => revokeKafkaAcls(admin, kafkaAclsOwnedBy(namespace)));
     }),
   );
 }

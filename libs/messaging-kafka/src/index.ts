@@ -1,6 +1,14 @@
 export { KafkaTransport, type KafkaTransportOptions } from './kafka.transport.js';
 export { createKafkaClient, withAdmin, type KafkaAccount, type KafkaClientOptions } from './kafka.client.js';
-export { grantKafkaAcls, kafkaAcls, kafkaPrincipalOf, revokeKafkaAcls, type KafkaAcl, type KafkaOperation } from './kafka.acls.js';
+export {
+  grantKafkaAcls,
+  kafkaAcls,
+  kafkaAclsOwnedBy,
+  kafkaPrincipalOf,
+  revokeKafkaAcls,
+  type KafkaAcl,
+  type KafkaOperation,
+} from './kafka.acls.js';
 export type { KafkaLogLevel } from './kafka.logger.js';
 export { deadLetterTopicOf, isDeadLetterTopic, KafkaTopics, type TopicSpec } from './kafka.topics.js';
 export { KafkaDeadLetterHeaders } from './kafka.headers.js';

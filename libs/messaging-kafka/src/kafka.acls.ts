@@ -91,6 +91,14 @@ export async function grantKafkaAcls(admin: Admin, acls: ReadonlyArray<KafkaAcl>
   if (acls.length > 0) await admin.createAcls({ acl: acls.flatMap(toEntries) });
 }
 
+/**
+ * The grants that name the namespace's own topics and groups: what tearing the namespace down
+ * revokes. The reader groups' prefix is the same for every system, so it stays granted.
+ */
+export function kafkaAclsOwnedBy(namespace: string): KafkaAcl[] {
+  return kafkaAcls({ namespace }).filter((acl) => acl.name.startsWith(`${namespace}.`));
+}
+
 /** Removes exactly these ACLs, and no other. */
 export async function revokeKafkaAcls(admin: Admin, acls: ReadonlyArray<KafkaAcl>): Promise<void> {
   if (acls.length > 0) await admin.deleteAcls({ filters: acls.flatMap(toEntries) });

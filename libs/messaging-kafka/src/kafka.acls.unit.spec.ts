@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { catalog, PaymentCaptured, type CatalogEntry } from '@boxoffice/contracts';
-import { kafkaAcls, type KafkaAcl } from './kafka.acls.js';
+import { kafkaAcls, kafkaAclsOwnedBy, type KafkaAcl } from './kafka.acls.js';
 
 /** The topics (by name) a principal may do `operation` on. */
 function topicsWhere(acls: ReadonlyArray<KafkaAcl>, principal: string, operation: KafkaAcl['operations'][number]): string[] {
@@ -44,6 +44,15 @@ describe('the Kafka ACLs, read from the catalog', () => {
     expect(namespaced.filter((acl) => acl.resource === 'group' && acl.pattern === 'literal').map((acl) => acl.name)).toContain(
       'e2e-1.email',
     );
+  });
+
+  it('revoke, with a namespace, only what names its topics and groups: the reader groups’ prefix is every system’s', () => {
+    const owned = kafkaAclsOwnedBy('e2e-1');
+    expect(owned.length).toBeGreaterThan(0);
+    expect(owned.every((acl) => acl.name.startsWith('e2e-1.'))).toBe(true);
+    const all = kafkaAcls({ namespace: 'e2e-1' });
+    expect(all.filter((acl) => acl.name === 'boxoffice-reader-')).toHaveLength(5);
+    expect(owned).toHaveLength(all.length - 5);
   });
 
   it('follow a new catalog line: a new consumer of payments may read it, and still not write it', () => {

@@ -1,6 +1,6 @@
 // Shared by this lib's specs only (not exported from the lib): the broker address, a test event,
 // and the short timings that keep consumer-group tests fast.
-import { brokerAddress, brokerDefaults } from '@boxoffice/config';
+import { brokerAddress, operatorKafkaAccount } from '@boxoffice/config';
 import type { Envelope } from '@boxoffice/contracts';
 import { EnvelopeFactory, Outcome } from '@boxoffice/messaging';
 import type { HandlerOutcome, MessageHandler, OutgoingMessage, RetryPolicy, SqlExecutor } from '@boxoffice/messaging';
@@ -15,10 +15,7 @@ export const brokers = brokerAddress('KAFKA_BROKERS')
   .map((broker) => broker.trim());
 
 /** The operator's account (a super user), as the tools sign in: these specs test the transport, not the ACLs. */
-export const operatorAccount: KafkaAccount = {
-  user: process.env.KAFKA_USERNAME || brokerDefaults.KAFKA_USERNAME,
-  password: process.env.KAFKA_PASSWORD || brokerDefaults.KAFKA_PASSWORD,
-};
+export const operatorAccount: KafkaAccount = operatorKafkaAccount();
 
 export function testKafka(clientId: string): Kafka {
   return createKafkaClient({ brokers, clientId, logLevel: 'error', account: operatorAccount });
