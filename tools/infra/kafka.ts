@@ -65,20 +65,7 @@ export function startNativeKafka(address: HostPort, log: (line: string) => void,
     return { pid: earlier, exited: () => (isAlive(earlier) ? undefined : brokerExitedMessage(home)) };
   }
 
-  const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
-  resolveMavenJars(
-    {
-      service: 'kafka',
-      product: 'Kafka',
-      pom: files.pom,
-      lib: files.libs,
-      stamp: files.libsStamp,
-      mavenLog: files.mavenLog,
-      installHint: KAFKA_INSTALL_HINT,
-      timeoutMs: 15 * 60_000,
-    },
-    log,
-  );
+  const java = kafkaJava(log);
   // Written on every start so edits to the template (or a new KAFKA_BROKERS) take effect.
   fs.writeFileSync(home.serverProperties, properties);
   formatStorageOnce(java, log, home);
@@ -99,6 +86,25 @@ export function startNativeKafka(address: HostPort, log: (line: string) => void,
   let exitCode: number | null = null;
   child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : 1)));
   return { pid: child.pid, exited: () => (exitCode === null ? undefined : brokerExitedMessage(home)) };
+}
+
+// Java, with the broker's jars (and its command-line tools) resolved into .cache/kafka/libs.
+function kafkaJava(log: (line: string) => void): string {
+  const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
+  resolveMavenJars(
+    {
+      service: 'kafka',
+      product: 'Kafka',
+      pom: files.pom,
+      lib: files.libs,
+      stamp: files.libsStamp,
+      mavenLog: files.mavenLog,
+      installHint: KAFKA_INSTALL_HINT,
+      timeoutMs: 15 * 60_000,
+    },
+    log,
+  );
+  return java;
 }
 
 // SIGTERM, then wait for the process to go away. Returns what happened, for infra:down to
@@ -262,7 +268,8 @@ function isAlive(pid: number): boolean {
 // Kafka's own ConfigCommand from the same jars (kafkajs cannot alter SCRAM credentials), signed in
 // as the operator: for an account the formatted storage does not hold, such as a spec's own.
 export function alterKafkaAccount(bootstrap: string, user: string, password: string | undefined): void {
-  const java = requireJava(17, 'Kafka 4', KAFKA_INSTALL_HINT);
+  // The broker may be another checkout's, or compose's: the jars here are resolved all the same.
+  const java = kafkaJava(() => {});
   const properties = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'boxoffice-kafka-operator-')), 'operator.properties');
   fs.writeFileSync(properties, clientProperties(operatorKafkaAccount()));
   const change = password === undefined ? ['--delete-config', 'SCRAM-SHA-256'] : ['--add-config', `SCRAM-SHA-256=[password=${password}]`];
