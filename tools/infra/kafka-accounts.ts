@@ -10,23 +10,17 @@ import { readFileSync } from 'node:fs';
 import { brokerAddress, operatorKafkaAccount } from '../../libs/config/src/brokers.ts';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
 import { applyKafkaJsRequestQueueFix } from '../../libs/messaging-kafka/src/kafkajs.request-queue.fix.ts';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- infra:up runs under plain Node, which knows no path aliases
+import { aclEntriesOf, type KafkaAcl } from '../../libs/messaging-kafka/src/kafka.acl-entries.ts';
 
 const aclsFile = new URL('kafka/acls.json', import.meta.url);
-
-type Acl = {
-  principal: string;
-  resource: 'topic' | 'group';
-  pattern: 'literal' | 'prefixed';
-  name: string;
-  operations: Array<'Read' | 'Write' | 'Create' | 'Delete' | 'Describe' | 'DescribeConfigs'>;
-};
 
 /**
  * Grants the ACLs, as the operator. Resolves once granted, or with a line to log when it could not
  * try (kafkajs not installed yet); throws what the broker answered when it refused or failed.
  */
 export async function grantKafkaAccounts(log: (line: string) => void = console.log): Promise<void> {
-  const acls = JSON.parse(readFileSync(aclsFile, 'utf8')) as Acl[];
+  // Loaded here, not above: infra:up runs before npm ci too, and kafkajs may not be installed yet.
   let kafkajs: typeof import('kafkajs');
   try {
     kafkajs = (await import('kafkajs')).default;
@@ -34,15 +28,7 @@ export async function grantKafkaAccounts(log: (line: string) => void = console.l
     log(`  kafka: the services' ACLs were not granted (kafkajs is not installed: npm ci, then infra:up again)`);
     return;
   }
-  const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-  const operations = {
-    Read: AclOperationTypes.READ,
-    Write: AclOperationTypes.WRITE,
-    Create: AclOperationTypes.CREATE,
-    Delete: AclOperationTypes.DELETE,
-    Describe: AclOperationTypes.DESCRIBE,
-    DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
-  };
+  const acls = JSON.parse(readFileSync(aclsFile, 'utf8')) as KafkaAcl[];
   applyKafkaJsRequestQueueFix();
   const kafka = new kafkajs.Kafka({
     brokers: brokerAddress('KAFKA_BROKERS').split(','),
@@ -53,19 +39,7 @@ export async function grantKafkaAccounts(log: (line: string) => void = console.l
   const admin = kafka.admin();
   try {
     await admin.connect();
-    await admin.createAcls({
-      acl: acls.flatMap((acl) =>
-        acl.operations.map((operation) => ({
-          resourceType: acl.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
-          resourceName: acl.name,
-          resourcePatternType: acl.pattern === 'literal' ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
-          principal: acl.principal,
-          host: '*',
-          operation: operations[operation],
-          permissionType: AclPermissionTypes.ALLOW,
-        })),
-      ),
-    });
+    await admin.createAcls({ acl: acls.flatMap((acl) => aclEntriesOf(acl, kafkajs)) });
   } catch (error) {
     throw new Error(`the services' ACLs were not granted (${(error as Error).message}); grant ${aclsFile.pathname} on that broker`);
   } finally {

@@ -1,22 +1,10 @@
 import { catalog, channelsOf, servicesOf, type CatalogEntry, type ServiceName } from '@boxoffice/contracts';
 import { deadLetterLogOf, Routing } from '@boxoffice/messaging';
-import kafkajs, { type AclEntry, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
+import { aclEntriesOf, type KafkaAcl, type KafkaOperation } from './kafka.acl-entries.js';
 import { readerGroupPrefix } from './kafka.topic-reader.js';
 
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-
-/** What an ACL may allow, as Kafka names the operations (`kafka-acls --operation`). */
-export type KafkaOperation = 'Read' | 'Write' | 'Create' | 'Delete' | 'Describe' | 'DescribeConfigs';
-
-/** One grant: a principal may do these operations on the topics or groups named (exactly, or by prefix). */
-export interface KafkaAcl {
-  /** `User:<name>`, the SASL user. */
-  readonly principal: string;
-  readonly resource: 'topic' | 'group';
-  readonly pattern: 'literal' | 'prefixed';
-  readonly name: string;
-  readonly operations: ReadonlyArray<KafkaOperation>;
-}
+export type { KafkaAcl, KafkaOperation };
 
 /** The principal of a service's account on Kafka (libs/config's developmentAccountOf names it). */
 export function kafkaPrincipalOf(service: ServiceName): string {
@@ -88,7 +76,7 @@ export interface KafkaAclOptions {
 
 /** Adds the ACLs (with the operator's account, a super user). Kafka keeps one copy of a grant made twice. */
 export async function grantKafkaAcls(admin: Admin, acls: ReadonlyArray<KafkaAcl>): Promise<void> {
-  if (acls.length > 0) await admin.createAcls({ acl: acls.flatMap(toEntries) });
+  if (acls.length > 0) await admin.createAcls({ acl: acls.flatMap((grant) => aclEntriesOf(grant, kafkajs)) });
 }
 
 /**
@@ -101,26 +89,5 @@ export function kafkaAclsOwnedBy(namespace: string): KafkaAcl[] {
 
 /** Removes exactly these ACLs, and no other. */
 export async function revokeKafkaAcls(admin: Admin, acls: ReadonlyArray<KafkaAcl>): Promise<void> {
-  if (acls.length > 0) await admin.deleteAcls({ filters: acls.flatMap(toEntries) });
-}
-
-const operationTypes: Record<KafkaOperation, number> = {
-  Read: AclOperationTypes.READ,
-  Write: AclOperationTypes.WRITE,
-  Create: AclOperationTypes.CREATE,
-  Delete: AclOperationTypes.DELETE,
-  Describe: AclOperationTypes.DESCRIBE,
-  DescribeConfigs: AclOperationTypes.DESCRIBE_CONFIGS,
-};
-
-function toEntries(acl: KafkaAcl): AclEntry[] {
-  return acl.operations.map((operation) => ({
-    resourceType: acl.resource === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
-    resourceName: acl.name,
-    resourcePatternType: acl.pattern === 'literal' ? ResourcePatternTypes.LITERAL : ResourcePatternTypes.PREFIXED,
-    principal: acl.principal,
-    host: '*',
-    operation: operationTypes[operation],
-    permissionType: AclPermissionTypes.ALLOW,
-  }));
+  if (acls.length > 0) await admin.deleteAcls({ filters: acls.flatMap((grant) => aclEntriesOf(grant, kafkajs)) });
 }
