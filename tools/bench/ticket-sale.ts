@@ -10,7 +10,8 @@
 //      databases: every accepted order settled, seats sold = capacity, no order charged twice; and
 //      the CPU every process involved spent on it (/proc: the services, PostgreSQL, RabbitMQ,
 //      Kafka), per order settled.
-//   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, and the time from each one's
+//   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, offered by an open model (arrivals
+//      that do not wait for answers, open-model.load.ts), and the time from each one's
 //      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99, and where that
 //      time goes, hop by hop (ticket-sale.hops.ts).
 //   3c. The front door: POST /orders offered by an open model at each of `frontDoor.rates` (as k6's
@@ -45,6 +46,7 @@ import { hopsOf } from './ticket-sale.hops.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
+import { offer } from './open-model.load.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 
 const { ticketSale: sale, syncVsAsync: comparison, frontDoor } = readParams();
@@ -368,15 +370,23 @@ try {
     `\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (the sale's fan-out done: ${allOrders} mails sent)`,
   );
   const steadyConcert = await scheduleConcert(1_000_000);
-  const steady = await fire({
+  // Arrivals at the rate whether or not the earlier ones were answered, as k6's constant-arrival-rate:
+  // a slow answer does not slow the flow down, so the latency measured is the flow's, not a pool's.
+  const steady = await offer({
     url: `${checkout.url}/orders`,
     body: body(steadyConcert),
-    connections: 20,
+    ratePerSecond: sale.steadyRate,
     durationSeconds: sale.steadySeconds,
-    overallRate: sale.steadyRate,
-    acceptedStatus: 202,
+    answerTimeoutMs: frontDoor.answerTimeoutSeconds * 1_000,
+    maxInFlight: frontDoor.maxVUs,
   });
-  printLoad('steady', steady);
+  const steadyLatency = Object.entries(steady.latencyMs)
+    .map(([status, { p50, p99 }]) => `${status} p50 ${p50} ms p99 ${p99} ms`)
+    .join(', ');
+  log(
+    `  steady: ${steady.offered} offered by an open model in ${steady.seconds.toFixed(1)} s; answers ${JSON.stringify(steady.statuses)} ` +
+      `(${steadyLatency}); without an answer ${steady.withoutAnswer + steady.resets + steady.refused}, dropped ${steady.dropped}, peak in flight ${steady.peakInFlight}`,
+  );
   await waitFor(
     () => pendingOf(steadyConcert),
     (n) => n === 0,
