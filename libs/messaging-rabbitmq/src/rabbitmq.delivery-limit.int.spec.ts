@@ -133,8 +133,11 @@ describe('when one message kills its consumer every time it is handled', () => {
     );
     await supervisor.stop();
 
-    // Handed out once, then `deliveryLimit` times again, each time to a consumer it killed.
-    expect(supervisor.crashes).toBe(deliveryLimit + 1);
+    // Handed out once, then `deliveryLimit` times again. Each time it reached a consumer, it killed it;
+    // RabbitMQ also counts a return it did not cause (a consumer's connection going down with it
+    // still in flight, unhandled), so it may be parked after fewer crashes, never after more.
+    expect(supervisor.crashes).toBeGreaterThanOrEqual(1);
+    expect(supervisor.crashes).toBeLessThanOrEqual(deliveryLimit + 1);
     expect(others.map(({ id }) => seen.get(id))).toEqual(others.map(() => 1));
     expect(seen.has(poison.id)).toBe(false);
     const letters = await deadLetters.list();
