@@ -78,24 +78,12 @@ export class PaymentHoldLedger {
    */
   async authorizeAll(requests: ReadonlyArray<{ orderId: string; amountCents: number }>): Promise<void> {
     if (requests.length === 0) return;
-    await this.prisma.$executeRawUnsafe(
-      `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $2::timestamptz
-        WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
-          AND status = 'AUTHORIZING' AND updated_at <= $3::timestamptz`,
-      JSON.stringify(requests.map((request) => request.orderId)),
-      this.now(),
-      new Date(this.clock.now().getTime() - AUTHORIZATION_TIMEOUT_MS).toISOString(),
-    );
-    const recorded = await this.prisma.$queryRawUnsafe<Array<{ payment_id: string; order_id: string; amount_cents: number }>>(
-      `INSERT INTO payment_hold (payment_id, order_id, amount_cents, status, updated_at)
-       SELECT h."paymentId", h."orderId", h."amountCents", 'AUTHORIZING', $2::timestamptz
-         FROM json_to_recordset($1::json) AS h("paymentId" uuid, "orderId" uuid, "amountCents" int)
-       -- One live hold per order (payment_hold_live_order_idx): an insert racing another waits for it, then does nothing.
-       ON CONFLICT (order_id) WHERE status IN ('AUTHORIZING', 'HELD', 'DECLINED') DO NOTHING
-       RETURNING payment_id::text, order_id::text, amount_cents`,
-      JSON.stringify(requests.map((request) => ({ paymentId: uuidV7(), ...request }))),
-      this.now(),
-    );
+    const recorded = await this.record(requests);
+    // An order whose insert did nothing has a live hold already. If that is an authorization its
+    // instance abandoned (rare: the hot path pays nothing for it), it is given up and asked anew.
+    const taken = new Set(recorded.map((row) => row.order_id));
+    const abandoned = await this.giveUpAbandoned(requests.filter((request) => !taken.has(request.orderId)));
+    if (abandoned.size > 0) recorded.push(...(await this.record(requests.filter((request) => abandoned.has(request.orderId)))));
     const holds = recorded.map((row) => ({ paymentId: row.payment_id, orderId: row.order_id, amountCents: row.amount_cents }));
     if (holds.length === 0) return;
     const answers = await Promise.allSettled(holds.map((hold) => withinTimeout(this.gateway.authorize(hold), AUTHORIZATION_TIMEOUT_MS)));
@@ -252,6 +240,35 @@ export class PaymentHoldLedger {
     if (status === 'TO_CAPTURE') return this.gateway.capture(paymentId);
     if (status === 'TO_VOID') return this.gateway.void(paymentId);
     return this.gateway.refund(paymentId);
+  }
+
+  /** Records AUTHORIZING rows for the orders without a live hold; returns those it recorded. */
+  private record(requests: ReadonlyArray<{ orderId: string; amountCents: number }>) {
+    return this.prisma.$queryRawUnsafe<Array<{ payment_id: string; order_id: string; amount_cents: number }>>(
+      `INSERT INTO payment_hold (payment_id, order_id, amount_cents, status, updated_at)
+       SELECT h."paymentId", h."orderId", h."amountCents", 'AUTHORIZING', $2::timestamptz
+         FROM json_to_recordset($1::json) AS h("paymentId" uuid, "orderId" uuid, "amountCents" int)
+       -- One live hold per order (payment_hold_live_order_idx): an insert racing another waits for it, then does nothing.
+       ON CONFLICT (order_id) WHERE status IN ('AUTHORIZING', 'HELD', 'DECLINED') DO NOTHING
+       RETURNING payment_id::text, order_id::text, amount_cents`,
+      JSON.stringify(requests.map((request) => ({ paymentId: uuidV7(), ...request }))),
+      this.now(),
+    );
+  }
+
+  /** Decides TO_VOID the authorizations of these orders under way for AUTHORIZATION_TIMEOUT_MS or more; returns their orders. */
+  private async giveUpAbandoned(requests: ReadonlyArray<{ orderId: string }>): Promise<Set<string>> {
+    if (requests.length === 0) return new Set();
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ order_id: string }>>(
+      `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $2::timestamptz
+        WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
+          AND status = 'AUTHORIZING' AND updated_at <= $3::timestamptz
+       RETURNING order_id::text`,
+      JSON.stringify(requests.map((request) => request.orderId)),
+      this.now(),
+      new Date(this.clock.now().getTime() - AUTHORIZATION_TIMEOUT_MS).toISOString(),
+    );
+    return new Set(rows.map((row) => row.order_id));
   }
 
   private now(): string {
