@@ -79,37 +79,45 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
     return { position, estimatedWaitSeconds: this.secondsFor(position + 1) };
   }
 
-  /** Null while a new buyer may join; otherwise how long the line is and when to come back. */
+  /** Null while a new buyer may join; otherwise how long they would wait and when to come back. */
   closed(): LineClosed | null {
     const { MAX_WAIT_SECONDS, ORDER_PENDING_DEADLINE_MS, ORDER_CHARGE_MARGIN_MS } = this.config;
     // Never longer than the time Billing has to charge the last buyer in line.
     const maxWaitSeconds = Math.min(MAX_WAIT_SECONDS, (ORDER_PENDING_DEADLINE_MS - ORDER_CHARGE_MARGIN_MS) / 1000);
-    // Closed only when the line is too long at the better of its recent and its longer-run pace:
-    // a few slow seconds (a consumer starved of CPU) must not turn buyers away.
-    const recent = this.rate.perSecond();
-    const longer = this.rate.perSecond(this.rate.longWindowMs);
-    const perSecond = Math.max(recent ?? 0, longer ?? 0);
-    const places = this.tail - this.head;
-    if (!perSecond || places <= 0) return null;
-    const wait = Math.ceil(places / perSecond);
-    if (wait <= maxWaitSeconds) return null;
+    if (this.tail <= this.head) return null;
+    // Decided on the very estimate the buyer would be given on joining (behind everyone in line
+    // now), so that an admitted buyer is never told a wait above the limit.
+    const wait = this.secondsFor(this.tail - this.head + 1);
+    if (wait === null || wait <= maxWaitSeconds) return null;
     return { estimatedWaitSeconds: wait, retryAfterSeconds: Math.max(1, Math.ceil(wait - maxWaitSeconds)) };
   }
 
   /** The line as the dashboard shows it: how long, how fast it moves, what a new buyer would wait, whether it is open. */
   summary() {
-    const perSecond = this.rate.perSecond();
+    const perSecond = this.pace();
     return {
       length: Math.max(0, this.tail - this.head),
       drainPerSecond: perSecond === null ? null : Math.round(perSecond),
-      estimatedWaitSeconds: this.secondsFor(this.tail - this.head),
+      estimatedWaitSeconds: this.secondsFor(this.tail - this.head + 1),
       open: this.closed() === null,
     };
   }
 
+  /**
+   * Places per second the line moves at: the better of its recent and its longer-run pace, so that
+   * a few slow seconds (a consumer starved of CPU) neither close the line nor swing every
+   * estimate. Null while too early to tell; 0 when the line has not moved for the longer window.
+   */
+  private pace(): number | null {
+    const recent = this.rate.perSecond();
+    const longer = this.rate.perSecond(this.rate.longWindowMs);
+    if (recent === null && longer === null) return null;
+    return Math.max(recent ?? 0, longer ?? 0);
+  }
+
   private secondsFor(places: number): number | null {
-    const perSecond = this.rate.perSecond();
     if (places <= 0) return 0;
+    const perSecond = this.pace();
     if (!perSecond) return null;
     return Math.ceil(places / perSecond);
   }
