@@ -9,11 +9,19 @@
 //   docker/kafka/accounts                  compose's Kafka: the SCRAM accounts its storage is
 //                                          formatted with (docker/kafka/start.sh)
 //   docker/kafka/grant-acls.sh             compose's kafka-acls job: kafka-acls.sh, once per grant
+// each service's role on Artemis (libs/messaging-activemq's activemq.security.ts), with its accounts:
+//   tools/infra/artemis/broker.properties  this machine's Artemis: infra:up copies it into the
+//                                          broker instance's etc/ on every run (Artemis reloads it)
+//   tools/infra/artemis/users.properties,  the services' development accounts and their roles:
+//     roles.properties                     infra:up adds them to the instance's own files
+//   docker/artemis/etc-override/           compose's Artemis: the same broker.properties, and every
+//                                          account (the operator's, the development ones, compose's)
 // and the IAM policy each service needs on real SQS and Kinesis, in those libs' READMEs (between
 // the `iam-policies` markers). All are written by `npm run brokers:accounts` and never by hand;
 // accounts.unit.spec.ts fails when a committed one is not what the catalog says.
 import { accountHolders, brokerDefaults, developmentAccountOf } from '@boxoffice/config';
 import type { ServiceName } from '@boxoffice/contracts';
+import { artemisBrokerProperties, artemisRoleHolders, OPERATOR_ROLE } from '@boxoffice/messaging-activemq';
 import { kafkaAcls, kafkaPrincipalOf } from '@boxoffice/messaging-kafka';
 import { kinesisPolicies } from '@boxoffice/messaging-kinesis';
 import { rabbitMqPermissions } from '@boxoffice/messaging-rabbitmq';
@@ -189,6 +197,63 @@ export const composeKafkaTexts: Record<keyof typeof composeKafkaFiles, () => str
   grantAcls: composeGrantAclsText,
   operator: composeOperatorPropertiesText,
 };
+
+/** Compose's own Artemis account of a service (the development ones are refused in production), and its operator's. */
+export const composeArtemisAccountOf = (name: ServiceName | 'operator') =>
+  name === 'operator'
+    ? { user: 'boxoffice', password: 'compose-artemis-password' }
+    : { user: name, password: `compose-${name}-activemq-password` };
+
+/** Where the Artemis files are committed. */
+export const artemisFiles = {
+  nativeProperties: new URL('../infra/artemis/broker.properties', import.meta.url),
+  nativeUsers: new URL('../infra/artemis/users.properties', import.meta.url),
+  nativeRoles: new URL('../infra/artemis/roles.properties', import.meta.url),
+  composeProperties: new URL('../../docker/artemis/etc-override/broker.properties', import.meta.url),
+  composeUsers: new URL('../../docker/artemis/etc-override/artemis-users.properties', import.meta.url),
+  composeRoles: new URL('../../docker/artemis/etc-override/artemis-roles.properties', import.meta.url),
+} as const;
+
+const artemisHeader = (what: string) => `## ${what}\n## Written from the catalog by \`npm run brokers:accounts\`; do not edit.\n`;
+
+/**
+ * Each Artemis file's text. Passwords are in clear: Artemis' properties login module takes them
+ * so (a deployment writes `ENC(...)` ones with `artemis mask`). Each service's accounts are in its
+ * role; a service with no command has accounts and no role, so it may do nothing.
+ */
+export const artemisTexts: Record<keyof typeof artemisFiles, () => string> = {
+  nativeProperties: () =>
+    artemisHeader("this machine's Artemis: each service's role (infra:up copies it to the instance's etc/)") + artemisBrokerProperties(),
+  composeProperties: () => artemisHeader("compose's Artemis: each service's role") + artemisBrokerProperties(),
+  nativeUsers: () =>
+    artemisHeader("the services' development accounts (infra:up adds them to the instance's users)") +
+    accountHolders.map((service) => propertyLine(developmentAccountOf(service).user, developmentAccountOf(service).password)).join(''),
+  nativeRoles: () =>
+    artemisHeader("the services' roles (infra:up adds them to the instance's roles)") +
+    artemisRoleHolders()
+      .map((service) => propertyLine(service, developmentAccountOf(service).user))
+      .join(''),
+  composeUsers: () =>
+    artemisHeader("compose's Artemis: the operator, and each service's development and compose accounts") +
+    [
+      composeArtemisAccountOf('operator'),
+      ...accountHolders.flatMap((service) => [developmentAccountOf(service), composeArtemisAccountOf(service)]),
+    ]
+      .map(({ user, password }) => propertyLine(user, password))
+      .join(''),
+  composeRoles: () =>
+    artemisHeader("compose's Artemis: the operator's role and each service's") +
+    [
+      propertyLine(OPERATOR_ROLE, composeArtemisAccountOf('operator').user),
+      ...artemisRoleHolders().map((service) =>
+        propertyLine(service, [developmentAccountOf(service).user, composeArtemisAccountOf(service).user].join(',')),
+      ),
+    ].join(''),
+};
+
+function propertyLine(key: string, value: string): string {
+  return `${key} = ${value}\n`;
+}
 
 /** The READMEs that carry the IAM policies, each between its markers. */
 export const iamReadmes = {

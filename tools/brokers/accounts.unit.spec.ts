@@ -3,6 +3,8 @@ import { accountHolders } from '@boxoffice/config';
 import { servicesOf } from '@boxoffice/contracts';
 import { readFileSync } from 'node:fs';
 import {
+  artemisFiles,
+  artemisTexts,
   composeKafkaFiles,
   composeKafkaTexts,
   definitionsFiles,
@@ -29,6 +31,13 @@ describe('the brokers’ accounts, written from the catalog', () => {
     'are compose’s Kafka %s file as committed (run `npm run brokers:accounts` after changing the catalog)',
     (file) => {
       expect(readFileSync(composeKafkaFiles[file], 'utf8')).toBe(composeKafkaTexts[file]());
+    },
+  );
+
+  it.each(Object.keys(artemisFiles) as Array<keyof typeof artemisFiles>)(
+    'are the Artemis %s file as committed (run `npm run brokers:accounts` after changing the catalog)',
+    (file) => {
+      expect(readFileSync(artemisFiles[file], 'utf8')).toBe(artemisTexts[file]());
     },
   );
 

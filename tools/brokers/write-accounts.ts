@@ -1,6 +1,9 @@
 // `npm run brokers:accounts`: writes the brokers' accounts and permissions from the catalog (accounts.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import {
+  artemisFiles,
+  artemisTexts,
   composeKafkaFiles,
   composeKafkaTexts,
   definitionsFiles,
@@ -20,6 +23,11 @@ console.log(`wrote ${kafkaAclsFile.pathname}`);
 for (const file of ['accounts', 'grantAcls', 'operator'] as const) {
   writeFileSync(composeKafkaFiles[file], composeKafkaTexts[file](), { mode: file === 'grantAcls' ? 0o755 : 0o644 });
   console.log(`wrote ${composeKafkaFiles[file].pathname}`);
+}
+for (const file of Object.keys(artemisFiles) as Array<keyof typeof artemisFiles>) {
+  mkdirSync(new URL('.', artemisFiles[file]), { recursive: true });
+  writeFileSync(artemisFiles[file], artemisTexts[file]());
+  console.log(`wrote ${artemisFiles[file].pathname}`);
 }
 for (const broker of ['sqs', 'kinesis'] as const) {
   writeFileSync(iamReadmes[broker], withIamPolicies(broker, readFileSync(iamReadmes[broker], 'utf8')));

@@ -3,8 +3,10 @@
 // Everything lives in .cache/artemis/ (git-ignored):
 //   apache-artemis-<version>/   the distribution, unpacked once from the Maven artifact
 //   instance/                   one broker instance, made once by `artemis create`: etc/ holds
-//                               broker.xml, users and roles; data/ the journal (messages, queues
-//                               and the address settings the transport adds at run time)
+//                               broker.xml, users and roles, and broker.properties (each
+//                               service's role, from the catalog, written on every infra:up);
+//                               data/ the journal (messages, queues and the address settings the
+//                               transport adds at run time)
 //   broker.log                  the broker's output (broker.log.1 holds the previous run's)
 //   maven.log                   what Maven said when it fetched the archive
 // The broker's pid is in instance/data/artemis.pid, where Artemis' own `artemis-service stop`
@@ -75,6 +77,7 @@ export function startNativeArtemis(address: HostPort, log: (line: string) => voi
   requireJava(17, `Artemis ${ARTEMIS_VERSION}`, ARTEMIS_INSTALL_HINT);
   fetchDistribution(log);
   createInstanceOnce(address, log);
+  installArtemisAccounts();
 
   if (fs.existsSync(artemisFiles.log)) fs.renameSync(artemisFiles.log, `${artemisFiles.log}.1`);
   const out = fs.openSync(artemisFiles.log, 'a');
@@ -205,6 +208,45 @@ export function narrowBrokerXml(xml: string): string {
   if (!narrowed.includes('protocols=AMQP;'))
     throw new Error('broker.xml has no acceptor with a protocols= list; did artemis create change?');
   return narrowed;
+}
+
+const accountFiles = {
+  properties: new URL('artemis/broker.properties', import.meta.url),
+  users: new URL('artemis/users.properties', import.meta.url),
+  roles: new URL('artemis/roles.properties', import.meta.url),
+};
+
+/**
+ * Each service's account and role on this machine's Artemis, as tools/infra/artemis/ holds them
+ * (written from the catalog by npm run brokers:accounts): broker.properties (the roles' rights,
+ * and management RBAC) is copied into the instance's etc/, and the accounts and roles are added to
+ * its users and roles files, replacing any earlier lines of theirs. Artemis reads them again when
+ * they change, so a running broker of ours takes a new catalog too; management RBAC itself is read
+ * at start only. Returns whether anything changed.
+ */
+export function installArtemisAccounts(): boolean {
+  const etc = path.join(artemisFiles.instance, 'etc');
+  const writes: Array<[string, string]> = [
+    [path.join(etc, 'broker.properties'), fs.readFileSync(accountFiles.properties, 'utf8')],
+    [path.join(etc, 'artemis-users.properties'), withLines(path.join(etc, 'artemis-users.properties'), accountFiles.users)],
+    [path.join(etc, 'artemis-roles.properties'), withLines(path.join(etc, 'artemis-roles.properties'), accountFiles.roles)],
+  ];
+  let changed = false;
+  for (const [file, text] of writes) {
+    if (readIfExists(file) === text) continue;
+    fs.writeFileSync(file, text);
+    changed = true;
+  }
+  return changed;
+}
+
+/** A properties file with `ours`' keys replaced by its lines (its comments once, at the end). */
+function withLines(file: string, ours: URL): string {
+  const lines = fs.readFileSync(ours, 'utf8').split('\n').filter(Boolean);
+  const keys = new Set(lines.filter((line) => !line.startsWith('#')).map((line) => line.split('=')[0].trim()));
+  const kept = (readIfExists(file) ?? '').split('\n').filter((line) => !lines.includes(line) && !keys.has(line.split('=')[0].trim()));
+  while (kept.length > 0 && kept.at(-1) === '') kept.pop();
+  return `${[...kept, ...lines].join('\n')}\n`;
 }
 
 function brokerExitedMessage(): string {

@@ -248,6 +248,36 @@ describe('docker-compose.yml under Compose v2', () => {
     }
   });
 
+  it("gives each service's ACTIVEMQ_URL its own account, with the password and role the mounted Artemis files hold", () => {
+    const etc = path.join(repoRoot, 'docker/artemis/etc-override');
+    expect(services.activemq!.volumes ?? []).toContainEqual(
+      expect.objectContaining({ type: 'bind', source: etc, target: '/var/lib/artemis-instance/etc-override', read_only: true }),
+    );
+    const properties = (file: string) =>
+      new Map(
+        readFileSync(path.join(etc, file), 'utf8')
+          .split('\n')
+          .filter((line) => line && !line.startsWith('#'))
+          .map((line) => line.split('=').map((part) => part.trim()) as [string, string]),
+      );
+    const users = properties('artemis-users.properties');
+    const roles = properties('artemis-roles.properties');
+    for (const app of APPS) {
+      const url = new URL(services[app]!.environment!.ACTIVEMQ_URL!);
+      const user = decodeURIComponent(url.username);
+      expect({ app, user, host: url.host, password: users.get(user) === decodeURIComponent(url.password) }).toEqual({
+        app,
+        user: app,
+        host: 'activemq:61617',
+        password: true,
+      });
+      // A service that sends or reads a command is in its role; the others hold no role at all.
+      const role = [...roles].find(([, members]) => members.split(',').includes(user))?.[0];
+      expect(role === undefined || role === app).toBe(true);
+    }
+    expect(readFileSync(path.join(etc, 'broker.properties'), 'utf8')).toMatch(/^managementMessageRbac=true$/m);
+  });
+
   it("gives each service's DATABASE_URL a role and database that init.sql creates, the role owning it", () => {
     const { roles, databases } = initScript();
     const volumes = services.postgres!.volumes ?? [];

@@ -17,6 +17,7 @@ import { INFRA_SERVICES, type InfraService } from './services.ts';
 import { readStarted, type ServiceName, type StartedServices, writeStarted } from './state.ts';
 import { importRabbitMqAccounts } from './rabbitmq-accounts.ts';
 import { grantKafkaAccounts } from './kafka-accounts.ts';
+import { installArtemisAccounts, runningArtemisPid } from './artemis.ts';
 import { repairDeadLetterSupervisor } from './rabbitmq-repair.ts';
 
 export type ServiceReport = {
@@ -89,6 +90,8 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<InfraSumm
       repairDeadLetterSupervisor(log);
       importRabbitMqAccounts(log);
     }
+    if (service.name === 'activemq' && report.outcome === 'reused' && runningArtemisPid() && installArtemisAccounts())
+      log("  activemq: wrote the services' accounts and roles from the catalog; Artemis reads them again within seconds");
     if (service.name === 'kafka' && report.outcome !== 'failed') {
       // A broker the services cannot use is no better than none: say so, and fail.
       const refused = await grantKafkaAccounts(log).then(

@@ -17,7 +17,7 @@ export const brokerDefaults = {
   /** The operator's SASL/SCRAM account on Kafka, a super user: tools and specs. Each service has an account of its own (`kafkaAccountOf`). */
   KAFKA_USERNAME: 'boxoffice-operator',
   KAFKA_PASSWORD: 'operator-development',
-  /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
+  /** ActiveMQ Artemis over AMQP 1.0, as the operator's account (the broker's own, infra:up creates it): tools and specs. Each service has an account of its own (`serviceBrokerUrl`). */
   ACTIVEMQ_URL: 'amqp://boxoffice:boxoffice@127.0.0.1:61617',
   /** ElasticMQ standing in for SQS. */
   SQS_ENDPOINT: 'http://127.0.0.1:9324',
@@ -35,20 +35,21 @@ export function brokerAddress(setting: keyof typeof brokerDefaults, environment:
 export const accountHolders = ['checkout', 'billing', 'email', 'analytics', 'audit'] as const;
 
 /**
- * A service's development account on RabbitMQ and on Kafka: infra:up creates it, with the
- * permissions the catalog gives the service (tools/infra/rabbitmq/definitions.json and
- * tools/infra/kafka/acls.json, written by npm run brokers:accounts). Production refuses it, as it
- * refuses guest.
+ * A service's development account on RabbitMQ, Kafka and Artemis: infra:up creates it, with the
+ * permissions the catalog gives the service (tools/infra/rabbitmq/definitions.json,
+ * tools/infra/kafka/acls.json and tools/infra/artemis/broker.properties, written by npm run
+ * brokers:accounts). Production refuses it, as it refuses guest.
  */
 export function developmentAccountOf(service: string): { readonly user: string; readonly password: string } {
   return { user: `boxoffice-${service}`, password: `${service}-development` };
 }
 
 /**
- * Where a service finds a broker when the environment does not say: for RabbitMQ, with the
- * service's own development account; for a tool (a name that holds no account), the operator's.
+ * Where a service finds a broker when the environment does not say: for RabbitMQ and Artemis,
+ * with the service's own development account; for a tool (a name that holds no account), the
+ * operator's.
  */
-export function serviceBrokerUrl(setting: 'RABBITMQ_URL', service: string): string {
+export function serviceBrokerUrl(setting: 'RABBITMQ_URL' | 'ACTIVEMQ_URL', service: string): string {
   if (!holdsAccount(service)) return brokerDefaults[setting];
   const url = new URL(brokerDefaults[setting]);
   const { user, password } = developmentAccountOf(service);

@@ -133,8 +133,8 @@ export function serviceEnv(service: string, port: number) {
      * come back on its own (libs/messaging/src/inbox/inbox.retention.ts says how that is worked out).
      */
     INBOX_RETENTION_DAYS: z.coerce.number().positive().optional(),
-    /** ActiveMQ Artemis over AMQP 1.0, with the user infra:up creates. */
-    ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], brokerDefaults.ACTIVEMQ_URL),
+    /** ActiveMQ Artemis over AMQP 1.0, with the service's own account (infra:up creates the development one). */
+    ACTIVEMQ_URL: env.url(['amqp:', 'amqps:'], serviceBrokerUrl('ACTIVEMQ_URL', service)),
     /** Amazon SQS: ElasticMQ standing in for it locally, or https://sqs.<region>.amazonaws.com (credentials from the AWS SDK's usual chain). */
     SQS_ENDPOINT: env.url(['http:', 'https:'], brokerDefaults.SQS_ENDPOINT),
     /**

@@ -37,15 +37,17 @@ export function loadConfig<Schema extends z.ZodObject>(
 }
 
 /**
- * The brokers' development accounts, as their development URLs hold them: RabbitMQ's guest and
- * each service's own (infra:up creates them), and the one infra:up creates for Artemis.
+ * The brokers' development accounts, as their development URLs hold them: RabbitMQ's guest,
+ * Artemis' operator, and each service's own on both (infra:up creates them).
  */
 const developmentAccounts = [
   ...(['RABBITMQ_URL', 'ACTIVEMQ_URL'] as const).map((setting) => {
     const url = new URL(brokerDefaults[setting]);
     return { setting, user: url.username, password: url.password };
   }),
-  ...accountHolders.map((service) => ({ setting: 'RABBITMQ_URL' as const, ...developmentAccountOf(service) })),
+  ...(['RABBITMQ_URL', 'ACTIVEMQ_URL'] as const).flatMap((setting) =>
+    accountHolders.map((service) => ({ setting, ...developmentAccountOf(service) })),
+  ),
 ].map((account) => ({ ...account, transport: account.setting === 'RABBITMQ_URL' ? 'rabbitmq' : 'activemq' }));
 
 /** Kafka's development accounts: the operator's and each service's (infra:up creates them). */

@@ -91,6 +91,9 @@ describe('loadConfig', () => {
       const activemq = { ...own, COMMAND_TRANSPORT: 'activemq', ACTIVEMQ_URL: 'amqp://boxoffice:boxoffice@artemis:61617' };
       expect(() => loadConfig(withToken, activemq)).toThrow(/ACTIVEMQ_URL uses the broker's development account "boxoffice"/);
       expect(() =>
+        loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://boxoffice-billing:billing-development@artemis:61617' }),
+      ).toThrow(/ACTIVEMQ_URL uses the broker's development account "boxoffice-billing"/);
+      expect(() =>
         loadConfig(withToken, { ...activemq, ACTIVEMQ_URL: 'amqp://billing:pw@artemis:61617', RABBITMQ_URL: undefined }),
       ).not.toThrow();
       expect(() => loadConfig(withToken, { ...own, RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672/boxoffice' })).toThrow(

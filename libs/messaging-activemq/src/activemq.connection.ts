@@ -80,11 +80,23 @@ function connectionOptions({ url, name, idleTimeoutMs }: ActiveMqConnectionOptio
 /** rhea's errors are often plain objects ({ condition, description }); a refused login says so. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (error && typeof error === 'object') {
-    const { condition, description } = error as { condition?: unknown; description?: unknown };
-    if (condition === 'amqp:unauthorized-access')
-      return `ActiveMQ refused the login (${String(description ?? condition)}): check ACTIVEMQ_URL's user and password`;
-    if (condition || description) return [condition, description].filter(Boolean).join(': ');
-  }
+  const { condition, description } = amqpError(error);
+  // A refused login; a link the account may not open says which permission it lacks.
+  if (condition === 'amqp:unauthorized-access' && !/permission=/.test(description ?? ''))
+    return `ActiveMQ refused the login (${description ?? condition}): check ACTIVEMQ_URL's user and password`;
+  if (condition || description) return [condition, description].filter(Boolean).join(': ');
   return String(error);
+}
+
+/** An AMQP error's condition and description: as rhea gives a connection's, or (a link's) as the described list it decoded. */
+function amqpError(error: unknown): { condition?: string; description?: string } {
+  if (!error || typeof error !== 'object') return {};
+  const { condition, description, value } = error as { condition?: unknown; description?: unknown; value?: unknown };
+  if (condition || description)
+    return { condition: condition ? String(condition) : undefined, description: description ? String(description) : undefined };
+  if (!Array.isArray(value)) return {};
+  const [code, text] = value.map((field: unknown) =>
+    field && typeof field === 'object' && 'value' in field ? String(field.value) : undefined,
+  );
+  return { condition: code, description: text };
 }

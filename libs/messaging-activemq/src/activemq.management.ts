@@ -1,5 +1,7 @@
 import { type AwaitableSender, type Receiver, ReceiverEvents, type Message, type Session } from 'rhea-promise';
+import { randomUUID } from 'node:crypto';
 import { describeError, type ActiveMqConnection } from './activemq.connection.js';
+import { MANAGEMENT_ADDRESS, managementRepliesAddress } from './activemq.security.js';
 
 /** What a management operation answered when it did not succeed (AMQ229019: the queue exists, ...). */
 export class ManagementError extends Error {
@@ -25,7 +27,9 @@ const TIMEOUT_MS = 10_000;
  * Artemis' management API over AMQP: a request to the `activemq.management` address names the
  * resource (`broker`, `queue.<name>`) and the operation in application properties, its body is
  * the JSON array of parameters, and the answer comes to our reply-to address with
- * `_AMQ_OperationSucceeded` and a JSON array holding the result.
+ * `_AMQ_OperationSucceeded` and a JSON array holding the result. The reply-to address is a queue
+ * under the client's name (`management.replies.<client>.<id>`), which its role may create and
+ * read (activemq.security.ts); Artemis deletes it once the client has gone.
  * https://activemq.apache.org/components/artemis/documentation/latest/management.html#using-management-message-api
  * One request at a time (they are rare: provisioning, depth, purge), so an answer is always the
  * one awaited.
@@ -36,7 +40,11 @@ export class ActiveMqManagement {
   private waiting: ((message: Message) => void) | null = null;
   private abandon: ((error: Error) => void) | null = null;
 
-  constructor(private readonly connection: ActiveMqConnection) {
+  constructor(
+    private readonly connection: ActiveMqConnection,
+    /** Whose answers they are: the service (its role's name), or a tool's name. */
+    private readonly client: string,
+  ) {
     connection.onLost(() => {
       this.channel = null;
       // Its answer went with the connection.
@@ -95,11 +103,11 @@ export class ActiveMqManagement {
   private open(): Promise<Channel> {
     this.channel ??= (async () => {
       const session = await this.connection.current().createSession();
-      const replies = await session.createReceiver({ source: { address: '', dynamic: true }, credit_window: 10, autoaccept: true });
+      const address = managementRepliesAddress(this.client, randomUUID());
+      const replies = await session.createReceiver({ source: { address, capabilities: ['queue'] }, credit_window: 10, autoaccept: true });
       replies.on(ReceiverEvents.message, (context) => context.message && this.waiting?.(context.message));
-      const sender = await session.createAwaitableSender({ target: { address: 'activemq.management' } });
-      if (!replies.address) throw new Error('activemq management: the broker gave no reply address');
-      return { session, sender, replies, replyTo: replies.address };
+      const sender = await session.createAwaitableSender({ target: { address: MANAGEMENT_ADDRESS } });
+      return { session, sender, replies, replyTo: address };
     })().catch((error: unknown) => {
       this.channel = null;
       throw new Error(`activemq management: ${describeError(error)}`, { cause: error });

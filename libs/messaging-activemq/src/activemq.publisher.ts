@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { allConfirmed, describeDestination, type OutgoingMessage, type PublishOptions } from '@boxoffice/messaging';
 import { type AwaitableSender, type Message, SenderEvents, SendOperationFailedError } from 'rhea-promise';
-import type { ActiveMqConnection } from './activemq.connection.js';
+import { describeError, type ActiveMqConnection } from './activemq.connection.js';
 import { messageFor } from './activemq.message.js';
 
 const SEND_TIMEOUT_SECONDS = 30;
@@ -88,11 +88,17 @@ export class ActiveMqPublisher {
       sender = this.connection
         .current()
         .createAwaitableSender({ target: { address: queue, capabilities: ['queue'] } })
-        .then((opened) => {
-          opened.on(SenderEvents.senderClose, () => this.forget(queue, opened));
-          opened.on(SenderEvents.senderError, () => this.forget(queue, opened));
-          return opened;
-        });
+        .then(
+          (opened) => {
+            opened.on(SenderEvents.senderClose, () => this.forget(queue, opened));
+            opened.on(SenderEvents.senderError, () => this.forget(queue, opened));
+            return opened;
+          },
+          (error: unknown) => {
+            // Refused (the account may not send there), or the connection went: said as an Error.
+            throw new Error(`activemq: could not send to ${queue}: ${describeError(error)}`, { cause: error });
+          },
+        );
       sender.catch(() => this.senders.delete(queue));
       this.senders.set(queue, sender);
     }

@@ -33,7 +33,7 @@ export class ActiveMqTransport extends ConnectionTransport<Connection, ActiveMqC
   constructor(private readonly options: ActiveMqTransportOptions) {
     super('activemq', options);
     this.connection = new ActiveMqConnection({ ...options, initialDelayMs: options.reconnectInitialDelayMs, logger: this.logger });
-    this.management = new ActiveMqManagement(this.connection);
+    this.management = new ActiveMqManagement(this.connection, options.name);
     this.publisher = new ActiveMqPublisher(this.connection);
   }
 
