@@ -15,6 +15,12 @@ BEGIN
       EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', service, service);
     END IF;
   END LOOP;
+  -- Audit runs as a writer that owns nothing (its role `audit` migrates and owns the tables), so
+  -- that the service cannot switch off the log's append-only guard; Audit grants it the rows at
+  -- start (libs/database's runtime-role.ts). The owner may not create roles, so it is made here.
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'audit_writer') THEN
+    CREATE ROLE audit_writer LOGIN PASSWORD 'audit_writer';
+  END IF;
 END
 $$;
 

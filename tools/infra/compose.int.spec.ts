@@ -116,7 +116,7 @@ function readmeDockerPorts(): number[] {
 
 /** The roles and databases docker/postgres/init.sql creates, read off its two service lists. */
 function initScript(): { roles: Map<string, string>; databases: Map<string, string> } {
-  const sql = readFileSync(path.join(repoRoot, 'docker/postgres/init.sql'), 'utf8');
+  const sql = initScript.sql();
   const lists = [...sql.matchAll(/ARRAY\[([^\]]*)\]/g)].map((match) => [...match[1]!.matchAll(/'([^']+)'/g)].map((name) => name[1]!));
   // The shape this reading relies on: a role named like the service with the same password,
   // and boxoffice_<service> owned by it. If the script changes shape, this says so.
@@ -129,6 +129,8 @@ function initScript(): { roles: Map<string, string>; databases: Map<string, stri
     databases: new Map(databaseServices.map((service) => [`boxoffice_${service}`, service])),
   };
 }
+
+initScript.sql = () => readFileSync(path.join(repoRoot, 'docker/postgres/init.sql'), 'utf8');
 
 describe('docker-compose.yml under Compose v2', () => {
   it('is Compose v2', () => {
@@ -307,6 +309,10 @@ describe('docker-compose.yml under Compose v2', () => {
         role: url.username,
       });
     }
+    // Audit runs as a writer that init.sql makes and that owns nothing.
+    const writer = new URL(services.audit!.environment!.DATABASE_WRITER_URL!);
+    expect(initScript.sql()).toContain(`CREATE ROLE ${writer.username} LOGIN PASSWORD '${writer.password}'`);
+    expect({ host: writer.host, database: writer.pathname }).toEqual({ host: 'postgres:5432', database: '/boxoffice_audit' });
     // Nothing created for a service that does not exist.
     expect([...roles.keys()].sort()).toEqual([...APPS].sort());
     expect([...databases.values()].sort()).toEqual([...APPS].sort());
@@ -372,8 +378,9 @@ describe('docker-compose.yml under Compose v2', () => {
       }
     }
     // Five DATABASE_URLs, RABBITMQ_URLs, KAFKA_BROKERS, ACTIVEMQ_URLs, SQS_ENDPOINTs, KINESIS_ENDPOINTs,
-    // NATS_URLs and OTEL_EXPORTER_OTLP_ENDPOINTs, BILLING_URL, SMTP_URL, Kafka UI's and k6's.
-    expect(checked).toBe(44);
+    // NATS_URLs and OTEL_EXPORTER_OTLP_ENDPOINTs, Audit's DATABASE_WRITER_URL, BILLING_URL,
+    // SMTP_URL, Kafka UI's and k6's.
+    expect(checked).toBe(45);
   });
 
   it("publishes exactly the ports of the README's table, on 127.0.0.1 and unchanged", () => {

@@ -8,6 +8,32 @@ export const auditConfigSchema = z.object({
    * after the other, in order. More than the partitions it owns buys nothing.
    */
   KAFKA_CONCURRENCY: env.positiveInt(3),
+  /**
+   * The account Audit reads and writes with. Its tables, and the log's append-only guard, belong
+   * to DATABASE_URL's role, which applies the migrations; this one may only read and write rows
+   * (libs/database's runtime-role.ts), so neither the service nor whoever holds its password can
+   * alter, disable or drop the guard. Unset: DATABASE_URL's server and database as the role
+   * `audit_writer`, created without a password if DATABASE_URL's role may create roles (natively,
+   * PostgreSQL's superuser).
+   */
+  DATABASE_WRITER_URL: z
+    .string()
+    .refine((value) => URL.canParse(value) && ['postgresql:', 'postgres:'].includes(new URL(value).protocol), {
+      message: 'expected a postgresql or postgres URL',
+    })
+    .optional(),
 });
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
+
+/** The role Audit runs as when DATABASE_WRITER_URL does not say. */
+export const AUDIT_WRITER_ROLE = 'audit_writer';
+
+/** Where Audit reads and writes: DATABASE_WRITER_URL, else DATABASE_URL's server and database as `audit_writer`. */
+export function auditWriterUrl(config: Pick<AuditConfig, 'DATABASE_URL' | 'DATABASE_WRITER_URL'>): string {
+  if (config.DATABASE_WRITER_URL) return config.DATABASE_WRITER_URL;
+  const url = new URL(config.DATABASE_URL);
+  url.username = AUDIT_WRITER_ROLE;
+  url.password = '';
+  return url.toString();
+}

@@ -1,7 +1,7 @@
 import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { AuditConfig } from './audit.config.js';
+import { auditWriterUrl, type AuditConfig } from './audit.config.js';
 import { auditHandlers } from './audit.handlers.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { AuditController } from './trail/audit.controller.js';
@@ -17,11 +17,11 @@ export class AuditModule {
       controllers: [HealthController, AuditController],
       providers: [
         ...providePrisma(() =>
-          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+          createPrismaClient(PrismaClient, auditWriterUrl(config), config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
         ),
         ...provideMessaging({
           service: 'audit',
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl: auditWriterUrl(config),
           brokers: brokerSettings(config),
           concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
           handlers: auditHandlers,

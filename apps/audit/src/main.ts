@@ -1,6 +1,6 @@
 import { loadConfig } from '@boxoffice/config';
 import { httpSecurity, runService, startService } from '@boxoffice/platform';
-import { auditConfigSchema } from './audit.config.js';
+import { auditConfigSchema, auditWriterUrl } from './audit.config.js';
 import { AuditModule } from './audit.module.js';
 
 await runService(async () => {
@@ -10,7 +10,9 @@ await runService(async () => {
     module: AuditModule.register(config),
     host: config.HOST,
     port: config.PORT,
+    // Migrated as the tables' owner; run as a writer that cannot touch what the owner made.
     databaseUrl: config.DATABASE_URL,
+    runtimeDatabaseUrl: auditWriterUrl(config),
     migrationsDir: 'apps/audit/prisma/migrations',
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     logLevel: config.LOG_LEVEL,

@@ -1,11 +1,19 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { readMigrations, type Migration } from './migrations.js';
+import { grantRuntimeRole } from './runtime-role.js';
 
 export interface MigrateOptions {
   readonly databaseUrl: string;
   /** A service's `prisma/migrations` folder. */
   readonly migrationsDir: string;
+  /**
+   * The account the service runs with, when it is not the one that migrates (`databaseUrl`, the
+   * tables' owner): after migrating, its role gets what a running service needs (runtimeRole.ts)
+   * and no more, so that it cannot alter, disable or drop what the owner made (Audit's
+   * append-only guard).
+   */
+  readonly runtimeUrl?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -38,7 +46,7 @@ const MIGRATION_LOCK_KEY = 72_707_370;
  * Creates the database first when the server lacks it (the native setup; docker-compose's
  * init script creates them with their own roles).
  */
-export async function migrate({ databaseUrl, migrationsDir, log = () => {} }: MigrateOptions): Promise<MigrateResult> {
+export async function migrate({ databaseUrl, migrationsDir, runtimeUrl, log = () => {} }: MigrateOptions): Promise<MigrateResult> {
   await createDatabaseIfMissing(databaseUrl, log);
   const migrations = await readMigrations(migrationsDir);
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -61,6 +69,7 @@ export async function migrate({ databaseUrl, migrationsDir, log = () => {} }: Mi
       log(`applied migration ${migration.name}`);
       result.applied.push(migration.name);
     }
+    if (runtimeUrl !== undefined) await grantRuntimeRole(client, runtimeUrl, log);
     return result;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});

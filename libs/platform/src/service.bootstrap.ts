@@ -15,7 +15,10 @@ export interface ServiceOptions {
   readonly module: Type | DynamicModule;
   readonly host: string;
   readonly port: number;
+  /** The account that owns the service's tables: the migrations are applied with it. */
   readonly databaseUrl: string;
+  /** The account the service runs with, when not the owner: granted rows and sequences after migrating (libs/database's runtime-role.ts). */
+  readonly runtimeDatabaseUrl?: string;
   /** The service's committed SQL migrations, applied at start. Relative to the working directory. */
   readonly migrationsDir: string;
   /** The budget of the whole shutdown, SIGTERM to exit (ShutdownBudget): below the orchestrator's grace. */
@@ -66,6 +69,7 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   const logger = new Logger(options.name);
   const { applied } = await migrate({
     databaseUrl: options.databaseUrl,
+    runtimeUrl: options.runtimeDatabaseUrl,
     migrationsDir: options.migrationsDir,
     log: (line) => logger.log(line),
   });
