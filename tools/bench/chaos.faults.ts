@@ -5,7 +5,7 @@ import { ChargeOrder } from '@boxoffice/contracts';
 import type { TestSystem } from '@boxoffice/e2e';
 import { EnvelopeFactory, type TransportName } from '@boxoffice/messaging';
 import { TcpFaultProxy, type TestSmtpServer } from '@boxoffice/testing';
-import { brokerAddress } from '@boxoffice/config';
+import { brokerAddress, serviceBrokerUrl } from '@boxoffice/config';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { infraAddresses } from '../infra/addresses.ts';
 import { serverOfTransport } from '../infra/infra.ts';
 import type { ServiceName } from '../infra/state.ts';
 import type { ChaosFlow } from './chaos.flow.ts';
-import type { FleetEnv, Instance, ServiceFleet } from './chaos.fleet.ts';
+import { instances, serviceOf, type FleetEnv, type Instance, type ServiceFleet } from './chaos.fleet.ts';
 import { KafkaAdvertisingRelay } from './chaos.kafka-relay.ts';
 import { restartServer, whyNotRestartable } from './chaos.servers.ts';
 
@@ -219,6 +219,8 @@ function brokerProxy(): ChaosFault {
       proxies.length = 0;
       const addresses = infraAddresses();
       const env: Record<string, string> = {};
+      /** Per instance, a broker URL that carries the service's own account. */
+      const own: FleetEnv = {};
       for (const broker of brokersOf(ctx.pair)) {
         const target = addresses[broker as keyof typeof addresses];
         if (broker === 'kafka') {
@@ -233,11 +235,14 @@ function brokerProxy(): ChaosFault {
           const port = await proxy.start();
           proxies.push(proxy);
           Object.assign(env, urlThrough(broker, port));
+          for (const instance of instances) own[instance] = { ...own[instance], ...urlThrough(broker, port, serviceOf(instance)) };
         }
       }
       for (const proxy of proxies) ctx.cleanups.push(() => proxy.stop());
-      ctx.log(`services reach ${brokersOf(ctx.pair).join(' and ')} through fault proxies: ${JSON.stringify(env)}`);
-      return { all: env };
+      ctx.log(
+        `services reach ${brokersOf(ctx.pair).join(' and ')} through fault proxies: ${JSON.stringify(env)}, each with its own account`,
+      );
+      return { all: env, ...own };
     },
     async inject(ctx) {
       const phase = async (what: string, ms: number, apply: (proxy: TcpFaultProxy) => void) => {
@@ -276,11 +281,16 @@ const urlSettings: Partial<Record<ServiceName, 'RABBITMQ_URL' | 'ACTIVEMQ_URL' |
   nats: 'NATS_URL',
 };
 
-/** The environment setting that points the services at `broker`, rewritten to 127.0.0.1:`port` (credentials kept). */
-function urlThrough(broker: ServiceName, port: number): Record<string, string> {
+/**
+ * The environment setting that points the services at `broker`, rewritten to 127.0.0.1:`port`
+ * (credentials kept): the operator's, or with `service`, that service's own account where it has one.
+ */
+function urlThrough(broker: ServiceName, port: number, service?: string): Record<string, string> {
   const setting = urlSettings[broker];
   if (!setting) throw new Error(`no fault proxy for ${broker}`);
-  const url = new URL(brokerAddress(setting));
+  const url = new URL(
+    service && (setting === 'RABBITMQ_URL' || setting === 'ACTIVEMQ_URL') ? serviceBrokerUrl(setting, service) : brokerAddress(setting),
+  );
   url.hostname = '127.0.0.1';
   url.port = String(port);
   return { [setting]: url.toString().replace(/\/$/, '') };

@@ -65,4 +65,5 @@ export class ServiceFleet {
   }
 }
 
-const serviceOf = (name: Instance) => name.replace(/\d$/, '');
+/** The service an instance runs (`billing1` and `billing2` run Billing). */
+export const serviceOf = (name: Instance) => name.replace(/\d$/, '');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { loadConfig, serviceEnv } from '@boxoffice/config';
 import { ChargeOrder, queues, topics, UserRegistered, type Envelope, type MessageDefinition } from '@boxoffice/contracts';
 import { deleteNamespace } from '@boxoffice/e2e';
@@ -34,6 +34,10 @@ const cases = [
   { transport: 'nats', kind: 'command', transports: { command: 'nats', event: 'kafka' } },
   { transport: 'nats', kind: 'event', transports: { command: 'rabbitmq', event: 'nats' } },
 ] as const;
+
+// Each case runs the tool as a user does, a process compiled at start (about 6 s idle), up to four
+// times: under the full suite's load that alone has come near Jest's default 60 s.
+jest.setTimeout(180_000);
 
 describe.each(cases)('npm run dlq, on $transport ($kind)', ({ transport: name, kind, transports }) => {
   const namespace = uniqueName(`dlq-${name}-${kind}`);
