@@ -14,8 +14,7 @@ export interface LineReading {
  * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
  * the line has not moved for the whole window (Billing stopped, say): an estimate is then
  * unknown, not infinite, and the line stays open, since the async path takes orders whatever
- * Billing does. `perSecond(longWindowMs)` is the pace over a longer stretch (three windows):
- * steadier, for a decision that a few slow seconds should not sway, such as closing the line.
+ * Billing does.
  */
 export class DrainRate {
   /** The busy intervals between readings, newest last: how long each lasted and how far the head moved. */
@@ -28,10 +27,6 @@ export class DrainRate {
     private readonly minSpanMs = 1_000,
   ) {}
 
-  get longWindowMs(): number {
-    return 3 * this.windowMs;
-  }
-
   record(reading: LineReading): void {
     const previous = this.last;
     this.last = reading;
@@ -40,11 +35,12 @@ export class DrainRate {
     const span = { ms: reading.atMs - previous.atMs, places: reading.head - previous.head };
     this.spans.push(span);
     this.busyMs += span.ms;
-    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.longWindowMs) this.busyMs -= this.spans.shift()!.ms;
+    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
   }
 
-  /** Places per second over the newest `windowMs` of busy time (the whole window by default). */
-  perSecond(windowMs = this.windowMs): number | null {
+  /** Places per second over the newest `windowMs` of busy time. */
+  perSecond(): number | null {
+    const { windowMs } = this;
     let ms = 0;
     let places = 0;
     for (let i = this.spans.length - 1; i >= 0 && ms < windowMs; i--) {

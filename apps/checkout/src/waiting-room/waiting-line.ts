@@ -86,7 +86,8 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
     const maxWaitSeconds = Math.min(MAX_WAIT_SECONDS, (ORDER_PENDING_DEADLINE_MS - ORDER_CHARGE_MARGIN_MS) / 1000);
     if (this.tail <= this.head) return null;
     // Decided on the very estimate the buyer would be given on joining (behind everyone in line
-    // now), so that an admitted buyer is never told a wait above the limit.
+    // now, at the pace the line moved lately), so that an admitted buyer is never told a wait
+    // above the limit. While the pace is unknown, or the line has stopped, the line stays open.
     const wait = this.secondsFor(this.tail - this.head + 1);
     if (wait === null || wait <= maxWaitSeconds) return null;
     return { estimatedWaitSeconds: wait, retryAfterSeconds: Math.max(1, Math.ceil(wait - maxWaitSeconds)) };
@@ -94,30 +95,18 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
 
   /** The line as the dashboard shows it: how long, how fast it moves, what a new buyer would wait, whether it is open. */
   summary() {
-    const perSecond = this.pace();
+    const perSecond = this.rate.perSecond();
     return {
       length: Math.max(0, this.tail - this.head),
       drainPerSecond: perSecond === null ? null : Math.round(perSecond),
-      estimatedWaitSeconds: this.secondsFor(this.tail - this.head + 1),
+      estimatedWaitSeconds: this.secondsFor(this.tail - this.head),
       open: this.closed() === null,
     };
   }
 
-  /**
-   * Places per second the line moves at: the better of its recent and its longer-run pace, so that
-   * a few slow seconds (a consumer starved of CPU) neither close the line nor swing every
-   * estimate. Null while too early to tell; 0 when the line has not moved for the longer window.
-   */
-  private pace(): number | null {
-    const recent = this.rate.perSecond();
-    const longer = this.rate.perSecond(this.rate.longWindowMs);
-    if (recent === null && longer === null) return null;
-    return Math.max(recent ?? 0, longer ?? 0);
-  }
-
   private secondsFor(places: number): number | null {
+    const perSecond = this.rate.perSecond();
     if (places <= 0) return 0;
-    const perSecond = this.pace();
     if (!perSecond) return null;
     return Math.ceil(places / perSecond);
   }
