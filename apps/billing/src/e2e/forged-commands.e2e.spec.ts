@@ -51,6 +51,16 @@ describe('a ChargeOrder nobody placed, on Artemis', () => {
   const chargesOf = async (orderId: string) =>
     (await billingDb.query<{ status: string }>('SELECT status FROM charge WHERE order_id = $1', [orderId])).rows;
 
+  /** Sends a ChargeOrder for `orderId` with Checkout's account and waits for Billing to charge it. */
+  async function chargedWhenCheckoutSends(orderId: string): Promise<void> {
+    await (await speakingAs('checkout')).publish(chargeOrder(orderId));
+    await waitFor(
+      () => chargesOf(orderId),
+      (charges) => charges.length === 1,
+      { timeoutMs: 30_000, description: `order ${orderId} to be charged` },
+    );
+  }
+
   beforeAll(async () => {
     // Checkout schedules the concert (Billing hears of it on the event log), and its first order,
     // charged through the queue, shows that Billing knows it and reads its queue.
@@ -91,24 +101,12 @@ describe('a ChargeOrder nobody placed, on Artemis', () => {
     const orderId = randomUUID();
     await expect(forger.publish(chargeOrder(orderId))).rejects.toThrow(/does not have permission='SEND'/);
     // Billing still charges the orders it is given (next case); this one never reached it.
-    const witness = randomUUID();
-    await (await speakingAs('checkout')).publish(chargeOrder(witness));
-    await waitFor(
-      () => chargesOf(witness),
-      (charges) => charges.length === 1,
-      { timeoutMs: 30_000, description: 'a later order to be charged' },
-    );
+    await chargedWhenCheckoutSends(randomUUID());
     expect(await chargesOf(orderId)).toEqual([]);
   });
 
   it('is charged when Checkout’s account sends it', async () => {
-    const orderId = randomUUID();
-    await (await speakingAs('checkout')).publish(chargeOrder(orderId));
-    await waitFor(
-      () => chargesOf(orderId),
-      (charges) => charges.length === 1,
-      { timeoutMs: 30_000, description: 'the order to be charged' },
-    );
+    await chargedWhenCheckoutSends(randomUUID());
   });
 
   it('lets only Billing read the queue and look after its dead letters, and no service manage the broker', async () => {
