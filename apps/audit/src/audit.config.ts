@@ -16,12 +16,7 @@ export const auditConfigSchema = z.object({
    * `audit_writer`, created without a password if DATABASE_URL's role may create roles (natively,
    * PostgreSQL's superuser).
    */
-  DATABASE_WRITER_URL: z
-    .string()
-    .refine((value) => URL.canParse(value) && ['postgresql:', 'postgres:'].includes(new URL(value).protocol), {
-      message: 'expected a postgresql or postgres URL',
-    })
-    .optional(),
+  DATABASE_WRITER_URL: env.optionalUrl(['postgresql:', 'postgres:']),
 });
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;

@@ -19,6 +19,13 @@ export const developmentSecrets = {
 
 export type SecretSetting = keyof typeof developmentSecrets;
 
+/** A URL of one of these protocols. */
+function urlOf(protocols: ReadonlyArray<string>) {
+  return z.string().refine((value) => URL.canParse(value) && protocols.includes(new URL(value).protocol), {
+    message: `expected a ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} URL`,
+  });
+}
+
 export const env = {
   /** A secret, at least 12 characters; its development default is refused in production. */
   secret: (name: SecretSetting) => z.string().min(12, { message: 'expected at least 12 characters' }).default(developmentSecrets[name]),
@@ -29,13 +36,10 @@ export const env = {
 
   nonNegativeNumber: (fallback: number) => z.coerce.number().nonnegative().default(fallback),
 
-  url: (protocols: ReadonlyArray<string>, fallback: string) =>
-    z
-      .string()
-      .default(fallback)
-      .refine((value) => URL.canParse(value) && protocols.includes(new URL(value).protocol), {
-        message: `expected a ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} URL`,
-      }),
+  url: (protocols: ReadonlyArray<string>, fallback: string) => urlOf(protocols).default(fallback),
+
+  /** A URL that may be left unset: the caller says what stands in for it. */
+  optionalUrl: (protocols: ReadonlyArray<string>) => urlOf(protocols).optional(),
 
   /** A comma-separated list of host:port pairs, such as Kafka's bootstrap brokers. */
   hostPorts: (fallback: string) =>

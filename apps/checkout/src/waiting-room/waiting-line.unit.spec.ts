@@ -30,10 +30,10 @@ describe('the waiting line’s door and the estimate it gives', () => {
     jest.useRealTimers();
   });
 
-  /** Lets `ms` pass, the head moving at `perSecond` and `arrivals` joining the line per refresh. */
-  async function drain(ms: number, perSecond: number, arrivals = 0): Promise<void> {
+  /** Lets `ms` pass, the head moving at `perSecond`. */
+  async function drain(ms: number, perSecond: number): Promise<void> {
     for (let elapsed = 0; elapsed < ms; elapsed += REFRESH_MS) {
-      reading = { head: Math.min(reading.tail, reading.head + (perSecond * REFRESH_MS) / 1000), tail: reading.tail + arrivals };
+      reading = { ...reading, head: Math.min(reading.tail, reading.head + (perSecond * REFRESH_MS) / 1000) };
       await jest.advanceTimersByTimeAsync(REFRESH_MS);
     }
   }
