@@ -52,7 +52,8 @@ describe('the ticket sale, with Checkout and Billing running as processes', () =
   describe('when 50 buyers compete for the last 10 seats', () => {
     it('sells exactly 10, and turns the other 40 away at the door as sold out: no order, no charge for them', async () => {
       const concertId = await checkout.scheduleConcert(10);
-      const responses = await Promise.all(Array.from({ length: 50 }, () => checkout.placeOrder(concertId, 1)));
+      const keys = Array.from({ length: 50 }, () => randomUUID());
+      const responses = await Promise.all(keys.map((key) => checkout.placeOrder(concertId, 1, key)));
       expect(responses.filter((r) => r.status === 202)).toHaveLength(10);
       const refused = responses.filter((r) => r.status === 409);
       expect(refused).toHaveLength(40);
@@ -61,6 +62,12 @@ describe('the ticket sale, with Checkout and Billing running as processes', () =
       const orderIds = await Promise.all(
         responses.filter((r) => r.status === 202).map(async (r) => ((await r.json()) as { orderId: string }).orderId),
       );
+      // Sold out now, and remembered so (the buyers after are turned away without a statement): a
+      // repeat of a purchase made before is still answered with its order, a new buyer is not.
+      const repeat = await checkout.placeOrder(concertId, 1, keys[responses.findIndex((r) => r.status === 202)]);
+      expect(repeat.status).toBe(202);
+      await expect(repeat.json()).resolves.toMatchObject({ orderId: orderIds[0] });
+      await expect(checkout.placeOrder(concertId, 1)).resolves.toMatchObject({ status: 409 });
 
       const orders = await Promise.all(orderIds.map(settled));
       expect(orders.map((o) => o.status)).toEqual(Array(10).fill('CONFIRMED'));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ChargeOrder, queues } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing, uuidV7 } from '@boxoffice/messaging';
 import { createPrismaClient } from '@boxoffice/platform';
-import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { OrderPlacementGroupCommit, type Placement } from './order-placement.group-commit.js';
@@ -129,6 +129,38 @@ describe('the group commit behind POST /orders', () => {
       await db.pool.query(`INSERT INTO concert_seats_returned (concert_id, seats) VALUES ($1, 2)`, [smallHall]);
       await expect(placements.place(placement(randomUUID(), smallHall))).resolves.toMatchObject({ lineNumber: expect.any(Number) });
       await expect(placements.place(placement(randomUUID(), smallHall))).resolves.toBe('sold out');
+    });
+  });
+
+  describe('when a concert was found sold out a moment ago', () => {
+    it('turns its next buyers away without a statement, but not a repeat of a purchase made before, and offers seats that come back', async () => {
+      const hall = randomUUID();
+      await prisma.concert.create({
+        data: { id: hall, name: 'Tiny Hall', startsAt: new Date('2027-01-03T20:00:00Z'), capacity: 2, priceCents: 4500 },
+      });
+      const firstKey = randomUUID();
+      await expect(placements.place(placement(firstKey, hall))).resolves.toMatchObject({ lineNumber: expect.any(Number) });
+      await expect(placements.place(placement(randomUUID(), hall))).resolves.toBe('sold out');
+      const statements = placements.counters.statements;
+
+      expect(placements.soldOutFor(hall, 1, randomUUID())).toBe(true);
+      await expect(Promise.all([placements.keyUsed(firstKey), placements.keyUsed(randomUUID())])).resolves.toEqual([true, false]);
+      expect(placements.counters.statements).toBe(statements);
+      // Another concert's seats are its own; a purchase with a key on its way is left to its statement.
+      expect(placements.soldOutFor(concertId, 1, randomUUID())).toBe(false);
+      const onItsWay = placement(randomUUID(), hall);
+      const placing = placements.place(onItsWay);
+      expect(placements.soldOutFor(hall, 1, onItsWay.idempotencyKey)).toBe(false);
+      await expect(placing).resolves.toBe('sold out');
+
+      // A rejected order gives its two seats back: a moment later, the next buyer gets them.
+      await db.pool.query(`INSERT INTO concert_seats_returned (concert_id, seats) VALUES ($1, 2)`, [hall]);
+      await waitFor(
+        () => Promise.resolve(placements.soldOutFor(hall, 2, randomUUID())),
+        (gone) => !gone,
+        { timeoutMs: 5_000, description: 'the memory of the sold-out hall to lapse' },
+      );
+      await expect(placements.place(placement(randomUUID(), hall))).resolves.toMatchObject({ lineNumber: expect.any(Number) });
     });
   });
 });

@@ -58,6 +58,12 @@ export class OrdersService {
     const requestHash = this.idempotency.hashOf(input);
     const concert = await this.concerts.find(input.concertId);
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
+    if (this.placements.soldOutFor(input.concertId, input.quantity, idempotencyKey)) {
+      // Sold out a moment ago: no order, no command, no statement; only a repeat of a purchase
+      // made before is answered with its order.
+      if (await this.placements.keyUsed(idempotencyKey)) return this.idempotency.taken(idempotencyKey, requestHash);
+      throw soldOut(concert.name, input.quantity);
+    }
     const id = uuidV7();
     const amountCents = concert.priceCents * input.quantity;
     const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
