@@ -242,14 +242,21 @@ export class OrderPlacementGroupCommit {
     }));
     try {
       const answers = await this.prisma.$queryRawUnsafe<
-        Array<{ id: string | null; created_at: Date | null; line_number: number | null; concert_id: string | null; seats_left: number | null }>
+        Array<{
+          id: string | null;
+          created_at: Date | null;
+          line_number: number | null;
+          concert_id: string | null;
+          seats_left: number | null;
+        }>
       >(PLACE, JSON.stringify(rows));
       this.counters.statements += 1;
       const atMs = performance.now();
       const placed = new Map<string, Placed>();
       for (const row of answers) {
         if (row.concert_id !== null) this.seatsLeft.set(row.concert_id, { seats: row.seats_left!, atMs });
-        else if (row.created_at && row.line_number !== null) placed.set(row.id!, { createdAt: row.created_at, lineNumber: row.line_number });
+        else if (row.created_at && row.line_number !== null)
+          placed.set(row.id!, { createdAt: row.created_at, lineNumber: row.line_number });
         else placed.set(row.id!, 'sold out');
       }
       this.counters.placements += answers.filter((row) => row.created_at).length;
