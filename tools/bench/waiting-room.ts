@@ -287,6 +287,11 @@ try {
     .map((a) => Math.abs(a.estimatedWaitSeconds! - byId.get(a.orderId)!.waited) / byId.get(a.orderId)!.waited)
     .sort((x, y) => x - y);
   const medianError = errors.length > 0 ? errors[Math.floor(errors.length / 2)] : NaN;
+  // Which way it errs: above 0, buyers were told longer than they waited.
+  const signed = longWaits
+    .map((a) => (a.estimatedWaitSeconds! - byId.get(a.orderId)!.waited) / byId.get(a.orderId)!.waited)
+    .sort((x, y) => x - y);
+  const medianSignedError = signed.length > 0 ? signed[Math.floor(signed.length / 2)] : NaN;
   const withoutEstimate = accepted.length - told.length;
 
   const mailsToRejected = (
@@ -307,7 +312,7 @@ try {
       `${round((100 * (drainRate - params.billingMaxRate)) / params.billingMaxRate, 1)}% (${round(drainRateAfter, 1)}/s over the ${afterOffer.length} charges after the last purchase arrived)`,
   );
   log(
-    `  estimates: median absolute error ${round(100 * medianError, 1)}% over ${longWaits.length} buyers who waited more than 5 s ` +
+    `  estimates: median absolute error ${round(100 * medianError, 1)}% (median signed ${round(100 * medianSignedError, 1)}%, above 0 told too long) over ${longWaits.length} buyers who waited more than 5 s ` +
       `(${withoutEstimate} accepted before the line's rate was known were given none)`,
   );
   log(
@@ -333,6 +338,7 @@ try {
     drainRate: round(drainRate, 1),
     drainRateAfterOffering: round(drainRateAfter, 1),
     medianEstimateError: round(medianError, 3),
+    medianSignedEstimateError: round(medianSignedError, 3),
     buyersOver5s: longWaits.length,
     soldOutAfterQueueing: soldOutLate,
     soldOutMails: mailsToRejected,

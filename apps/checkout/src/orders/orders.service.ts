@@ -84,6 +84,7 @@ export class OrdersService {
       createdAt: placed.createdAt,
       updatedAt: placed.createdAt,
       settledAt: null,
+      decidedAt: null,
       pendingUntil,
       lineNumber: BigInt(placed.lineNumber),
     };
@@ -165,16 +166,18 @@ export class OrdersService {
    * Moves PENDING orders to their final state and tells the subscribers, set-based: one UPDATE
    * for the batch, and an event per order it moved; a rejected order's seats are given back. An
    * order settled before stays as it is ('settled before'); one that does not exist is 'unknown'.
+   * `decidedAt` is when the verdict was reached (Billing's, for its events); now when not given.
    */
   async settleAll(
     tx: Tx,
-    verdicts: ReadonlyArray<{ orderId: string; settlement: Settlement }>,
+    verdicts: ReadonlyArray<{ orderId: string; settlement: Settlement; decidedAt?: string }>,
     send: Send,
   ): Promise<Map<string, 'settled' | 'settled before' | 'unknown'>> {
-    const rows = verdicts.map(({ orderId, settlement }) => ({
+    const rows = verdicts.map(({ orderId, settlement, decidedAt }) => ({
       id: orderId,
       status: settlement.status,
       reason: settlement.status === 'REJECTED' ? settlement.reason : null,
+      decided_at: decidedAt ?? null,
     }));
     const moved = await tx.$queryRawUnsafe<
       Array<{
@@ -190,8 +193,9 @@ export class OrdersService {
     >(
       `WITH moved AS (
          UPDATE "order" o
-            SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(), updated_at = clock_timestamp()
-           FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text), concert c
+            SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(),
+                decided_at = coalesce(v.decided_at, clock_timestamp()), updated_at = clock_timestamp()
+           FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text, decided_at timestamptz), concert c
           WHERE o.id = v.id AND o.status = 'PENDING' AND c.id = o.concert_id
          RETURNING o.id::text, o.concert_id, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text
        ),

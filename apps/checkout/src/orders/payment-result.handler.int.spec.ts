@@ -137,6 +137,23 @@ describe('Billing’s verdicts on orders', () => {
     });
   });
 
+  describe('when a verdict is recorded later than Billing reached it', () => {
+    it('keeps when Billing decided (the waiting line’s pace), beside when Checkout recorded it', async () => {
+      const orderId = await pendingOrder();
+      const captured = billing.create(PaymentCaptured, { orderId, concertId, quantity: 2, amountCents: 9000, paymentId: uuidV7() });
+      const decidedAt = new Date(Date.now() - 4_000).toISOString();
+
+      await expect(deliver({ ...captured, occurredAt: decidedAt })).resolves.toEqual([{ kind: 'ack', as: 'done' }]);
+
+      const { rows } = await db.pool.query<{ decided_at: Date; settled_at: Date }>(
+        `SELECT decided_at, settled_at FROM "order" WHERE id = $1`,
+        [orderId],
+      );
+      expect(rows[0].decided_at.toISOString()).toBe(decidedAt);
+      expect(rows[0].settled_at.getTime()).toBeGreaterThan(rows[0].decided_at.getTime() + 3_000);
+    });
+  });
+
   describe('when PaymentCaptured reaches a PENDING order', () => {
     it('confirms it and refunds nothing', async () => {
       const orderId = await pendingOrder();

@@ -39,7 +39,7 @@ export class PaymentResultHandler implements BatchHandler<PaymentResult, Tx> {
   async handleBatch(messages: ReadonlyArray<Envelope<PaymentResult>>, { tx, send }: HandlerContext<Tx>): Promise<BatchOutcomes> {
     const settled = await this.orders.settleAll(
       tx,
-      messages.map((m) => ({ orderId: m.payload.orderId, settlement: settlements[m.type] })),
+      messages.map((m) => ({ orderId: m.payload.orderId, settlement: settlements[m.type], decidedAt: m.occurredAt })),
       send,
     );
     const tooLate = messages.filter(

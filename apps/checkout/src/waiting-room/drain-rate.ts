@@ -1,15 +1,28 @@
-/** One reading of the line: when, the highest number settled (head) and the highest issued (tail). */
+/**
+ * One reading of the line: when (Checkout's monotonic clock), the highest number settled (head)
+ * and the highest issued (tail), and when the head's outcome was decided (Billing's verdict's own
+ * time, epoch ms; null before anything was settled) and how long before this reading that was.
+ */
 export interface LineReading {
   readonly atMs: number;
   readonly head: number;
   readonly tail: number;
+  readonly headDecidedAtMs?: number | null;
+  readonly headBehindMs?: number;
 }
 
 /**
- * How fast the line moves: places settled per second over the last `windowMs` of time during
+ * How fast the line moves: places decided per second over the last `windowMs` of time during
  * which there was a line. A quiet spell says nothing of how fast a queue drains, so it counts for
  * nothing: the first buyers of a sale are told the pace the last line moved at, until the new
  * line has moved long enough to tell its own.
+ *
+ * The pace is Billing's: the places the head moved against the time between their verdicts, not
+ * the time Checkout took to record them. While a crowd arrives, Checkout's settling lags behind
+ * Billing (bench:waiting-room: the head moved 310-390/s while Billing charged 465/s, then 600-750/s
+ * as Checkout caught up), and a buyer told the pace of Checkout's bookkeeping would be told a wait
+ * half as long again as the one they get. Where the verdicts' times say nothing (a head decided
+ * long before the line began), Checkout's own clock measures the interval.
  *
  * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
  * the line has not moved for the whole window (Billing stopped, say): an estimate is then
@@ -17,8 +30,8 @@ export interface LineReading {
  * Billing does.
  */
 export class DrainRate {
-  /** The busy intervals between readings, newest last: how long each lasted and how far the head moved. */
-  private spans: Array<{ readonly ms: number; readonly places: number }> = [];
+  /** The busy intervals between readings, newest last: how long each lasted, how far the head moved and over how long its verdicts. */
+  private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number }> = [];
   private busyMs = 0;
   private last: LineReading | undefined;
 
@@ -32,7 +45,8 @@ export class DrainRate {
     this.last = reading;
     // Only an interval that began with a line measures how fast the line moves.
     if (!previous || previous.tail <= previous.head) return;
-    const span = { ms: reading.atMs - previous.atMs, places: reading.head - previous.head };
+    const ms = reading.atMs - previous.atMs;
+    const span = { ms, decidedMs: this.decidedMsBetween(previous, reading) ?? ms, places: reading.head - previous.head };
     this.spans.push(span);
     this.busyMs += span.ms;
     while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
@@ -42,12 +56,28 @@ export class DrainRate {
   perSecond(): number | null {
     const { windowMs } = this;
     let ms = 0;
+    let decidedMs = 0;
     let places = 0;
     for (let i = this.spans.length - 1; i >= 0 && ms < windowMs; i--) {
       ms += this.spans[i].ms;
+      decidedMs += this.spans[i].decidedMs;
       places += this.spans[i].places;
     }
     if (ms < this.minSpanMs) return null;
-    return (places * 1000) / ms;
+    if (places === 0) return 0;
+    // Verdicts decided out of turn may make one span's interval negative; over the window they add up.
+    return (places * 1000) / (decidedMs > 0 ? decidedMs : ms);
+  }
+
+  /**
+   * How long Billing took to decide the places the head moved between two readings; null when
+   * the verdicts cannot tell: the head did not move, a time is missing, or the earlier head was
+   * decided more than a window before its reading (the line began after a quiet spell).
+   */
+  private decidedMsBetween(previous: LineReading, reading: LineReading): number | null {
+    if (reading.head === previous.head) return 0;
+    if (previous.headDecidedAtMs == null || reading.headDecidedAtMs == null) return null;
+    if ((previous.headBehindMs ?? 0) > this.windowMs) return null;
+    return reading.headDecidedAtMs - previous.headDecidedAtMs;
   }
 }

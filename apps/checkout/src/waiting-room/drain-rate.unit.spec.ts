@@ -40,4 +40,26 @@ describe('the drain rate of the waiting line', () => {
     for (let second = 0; second <= 12; second++) rate.record({ atMs: second * 1_000, head: 40, tail: 900 });
     expect(rate.perSecond()).toBe(0);
   });
+
+  it('is Billing’s pace, by its verdicts’ times, while Checkout records them late', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    // Checkout records 175 places every 500 ms (350/s) that Billing decided in 376 ms (465/s).
+    for (let step = 0; step <= 20; step++)
+      rate.record({
+        atMs: step * 500,
+        head: step * 175,
+        tail: 20_000,
+        headDecidedAtMs: 1_000_000 + step * 376,
+        headBehindMs: 2_000 + step * 124,
+      });
+    expect(rate.perSecond()).toBeCloseTo(465.4, 1);
+  });
+
+  it('measures by Checkout’s clock where the head was decided long before the line began', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    // The last line ended a minute ago; a new one starts, its first verdicts not in yet.
+    rate.record({ atMs: 0, head: 400, tail: 5_000, headDecidedAtMs: 1_000_000, headBehindMs: 60_000 });
+    rate.record({ atMs: 1_000, head: 600, tail: 5_000, headDecidedAtMs: 1_061_000, headBehindMs: 0 });
+    expect(rate.perSecond()).toBe(200);
+  });
 });

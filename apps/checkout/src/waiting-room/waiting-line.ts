@@ -4,6 +4,9 @@ import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { PrismaClient } from '../database.js';
 import { DrainRate } from './drain-rate.js';
 
+/** The most an estimate is shortened for Checkout's lag behind Billing: DrainRate's window. */
+const BEHIND_AT_MOST_MS = 10_000;
+
 /** Where a buyer stands: orders accepted before theirs still unsettled, and when they will know. */
 export interface PlaceInLine {
   readonly position: number;
@@ -38,6 +41,13 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
   private head = 0;
   private tail = 0;
   private readonly rate = new DrainRate();
+  /**
+   * How far the head's verdict lay behind the last refresh that moved it, in seconds (0 when it
+   * did not move): Checkout still recording what Billing decided that long ago, so Billing is that
+   * much further down the line than the head says. At most a window (DrainRate's 10 s), so that a
+   * clock apart between the hosts or a head that stopped cannot shrink an estimate further.
+   */
+  private behindSeconds = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
   /** Whether the last refresh failed: a database away is said once, and its return once. */
@@ -108,17 +118,25 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
     const perSecond = this.rate.perSecond();
     if (places <= 0) return 0;
     if (!perSecond) return null;
-    return Math.ceil(places / perSecond);
+    return Math.max(1, Math.ceil(places / perSecond - this.behindSeconds));
   }
 
   private async refresh(): Promise<void> {
     try {
-      const [line] = await this.prisma.$queryRaw<Array<{ head: number; tail: number }>>`
-        SELECT coalesce((SELECT max(line_number) FROM "order" WHERE status <> 'PENDING'), 0)::float8 AS head,
-               (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM order_line_number_seq)::float8 AS tail`;
-      this.head = Math.max(this.head, line.head);
+      const [line] = await this.prisma.$queryRaw<Array<{ head: number | null; decided_at: Date | null; tail: number }>>`
+        SELECT settled.line_number::float8 AS head, settled.decided_at,
+               (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM order_line_number_seq)::float8 AS tail
+          FROM (SELECT 1) AS one
+          LEFT JOIN LATERAL (
+            SELECT line_number, decided_at FROM "order" WHERE status <> 'PENDING' AND line_number IS NOT NULL
+             ORDER BY line_number DESC LIMIT 1) AS settled ON true`;
+      const moved = (line.head ?? 0) > this.head;
+      this.head = Math.max(this.head, line.head ?? 0);
       this.tail = Math.max(this.tail, line.tail);
-      this.rate.record({ atMs: performance.now(), head: this.head, tail: this.tail });
+      const headDecidedAtMs = line.decided_at?.getTime() ?? null;
+      const headBehindMs = headDecidedAtMs === null ? 0 : Math.max(0, Date.now() - headDecidedAtMs);
+      this.behindSeconds = moved ? Math.min(headBehindMs, BEHIND_AT_MOST_MS) / 1000 : 0;
+      this.rate.record({ atMs: performance.now(), head: this.head, tail: this.tail, headDecidedAtMs, headBehindMs });
       if (this.unreadable) this.logger.log('the line can be read again');
       this.unreadable = false;
     } catch (error) {

@@ -8,7 +8,7 @@ const MAX_WAIT_SECONDS = 4;
 
 describe('the waiting line’s door and the estimate it gives', () => {
   /** The line as the database would read it: the highest number settled and the highest issued. */
-  let reading = { head: 0, tail: 0 };
+  let reading: { head: number; tail: number; decided_at?: Date } = { head: 0, tail: 0 };
   let line: WaitingLine;
 
   beforeEach(async () => {
@@ -76,5 +76,17 @@ describe('the waiting line’s door and the estimate it gives', () => {
     await drain(60_000, 50);
     expect(reading.head).toBe(reading.tail);
     expect(line.closed()).toBeNull();
+  });
+
+  it('shortens the wait by how far Checkout’s record of the line lags behind Billing’s verdicts', async () => {
+    reading = { head: 0, tail: 1_000 };
+    await drain(12_000, 20);
+    expect(line.placeOf(reading.head + 200).estimatedWaitSeconds).toBe(10);
+    // Each head Checkout records now was decided by Billing 3 s ago: Billing is 60 places further on.
+    for (let elapsed = 0; elapsed < 2_000; elapsed += REFRESH_MS) {
+      reading = { ...reading, head: reading.head + 4, decided_at: new Date(Date.now() - 3_000) };
+      await jest.advanceTimersByTimeAsync(REFRESH_MS);
+    }
+    expect(line.placeOf(reading.head + 200).estimatedWaitSeconds).toBe(7);
   });
 });
