@@ -216,6 +216,25 @@ describe('the mail outbox under faults', () => {
     });
   });
 
+  describe('when the database is away a moment as a sent mail is recorded', () => {
+    it('records it SENT once the database is back, and never sends it a second time', async () => {
+      const mailer = new FakeMailer();
+      const event = registered();
+      const { sentEmails, deliver } = instance(mailer, { EMAIL_RESEND_AFTER_MS: 10_000 });
+      // As node-postgres says it when PostgreSQL restarts under the statement.
+      jest.spyOn(sentEmails, 'markSent').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+
+      await deliver(event);
+
+      await waitFor(
+        () => rowOf(event.id),
+        (row) => row.status === 'SENT',
+        { timeoutMs: 5_000, description: 'the mail to be recorded SENT once the database answers again' },
+      );
+      expect(mailer.begunTo(addressOf(event))).toHaveLength(1);
+    });
+  });
+
   describe("when recording one mail's failure fails", () => {
     it('still marks the other mails of its batch SENT', async () => {
       const mailer = new FakeMailer();

@@ -1,4 +1,5 @@
-import { delayWithJitterMs, describeError, pause, type BackoffSettings } from '@boxoffice/messaging';
+import { delayWithJitterMs, describeError, pause, untilStopped, type BackoffSettings } from '@boxoffice/messaging';
+import { isDatabaseUnavailable } from '@boxoffice/platform';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Tx } from '../database.js';
 import { EMAIL_CONFIG, type EmailConfig } from '../email.config.js';
@@ -22,12 +23,14 @@ export type MailOutboxSettings = Pick<
 
 /** An attempt's outcome as it is being recorded, and what to log once it is. */
 interface Outcome {
-  /** False if the claim had lapsed and another claimant holds the mail. */
-  readonly recorded: Promise<boolean>;
+  /** Records it; false if the claim had lapsed and another claimant holds the mail. */
+  readonly record: () => Promise<boolean>;
   readonly said: string;
   readonly level: 'warn' | 'error' | null;
 }
 
+/** Between tries at recording an outcome while the database is away: a restart takes a few seconds. */
+const RECORD_AGAIN_BACKOFF: BackoffSettings = { initialDelayMs: 100, multiplier: 2, maxDelayMs: 2_000, jitter: 0.2 };
 /** Mails claimed per round of the resend sweep, at most. */
 const SWEEP_BATCH = 100;
 /** Sent mails deleted per statement, and statements per sweep: a prune never holds the table for long. */
@@ -52,6 +55,8 @@ const PRUNE_BATCHES_PER_SWEEP = 10;
  *   4. Every EMAIL_RESEND_INTERVAL_MS, and at start, the sweep claims and sends what is due: a
  *      backoff that is over, a lease its claimant did not renew (it died or stalled), a recorded
  *      mail the sender never took. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
+ *
+ * A database away for a moment when an outcome is recorded is waited out, within the lease.
  *
  * The window: a crash after the server accepted the mail and before step 3's SENT commits leaves
  * the row SENDING, and the sweep sends the mail a second time once the lease is over. Both copies
@@ -177,20 +182,40 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
     let outcome: Outcome;
     try {
       await this.mailer.send({ to: mail.to, subject: mail.subject, body: mail.body, messageId: messageIdOf(mail.eventId) });
-      outcome = { recorded: this.sentEmails.markSent(mail), said: 'sent', level: null };
+      outcome = { record: () => this.sentEmails.markSent(mail), said: 'sent', level: null };
     } catch (error) {
       outcome = this.failed(mail, describeError(error), error instanceof PermanentMailError);
     }
-    try {
-      if (!(await outcome.recorded)) {
-        this.logger.warn(
-          `${name}: its claim lapsed and another sender holds it, so this attempt's outcome (${outcome.said}) is not recorded`,
-        );
-      } else if (outcome.level) {
-        this.logger[outcome.level](`${name} ${outcome.said}`);
-      }
-    } catch (error) {
-      this.logger.error(`${name} ${outcome.said}, but recording that failed (sent again once its lease is over): ${describeError(error)}`);
+    // A database away for a moment (a restart, a failover) must not send a mail twice: the outcome
+    // is recorded again after a backoff, for as long as the claim's lease (renewed meanwhile, the
+    // attempt still in flight; and a lapsed claim is fenced off anyway). Any other error, the lease
+    // over or the service stopping leave it to the sweep, as a crash would.
+    let failure: unknown;
+    const recorded = await outcome.record().catch((error: unknown) => {
+      failure = error;
+      if (!isDatabaseUnavailable(error)) return undefined;
+      this.logger.warn(`${name} ${outcome.said}; the database is away, recording it again: ${describeError(error)}`);
+      return untilStopped(outcome.record, {
+        signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.settings.EMAIL_RESEND_AFTER_MS)]),
+        waitFirst: true,
+        backoff: RECORD_AGAIN_BACKOFF,
+        giveUp: (again) => {
+          failure = again;
+          return !isDatabaseUnavailable(again);
+        },
+        onFailure: () => {},
+      });
+    });
+    if (recorded === undefined) {
+      this.logger.error(
+        `${name} ${outcome.said}, but recording that failed (sent again once its lease is over): ${describeError(failure)}`,
+      );
+    } else if (!recorded) {
+      this.logger.warn(
+        `${name}: its claim lapsed and another sender holds it, so this attempt's outcome (${outcome.said}) is not recorded`,
+      );
+    } else if (outcome.level) {
+      this.logger[outcome.level](`${name} ${outcome.said}`);
     }
   }
 
@@ -199,18 +224,18 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
     // The reason is stored whole (GET /emails shows the recipient anyway); logs get it without addresses.
     const logged = withoutAddresses(reason);
     if (permanent) {
-      return { recorded: this.sentEmails.markFailed(mail, reason), said: `refused for good, not resending: ${logged}`, level: 'error' };
+      return { record: () => this.sentEmails.markFailed(mail, reason), said: `refused for good, not resending: ${logged}`, level: 'error' };
     }
     if (mail.attempts >= this.settings.EMAIL_MAX_ATTEMPTS) {
       return {
-        recorded: this.sentEmails.park(mail, reason),
+        record: () => this.sentEmails.park(mail, reason),
         said: `not sent after ${mail.attempts} attempts, parked (POST /emails/${mail.id}/retry sends it again): ${logged}`,
         level: 'error',
       };
     }
     const waitMs = delayWithJitterMs(this.backoff, mail.attempts);
     return {
-      recorded: this.sentEmails.retryLater(mail, reason, waitMs),
+      record: () => this.sentEmails.retryLater(mail, reason, waitMs),
       said: `not sent (attempt ${mail.attempts} of ${this.settings.EMAIL_MAX_ATTEMPTS}), trying again in ${waitMs} ms: ${logged}`,
       level: 'warn',
     };
