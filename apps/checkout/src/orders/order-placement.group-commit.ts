@@ -40,7 +40,8 @@ const MAX_IN_FLIGHT = 4;
 /**
  * How long a concert found sold out is remembered: buyers who come within it are turned away
  * without a statement. Seats come back only when an order ahead is rejected, and such a seat is
- * offered at most this late.
+ * offered about this late (a statement that waited for a concert's lock may tell a moment-old
+ * count as it ends).
  */
 const SOLD_OUT_REMEMBERED_MS = 500;
 
@@ -180,8 +181,12 @@ export class OrderPlacementGroupCommit {
    */
   soldOutFor(concertId: string, quantity: number, idempotencyKey: string): boolean {
     const left = this.seatsLeft.get(concertId);
-    const known = left !== undefined && performance.now() - left.atMs < SOLD_OUT_REMEMBERED_MS && left.seats < quantity;
-    return known && !this.keysInFlight.has(idempotencyKey);
+    if (left === undefined) return false;
+    if (performance.now() - left.atMs >= SOLD_OUT_REMEMBERED_MS) {
+      this.seatsLeft.delete(concertId);
+      return false;
+    }
+    return left.seats < quantity && !this.keysInFlight.has(idempotencyKey);
   }
 
   /** Whether an order was placed with this Idempotency-Key; asked together with the keys that come meanwhile. */

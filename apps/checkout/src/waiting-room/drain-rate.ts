@@ -11,6 +11,9 @@ export interface LineReading {
   readonly headBehindMs?: number;
 }
 
+/** How much of the line's recent past its pace is measured over: ten seconds of busy time. */
+export const DRAIN_WINDOW_MS = 10_000;
+
 /**
  * How fast the line moves: places decided per second over the last `windowMs` of time during
  * which there was a line. A quiet spell says nothing of how fast a queue drains, so it counts for
@@ -19,10 +22,12 @@ export interface LineReading {
  *
  * The pace is Billing's: the places the head moved against the time between their verdicts, not
  * the time Checkout took to record them. While a crowd arrives, Checkout's settling lags behind
- * Billing (bench:waiting-room: the head moved 310-390/s while Billing charged 465/s, then 600-750/s
- * as Checkout caught up), and a buyer told the pace of Checkout's bookkeeping would be told a wait
- * half as long again as the one they get. Where the verdicts' times say nothing (a head decided
- * long before the line began), Checkout's own clock measures the interval.
+ * Billing, then catches up faster than Billing goes, and a buyer told the pace of Checkout's
+ * bookkeeping would be told a wait much longer than the one they get
+ * (docs/patterns/load-levelling.md#the-waiting-room). Where the verdicts' times say nothing (a
+ * head decided long before the line began, two hosts' clocks far apart), Checkout's own clock
+ * measures the interval, since the head last moved. Either way the pace stays within four times
+ * of what Checkout's own clock says, whatever the clocks of two hosts do.
  *
  * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
  * the line has not moved for the whole window (Billing stopped, say): an estimate is then
@@ -33,10 +38,12 @@ export class DrainRate {
   /** The busy intervals between readings, newest last: how long each lasted, how far the head moved and over how long its verdicts. */
   private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number }> = [];
   private busyMs = 0;
+  /** Busy time since the head last moved. */
+  private stillMs = 0;
   private last: LineReading | undefined;
 
   constructor(
-    private readonly windowMs = 10_000,
+    private readonly windowMs = DRAIN_WINDOW_MS,
     private readonly minSpanMs = 1_000,
   ) {}
 
@@ -46,13 +53,17 @@ export class DrainRate {
     // Only an interval that began with a line measures how fast the line moves.
     if (!previous || previous.tail <= previous.head) return;
     const ms = reading.atMs - previous.atMs;
-    const span = { ms, decidedMs: this.decidedMsBetween(previous, reading) ?? ms, places: reading.head - previous.head };
+    const places = reading.head - previous.head;
+    // A still span takes no verdict time; a move takes the verdicts' interval, or else all the
+    // busy time since the head last moved (the still spans before it counted none).
+    const span = { ms, decidedMs: places === 0 ? 0 : (this.decidedMsBetween(previous, reading) ?? this.stillMs + ms), places };
+    this.stillMs = places === 0 ? this.stillMs + ms : 0;
     this.spans.push(span);
     this.busyMs += span.ms;
     while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
   }
 
-  /** Places per second over the newest `windowMs` of busy time. */
+  /** Places decided per second over the newest `windowMs` of busy time. */
   perSecond(): number | null {
     const { windowMs } = this;
     let ms = 0;
@@ -66,16 +77,15 @@ export class DrainRate {
     if (ms < this.minSpanMs) return null;
     if (places === 0) return 0;
     // Verdicts decided out of turn may make one span's interval negative; over the window they add up.
-    return (places * 1000) / (decidedMs > 0 ? decidedMs : ms);
+    return (places * 1000) / Math.min(4 * ms, Math.max(ms / 4, decidedMs));
   }
 
   /**
    * How long Billing took to decide the places the head moved between two readings; null when
-   * the verdicts cannot tell: the head did not move, a time is missing, or the earlier head was
-   * decided more than a window before its reading (the line began after a quiet spell).
+   * the verdicts cannot tell: a time is missing, or the earlier head was decided more than a
+   * window before its reading (the line began after a quiet spell, or the clocks are far apart).
    */
   private decidedMsBetween(previous: LineReading, reading: LineReading): number | null {
-    if (reading.head === previous.head) return 0;
     if (previous.headDecidedAtMs == null || reading.headDecidedAtMs == null) return null;
     if ((previous.headBehindMs ?? 0) > this.windowMs) return null;
     return reading.headDecidedAtMs - previous.headDecidedAtMs;

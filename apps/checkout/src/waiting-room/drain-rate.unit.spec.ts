@@ -62,4 +62,14 @@ describe('the drain rate of the waiting line', () => {
     rate.record({ atMs: 1_000, head: 600, tail: 5_000, headDecidedAtMs: 1_061_000, headBehindMs: 0 });
     expect(rate.perSecond()).toBe(200);
   });
+
+  it('measures a move after a long stall over the whole stall, where the verdicts’ times cannot tell', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    // Checkout records nothing for ten seconds (its consumer stalled), its last head falling ever
+    // further behind, then 2,000 places at once.
+    for (let step = 0; step <= 20; step++)
+      rate.record({ atMs: step * 500, head: 1_000, tail: 9_000, headDecidedAtMs: 1_000_000, headBehindMs: step * 500 + 1_000 });
+    rate.record({ atMs: 10_500, head: 3_000, tail: 9_000, headDecidedAtMs: 1_010_400, headBehindMs: 100 });
+    expect(rate.perSecond()).toBeCloseTo(2_000 / 10.5, 0);
+  });
 });

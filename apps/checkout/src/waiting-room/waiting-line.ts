@@ -2,10 +2,7 @@ import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { PrismaClient } from '../database.js';
-import { DrainRate } from './drain-rate.js';
-
-/** The most an estimate is shortened for Checkout's lag behind Billing: DrainRate's window. */
-const BEHIND_AT_MOST_MS = 10_000;
+import { DRAIN_WINDOW_MS, DrainRate } from './drain-rate.js';
 
 /** Where a buyer stands: orders accepted before theirs still unsettled, and when they will know. */
 export interface PlaceInLine {
@@ -42,10 +39,11 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
   private tail = 0;
   private readonly rate = new DrainRate();
   /**
-   * How far the head's verdict lay behind the last refresh that moved it, in seconds (0 when it
-   * did not move): Checkout still recording what Billing decided that long ago, so Billing is that
-   * much further down the line than the head says. At most a window (DrainRate's 10 s), so that a
-   * clock apart between the hosts or a head that stopped cannot shrink an estimate further.
+   * How far the head's verdict lay behind the last refresh that moved it, in seconds: Checkout
+   * still recording what Billing decided that long ago, so Billing is that much further down the
+   * line than the head says. Kept while the head is still (an estimate does not flicker between
+   * refreshes), and at most DrainRate's window, so that two hosts' clocks apart cannot shrink an
+   * estimate further.
    */
   private behindSeconds = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -135,7 +133,7 @@ export class WaitingLine implements OnModuleInit, OnModuleDestroy {
       this.tail = Math.max(this.tail, line.tail);
       const headDecidedAtMs = line.decided_at?.getTime() ?? null;
       const headBehindMs = headDecidedAtMs === null ? 0 : Math.max(0, Date.now() - headDecidedAtMs);
-      this.behindSeconds = moved ? Math.min(headBehindMs, BEHIND_AT_MOST_MS) / 1000 : 0;
+      if (moved) this.behindSeconds = Math.min(headBehindMs, DRAIN_WINDOW_MS) / 1000;
       this.rate.record({ atMs: performance.now(), head: this.head, tail: this.tail, headDecidedAtMs, headBehindMs });
       if (this.unreadable) this.logger.log('the line can be read again');
       this.unreadable = false;

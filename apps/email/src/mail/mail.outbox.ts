@@ -56,7 +56,8 @@ const PRUNE_BATCHES_PER_SWEEP = 10;
  *      backoff that is over, a lease its claimant did not renew (it died or stalled), a recorded
  *      mail the sender never took. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
  *
- * A database away for a moment when an outcome is recorded is waited out, within the lease.
+ * A database away for a moment when an outcome is recorded is waited out, for up to a lease's
+ * length (EMAIL_RESEND_AFTER_MS) from the first failure.
  *
  * The window: a crash after the server accepted the mail and before step 3's SENT commits leaves
  * the row SENDING, and the sweep sends the mail a second time once the lease is over. Both copies
@@ -187,9 +188,10 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
       outcome = this.failed(mail, describeError(error), error instanceof PermanentMailError);
     }
     // A database away for a moment (a restart, a failover) must not send a mail twice: the outcome
-    // is recorded again after a backoff, for as long as the claim's lease (renewed meanwhile, the
-    // attempt still in flight; and a lapsed claim is fenced off anyway). Any other error, the lease
-    // over or the service stopping leave it to the sweep, as a crash would.
+    // is recorded again after a backoff, for up to a lease's length from this first failure (the
+    // claim's renewals fail too while the database is away, and should the sweep claim the mail
+    // meanwhile, the fence refuses this record). Any other error, a longer outage or the service
+    // stopping leave it to the sweep, as a crash would: the mail may then go out twice.
     let failure: unknown;
     const recorded = await outcome.record().catch((error: unknown) => {
       failure = error;
