@@ -74,7 +74,11 @@ describe('a PaymentCaptured nobody paid for', () => {
     );
     // Every PaymentCaptured here is keyed by the one order, so all of them share a partition, in
     // the order they were written: had a forged one got in, Checkout would have read it first.
-    const checkoutDb = new pg.Pool({ connectionString: system.databaseUrl('checkout'), max: 1 });
+    // A client, not a pool: its end() resolves once the connection is closed, whereas a pool's
+    // resolves while its client may still be closing, and the teardown's DROP DATABASE then
+    // fails that connection as an error nobody listens to.
+    const checkoutDb = new pg.Client({ connectionString: system.databaseUrl('checkout') });
+    await checkoutDb.connect();
     try {
       const { rows } = await checkoutDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_message WHERE type = 'PaymentCaptured'`);
       expect(rows[0].n).toBe(1);
