@@ -80,3 +80,50 @@ describe('migrate', () => {
     });
   });
 });
+
+describe('dropDatabase', () => {
+  /** A session on the database, and the errors its client reports. */
+  const connected = async () => {
+    await migrate({ databaseUrl, migrationsDir: await migrationsDir(init) });
+    const client = new pg.Client({ connectionString: databaseUrl });
+    const errors: Error[] = [];
+    const terminated = new Promise<Error>((resolve) =>
+      client.on('error', (error) => {
+        errors.push(error);
+        resolve(error);
+      }),
+    );
+    await client.connect();
+    return { client, errors, terminated };
+  };
+  const exists = async () => {
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [new URL(databaseUrl).pathname.slice(1)]);
+      return rowCount === 1;
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('waits for a connection that is closing to close, rather than ending it under its owner', async () => {
+    const { client, errors } = await connected();
+    const dropping = dropDatabase(databaseUrl);
+    await client.query('SELECT pg_sleep(0.3)');
+    await client.end();
+    await dropping;
+
+    expect(errors).toEqual([]);
+    await expect(exists()).resolves.toBe(false);
+  });
+
+  it('ends, after a grace, a connection that stays open', async () => {
+    const { client, terminated } = await connected();
+    await dropDatabase(databaseUrl);
+
+    await expect(exists()).resolves.toBe(false);
+    await expect(terminated).resolves.toMatchObject({ message: expect.stringMatching(/terminating connection/) });
+    await client.end().catch(() => {});
+  });
+});

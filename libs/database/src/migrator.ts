@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { readMigrations, type Migration } from './migrations.js';
 import { grantRuntimeRole } from './runtime-role.js';
 
@@ -117,8 +118,34 @@ export async function createDatabaseIfMissing(databaseUrl: string, log: (line: s
   });
 }
 
+/** SQLSTATE of a DROP DATABASE that other sessions are still connected to. */
+const STILL_IN_USE = '55006';
+/** How long a drop waits for the last connections to close by themselves before it ends them. */
+const CLOSING_GRACE_MS = 2_000;
+
+/**
+ * Drops the database named in the URL: once its last connections have closed, or by force after
+ * CLOSING_GRACE_MS. A pool's end() resolves while its connections are still closing; ended by
+ * force in that moment, such a connection reports the termination as an error its pool no longer
+ * listens for, which ends the process that owned it.
+ */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
-  await onServer(databaseUrl, (admin, database) => admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`));
+  await onServer(databaseUrl, async (admin, database) => {
+    const drop = `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)}`;
+    const deadline = performance.now() + CLOSING_GRACE_MS;
+    while (performance.now() < deadline) {
+      const inUse = await admin.query(drop).then(
+        () => false,
+        (error: { code?: string }) => {
+          if (error.code !== STILL_IN_USE) throw error;
+          return true;
+        },
+      );
+      if (!inUse) return;
+      await delay(50);
+    }
+    await admin.query(`${drop} WITH (FORCE)`);
+  });
 }
 
 /** Runs `work` on the server's maintenance database, with the name of the database in the URL. */
