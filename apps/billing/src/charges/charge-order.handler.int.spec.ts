@@ -253,6 +253,22 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
       await expect(holdRows()).resolves.toBe(0);
     });
 
+    it('gives back at once a hold authorized for an order another instance charged meanwhile', async () => {
+      // The duplicate's instance looked for a charge before the other committed one, and asks the
+      // provider after: as its prepare would, straight to the ledger.
+      const concertId = await scheduled();
+      const job = chargeOrder(concertId);
+      await work(billing, job);
+      await expect(chargesOf(job.payload.orderId)).resolves.toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+      const other = instance();
+      await new PaymentHoldLedger(provider, other.prisma, clock).authorizeAll([{ orderId: job.payload.orderId, amountCents: 9000 }]);
+
+      await other.sweeper.sweep();
+
+      expect(provider.openHolds).toBe(0);
+      await expect(holdRows()).resolves.toBe(0);
+    });
+
     it('leaves none open when a batch prepared its holds and then did not commit, and the job is charged elsewhere', async () => {
       const concertId = await scheduled();
       const jobs = [chargeOrder(concertId), chargeOrder(concertId)];

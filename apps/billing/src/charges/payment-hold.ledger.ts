@@ -97,9 +97,15 @@ export class PaymentHoldLedger {
         reason: answer.value.approved ? null : answer.value.reason,
       };
     });
-    // Still AUTHORIZING only: a provider so slow that the sweep gave the hold up meanwhile keeps it given up.
+    // Still AUTHORIZING only: a provider so slow that the sweep gave the hold up meanwhile keeps it
+    // given up. An order charged meanwhile needs no hold: another instance took the same job
+    // (a duplicate) and committed between this one's look for a charge and its insert, so this
+    // hold is given back now, not at the stale sweep's HOLD_GRACE_MS.
     await this.prisma.$executeRawUnsafe(
-      `UPDATE payment_hold SET status = o.status::payment_hold_status, decline_reason = o.reason, updated_at = $2::timestamptz
+      `UPDATE payment_hold
+          SET status = (CASE WHEN o.status = 'HELD' AND EXISTS (SELECT 1 FROM charge c WHERE c.order_id = payment_hold.order_id)
+                             THEN 'TO_VOID' ELSE o.status END)::payment_hold_status,
+              decline_reason = o.reason, updated_at = $2::timestamptz
          FROM json_to_recordset($1::json) AS o("paymentId" uuid, status text, reason text)
         WHERE payment_hold.payment_id = o."paymentId" AND payment_hold.status = 'AUTHORIZING'`,
       JSON.stringify(outcomes),
