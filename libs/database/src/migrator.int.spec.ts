@@ -107,10 +107,26 @@ describe('dropDatabase', () => {
     }
   };
 
+  /** Resolves once a DROP of the database has been tried (and refused: the session is still there). */
+  const dropTried = async () => {
+    const admin = new pg.Client({ connectionString: server });
+    await admin.connect();
+    try {
+      const drop = `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(databaseUrl).pathname.slice(1))}`;
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+        const { rowCount } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE query = $1', [drop]);
+        if (rowCount) return;
+      }
+      throw new Error('no DROP DATABASE was tried within 5 s');
+    } finally {
+      await admin.end();
+    }
+  };
+
   it('waits for a connection that is closing to close, rather than ending it under its owner', async () => {
     const { client, errors } = await connected();
     const dropping = dropDatabase(databaseUrl);
-    await client.query('SELECT pg_sleep(0.3)');
+    await dropTried();
     await client.end();
     await dropping;
 
