@@ -9,6 +9,7 @@
 import { TestSystem } from '@boxoffice/e2e';
 import pg from 'pg';
 import { fire } from './autocannon.load.ts';
+import { asDeployed, prioritiesLine } from './bench.priority.ts';
 import { scheduleConcert } from './bench.concerts.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { offer, type OpenModelResult } from './open-model.load.ts';
@@ -98,13 +99,14 @@ export async function frontDoorAlone(params: FrontDoorParams, sale: TicketSalePa
   pools.push(new pg.Pool({ connectionString: system.databaseUrl('billing'), max: 2 }));
   const [checkoutDb, billingDb] = pools;
   try {
+    log(`front door alone: the five services, ${prioritiesLine()}`);
     const smtpUrl = await mails.start();
     const services = await Promise.all([
       system.start('checkout'),
       system.start('billing', { BILLING_MAX_RATE: String(sale.billingMaxRate) }),
-      system.start('email', { SMTP_URL: smtpUrl }),
-      system.start('analytics'),
-      system.start('audit'),
+      system.start('email', { SMTP_URL: smtpUrl }, asDeployed('email')),
+      system.start('analytics', {}, asDeployed('analytics')),
+      system.start('audit', {}, asDeployed('audit')),
     ]);
     const [checkout] = services;
     const scheduleConcertHere = (capacity: number) => scheduleConcert(checkout.url, billingDb, capacity);

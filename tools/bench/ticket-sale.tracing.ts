@@ -16,6 +16,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { fire } from './autocannon.load.ts';
 import { scheduleConcert as scheduleConcertOn } from './bench.concerts.ts';
+import { asDeployed, prioritiesLine } from './bench.priority.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import type { TicketSaleParams } from './params.reader.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
@@ -38,7 +39,7 @@ export async function compareTracing(
   log: (line?: string) => void = console.log,
 ): Promise<{ off: TracingRun; on: TracingRun }> {
   log(
-    `ticket-sale bench, tracing off, on, then off again: ${sale.purchases} purchases for ${sale.capacity} seats at ${sale.spikeRate}/s, Billing at ${sale.billingMaxRate}/s`,
+    `ticket-sale bench, tracing off, on, then off again: ${sale.purchases} purchases for ${sale.capacity} seats at ${sale.spikeRate}/s, Billing at ${sale.billingMaxRate}/s; ${prioritiesLine()}`,
   );
   // Off before and after: a machine that drifts during the run (PostgreSQL's checkpoints and
   // vacuum after the first sale, say) shows as two different baselines rather than as a cost of
@@ -101,9 +102,9 @@ async function runSale(sale: TicketSaleParams, tracing: 'off' | 'on', log: (line
     const services = await Promise.all([
       system.start('checkout', traced),
       system.start('billing', { ...traced, BILLING_MAX_RATE: String(sale.billingMaxRate) }),
-      system.start('email', { ...traced, SMTP_URL: smtpUrl }),
-      system.start('analytics', traced),
-      system.start('audit', traced),
+      system.start('email', { ...traced, SMTP_URL: smtpUrl }, asDeployed('email')),
+      system.start('analytics', traced, asDeployed('analytics')),
+      system.start('audit', traced, asDeployed('audit')),
     ]);
     const [checkout] = services;
     const checkoutDb = pool(system.databaseUrl('checkout'));

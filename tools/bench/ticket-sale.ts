@@ -48,6 +48,7 @@ import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
 import { offer } from './open-model.load.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
+import { asDeployed, prioritiesLine } from './bench.priority.ts';
 
 const { ticketSale: sale, syncVsAsync: comparison, frontDoor } = readParams();
 // BENCH_TRACING=compare: the sale with tracing off, then on, side by side, and nothing else.
@@ -103,7 +104,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   log(
-    `ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s`,
+    `ticket-sale bench: ${sale.purchases.toLocaleString('en')} purchases for ${sale.capacity.toLocaleString('en')} seats, ${sale.connections} connections, Billing at ${sale.billingMaxRate}/s; ${prioritiesLine()}`,
   );
   const billingPort = await freePort();
   const smtpUrl = await mailSink.start();
@@ -118,9 +119,9 @@ try {
         BILLING_SYNC_MAX_RATE: String(sale.billingMaxRate),
       }),
     ),
-    system.start('email', profiled({ SMTP_URL: smtpUrl })),
-    system.start('analytics', profiled()),
-    system.start('audit', profiled()),
+    system.start('email', profiled({ SMTP_URL: smtpUrl }), asDeployed('email')),
+    system.start('analytics', profiled(), asDeployed('analytics')),
+    system.start('audit', profiled(), asDeployed('audit')),
   ]);
   let checkout = firstCheckout;
   /** The services' pids, for the CPU account: Checkout's may change (the sync comparison restarts it). */

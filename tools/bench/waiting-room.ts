@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { fire } from './autocannon.load.ts';
 import { scheduleConcert } from './bench.concerts.ts';
+import { asDeployed, prioritiesLine } from './bench.priority.ts';
 import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { offer } from './open-model.load.ts';
@@ -43,7 +44,8 @@ const BUYER = 'waiting-room@example.com';
 await ensureBenchServers('bench:waiting-room');
 log(
   `waiting-room bench: ${params.purchases.toLocaleString('en')} purchases at ${params.ratePerSecond}/s (open model) for ` +
-    `${params.capacity.toLocaleString('en')} seats, Billing at ${params.billingMaxRate}/s; ${params.streams.toLocaleString('en')} streams`,
+    `${params.capacity.toLocaleString('en')} seats, Billing at ${params.billingMaxRate}/s; ${params.streams.toLocaleString('en')} streams; ` +
+    prioritiesLine(),
 );
 
 const system = new TestSystem({});
@@ -62,9 +64,9 @@ try {
   const [checkout, firstBilling, ...subscribers] = await Promise.all([
     system.start('checkout'),
     system.start('billing', billingEnv),
-    system.start('email', { SMTP_URL: smtpUrl }),
-    system.start('analytics'),
-    system.start('audit'),
+    system.start('email', { SMTP_URL: smtpUrl }, asDeployed('email')),
+    system.start('analytics', {}, asDeployed('analytics')),
+    system.start('audit', {}, asDeployed('audit')),
   ]);
   let billing = firstBilling;
   const checkoutDb = pool('checkout');

@@ -4,6 +4,7 @@
 // SMTP server such as Mailpit already listens on 1025). Ctrl-C stops each: in-flight work finishes.
 import { spawnSync } from 'node:child_process';
 import concurrently from 'concurrently';
+import { nicenessOf } from './cpu-priority.ts';
 
 const services = [
   { name: 'checkout', color: 'cyan' },
@@ -12,6 +13,12 @@ const services = [
   { name: 'analytics', color: 'green' },
   { name: 'audit', color: 'blue' },
 ];
+
+/** `nice -n N ` before a subscriber's command, so that it yields the CPU to the sale (cpu-priority.ts); Windows has no `nice`. */
+function niceOf(service: string): string {
+  const niceness = nicenessOf(service);
+  return niceness > 0 && process.platform !== 'win32' ? `nice -n ${niceness} ` : '';
+}
 
 function step(title: string, command: string, args: string[]): void {
   console.log(`\n> ${title}`);
@@ -38,7 +45,7 @@ const { result } = concurrently(
     ...services.map(({ name, color }) => ({
       name,
       prefixColor: color,
-      command: `node --env-file-if-exists=.env --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${name}/src/main.js`,
+      command: `${niceOf(name)}node --env-file-if-exists=.env --import ./dist/libs/telemetry/src/telemetry.register.js dist/apps/${name}/src/main.js`,
     })),
     { name: 'mail', prefixColor: 'gray', command: 'node tools/dev/mail-sink.ts' },
   ],

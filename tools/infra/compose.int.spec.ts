@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { YIELDING_SERVICES } from '../dev/cpu-priority.ts';
 import { ensureComposeV2, type ComposeV2 } from './compose-v2.ts';
 import { composeFile, repoRoot } from './paths.ts';
 
@@ -31,6 +32,7 @@ interface ComposeService {
   volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>;
   profiles?: string[];
   restart?: string;
+  cpu_shares?: number;
 }
 interface ComposeModel {
   services: Record<string, ComposeService>;
@@ -185,6 +187,14 @@ describe('docker-compose.yml under Compose v2', () => {
         name,
         image: expect.stringMatching(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[a-z][\w.]*)?$/),
       });
+    }
+  });
+
+  it('lets the subscribers of the event log yield the CPU to the sale, as npm start does', () => {
+    const weights = Object.fromEntries(APPS.map((app) => [app, services[app]!.cpu_shares ?? 1_024]));
+    for (const app of APPS) {
+      if (YIELDING_SERVICES.has(app)) expect({ app, weight: weights[app] }).toEqual({ app, weight: 102 });
+      else expect({ app, weight: weights[app] }).toEqual({ app, weight: 1_024 });
     }
   });
 

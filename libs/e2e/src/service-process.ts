@@ -43,6 +43,11 @@ export interface StartOptions {
   readonly waitFor?: StartWaitsFor;
   /** How long the check may take to pass. Default 45 s. */
   readonly timeoutMs?: number;
+  /**
+   * Runs the process at this niceness (Unix `nice`, every thread of it): above 0 it yields the CPU
+   * to the others whenever they want it. Default 0, as the others.
+   */
+  readonly niceness?: number;
 }
 
 /**
@@ -53,13 +58,16 @@ export interface StartOptions {
 export async function startServiceProcess(
   name: string,
   env: Record<string, string>,
-  { waitFor: check = 'ready', timeoutMs = 45_000 }: StartOptions = {},
+  { waitFor: check = 'ready', timeoutMs = 45_000, niceness = 0 }: StartOptions = {},
 ): Promise<ServiceProcess> {
   const entry = `dist/apps/${name}/src/main.js`;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: build first (npm run build)`);
   const port = env.PORT ?? String(await freePort());
   // Tracing starts (or not, without an OTLP endpoint in env) before the app loads: libs/telemetry.
-  const child = spawn(process.execPath, ['--import', TELEMETRY_REGISTER, entry], {
+  const node = [process.execPath, '--import', TELEMETRY_REGISTER, entry];
+  // `nice` replaces itself with node: the pid is still the service's.
+  const [command, ...args] = niceness === 0 ? node : ['nice', '-n', String(niceness), ...node];
+  const child = spawn(command, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
