@@ -10,6 +10,8 @@
 //      databases: every accepted order settled, seats sold = capacity, no order charged twice; and
 //      the CPU every process involved spent on it (/proc: the services, PostgreSQL, RabbitMQ,
 //      Kafka), per order settled.
+//   3a. Idle: once the sale's fan-out is over, orders one at a time, each once the one before is
+//      settled: POST /orders to CONFIRMED with nothing else going on, hop by hop (ticket-sale.idle.ts).
 //   3b. Steady: `steadyRate` purchases a second for `steadySeconds`, offered by an open model (arrivals
 //      that do not wait for answers, open-model.load.ts), and the time from each one's
 //      202 to its CONFIRMED (the order's created_at to settled_at), p50 and p99, and where that
@@ -47,6 +49,7 @@ import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
 import { offer } from './open-model.load.ts';
+import { measureIdle } from './ticket-sale.idle.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
 
@@ -367,8 +370,11 @@ try {
         .join(', ') +
       ')',
   );
+  // ---- one order at idle (the sale's fan-out is done: nothing runs beside it) -----------------
+  const idle = await measureIdle({ url: checkout.url, db: checkoutDb, billingDb, scheduleConcert });
+
   log(
-    `\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (the sale's fan-out done: ${allOrders} mails sent)`,
+    `\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (after the sale's fan-out: ${allOrders} mails sent)`,
   );
   const steadyConcert = await scheduleConcert(1_000_000);
   // Arrivals at the rate whether or not the earlier ones were answered, as k6's constant-arrival-rate:
@@ -540,6 +546,11 @@ try {
     acceptToConfirmedP50Ms: round(toConfirmed.p50),
     acceptToConfirmedP99Ms: round(toConfirmed.p99),
     acceptToConfirmedHops: steadyHops.hops.map(({ name, p50, p99 }) => ({ name, p50Ms: round(p50), p99Ms: round(p99) })),
+    idle: {
+      clientP50Ms: idle.clientP50Ms,
+      clientP99Ms: idle.clientP99Ms,
+      hops: idle.hops.map(({ name, p50, p99 }) => ({ name, p50Ms: round(p50), p99Ms: round(p99) })),
+    },
     frontDoor: frontDoorRuns.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, lost, met, latencyMs }) => ({
       ratePerSecond,
       statuses,

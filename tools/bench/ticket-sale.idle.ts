@@ -1,0 +1,60 @@
+// One order at idle, as the README's walk-through places it: the time from POST /orders to
+// CONFIRMED when nothing else is going on, which is each hop's own work and waits (the batch
+// windows, the relays' pick-up, the brokers, the simulated payment provider) with no queue in
+// front of any of them. The sale's fan-out is over by then, so nothing runs beside it.
+import { waitFor } from '@boxoffice/testing';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type pg from 'pg';
+import { hopsOf, type Hop } from './ticket-sale.hops.ts';
+
+/** Orders placed one after the other, each once the one before it was settled. */
+const ORDERS = 30;
+/** Between an order's outcome and the next one: the services go back to waiting for work. */
+const PAUSE_MS = 200;
+
+export interface IdleRun {
+  readonly orders: number;
+  /** POST /orders to CONFIRMED as the client sees it (the 202, then polling the database every 2 ms). */
+  readonly clientP50Ms: number;
+  readonly clientP99Ms: number;
+  readonly hops: ReadonlyArray<Hop>;
+}
+
+export async function measureIdle(
+  checkout: {
+    readonly url: string;
+    readonly db: pg.Pool;
+    readonly billingDb: pg.Pool;
+    readonly scheduleConcert: (capacity: number) => Promise<string>;
+  },
+  log: (line?: string) => void = console.log,
+): Promise<IdleRun> {
+  log(`\n> idle: ${ORDERS} orders one at a time, each once the one before it is settled`);
+  const concertId = await checkout.scheduleConcert(1_000);
+  const spans: number[] = [];
+  for (let placed = 0; placed < ORDERS; placed += 1) {
+    const started = performance.now();
+    const response = await fetch(`${checkout.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ concertId, quantity: 1, customerEmail: 'idle@example.com' }),
+    });
+    if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}: ${await response.text()}`);
+    const { orderId } = (await response.json()) as { orderId: string };
+    await waitFor(
+      () => checkout.db.query<{ status: string }>('SELECT status FROM "order" WHERE id = $1', [orderId]),
+      (result) => result.rows[0]?.status === 'CONFIRMED' || result.rows[0]?.status === 'REJECTED',
+      { intervalMs: 2, description: `order ${orderId} to be settled` },
+    );
+    spans.push(performance.now() - started);
+    await delay(PAUSE_MS);
+  }
+  spans.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(spans[Math.min(spans.length - 1, Math.floor(q * spans.length))]);
+  const { hops, orders } = await hopsOf(concertId, checkout.db, checkout.billingDb);
+  log(`  POST /orders → CONFIRMED as the client sees it: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms (${ORDERS} orders)`);
+  for (const hop of hops)
+    log(`  ${hop.name.padEnd(30)} p50 ${String(Math.round(hop.p50)).padStart(5)} ms, p99 ${String(Math.round(hop.p99)).padStart(5)} ms`);
+  return { orders, clientP50Ms: at(0.5), clientP99Ms: at(0.99), hops };
+}
