@@ -60,9 +60,15 @@ const outboxes = async (db: Db, status: string, except: ReadonlyArray<string> = 
   return rows;
 };
 
+/** The events Audit must hold: ConcertScheduled, a payment verdict and a settlement per order settled, a UserRegistered per sign-up. */
+function eventsExpectedOf(settledOrders: number, users: number): number {
+  return 1 + 2 * settledOrders + users;
+}
+
 /**
- * Waits until every order is settled, every mail recorded and tried, and every outbox drained,
- * for `timeoutMs` at most; says whether that happened (the ledgers tell what did not).
+ * Waits until every order is settled, every mail recorded and tried, every event audited and
+ * every outbox drained, for `timeoutMs` at most; says whether that happened (the ledgers tell
+ * what did not).
  */
 export async function settle(db: Db, timeoutMs: number): Promise<boolean> {
   try {
@@ -80,9 +86,17 @@ export async function settle(db: Db, timeoutMs: number): Promise<boolean> {
           `SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'SENDING')::int AS unsent FROM sent_email`,
         ),
         outboxes: await outboxes(db, 'pending'),
+        audited: (await one(db, 'audit', 'SELECT count(*)::int AS n FROM audit_log')).n,
       }),
-      (s) => s.orders.pending === 0 && s.mails.n >= s.orders.n + s.users && s.mails.unsent === 0 && s.outboxes === 0,
-      { timeoutMs, intervalMs: 500, description: 'every order settled, every mail sent, every outbox empty' },
+      // Audit too: a reader still catching up after a fault is late, not short, and the settle
+      // window is its deadline (the events it must hold, as reconcile counts them).
+      (s) =>
+        s.orders.pending === 0 &&
+        s.mails.n >= s.orders.n + s.users &&
+        s.mails.unsent === 0 &&
+        s.outboxes === 0 &&
+        s.audited >= eventsExpectedOf(s.orders.n - s.orders.pending, s.users),
+      { timeoutMs, intervalMs: 500, description: 'every order settled, every mail sent, every event audited, every outbox empty' },
     );
     return true;
   } catch {
@@ -136,8 +150,7 @@ export async function reconcile(
   const duplicated = mails.filter((mail) => seen.has(mail.messageId) || (seen.add(mail.messageId), false));
   // Every order settled is mailed (confirmed or rejected), and every sign-up welcomed.
   const mailsExpected = everyOrder.n - everyOrder.pending + users.n;
-  // ConcertScheduled, a payment verdict and a settlement per order, a UserRegistered per sign-up.
-  const eventsExpected = 1 + 2 * (everyOrder.n - everyOrder.pending) + users.n;
+  const eventsExpected = eventsExpectedOf(everyOrder.n - everyOrder.pending, users.n);
 
   const ledgers: Ledgers = {
     lost: flow.accepted.length - orders.found,
