@@ -15,7 +15,7 @@ const PAUSE_MS = 200;
 
 export interface IdleRun {
   readonly orders: number;
-  /** POST /orders to CONFIRMED as the client sees it (the 202, then polling the database every 2 ms). */
+  /** POST /orders to its outcome as the client sees it (the 202, then polling the database every 2 ms): CONFIRMED, or REJECTED for the few the provider declines. */
   readonly clientP50Ms: number;
   readonly clientP99Ms: number;
   readonly hops: ReadonlyArray<Hop>;
@@ -53,7 +53,7 @@ export async function measureIdle(
   spans.sort((a, b) => a - b);
   const at = (q: number) => Math.round(spans[Math.min(spans.length - 1, Math.floor(q * spans.length))]);
   const { hops, orders } = await hopsOf(concertId, checkout.db, checkout.billingDb);
-  log(`  POST /orders → CONFIRMED as the client sees it: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms (${ORDERS} orders)`);
+  log(`  POST /orders → outcome as the client sees it: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms (${ORDERS} orders)`);
   for (const hop of hops)
     log(`  ${hop.name.padEnd(30)} p50 ${String(Math.round(hop.p50)).padStart(5)} ms, p99 ${String(Math.round(hop.p99)).padStart(5)} ms`);
   return { orders, clientP50Ms: at(0.5), clientP99Ms: at(0.99), hops };
