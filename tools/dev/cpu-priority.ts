@@ -16,6 +16,9 @@ export const YIELDING_SERVICES: ReadonlySet<string> = new Set(['email', 'analyti
 /** Their niceness (Unix `nice`); the others run at 0. */
 export const YIELDING_NICENESS = 10;
 
+/** Their weight under Docker (`cpu_shares`, docker-compose.yml), against its default 1,024: about the kernel's for niceness 10. */
+export const YIELDING_CPU_SHARES = 102;
+
 /** The niceness a service runs at on a shared host. */
 export function nicenessOf(service: string): number {
   return YIELDING_SERVICES.has(service) ? YIELDING_NICENESS : 0;

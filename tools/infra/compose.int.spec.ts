@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { YIELDING_SERVICES } from '../dev/cpu-priority.ts';
+import { YIELDING_CPU_SHARES, YIELDING_SERVICES } from '../dev/cpu-priority.ts';
 import { ensureComposeV2, type ComposeV2 } from './compose-v2.ts';
 import { composeFile, repoRoot } from './paths.ts';
 
@@ -193,7 +193,7 @@ describe('docker-compose.yml under Compose v2', () => {
   it('lets the subscribers of the event log yield the CPU to the sale, as npm start does', () => {
     const weights = Object.fromEntries(APPS.map((app) => [app, services[app]!.cpu_shares ?? 1_024]));
     for (const app of APPS) {
-      if (YIELDING_SERVICES.has(app)) expect({ app, weight: weights[app] }).toEqual({ app, weight: 102 });
+      if (YIELDING_SERVICES.has(app)) expect({ app, weight: weights[app] }).toEqual({ app, weight: YIELDING_CPU_SHARES });
       else expect({ app, weight: weights[app] }).toEqual({ app, weight: 1_024 });
     }
   });
