@@ -4,6 +4,7 @@
 // answers and never sees what a crowd does to it: the sockets pile up, and a server without a
 // bound on its work resets them or answers nobody in time. This counts each request's fate.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, errors } from 'undici';
 
@@ -44,6 +45,26 @@ export interface OpenModelResult {
   readonly peakInFlight: number;
   /** Arrivals not sent because `maxInFlight` requests were waiting already. */
   readonly dropped: number;
+  /**
+   * Connections the kernel's listen queues had no room for meanwhile, on the whole machine: each
+   * waits for the client to try again (a second, then three, seven...), a request without an answer
+   * for that long. A server whose loop takes too few new connections per turn shows here first.
+   */
+  readonly listenOverflows: number;
+  /** Second by second from the first arrival: when the requests piled up and arrivals were dropped. */
+  readonly timeline: ReadonlyArray<OpenModelSecond>;
+}
+
+export interface OpenModelSecond {
+  readonly second: number;
+  readonly sent: number;
+  readonly dropped: number;
+  /** Answered in this second. */
+  readonly answered: number;
+  /** Waiting for an answer at the end of the second. */
+  readonly inFlight: number;
+  /** The longest the load generator's own loop ran late in the second: a busy generator counts its own delay as the server's. */
+  readonly generatorLateMs: number;
 }
 
 /** Arrivals are started in slices this long: fine enough for 3,000/s to arrive as a stream. */
@@ -58,6 +79,15 @@ export async function offer(options: OpenModelOptions): Promise<OpenModelResult>
   const fates: Fate[] = [];
   const pending = new Set<Promise<void>>();
   let peakInFlight = 0;
+  const overflowsFrom = listenOverflows();
+  const startedAt = performance.now();
+  const timeline: Array<{ -readonly [K in keyof OpenModelSecond]: OpenModelSecond[K] }> = [];
+  const secondOf = (at: number) => {
+    const second = Math.floor((at - startedAt) / 1_000);
+    while (timeline.length <= second)
+      timeline.push({ second: timeline.length, sent: 0, dropped: 0, answered: 0, inFlight: 0, generatorLateMs: 0 });
+    return timeline[second];
+  };
 
   const send = async (): Promise<void> => {
     const started = performance.now();
@@ -73,6 +103,7 @@ export async function offer(options: OpenModelOptions): Promise<OpenModelResult>
       });
       if (options.onAnswer) options.onAnswer({ status: response.statusCode, body: await response.body.text() });
       else await response.body.dump();
+      secondOf(performance.now()).answered += 1;
       fates.push({
         kind: 'answered',
         status: response.statusCode,
@@ -84,7 +115,6 @@ export async function offer(options: OpenModelOptions): Promise<OpenModelResult>
     }
   };
 
-  const startedAt = performance.now();
   const total = Math.round(options.ratePerSecond * options.durationSeconds);
   let arrived = 0;
   let dropped = 0;
@@ -93,18 +123,38 @@ export async function offer(options: OpenModelOptions): Promise<OpenModelResult>
     for (; arrived < due; arrived++) {
       if (pending.size >= options.maxInFlight) {
         dropped += 1;
+        secondOf(performance.now()).dropped += 1;
         continue;
       }
+      secondOf(performance.now()).sent += 1;
       const request = send().finally(() => pending.delete(request));
       pending.add(request);
     }
     peakInFlight = Math.max(peakInFlight, pending.size);
+    const second = secondOf(performance.now());
+    second.inFlight = pending.size;
+    const tickFrom = performance.now();
     await delay(TICK_MS);
+    second.generatorLateMs = Math.max(second.generatorLateMs, Math.round(performance.now() - tickFrom - TICK_MS));
   }
   await Promise.all(pending);
   const seconds = (performance.now() - startedAt) / 1_000;
   await agent.close();
-  return { ...tally(fates, arrived, seconds, peakInFlight), dropped };
+  const overflows = listenOverflows() - overflowsFrom;
+  return { ...tally(fates, arrived, seconds, peakInFlight), dropped, timeline, listenOverflows: overflows };
+}
+
+/** The machine's count of connections its listen queues had no room for (TcpExt ListenOverflows); 0 where there is no /proc. */
+function listenOverflows(): number {
+  try {
+    const [names, values] = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('TcpExt:'))
+      .map((line) => line.split(/\s+/));
+    return Number(values[names.indexOf('ListenOverflows')] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 function fateOf(error: unknown): Fate {
@@ -117,7 +167,12 @@ function fateOf(error: unknown): Fate {
   return { kind: 'other error', detail };
 }
 
-function tally(fates: ReadonlyArray<Fate>, offered: number, seconds: number, peakInFlight: number): Omit<OpenModelResult, 'dropped'> {
+function tally(
+  fates: ReadonlyArray<Fate>,
+  offered: number,
+  seconds: number,
+  peakInFlight: number,
+): Omit<OpenModelResult, 'dropped' | 'timeline' | 'listenOverflows'> {
   const statuses: Record<string, number> = {};
   const otherErrors: Record<string, number> = {};
   const latencies = new Map<string, number[]>();

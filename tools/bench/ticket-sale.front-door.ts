@@ -78,7 +78,7 @@ export async function measureFrontDoor(
         `answers ${JSON.stringify(result.statuses)} (${latency}); 503 without Retry-After ${result.withoutRetryAfter}; ` +
         `resets ${result.resets}, refused ${result.refused}, without an answer ${result.withoutAnswer}` +
         (Object.keys(result.otherErrors).length > 0 ? `, other errors ${JSON.stringify(result.otherErrors)}` : '') +
-        `; peak in flight ${result.peakInFlight}, dropped ${result.dropped}; ${accepted} accepted, ${stored} stored, lost ${lost}: ${met ? 'met' : 'NOT MET'}`,
+        `; peak in flight ${result.peakInFlight}, dropped ${result.dropped}, listen queues overflowed ${result.listenOverflows}; ${accepted} accepted, ${stored} stored, lost ${lost}: ${met ? 'met' : 'NOT MET'}`,
     );
     log(
       `      cores used meanwhile: ` +
@@ -123,12 +123,13 @@ export async function frontDoorAlone(params: FrontDoorParams, sale: TicketSalePa
     const runs = await measureFrontDoor(params, { url: checkout.url, db: checkoutDb, scheduleConcert: scheduleConcertHere, pids }, log);
     log(
       JSON.stringify({
-        frontDoor: runs.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, lost, met }) => ({
+        frontDoor: runs.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, listenOverflows, lost, met }) => ({
           ratePerSecond,
           statuses,
           resets,
           withoutAnswer,
           dropped,
+          listenOverflows,
           lost,
           met,
         })),

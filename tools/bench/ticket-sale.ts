@@ -551,13 +551,14 @@ try {
       clientP99Ms: idle.clientP99Ms,
       hops: idle.hops.map(({ name, p50, p99 }) => ({ name, p50Ms: round(p50), p99Ms: round(p99) })),
     },
-    frontDoor: frontDoorRuns.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, lost, met, latencyMs }) => ({
+    frontDoor: frontDoorRuns.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, listenOverflows, lost, met, latencyMs }) => ({
       ratePerSecond,
       statuses,
       latencyMs,
       resets,
       withoutAnswer,
       dropped,
+      listenOverflows,
       lost,
       met,
     })),

@@ -5,6 +5,7 @@ import { Logger, Module, type DynamicModule, type LogLevel, type Type } from '@n
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { secureHttp, type HttpSecurity } from './http.security.js';
+import { listenWithAcceptors } from './http.acceptors.js';
 import { serveMetrics } from './metrics.endpoint.js';
 import { RetryLaterFilter } from './retry-later.js';
 import { ShutdownBudget } from './shutdown.budget.js';
@@ -57,6 +58,12 @@ const HTTP_LIMITS = {
    * the crowd (docker-compose.yml raises the file descriptors to match).
    */
   maxConnections: 16_000,
+  /**
+   * Sockets listening on the port (SO_REUSEPORT, on Linux): a busy event loop accepts one
+   * connection per socket per turn, and a crowd's new connections must not wait seconds in the
+   * kernel's queue (listenWithAcceptors). Each has its own `backlog`.
+   */
+  acceptors: 16,
 };
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -75,7 +82,7 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   });
   logger.log(applied.length > 0 ? `database migrated (${applied.length} applied)` : 'database schema is up to date');
 
-  const { bodyLimit, requestTimeout, keepAliveTimeout, backlog, maxConnections } = HTTP_LIMITS;
+  const { bodyLimit, requestTimeout, keepAliveTimeout, backlog, maxConnections, acceptors } = HTTP_LIMITS;
   const adapter = new FastifyAdapter({ bodyLimit, requestTimeout, keepAliveTimeout });
   const budget = new ShutdownBudget(options.shutdownTimeoutMs);
   const app = await NestFactory.create<NestFastifyApplication>(rootOf(options.module, budget), adapter, {
@@ -86,8 +93,7 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   closeOnSignal(app, budget, logger);
   serveMetrics(app);
   await options.configure?.(app);
-  app.getHttpServer().maxConnections = maxConnections;
-  await app.listen({ port: options.port, host: options.host, backlog });
+  await listenWithAcceptors(app, { port: options.port, host: options.host, backlog, acceptors, maxConnections });
   logger.log(`listening on http://${options.host}:${options.port}`);
   return app;
 }
