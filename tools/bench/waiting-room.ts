@@ -320,6 +320,27 @@ try {
     .sort((x, y) => x - y);
   const medianSignedError = signed.length > 0 ? signed[Math.floor(signed.length / 2)] : NaN;
   const withoutEstimate = accepted.length - told.length;
+  // Where the error lies: for the buyers who waited 5-10 s, 10-20 s, 20-40 s and longer, the
+  // median absolute and signed errors.
+  const median = (sorted: number[]) => (sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)] : NaN);
+  const bands = [
+    [5, 10],
+    [10, 20],
+    [20, 40],
+    [40, Infinity],
+  ].map(([from, to]) => {
+    const signedErrors = longWaits
+      .map((a) => ({ told: a.estimatedWaitSeconds!, waited: byId.get(a.orderId)!.waited }))
+      .filter(({ waited }) => waited > from && waited <= to)
+      .map(({ told, waited }) => (told - waited) / waited)
+      .sort((x, y) => x - y);
+    return {
+      waited: to === Infinity ? `over ${from} s` : `${from}-${to} s`,
+      buyers: signedErrors.length,
+      medianError: round(median(signedErrors.map(Math.abs).sort((x, y) => x - y)), 3),
+      medianSignedError: round(median(signedErrors), 3),
+    };
+  });
 
   const mailsToRejected = (
     await emailDb.query<{ n: number }>(`SELECT count(*)::int AS n FROM sent_email WHERE "to" = $1 AND body ILIKE '%sold out before%'`, [
@@ -341,6 +362,16 @@ try {
   log(
     `  estimates: median absolute error ${round(100 * medianError, 1)}% (median signed ${round(100 * medianSignedError, 1)}%, above 0 told too long) over ${longWaits.length} buyers who waited more than 5 s ` +
       `(${withoutEstimate} accepted before the line's rate was known were given none)`,
+  );
+  log(
+    `  the same by how long they waited: ` +
+      bands
+        .filter(({ buyers }) => buyers > 0)
+        .map(
+          ({ waited, buyers, medianError, medianSignedError }) =>
+            `${waited}, ${buyers} buyers: ${round(100 * medianError, 1)}% (signed ${round(100 * medianSignedError, 1)}%)`,
+        )
+        .join('; '),
   );
   log(
     `  work for buyers beyond the seats: ${soldOutLate} commands and holds, ${mailsToRejected} sold-out mails; ` +
@@ -369,6 +400,7 @@ try {
     medianEstimateError: round(medianError, 3),
     medianSignedEstimateError: round(medianSignedError, 3),
     buyersOver5s: longWaits.length,
+    estimateErrorByWait: bands,
     soldOutAfterQueueing: soldOutLate,
     soldOutMails: mailsToRejected,
     beyondCapacityBefore,

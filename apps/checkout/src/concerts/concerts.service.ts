@@ -10,6 +10,8 @@ import type { ScheduleConcert } from './concert.schemas.js';
 export class ConcertsService {
   /** Concerts never change once scheduled, so placing an order need not read them from the database. */
   private readonly known = new Map<string, Concert>();
+  /** Lookups under way, by concert: at most one at a time for each. */
+  private readonly lookups = new Map<string, Promise<Concert | null>>();
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -25,11 +27,25 @@ export class ConcertsService {
     });
   }
 
+  /**
+   * The concert, from memory once known. The first purchases of a sale come as a crowd, all
+   * before the first lookup returns: they share that one query, rather than each sending its own
+   * while the group commit waits behind them for the pool.
+   */
   async find(id: string): Promise<Concert | null> {
     const cached = this.known.get(id);
     if (cached) return cached;
-    const concert = await this.prisma.concert.findUnique({ where: { id } });
-    if (concert) this.known.set(id, concert);
-    return concert;
+    let lookup = this.lookups.get(id);
+    if (!lookup) {
+      lookup = this.prisma.concert
+        .findUnique({ where: { id } })
+        .then((concert) => {
+          if (concert) this.known.set(id, concert);
+          return concert;
+        })
+        .finally(() => this.lookups.delete(id));
+      this.lookups.set(id, lookup);
+    }
+    return lookup;
   }
 }
