@@ -15,7 +15,17 @@ class PingController {
   ping() {
     return { pong: true };
   }
+
+  /** Answers once the spec lets it: a request still in flight when the application closes. */
+  @Get('held')
+  async held() {
+    await new Promise<void>((release) => held.push(release));
+    return { done: true };
+  }
 }
+
+/** The requests to GET /held waiting to be let go, first come first. */
+const held: Array<() => void> = [];
 
 @Module({ controllers: [PingController] })
 class PingModule {}
@@ -39,7 +49,8 @@ async function listening(acceptors: number, port = 0): Promise<{ app: NestFastif
  * turn of the loop that took it. Resolves to the most taken in one turn, and the turns it took.
  */
 async function takingAQueue(app: NestFastifyApplication, port: number, count: number): Promise<{ mostInOneTurn: number; turns: number }> {
-  const connected = new Int32Array(new SharedArrayBuffer(4));
+  // [connected, failed]: written by the other thread, read by this one while its loop is blocked.
+  const connected = new Int32Array(new SharedArrayBuffer(8));
   const turnOf: number[] = [];
   let turn = 0;
   let counting = true;
@@ -54,9 +65,13 @@ async function takingAQueue(app: NestFastifyApplication, port: number, count: nu
      const sockets = [];
      for (let i = 0; i < count; i++) {
        const socket = connect(port, '127.0.0.1', () => {
-         if (Atomics.add(connected, 0, 1) + 1 === count) Atomics.notify(connected, 0);
+         Atomics.add(connected, 0, 1);
+         Atomics.notify(connected, 0);
        });
-       socket.on('error', () => {});
+       socket.on('error', () => {
+         Atomics.add(connected, 1, 1);
+         Atomics.notify(connected, 0);
+       });
        sockets.push(socket);
      }
      require('node:worker_threads').parentPort.on('message', () => sockets.forEach((s) => s.destroy()));`,
@@ -64,7 +79,10 @@ async function takingAQueue(app: NestFastifyApplication, port: number, count: nu
   );
   try {
     // The handshakes complete in the kernel, without this thread: block it until all are queued.
-    while (Atomics.load(connected, 0) < count) Atomics.wait(connected, 0, Atomics.load(connected, 0), 10_000);
+    const deadline = performance.now() + 10_000;
+    while (Atomics.load(connected, 0) < count && Atomics.load(connected, 1) === 0 && performance.now() < deadline)
+      Atomics.wait(connected, 0, Atomics.load(connected, 0), 100);
+    expect({ connected: Atomics.load(connected, 0), failed: Atomics.load(connected, 1) }).toEqual({ connected: count, failed: 0 });
     setImmediate(nextTurn);
     await waitFor(
       () => Promise.resolve(turnOf.length),
@@ -81,21 +99,25 @@ async function takingAQueue(app: NestFastifyApplication, port: number, count: nu
   return { mostInOneTurn: Math.max(...perTurn.values()), turns: perTurn.size };
 }
 
-function ping(port: number): Promise<number> {
+function request(port: number, path = '/ping'): Promise<number> {
   return new Promise((resolve, reject) => {
     // A connection of its own each time (no agent): the kernel picks among the sockets anew.
-    get({ host: '127.0.0.1', port, path: '/ping', agent: false }, (response) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
       response.resume();
-      resolve(response.statusCode ?? 0);
+      response.on('end', () => resolve(response.statusCode ?? 0));
     }).on('error', reject);
   });
 }
 
-function listen(server: Server, port: number): Promise<void> {
+function listen(server: Server, port: number, reusePort = false): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host: '127.0.0.1' }, () => resolve());
+    server.listen({ port, host: '127.0.0.1', reusePort }, () => resolve());
   });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 describe('an HTTP server listening with several acceptors', () => {
@@ -115,9 +137,50 @@ describe('an HTTP server listening with several acceptors', () => {
   it('answers on every connection, whichever socket took it', async () => {
     const { port } = await listening(16);
 
-    const statuses = await Promise.all(Array.from({ length: 64 }, () => ping(port)));
+    const statuses = await Promise.all(Array.from({ length: 64 }, () => request(port)));
 
     expect(statuses).toEqual(Array(64).fill(200));
+  });
+
+  it('closes only once the requests in flight on every connection are answered', async () => {
+    const { app, port } = await listening(16);
+    let answered = 0;
+    const answers = Array.from({ length: 32 }, () =>
+      request(port, '/held').then((status) => {
+        answered += 1;
+        return status;
+      }),
+    );
+    await waitFor(
+      () => Promise.resolve(held.length),
+      (n) => n === 32,
+      { timeoutMs: 5_000, description: 'the 32 requests to be in flight' },
+    );
+
+    let closedAt = Infinity;
+    const closing = app.close().then(() => (closedAt = performance.now()));
+    opened.splice(opened.indexOf(app), 1);
+    await waitFor(
+      () => Promise.resolve(app.getHttpServer().listening),
+      (listening) => !listening,
+      { timeoutMs: 5_000, description: 'the server to stop listening' },
+    );
+    // One at a time: were close to wait only for the connections its own socket took (about one
+    // in sixteen), it would be over while some of these are still held.
+    const stillClosingAsEachIsLetGo: boolean[] = [];
+    for (let letGo = 1; letGo <= 32; letGo++) {
+      stillClosingAsEachIsLetGo.push(closedAt === Infinity);
+      held.shift()!();
+      await waitFor(
+        () => Promise.resolve(answered),
+        (n) => n === letGo,
+        { timeoutMs: 5_000, description: `answer ${letGo}` },
+      );
+    }
+    await closing;
+
+    await expect(Promise.all(answers)).resolves.toEqual(Array(32).fill(200));
+    expect(stillClosingAsEachIsLetGo).toEqual(Array(32).fill(true));
   });
 
   it('leaves the port free once the application is closed: no socket keeps listening', async () => {
@@ -127,17 +190,17 @@ describe('an HTTP server listening with several acceptors', () => {
 
     const after = createServer();
     await expect(listen(after, port)).resolves.toBeUndefined();
-    after.close();
+    await close(after);
   });
 
-  it('refuses a port another server holds, as a single socket would', async () => {
+  it('refuses a port another server holds, as a single socket would, even one that shares ports too', async () => {
     const holder = createServer();
-    await listen(holder, 0);
+    await listen(holder, 0, true);
     try {
       const port = (holder.address() as AddressInfo).port;
       await expect(listening(16, port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
     } finally {
-      holder.close();
+      await close(holder);
     }
   });
 });

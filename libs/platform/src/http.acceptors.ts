@@ -10,26 +10,28 @@ export interface AcceptorOptions {
   readonly backlog: number;
   /** Listening sockets on the port (SO_REUSEPORT), where the platform has it (Linux); one elsewhere. */
   readonly acceptors: number;
-  /** Open connections at most, over all the sockets: each takes its share. */
+  /** Open connections at most, shared out evenly between the sockets. */
   readonly maxConnections: number;
 }
 
 /**
  * Listens with several sockets on one port, so that a busy process still takes new connections.
  *
- * libuv, under Node's event loop, accepts one connection per listening socket per turn of the loop
- * (libuv#3696: a second accept() nearly always finds none). An idle loop turns at once; a busy one
- * turns a few times a second, each turn reading every socket with a request waiting, hundreds of
- * them. A crowd that brings new connections (k6 opens one for each new VU, each browser its own)
- * then queues in the kernel: in `bench:waiting-room`, Checkout served 2,000 requests a second on
- * the connections it had and accepted about a hundred new ones a second; its queue stayed full
- * (4,096) for forty seconds, the kernel dropped the connections beyond it, and their requests
- * waited up to forty seconds for the client to try again.
+ * Node's event loop (libuv) accepts one connection per listening socket per turn of the loop. An
+ * idle loop turns at once; a busy one turns a few times a second, each turn reading every socket
+ * with a request waiting. A crowd that brings new connections (k6 opens one for each new VU, each
+ * browser its own) then waits in the kernel's queue, which drops the connections beyond it, and
+ * their requests wait for the client's TCP to try again, for seconds.
  *
  * With SO_REUSEPORT each socket has a queue of its own, the kernel spreads new connections over
  * them, and each accepts one per turn: `acceptors` per turn. Every connection goes to the one HTTP
- * server, as if it had accepted it. A port another process holds is still an error: it is tried
- * first without SO_REUSEPORT, which would otherwise let two services share a port unawares.
+ * server, as if it had accepted it, with the same socket options. What stays as with one socket:
+ * - a port another process holds is an error: it is tried first without SO_REUSEPORT, which would
+ *   otherwise let two services share a port unawares (only the moment between the try and the
+ *   listening is open to that);
+ * - closing waits for the requests in flight on every connection, whichever socket took it.
+ * The connection limit is each socket's share: the kernel spreads evenly enough that the sum is
+ * reached within a few percent before any one socket refuses.
  */
 export async function listenWithAcceptors(app: NestFastifyApplication, options: AcceptorOptions): Promise<void> {
   const { port, host, backlog } = options;
@@ -42,34 +44,42 @@ export async function listenWithAcceptors(app: NestFastifyApplication, options: 
     return;
   }
 
-  if (port !== 0) await close(await listen(createServer(), { port, host }));
   const others: NetServer[] = [];
-  // Added before listening (Fastify takes no hooks after): the others stop listening when the
-  // application closes, with the HTTP server. Not awaited: a server's close waits for the
-  // connections it accepted, which the HTTP server closes after this.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('preClose', (done) => {
-      for (const other of others) other.close();
-      done();
-    });
+  let othersClosed: Promise<void[]> = Promise.resolve([]);
+  // Hooks go in before Fastify is ready. The others stop listening with the HTTP server (preClose);
+  // Fastify's close then waits for the HTTP server's own connections, and onClose for theirs.
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('preClose', (done) => {
+    othersClosed = Promise.all(others.map((other) => new Promise<void>((resolve) => other.close(() => resolve()))));
+    done();
+  });
+  fastify.addHook('onClose', async () => {
+    await othersClosed;
+  });
+  await app.init();
+  await fastify.ready();
+
+  if (port !== 0) await close(await listen(createServer(), { port, host }));
   // Fastify hands its listen options to Node's server.listen as they are; its types omit reusePort.
   await app.listen({ port, host, backlog, reusePort: true } as FastifyListenOptions);
   const bound = (server.address() as AddressInfo).port;
+  const { allowHalfOpen, noDelay, keepAlive, keepAliveInitialDelay, highWaterMark } = server as Server & SocketDefaults;
   for (let i = 1; i < acceptors; i++) {
-    const other = createServer((socket) => server.emit('connection', socket));
+    const other = createServer({ allowHalfOpen, noDelay, keepAlive, keepAliveInitialDelay, highWaterMark }, (socket) =>
+      server.emit('connection', socket),
+    );
     other.maxConnections = share;
-    try {
-      others.push(await listen(other, { port: bound, host, backlog, reusePort: true }));
-    } catch (error) {
-      // A Node without reusePort (before 22.12) binds the first socket without it, and the second
-      // finds the port taken: one socket, as before, and every connection is its share.
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || others.length > 0) throw error;
-      server.maxConnections = options.maxConnections;
-      return;
-    }
+    others.push(await listen(other, { port: bound, host, backlog, reusePort: true }));
   }
+}
+
+/** The options every socket a net.Server accepts is created with (public fields of net.Server, untyped). */
+interface SocketDefaults {
+  readonly allowHalfOpen: boolean;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+  readonly keepAliveInitialDelay: number;
+  readonly highWaterMark: number;
 }
 
 function listen(server: NetServer, options: { port: number; host: string; backlog?: number; reusePort?: boolean }): Promise<NetServer> {

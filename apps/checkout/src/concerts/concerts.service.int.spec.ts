@@ -35,8 +35,8 @@ describe('the concerts a purchase reads', () => {
   });
 
   afterAll(async () => {
-    await prisma.$disconnect();
-    await db.drop();
+    await prisma?.$disconnect();
+    await db?.drop();
   });
 
   async function scheduled(): Promise<string> {
