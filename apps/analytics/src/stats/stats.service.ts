@@ -3,17 +3,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
 import { conversionOf, type Stats } from './stats.js';
 
-/** Reads the projections. They are small (a row per day and per concert), so all of it, every time. */
+/**
+ * Reads the projections. They are small (a row per day and per concert), so all of it, every time,
+ * in one snapshot: a batch that commits between the reads would otherwise show the day's totals
+ * with it and the concerts' without.
+ */
 @Injectable()
 export class StatsService {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
   async stats(): Promise<Stats> {
-    const [signupDays, salesDays, concerts] = await Promise.all([
-      this.prisma.dailySignups.findMany({ orderBy: { day: 'asc' } }),
-      this.prisma.dailySales.findMany({ orderBy: { day: 'asc' } }),
-      this.prisma.concertSales.findMany({ orderBy: [{ revenueCents: 'desc' }, { concertName: 'asc' }] }),
-    ]);
+    const [signupDays, salesDays, concerts] = await this.prisma.$transaction(
+      [
+        this.prisma.dailySignups.findMany({ orderBy: { day: 'asc' } }),
+        this.prisma.dailySales.findMany({ orderBy: { day: 'asc' } }),
+        this.prisma.concertSales.findMany({ orderBy: [{ revenueCents: 'desc' }, { concertName: 'asc' }] }),
+      ],
+      { isolationLevel: 'RepeatableRead' },
+    );
     const byDay = salesDays.map((row) => ({
       day: isoDay(row.day),
       tickets: row.tickets,
