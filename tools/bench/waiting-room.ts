@@ -310,35 +310,31 @@ try {
   // The wait each buyer was told at acceptance, against the time to their outcome.
   const told = accepted.filter((a) => a.estimatedWaitSeconds !== null && byId.get(a.orderId)?.waited !== undefined);
   const longWaits = told.filter((a) => byId.get(a.orderId)!.waited > 5);
-  const errors = longWaits
-    .map((a) => Math.abs(a.estimatedWaitSeconds! - byId.get(a.orderId)!.waited) / byId.get(a.orderId)!.waited)
-    .sort((x, y) => x - y);
-  const medianError = errors.length > 0 ? errors[Math.floor(errors.length / 2)] : NaN;
-  // Which way it errs: above 0, buyers were told longer than they waited.
-  const signed = longWaits
-    .map((a) => (a.estimatedWaitSeconds! - byId.get(a.orderId)!.waited) / byId.get(a.orderId)!.waited)
-    .sort((x, y) => x - y);
-  const medianSignedError = signed.length > 0 ? signed[Math.floor(signed.length / 2)] : NaN;
+  // The median error, absolute and signed (above 0, buyers were told longer than they waited).
+  const errorsOf = (buyers: typeof told) => {
+    const median = (sorted: number[]) => (sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)] : NaN);
+    const signed = buyers.map((a) => (a.estimatedWaitSeconds! - byId.get(a.orderId)!.waited) / byId.get(a.orderId)!.waited);
+    return {
+      buyers: buyers.length,
+      medianError: median(signed.map(Math.abs).sort((x, y) => x - y)),
+      medianSignedError: median(signed.sort((x, y) => x - y)),
+    };
+  };
+  const { medianError, medianSignedError } = errorsOf(longWaits);
   const withoutEstimate = accepted.length - told.length;
-  // Where the error lies: for the buyers who waited 5-10 s, 10-20 s, 20-40 s and longer, the
-  // median absolute and signed errors.
-  const median = (sorted: number[]) => (sorted.length > 0 ? sorted[Math.floor(sorted.length / 2)] : NaN);
+  // Where the error lies: for the buyers who waited 5-10 s, 10-20 s, 20-40 s and longer.
   const bands = [
     [5, 10],
     [10, 20],
     [20, 40],
     [40, Infinity],
   ].map(([from, to]) => {
-    const signedErrors = longWaits
-      .map((a) => ({ told: a.estimatedWaitSeconds!, waited: byId.get(a.orderId)!.waited }))
-      .filter(({ waited }) => waited > from && waited <= to)
-      .map(({ told, waited }) => (told - waited) / waited)
-      .sort((x, y) => x - y);
+    const band = errorsOf(longWaits.filter((a) => byId.get(a.orderId)!.waited > from && byId.get(a.orderId)!.waited <= to));
     return {
       waited: to === Infinity ? `over ${from} s` : `${from}-${to} s`,
-      buyers: signedErrors.length,
-      medianError: round(median(signedErrors.map(Math.abs).sort((x, y) => x - y)), 3),
-      medianSignedError: round(median(signedErrors), 3),
+      buyers: band.buyers,
+      medianError: round(band.medianError, 3),
+      medianSignedError: round(band.medianSignedError, 3),
     };
   });
 
