@@ -16,13 +16,15 @@
 //
 // Parameters: k6/params.json, `waitingRoom` (k6/waiting-room.js runs the same sale). The last line
 // printed is one JSON object with every figure. BENCH_PROFILE_CHECKOUT=<dir> has Checkout write a V8
-// CPU profile there when it stops.
+// CPU profile there when it stops. BENCH_WAITING_ROOM_ORDERS=<file> writes each order of the sale
+// there (its number in line, what it was told, when it was placed, charged, decided and settled),
+// to study the estimate against what happened.
 import { brokerAddress } from '@boxoffice/config';
 import { queues } from '@boxoffice/contracts';
 import { TestSystem } from '@boxoffice/e2e';
 import { waitFor } from '@boxoffice/testing';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
@@ -293,6 +295,30 @@ try {
     )
   ).rows;
   const byId = new Map(orders.map((order) => [order.id, order]));
+  if (process.env.BENCH_WAITING_ROOM_ORDERS) {
+    // Every order of the sale, oldest number first, with the times the estimate can be judged by
+    // (ms since the sale began), and the line as the dashboard showed it.
+    const told = new Map(accepted.map((a) => [a.orderId, a.estimatedWaitSeconds]));
+    const charged = new Map(
+      (
+        await billingDb.query<{ order_id: string; at: Date }>(`SELECT order_id::text, created_at AS at FROM charge WHERE concert_id = $1`, [
+          concertId,
+        ])
+      ).rows.map((row) => [row.order_id, row.at.getTime() - saleStarted]),
+    );
+    const timed = (
+      await checkoutDb.query<{ id: string; line: number; status: string; created: number; decided: number | null; settled: number | null }>(
+        `SELECT id::text, line_number::float8 AS line, status::text,
+                extract(epoch FROM created_at)::float8 * 1000 - $2 AS created,
+                extract(epoch FROM decided_at)::float8 * 1000 - $2 AS decided,
+                extract(epoch FROM settled_at)::float8 * 1000 - $2 AS settled
+           FROM "order" WHERE concert_id = $1 ORDER BY line_number`,
+        [concertId, saleStarted],
+      )
+    ).rows.map(({ id, ...times }) => ({ ...times, told: told.get(id) ?? null, charged: charged.get(id) ?? null }));
+    writeFileSync(process.env.BENCH_WAITING_ROOM_ORDERS, JSON.stringify({ series, orders: timed }));
+    log(`  ${timed.length} orders written to ${process.env.BENCH_WAITING_ROOM_ORDERS}`);
+  }
   const lost = accepted.filter((a) => !byId.has(a.orderId)).length;
   const confirmed = orders.filter((o) => o.status === 'CONFIRMED').length;
   const soldOutLate = orders.filter((o) => o.reason === 'SOLD_OUT').length;

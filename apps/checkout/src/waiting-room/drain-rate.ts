@@ -24,10 +24,18 @@ export const DRAIN_WINDOW_MS = 10_000;
  * the time Checkout took to record them. While a crowd arrives, Checkout's settling lags behind
  * Billing, then catches up faster than Billing goes, and a buyer told the pace of Checkout's
  * bookkeeping would be told a wait much longer than the one they get
- * (docs/patterns/load-levelling.md#the-waiting-room). Where the verdicts' times say nothing (a
- * head decided long before the line began, two hosts' clocks far apart), Checkout's own clock
- * measures the interval, since the head last moved. Either way the pace stays within four times
- * of what Checkout's own clock says, whatever the clocks of two hosts do.
+ * (docs/patterns/load-levelling.md#the-waiting-room). Where the verdicts' times say nothing (two
+ * hosts' clocks far apart), Checkout's own clock measures the interval, since the head last moved.
+ * Either way the pace stays within four times of what Checkout's own clock says, whatever the
+ * clocks of two hosts do.
+ *
+ * A line's first move measures nothing: its earlier head was decided before the line began (the
+ * last sale's last order, a quiet spell ago) or before a stall (Billing stopped, Checkout not
+ * recording), and the time between the two verdicts is mostly that quiet spell or that stall.
+ * Counted, a gap of a few seconds between two lines told a new line's first buyers a pace a third
+ * too slow for a whole window; so its places count for nothing, and the pace is measured from the
+ * next move on, which both verdicts bound. The still spans just before it go too: a line that
+ * stalled and moves again is told the pace it moves at now, or the last line's until that is known.
  *
  * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
  * the line has not moved for the whole window (Billing stopped, say): an estimate is then
@@ -35,11 +43,16 @@ export const DRAIN_WINDOW_MS = 10_000;
  * Billing does.
  */
 export class DrainRate {
-  /** The busy intervals between readings, newest last: how long each lasted, how far the head moved and over how long its verdicts. */
-  private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number }> = [];
+  /**
+   * The busy intervals between readings, newest last: how long each lasted, how far the head moved
+   * and over how long its verdicts; a move that measures nothing (a line's first) is unmeasured.
+   */
+  private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number; readonly unmeasured?: true }> = [];
   private busyMs = 0;
   /** Busy time since the head last moved. */
   private stillMs = 0;
+  /** Whether the head was decided before the line began or stalled: its next move is the line's first. */
+  private firstMoveAhead = false;
   private last: LineReading | undefined;
 
   constructor(
@@ -50,17 +63,30 @@ export class DrainRate {
   record(reading: LineReading): void {
     const previous = this.last;
     this.last = reading;
-    // Only an interval that began with a line measures how fast the line moves.
-    if (!previous || previous.tail <= previous.head) return;
+    // Only an interval that began with a line measures how fast the line moves. A line that
+    // appears with its head where it was is still waiting for its first move.
+    if (!previous || previous.tail <= previous.head) {
+      if (previous && reading.tail > reading.head) this.firstMoveAhead = reading.head === previous.head;
+      return;
+    }
     const ms = reading.atMs - previous.atMs;
     const places = reading.head - previous.head;
+    // A head left a window behind by verdicts that are recent again was stalled: the line moves anew.
+    if (this.isStale(previous) && !this.isStale(reading)) this.firstMoveAhead = true;
+    if (places > 0 && this.firstMoveAhead) {
+      // The stall, or the wait for the first verdicts, is over and says nothing of the pace now.
+      while (this.spans.length > 0 && this.spans.at(-1)!.places === 0 && !this.spans.at(-1)!.unmeasured)
+        this.busyMs -= this.spans.pop()!.ms;
+      this.firstMoveAhead = false;
+      this.stillMs = 0;
+      this.push({ ms, decidedMs: 0, places: 0, unmeasured: true });
+      return;
+    }
     // A still span takes no verdict time; a move takes the verdicts' interval, or else all the
     // busy time since the head last moved (the still spans before it counted none).
-    const span = { ms, decidedMs: places === 0 ? 0 : (this.decidedMsBetween(previous, reading) ?? this.stillMs + ms), places };
+    const decidedMs = places === 0 ? 0 : (this.decidedMsBetween(previous, reading) ?? this.stillMs + ms);
     this.stillMs = places === 0 ? this.stillMs + ms : 0;
-    this.spans.push(span);
-    this.busyMs += span.ms;
-    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
+    this.push({ ms, decidedMs, places });
   }
 
   /** Places decided per second over the newest `windowMs` of busy time. */
@@ -69,25 +95,39 @@ export class DrainRate {
     let ms = 0;
     let decidedMs = 0;
     let places = 0;
+    let unmeasured = false;
     for (let i = this.spans.length - 1; i >= 0 && ms < windowMs; i--) {
       ms += this.spans[i].ms;
       decidedMs += this.spans[i].decidedMs;
       places += this.spans[i].places;
+      unmeasured ||= this.spans[i].unmeasured === true;
     }
     if (ms < this.minSpanMs) return null;
-    if (places === 0) return 0;
+    // Still for the whole window, but for a first move: moving again, how fast not known yet.
+    if (places === 0) return unmeasured ? null : 0;
     // Verdicts decided out of turn may make one span's interval negative; over the window they add up.
     return (places * 1000) / Math.min(4 * ms, Math.max(ms / 4, decidedMs));
   }
 
+  private push(span: (typeof this.spans)[number]): void {
+    this.spans.push(span);
+    this.busyMs += span.ms;
+    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
+  }
+
+  /** Whether a reading's head was decided more than a window before it (or when is unknown). */
+  private isStale(reading: LineReading): boolean {
+    return reading.headDecidedAtMs == null || (reading.headBehindMs ?? 0) > this.windowMs;
+  }
+
   /**
    * How long Billing took to decide the places the head moved between two readings; null when
-   * the verdicts cannot tell: a time is missing, or the earlier head was decided more than a
-   * window before its reading (the line began after a quiet spell, or the clocks are far apart).
+   * the verdicts cannot tell: a time is missing, or both heads were decided more than a window
+   * before their readings (the clocks are far apart, or Checkout records that late).
    */
   private decidedMsBetween(previous: LineReading, reading: LineReading): number | null {
     if (previous.headDecidedAtMs == null || reading.headDecidedAtMs == null) return null;
-    if ((previous.headBehindMs ?? 0) > this.windowMs) return null;
+    if (this.isStale(previous)) return null;
     return reading.headDecidedAtMs - previous.headDecidedAtMs;
   }
 }

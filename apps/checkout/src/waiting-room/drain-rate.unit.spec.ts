@@ -55,21 +55,47 @@ describe('the drain rate of the waiting line', () => {
     expect(rate.perSecond()).toBeCloseTo(465.4, 1);
   });
 
-  it('measures by Checkout’s clock where the head was decided long before the line began', () => {
+  it('counts a new line’s first move for nothing, however short the quiet spell before it', () => {
     const rate = new DrainRate(10_000, 1_000);
-    // The last line ended a minute ago; a new one starts, its first verdicts not in yet.
-    rate.record({ atMs: 0, head: 400, tail: 5_000, headDecidedAtMs: 1_000_000, headBehindMs: 60_000 });
-    rate.record({ atMs: 1_000, head: 600, tail: 5_000, headDecidedAtMs: 1_061_000, headBehindMs: 0 });
-    expect(rate.perSecond()).toBe(200);
+    // A line drains at 500/s by its verdicts for ten seconds, then all is quiet for three.
+    for (let step = 0; step <= 20; step++)
+      rate.record({ atMs: step * 500, head: step * 250, tail: 5_000, headDecidedAtMs: 1_000_000 + step * 500, headBehindMs: 100 });
+    rate.record({ atMs: 10_500, head: 5_000, tail: 5_000, headDecidedAtMs: 1_010_000, headBehindMs: 600 });
+    rate.record({ atMs: 13_500, head: 5_000, tail: 5_000, headDecidedAtMs: 1_010_000, headBehindMs: 3_600 });
+    // A sale begins; its first verdicts come 1 s later, and Billing goes at 500/s from then on.
+    rate.record({ atMs: 14_000, head: 5_000, tail: 9_000, headDecidedAtMs: 1_010_000, headBehindMs: 4_100 });
+    rate.record({ atMs: 14_500, head: 5_100, tail: 12_000, headDecidedAtMs: 1_014_700, headBehindMs: 300 });
+    // Between the two verdicts lie the quiet spell and the ramp: 100 places in 4.7 s say nothing of the pace.
+    expect(rate.perSecond()).toBe(500);
+    for (let step = 1; step <= 20; step++)
+      rate.record({
+        atMs: 14_500 + step * 500,
+        head: 5_100 + step * 250,
+        tail: 20_000,
+        headDecidedAtMs: 1_014_700 + step * 500,
+        headBehindMs: 300,
+      });
+    expect(rate.perSecond()).toBe(500);
   });
 
-  it('measures a move after a long stall over the whole stall, where the verdicts’ times cannot tell', () => {
+  it('is unknown after a stall longer than the window until the line has moved twice, then the pace since', () => {
     const rate = new DrainRate(10_000, 1_000);
-    // Checkout records nothing for ten seconds (its consumer stalled), its last head falling ever
-    // further behind, then 2,000 places at once.
-    for (let step = 0; step <= 20; step++)
-      rate.record({ atMs: step * 500, head: 1_000, tail: 9_000, headDecidedAtMs: 1_000_000, headBehindMs: step * 500 + 1_000 });
-    rate.record({ atMs: 10_500, head: 3_000, tail: 9_000, headDecidedAtMs: 1_010_400, headBehindMs: 100 });
-    expect(rate.perSecond()).toBeCloseTo(2_000 / 10.5, 0);
+    // Billing stops for eleven seconds: the head stays where it was, its verdict ever older.
+    for (let step = 0; step <= 22; step++)
+      rate.record({ atMs: step * 500, head: 1_000, tail: 9_000, headDecidedAtMs: 1_000_000, headBehindMs: step * 500 + 100 });
+    expect(rate.perSecond()).toBe(0);
+    // Billing is back: its first verdicts, then 250 places in the next 500 ms.
+    rate.record({ atMs: 11_500, head: 1_200, tail: 9_000, headDecidedAtMs: 1_011_300, headBehindMs: 100 });
+    expect(rate.perSecond()).toBeNull();
+    rate.record({ atMs: 12_000, head: 1_450, tail: 9_000, headDecidedAtMs: 1_011_800, headBehindMs: 100 });
+    expect(rate.perSecond()).toBe(500);
+  });
+
+  it('measures by Checkout’s clock where every verdict is more than a window behind its reading (clocks apart)', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    // Billing's clock is a minute behind Checkout's: 200 places a second by Checkout's clock.
+    for (let second = 0; second <= 5; second++)
+      rate.record({ atMs: second * 1_000, head: second * 200, tail: 5_000, headDecidedAtMs: second * 1_000, headBehindMs: 60_000 });
+    expect(rate.perSecond()).toBe(200);
   });
 });
