@@ -297,7 +297,8 @@ try {
   const byId = new Map(orders.map((order) => [order.id, order]));
   if (process.env.BENCH_WAITING_ROOM_ORDERS) {
     // Every order of the sale, oldest number first, with the times the estimate can be judged by
-    // (ms since the sale began), and the line as the dashboard showed it.
+    // (ms since the sale began; `created` is its transaction's start, a group commit's for a
+    // crowd), and the line as the dashboard showed it (`t` in seconds since the sale began).
     const told = new Map(accepted.map((a) => [a.orderId, a.estimatedWaitSeconds]));
     const charged = new Map(
       (
@@ -307,7 +308,14 @@ try {
       ).rows.map((row) => [row.order_id, row.at.getTime() - saleStarted]),
     );
     const timed = (
-      await checkoutDb.query<{ id: string; line: number; status: string; created: number; decided: number | null; settled: number | null }>(
+      await checkoutDb.query<{
+        id: string;
+        line: number | null;
+        status: string;
+        created: number;
+        decided: number | null;
+        settled: number | null;
+      }>(
         `SELECT id::text, line_number::float8 AS line, status::text,
                 extract(epoch FROM created_at)::float8 * 1000 - $2 AS created,
                 extract(epoch FROM decided_at)::float8 * 1000 - $2 AS decided,

@@ -30,28 +30,25 @@ export const DRAIN_WINDOW_MS = 10_000;
  * clocks of two hosts do.
  *
  * A line's first move measures nothing: its earlier head was decided before the line began (the
- * last sale's last order, a quiet spell ago) or before a stall (Billing stopped, Checkout not
- * recording), and the time between the two verdicts is mostly that quiet spell or that stall.
- * Counted, a gap of a few seconds between two lines told a new line's first buyers a pace a third
- * too slow for a whole window; so its places count for nothing, and the pace is measured from the
- * next move on, which both verdicts bound. The still spans just before it go too: a line that
- * stalled and moves again is told the pace it moves at now, or the last line's until that is known.
+ * last sale's last order, a quiet spell ago) or before a stall longer than the window (Billing
+ * stopped, Checkout not recording), and the time between the two verdicts is mostly that quiet
+ * spell or that stall, not the pace. So that move and the still spans just before it are left
+ * out, and the pace is measured from the next move on, which both verdicts bound; until then the
+ * window holds what it held before (the last line's pace, or nothing after a long stall). A stall
+ * shorter than the window is measured across: it is part of how fast the line moved lately.
  *
- * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell), and 0 when
- * the line has not moved for the whole window (Billing stopped, say): an estimate is then
- * unknown, not infinite, and the line stays open, since the async path takes orders whatever
- * Billing does.
+ * `perSecond()` is null until `minSpanMs` of busy time is known (too early to tell, or a line
+ * just moving again after a long stall), and 0 when the line has not moved for the whole window
+ * (Billing stopped, say): an estimate is then unknown, not infinite, and the line stays open,
+ * since the async path takes orders whatever Billing does.
  */
 export class DrainRate {
-  /**
-   * The busy intervals between readings, newest last: how long each lasted, how far the head moved
-   * and over how long its verdicts; a move that measures nothing (a line's first) is unmeasured.
-   */
-  private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number; readonly unmeasured?: true }> = [];
+  /** The busy intervals between readings, newest last: how long each lasted, how far the head moved and over how long its verdicts. */
+  private spans: Array<{ readonly ms: number; readonly decidedMs: number; readonly places: number }> = [];
   private busyMs = 0;
   /** Busy time since the head last moved. */
   private stillMs = 0;
-  /** Whether the head was decided before the line began or stalled: its next move is the line's first. */
+  /** Whether the head was decided before the line began, or before a long stall: its next move is the line's first. */
   private firstMoveAhead = false;
   private last: LineReading | undefined;
 
@@ -64,9 +61,9 @@ export class DrainRate {
     const previous = this.last;
     this.last = reading;
     // Only an interval that began with a line measures how fast the line moves. A line that
-    // appears with its head where it was is still waiting for its first move.
+    // appears with its head where it was (or is there when Checkout starts) waits for its first move.
     if (!previous || previous.tail <= previous.head) {
-      if (previous && reading.tail > reading.head) this.firstMoveAhead = reading.head === previous.head;
+      if (reading.tail > reading.head) this.firstMoveAhead = !previous || reading.head === previous.head;
       return;
     }
     const ms = reading.atMs - previous.atMs;
@@ -74,19 +71,18 @@ export class DrainRate {
     // A head left a window behind by verdicts that are recent again was stalled: the line moves anew.
     if (this.isStale(previous) && !this.isStale(reading)) this.firstMoveAhead = true;
     if (places > 0 && this.firstMoveAhead) {
-      // The stall, or the wait for the first verdicts, is over and says nothing of the pace now.
-      while (this.spans.length > 0 && this.spans.at(-1)!.places === 0 && !this.spans.at(-1)!.unmeasured)
-        this.busyMs -= this.spans.pop()!.ms;
       this.firstMoveAhead = false;
       this.stillMs = 0;
-      this.push({ ms, decidedMs: 0, places: 0, unmeasured: true });
+      while (this.spans.length > 0 && this.spans.at(-1)!.places === 0) this.busyMs -= this.spans.pop()!.ms;
       return;
     }
     // A still span takes no verdict time; a move takes the verdicts' interval, or else all the
     // busy time since the head last moved (the still spans before it counted none).
     const decidedMs = places === 0 ? 0 : (this.decidedMsBetween(previous, reading) ?? this.stillMs + ms);
     this.stillMs = places === 0 ? this.stillMs + ms : 0;
-    this.push({ ms, decidedMs, places });
+    this.spans.push({ ms, decidedMs, places });
+    this.busyMs += ms;
+    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
   }
 
   /** Places decided per second over the newest `windowMs` of busy time. */
@@ -95,24 +91,15 @@ export class DrainRate {
     let ms = 0;
     let decidedMs = 0;
     let places = 0;
-    let unmeasured = false;
     for (let i = this.spans.length - 1; i >= 0 && ms < windowMs; i--) {
       ms += this.spans[i].ms;
       decidedMs += this.spans[i].decidedMs;
       places += this.spans[i].places;
-      unmeasured ||= this.spans[i].unmeasured === true;
     }
     if (ms < this.minSpanMs) return null;
-    // Still for the whole window, but for a first move: moving again, how fast not known yet.
-    if (places === 0) return unmeasured ? null : 0;
+    if (places === 0) return 0;
     // Verdicts decided out of turn may make one span's interval negative; over the window they add up.
     return (places * 1000) / Math.min(4 * ms, Math.max(ms / 4, decidedMs));
-  }
-
-  private push(span: (typeof this.spans)[number]): void {
-    this.spans.push(span);
-    this.busyMs += span.ms;
-    while (this.spans.length > 1 && this.busyMs - this.spans[0].ms >= this.windowMs) this.busyMs -= this.spans.shift()!.ms;
   }
 
   /** Whether a reading's head was decided more than a window before it (or when is unknown). */

@@ -5,9 +5,11 @@ describe('the drain rate of the waiting line', () => {
   it('is unknown until the window spans a second', () => {
     const rate = new DrainRate(10_000, 1_000);
     rate.record({ atMs: 0, head: 0, tail: 100 });
+    // The line's first move measures nothing (below); the next, half a second, is too little.
     rate.record({ atMs: 500, head: 50, tail: 100 });
-    expect(rate.perSecond()).toBeNull();
     rate.record({ atMs: 1_000, head: 100, tail: 200 });
+    expect(rate.perSecond()).toBeNull();
+    rate.record({ atMs: 1_500, head: 150, tail: 200 });
     expect(rate.perSecond()).toBe(100);
   });
 
@@ -31,7 +33,7 @@ describe('the drain rate of the waiting line', () => {
     // A sale starts: until it has moved for long enough, the last pace stands; then its own counts most.
     rate.record({ atMs: 60_000, head: 400, tail: 5_000 });
     expect(rate.perSecond()).toBe(200);
-    for (let second = 61; second <= 70; second++) rate.record({ atMs: second * 1_000, head: 400 + (second - 60) * 500, tail: 10_000 });
+    for (let second = 61; second <= 71; second++) rate.record({ atMs: second * 1_000, head: 400 + (second - 60) * 500, tail: 10_000 });
     expect(rate.perSecond()).toBe(500);
   });
 
@@ -62,23 +64,63 @@ describe('the drain rate of the waiting line', () => {
       rate.record({ atMs: step * 500, head: step * 250, tail: 5_000, headDecidedAtMs: 1_000_000 + step * 500, headBehindMs: 100 });
     rate.record({ atMs: 10_500, head: 5_000, tail: 5_000, headDecidedAtMs: 1_010_000, headBehindMs: 600 });
     rate.record({ atMs: 13_500, head: 5_000, tail: 5_000, headDecidedAtMs: 1_010_000, headBehindMs: 3_600 });
-    // A sale begins; its first verdicts come 1 s later, and Billing goes at 500/s from then on.
+    // A sale begins; Checkout records nothing for a second, then its first verdicts, decided
+    // 4.7 s after the last line's last: the quiet spell and Billing's start, not its pace.
     rate.record({ atMs: 14_000, head: 5_000, tail: 9_000, headDecidedAtMs: 1_010_000, headBehindMs: 4_100 });
-    rate.record({ atMs: 14_500, head: 5_100, tail: 12_000, headDecidedAtMs: 1_014_700, headBehindMs: 300 });
-    // Between the two verdicts lie the quiet spell and the ramp: 100 places in 4.7 s say nothing of the pace.
+    rate.record({ atMs: 14_500, head: 5_000, tail: 10_000, headDecidedAtMs: 1_010_000, headBehindMs: 4_600 });
+    rate.record({ atMs: 15_000, head: 5_100, tail: 12_000, headDecidedAtMs: 1_014_700, headBehindMs: 300 });
+    // Until the sale has a pace of its own, the last line's stands.
     expect(rate.perSecond()).toBe(500);
+    // From then on Billing goes at 400/s, and the window comes to say so.
     for (let step = 1; step <= 20; step++)
       rate.record({
-        atMs: 14_500 + step * 500,
-        head: 5_100 + step * 250,
+        atMs: 15_000 + step * 500,
+        head: 5_100 + step * 200,
         tail: 20_000,
         headDecidedAtMs: 1_014_700 + step * 500,
+        headBehindMs: 300,
+      });
+    expect(rate.perSecond()).toBe(400);
+  });
+
+  it('keeps the last line’s pace through lines so short that each moves once', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    for (let step = 0; step <= 20; step++)
+      rate.record({ atMs: step * 500, head: step * 100, tail: 2_000, headDecidedAtMs: 1_000_000 + step * 500, headBehindMs: 100 });
+    expect(rate.perSecond()).toBe(200);
+    // A quiet evening: one buyer at a time, each settled by the next reading, a few seconds apart.
+    for (let order = 1; order <= 30; order++) {
+      const atMs = 10_000 + order * 3_000;
+      rate.record({ atMs, head: 2_000 + order - 1, tail: 2_000 + order, headDecidedAtMs: 1_000_000 + atMs - 2_500, headBehindMs: 2_500 });
+      rate.record({
+        atMs: atMs + 500,
+        head: 2_000 + order,
+        tail: 2_000 + order,
+        headDecidedAtMs: 1_000_000 + atMs + 400,
+        headBehindMs: 100,
+      });
+    }
+    expect(rate.perSecond()).toBe(200);
+  });
+
+  it('counts for nothing the first move of a line that is there when Checkout starts', () => {
+    const rate = new DrainRate(10_000, 1_000);
+    // Started as a sale begins, three seconds after the last line's last verdict.
+    rate.record({ atMs: 0, head: 5_000, tail: 9_000, headDecidedAtMs: 1_000_000, headBehindMs: 3_000 });
+    rate.record({ atMs: 500, head: 5_100, tail: 9_000, headDecidedAtMs: 1_003_200, headBehindMs: 300 });
+    expect(rate.perSecond()).toBeNull();
+    for (let step = 1; step <= 4; step++)
+      rate.record({
+        atMs: 500 + step * 500,
+        head: 5_100 + step * 250,
+        tail: 9_000,
+        headDecidedAtMs: 1_003_200 + step * 500,
         headBehindMs: 300,
       });
     expect(rate.perSecond()).toBe(500);
   });
 
-  it('is unknown after a stall longer than the window until the line has moved twice, then the pace since', () => {
+  it('is unknown after a stall longer than the window until the line has moved on for a second, then the pace since', () => {
     const rate = new DrainRate(10_000, 1_000);
     // Billing stops for eleven seconds: the head stays where it was, its verdict ever older.
     for (let step = 0; step <= 22; step++)
@@ -88,6 +130,7 @@ describe('the drain rate of the waiting line', () => {
     rate.record({ atMs: 11_500, head: 1_200, tail: 9_000, headDecidedAtMs: 1_011_300, headBehindMs: 100 });
     expect(rate.perSecond()).toBeNull();
     rate.record({ atMs: 12_000, head: 1_450, tail: 9_000, headDecidedAtMs: 1_011_800, headBehindMs: 100 });
+    rate.record({ atMs: 12_500, head: 1_700, tail: 9_000, headDecidedAtMs: 1_012_300, headBehindMs: 100 });
     expect(rate.perSecond()).toBe(500);
   });
 
