@@ -5,6 +5,13 @@ export const checkoutConfigSchema = z
   .object({
     ...serviceEnv('checkout', 3000),
     /**
+     * Kafka partitions of the payment results this instance settles at once; within a partition,
+     * results are settled one after the other, in order. kafkajs fetches again only once every
+     * batch of its last fetch is handled, so fewer lanes than the topic's partitions (3) make a
+     * result wait for its neighbours' batches before it is even fetched. More buys nothing.
+     */
+    KAFKA_CONCURRENCY: env.positiveInt(3),
+    /**
      * POST /orders and POST /users in flight at once; beyond, 503 with Retry-After at once
      * (FrontDoor). An admitted request waits about this many divided by the accept rate (some
      * 400/s on a laptop): 500 keeps it near a second, and leaves the group commit batches of a few

@@ -41,6 +41,7 @@ export class CheckoutModule {
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,
           brokers: brokerSettings(config),
+          concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
           handlers: checkoutHandlers,
         }),
         ConcertsService,
