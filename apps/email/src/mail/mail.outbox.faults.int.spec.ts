@@ -334,7 +334,7 @@ describe('the mail outbox under faults', () => {
       for (const event of events) expect(mailer.acceptedTo(addressOf(event))).toHaveLength(1);
     });
 
-    it('keeps at most EMAIL_SEND_CONCURRENCY sends in flight and leaves what does not fit its queue to the sweep', async () => {
+    it('keeps at most EMAIL_SEND_CONCURRENCY sends in flight and hands what does not fit its queue to the sweep', async () => {
       const mailer = new FakeMailer();
       const hung = gate();
       mailer.decide = () => hung.opened;
@@ -347,7 +347,11 @@ describe('the mail outbox under faults', () => {
         (n) => n === 2,
         { description: 'two sends to begin' },
       );
-      expect(logLines.some((line) => line.includes('send queue full: 2 mail(s) left for the resend sweep'))).toBe(true);
+      await waitFor(
+        () => logLines.some((line) => line.includes('send queue full: 2 mail(s) handed to the resend sweep')),
+        (logged) => logged,
+        { description: 'the spill to be logged' },
+      );
 
       hung.open();
       await outbox.idle();
@@ -363,6 +367,36 @@ describe('the mail outbox under faults', () => {
       );
       for (const event of events) expect(mailer.acceptedTo(addressOf(event))).toHaveLength(1);
       expect(mailer.mostInFlight).toBe(2);
+    });
+
+    it('sends a backlog beyond its queue as slots free up, without waiting for the lease', async () => {
+      // A lease and a sweep interval far longer than the test: the spilled mails must not wait for either.
+      const mailer = new FakeMailer();
+      const hung = gate();
+      mailer.decide = () => hung.opened;
+      const { outbox, deliver } = instance(mailer, {
+        EMAIL_RESEND_AFTER_MS: 600_000,
+        EMAIL_RESEND_INTERVAL_MS: 600_000,
+        EMAIL_SEND_CONCURRENCY: 4,
+        EMAIL_SEND_QUEUE_LIMIT: 2,
+      });
+      outbox.onApplicationBootstrap();
+      const events = Array.from({ length: 30 }, registered);
+
+      await within(2_000, deliver(...events)); // 2 queued (and claimed at once), 28 spilled
+      await waitFor(
+        () => logLines.some((line) => line.includes('send queue full: 28 mail(s) handed to the resend sweep')),
+        (logged) => logged,
+        { description: 'the backlog to be spilled' },
+      );
+      hung.open();
+      await waitFor(
+        () => mailer.accepted.length,
+        (n) => n === events.length,
+        { description: 'every mail of the backlog to be sent', timeoutMs: 10_000 },
+      );
+      for (const event of events) expect(mailer.acceptedTo(addressOf(event))).toHaveLength(1);
+      expect(mailer.mostInFlight).toBeLessThanOrEqual(4);
     });
 
     it('stops within EMAIL_SHUTDOWN_GRACE_MS, and the unsent mail is sent after its lease by another instance', async () => {

@@ -47,14 +47,15 @@ const PRUNE_BATCHES_PER_SWEEP = 10;
  *      event id. A crash before this commits records nothing and sends nothing; the broker
  *      redelivers the events, and a duplicate delivery later finds the inbox row and records nothing.
  *   2. After the commit, hand the event ids to the background sender and return: the consumer
- *      acknowledges its batch without waiting for the mail server (MailSender).
+ *      acknowledges its batch without waiting for the mail server (MailSender). What its queue
+ *      has no room for (a backlog) is made due at once, for step 4 to send as slots free up.
  *   3. The sender claims each mail (a fresh claim token on the row, a lease renewed while the
  *      send lasts) and sends it. Each mail's outcome is recorded on its own, under its claim's
  *      token: SENT; FAILED for a permanent refusal (5xx); otherwise due again after a backoff,
  *      and PARKED after EMAIL_MAX_ATTEMPTS attempts, for a person to retry or discard.
- *   4. Every EMAIL_RESEND_INTERVAL_MS, and at start, the sweep claims and sends what is due: a
- *      backoff that is over, a lease its claimant did not renew (it died or stalled), a recorded
- *      mail the sender never took. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
+ *   4. Every EMAIL_RESEND_INTERVAL_MS, at start, and when mails are spilled to it, the sweep
+ *      claims and sends what is due: a backoff that is over, a lease its claimant did not renew (it
+ *      died or stalled), a recorded mail the sender never took or had no room for. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
  *
  * A database away for a moment when an outcome is recorded is waited out, for up to a lease's
  * length (EMAIL_RESEND_AFTER_MS) from the first failure.
@@ -73,8 +74,15 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
   private readonly sender: MailSender;
   private readonly backoff: BackoffSettings;
   private sweeping: Promise<void> | null = null;
-  /** The last sweep round stopped because every slot was taken, not because nothing more was due. */
+  /**
+   * The last sweep round stopped because every slot was taken, or mails were spilled to the sweep
+   * since it began: more may be due than it started.
+   */
   private moreDue = false;
+  /** Ends the sweep's wait between rounds at once (spilled mails are due). */
+  private wakeSweep: () => void = () => {};
+  /** Spills being made due: shutdown waits for them, within its grace. */
+  private readonly spilling = new Set<Promise<unknown>>();
 
   constructor(
     private readonly sentEmails: SentEmails,
@@ -96,6 +104,7 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
       renewEveryMs: Math.max(1, Math.floor(leaseMs / 3)),
       concurrency: settings.EMAIL_SEND_CONCURRENCY,
       queueLimit: settings.EMAIL_SEND_QUEUE_LIMIT,
+      spill: (eventIds) => this.spill(eventIds),
       logger: this.logger,
     });
   }
@@ -173,8 +182,32 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
     const grace = this.settings.EMAIL_SHUTDOWN_GRACE_MS;
     const timeout = new AbortController();
     // A sweep's statement stuck on an unreachable database is abandoned with the rest.
-    await Promise.all([this.sender.stop(grace), Promise.race([this.sweeping, pause(grace, timeout.signal)])]);
+    await Promise.all([
+      this.sender.stop(grace),
+      Promise.race([Promise.all([this.sweeping, ...this.spilling]), pause(grace, timeout.signal)]),
+    ]);
     timeout.abort();
+  }
+
+  /**
+   * Step 2 when the sender's queue is full (a backlog: the consumer records mails faster than the
+   * mail server takes them): rather than wait a lease for the sweep, the mails are due at once, and
+   * the sweep sends them as slots free up. Should that fail, they are due once the lease has passed.
+   */
+  private spill(eventIds: string[]): void {
+    const spilling = this.sentEmails.dueNow(eventIds).then(
+      (due) => {
+        this.logger.warn(`send queue full: ${due} mail(s) handed to the resend sweep`);
+        this.moreDue = true;
+        this.wakeSweep();
+      },
+      (error: unknown) =>
+        this.logger.warn(
+          `send queue full: ${eventIds.length} mail(s) left for the resend sweep once their lease has passed: ${describeError(error)}`,
+        ),
+    );
+    this.spilling.add(spilling);
+    void spilling.finally(() => this.spilling.delete(spilling));
   }
 
   /** Step 3 for one mail: never rejects, and never touches another mail's outcome. */
@@ -255,12 +288,15 @@ export class MailOutbox implements OnApplicationBootstrap, BeforeApplicationShut
       }
       // The round filled every slot and more may be due (a backlog past the send queue, mails back
       // from an outage): go again once half the slots are free, so it drains at the sending rate.
+      // Mails spilled meanwhile end the wait at once.
       const next = new AbortController();
       const until = AbortSignal.any([this.stopping.signal, next.signal]);
       await Promise.race([
         pause(this.settings.EMAIL_RESEND_INTERVAL_MS, until),
+        new Promise<void>((resolve) => (this.wakeSweep = resolve)),
         ...(this.moreDue ? [this.sender.whenFree(Math.ceil(this.settings.EMAIL_SEND_CONCURRENCY / 2), until)] : []),
       ]);
+      this.wakeSweep = () => {};
       next.abort();
     }
   }

@@ -14,8 +14,10 @@ export interface MailSenderOptions {
   readonly renewEveryMs: number;
   /** Mails claimed and in flight at once. */
   readonly concurrency: number;
-  /** Event ids waiting for a slot; beyond it, an offer is left for the resend sweep. */
+  /** Event ids waiting for a slot; beyond it, an offer is spilled. */
   readonly queueLimit: number;
+  /** Takes the event ids the queue has no room for, and hands their mails to the resend sweep. */
+  readonly spill: (eventIds: string[]) => void;
   readonly logger: LoggerService;
 }
 
@@ -26,9 +28,10 @@ export interface MailSenderOptions {
  * claim's lease starts when its send does. While a send lasts, its claim is renewed: however slow
  * the mail server, no other sender takes the mail over and sends it a second time.
  *
- * Nothing here has to be kept: an offer the queue has no room for, a claim that fails, and a
- * queue dropped at shutdown all leave the mail SENDING in the database, where the resend sweep
- * finds it once its lease has passed.
+ * Nothing here has to be kept: a claim that fails and a queue dropped at shutdown leave the mail
+ * SENDING in the database, where the resend sweep finds it once its lease has passed. An offer
+ * the queue has no room for (a backlog: the consumer records mails faster than they can be sent)
+ * is spilled: the mails are made due at once, and the sweep sends them as slots free up.
  */
 export class MailSender {
   private readonly waiting: string[] = [];
@@ -56,9 +59,7 @@ export class MailSender {
     if (this.stopped) return;
     const room = Math.max(0, this.options.queueLimit - this.waiting.length);
     this.waiting.push(...eventIds.slice(0, room));
-    if (eventIds.length > room) {
-      this.options.logger.warn(`send queue full: ${eventIds.length - room} mail(s) left for the resend sweep`);
-    }
+    if (eventIds.length > room) this.options.spill(eventIds.slice(room));
     this.pump();
   }
 

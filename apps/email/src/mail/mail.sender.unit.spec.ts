@@ -24,6 +24,7 @@ function senderWithHeldSends(concurrency: number) {
     renewEveryMs: 60_000,
     concurrency,
     queueLimit: 100,
+    spill: () => {},
     logger: quiet,
   });
   const inFlight = async (n: number) => {

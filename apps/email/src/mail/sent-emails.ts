@@ -13,6 +13,18 @@ export type ClaimedMail = Claim & Pick<SentEmail, 'eventId' | 'to' | 'subject' |
 
 const CLAIMED_COLUMNS = `id, event_id AS "eventId", "to", subject, body, attempts, claim_token AS "claimToken"`;
 
+/**
+ * The rows whose claims are given as $1 (ids) and $2 (their tokens), for `UPDATE sent_email AS e
+ * FROM`. The rows are found by their keys (`= ANY`): a join on the pairs alone may be planned as a
+ * scan of every mail still SENDING, and a backlog has tens of thousands.
+ */
+const HELD_CLAIMS = `unnest($1::uuid[], $2::uuid[]) AS c(id, claim_token)
+  WHERE e.id = ANY($1::uuid[]) AND e.id = c.id AND e.claim_token = c.claim_token`;
+
+function claimParameters(claims: ReadonlyArray<Claim>): [string[], string[]] {
+  return [claims.map((claim) => claim.id), claims.map((claim) => claim.claimToken)];
+}
+
 /** Sent mails marked in one UPDATE at most: the rest wait for the next. */
 const MARK_SENT_BATCH = 500;
 
@@ -72,11 +84,23 @@ export class SentEmails {
       `UPDATE sent_email
           SET attempts = attempts + 1, last_attempt_at = now(), claim_token = gen_random_uuid(),
               next_attempt_at = now() + make_interval(secs => $2::float8 / 1000)
-        WHERE event_id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) AND status = 'SENDING'
-          AND (attempts = 0 OR next_attempt_at <= now())
+        WHERE event_id = ANY($1::uuid[]) AND status = 'SENDING' AND (attempts = 0 OR next_attempt_at <= now())
        RETURNING ${CLAIMED_COLUMNS}`,
-      JSON.stringify(eventIds),
+      eventIds,
       leaseMs,
+    );
+  }
+
+  /**
+   * Recorded mails never attempted, due now rather than after the recording's lease: the sender's
+   * queue had no room for them, so they are the resend sweep's at once. Returns how many.
+   */
+  async dueNow(eventIds: ReadonlyArray<string>): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    return this.prisma.$executeRawUnsafe(
+      `UPDATE sent_email SET next_attempt_at = now()
+        WHERE event_id = ANY($1::uuid[]) AND status = 'SENDING' AND attempts = 0`,
+      eventIds,
     );
   }
 
@@ -103,10 +127,9 @@ export class SentEmails {
   async renew(claims: ReadonlyArray<Claim>, leaseMs: number): Promise<number> {
     if (claims.length === 0) return 0;
     return this.prisma.$executeRawUnsafe(
-      `UPDATE sent_email AS e SET next_attempt_at = now() + make_interval(secs => $2::float8 / 1000)
-         FROM json_to_recordset($1::json) AS c(id uuid, claim_token uuid)
-        WHERE e.id = c.id AND e.claim_token = c.claim_token AND e.status = 'SENDING'`,
-      JSON.stringify(claims.map(({ id, claimToken }) => ({ id, claim_token: claimToken }))),
+      `UPDATE sent_email AS e SET next_attempt_at = now() + make_interval(secs => $3::float8 / 1000)
+         FROM ${HELD_CLAIMS} AND e.status = 'SENDING'`,
+      ...claimParameters(claims),
       leaseMs,
     );
   }
@@ -220,10 +243,9 @@ export class SentEmails {
         try {
           const marked = await this.prisma.$queryRawUnsafe<Array<{ id: string }>>(
             `UPDATE sent_email AS e SET status = 'SENT', sent_at = now(), last_error = NULL, claim_token = NULL
-               FROM json_to_recordset($1::json) AS c(id uuid, claim_token uuid)
-              WHERE e.id = c.id AND e.claim_token = c.claim_token AND e.status = 'SENDING'
+               FROM ${HELD_CLAIMS} AND e.status = 'SENDING'
              RETURNING e.id`,
-            JSON.stringify(group.map(({ claim }) => ({ id: claim.id, claim_token: claim.claimToken }))),
+            ...claimParameters(group.map(({ claim }) => claim)),
           );
           const ids = new Set(marked.map((row) => row.id));
           for (const { claim, settle } of group) settle(ids.has(claim.id));
