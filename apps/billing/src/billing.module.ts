@@ -15,6 +15,7 @@ import { PaymentHoldLedger } from './charges/payment-hold.ledger.js';
 import { RefundPaymentHandler } from './charges/refund-payment.handler.js';
 import { SimulatedPaymentGateway } from './charges/simulated-payment-gateway.js';
 import { SyncChargeAdmission } from './charges/sync-charge.admission.js';
+import { SyncChargeBatches } from './charges/sync-charge.batches.js';
 import { WaitingChargeStore } from './charges/waiting-charge.store.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { ConcertScheduledHandler } from './inventory/concert-scheduled.handler.js';
@@ -54,6 +55,7 @@ export class BillingModule {
         PaymentHoldLedger,
         WaitingChargeStore,
         ChargeService,
+        SyncChargeBatches,
         ChargeSweeper,
         ChargeOrderHandler,
         RefundPaymentHandler,

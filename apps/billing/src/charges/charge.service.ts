@@ -52,7 +52,7 @@ interface Seats {
 /**
  * Charging orders: reserve their seats and take the money, or say why not, exactly once per
  * order. Used for a batch of jobs from the ChargeOrder queue and for the synchronous POST
- * /charges alike, and set-based: a batch costs a handful of statements, not a handful per order.
+ * /charges alike (SyncChargeBatches), and set-based: a batch costs a handful of statements, not a handful per order.
  *
  * The seat rows are the hot spot of a sale: every purchase of a concert updates its row. They are
  * locked once for the batch (FOR UPDATE, in concert order, so two batches never wait on each
@@ -101,13 +101,6 @@ export class ChargeService {
       wanted.set(orderId, { orderId, amountCents: price * quantity });
     }
     await this.holds.authorizeAll([...wanted.values()]);
-  }
-
-  /** One charge (the synchronous path); throws UnknownConcertError. */
-  async charge(tx: Tx, job: ChargeJob, send: Send): Promise<ChargeStatus> {
-    const [status] = await this.chargeAll(tx, [job], send);
-    if (status === null) throw new UnknownConcertError(job.request.concertId);
-    return status;
   }
 
   /** Charges a batch in order, in the caller's transaction; one result per job. */

@@ -1,22 +1,18 @@
 import { ChargeOrder } from '@boxoffice/contracts';
-import { MessageSender } from '@boxoffice/messaging';
-import { PRISMA, ZodValidationPipe } from '@boxoffice/platform';
-import { Body, Controller, HttpCode, Inject, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import { ZodValidationPipe } from '@boxoffice/platform';
+import { Body, Controller, HttpCode, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import type { PrismaClient } from '../database.js';
 import { ChargeService, UnknownConcertError, type ChargeJob, type ChargeRequest } from './charge.service.js';
-import { ChargeSweeper } from './charge.sweeper.js';
 import { SyncChargeAdmission } from './sync-charge.admission.js';
+import { SyncChargeBatches } from './sync-charge.batches.js';
 
 /** The synchronous path's door into Billing: the same charge, asked over HTTP, by Checkout only (its service token, main.ts). */
 @Controller('charges')
 export class ChargesController {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly charges: ChargeService,
+    private readonly batches: SyncChargeBatches,
     private readonly admission: SyncChargeAdmission,
-    private readonly messages: MessageSender,
-    private readonly sweeper: ChargeSweeper,
   ) {}
 
   @Post()
@@ -31,15 +27,10 @@ export class ChargesController {
     if (http.raw.socket.destroyed) throw new ServiceUnavailableException('the caller gave up while waiting for capacity');
     // Its chargeBy, when the caller sends one (Checkout does); none: the caller is waiting for this charge now.
     const job: ChargeJob = { request, chargeBy: request.chargeBy ? new Date(request.chargeBy) : null };
+    // The payment is authorized here, beside the other callers'; the charge joins theirs in one transaction.
     await this.charges.prepareAll([job]);
     try {
-      const status = await this.prisma.$transaction(
-        (tx) => this.charges.charge(tx, job, (definition, payload, options) => this.messages.send(tx, definition, payload, options)),
-        {
-          timeout: 30_000,
-        },
-      );
-      this.sweeper.wake();
+      const status = await this.batches.charge(job);
       return { orderId: request.orderId, status };
     } catch (error) {
       if (error instanceof UnknownConcertError) throw new ServiceUnavailableException(error.message);

@@ -125,27 +125,26 @@ export class OrdersService {
     const concert = await this.concerts.find(input.concertId);
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
     const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
+    const id = uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE);
     try {
-      const order = await this.prisma.$transaction(async (tx) => {
-        const claimed = await tx.$executeRaw`
+      // One statement, so one implicit transaction: the concert's row, which every purchase of it
+      // updates, is locked for that statement and its commit only, not across round trips. A key
+      // used before fails the INSERT, and the seats claimed with it are rolled back.
+      const placed = await this.prisma.$queryRaw<Array<{ id: string }>>`
+        WITH claimed AS (
           UPDATE concert c SET seats_claimed = c.seats_claimed + ${input.quantity}
            WHERE c.id = ${input.concertId}::uuid
              AND c.seats_claimed + ${input.quantity}
-                 <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)`;
-        if (claimed === 0) throw soldOut(concert.name, input.quantity);
-        return tx.order.create({
-          data: {
-            id: uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE),
-            ...input,
-            amountCents: concert.priceCents * input.quantity,
-            idempotencyKey,
-            requestHash,
-            pendingUntil,
-          },
-        });
-      });
+                 <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)
+          RETURNING c.id)
+        INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
+        SELECT ${id}::uuid, claimed.id, ${input.quantity}, ${input.customerEmail}, ${concert.priceCents * input.quantity},
+               ${idempotencyKey}, ${requestHash}, ${pendingUntil}
+          FROM claimed
+        RETURNING id::text`;
+      if (placed.length === 0) throw soldOut(concert.name, input.quantity);
       this.metrics.accept('sync');
-      return order;
+      return await this.prisma.order.findUniqueOrThrow({ where: { id } });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return this.idempotency.taken(idempotencyKey, requestHash);

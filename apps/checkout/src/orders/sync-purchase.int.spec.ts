@@ -206,6 +206,32 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     });
   });
 
+  describe('when one purchase comes twice at once', () => {
+    it('places one order and claims its seats once, across instances: the others answer with the first order', async () => {
+      billing.mode = 'answer';
+      // Two instances: within one, a key's second request waits for its first (OrderIdempotency).
+      const instances = [await startCheckout(), await startCheckout()];
+      const claimed = async () =>
+        (await db.pool.query<{ n: number }>('SELECT seats_claimed AS n FROM concert WHERE id = $1', [concertId])).rows[0].n;
+      const before = await claimed();
+      const key = randomUUID();
+      const buyOnce = (_: unknown, i: number) =>
+        fetch(`${instances[i % 2]}/orders/sync`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ concertId, quantity: 2, customerEmail: 'twice@example.com' }),
+        });
+
+      const answers = await Promise.all(Array.from({ length: 8 }, buyOnce));
+      const bodies = (await Promise.all(answers.map((answer) => answer.json()))) as Array<{ id: string }>;
+
+      expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 201));
+      expect(new Set(bodies.map((body) => body.id)).size).toBe(1);
+      await expect(ordersWithKeys([key])).resolves.toBe(1);
+      await expect(claimed()).resolves.toBe(before + 2);
+    });
+  });
+
   describe('when Billing answers', () => {
     it('confirms the purchase in its response and records the order', async () => {
       billing.mode = 'answer';
