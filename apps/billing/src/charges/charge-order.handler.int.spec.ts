@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ChargeOrder, ConcertScheduled, RefundPayment, type Envelope, type PayloadOf } from '@boxoffice/contracts';
 import {
   ConsumerPipeline,
@@ -21,12 +21,13 @@ import { ConcertScheduledHandler } from '../inventory/concert-scheduled.handler.
 import { SeatInventory } from '../inventory/seat-inventory.js';
 import { ChargeJobsCounter } from './charge-jobs.counter.js';
 import { ChargeOrderHandler } from './charge-order.handler.js';
-import { ChargeService } from './charge.service.js';
+import { ChargeService, UnknownConcertError } from './charge.service.js';
 import { ChargeSweeper } from './charge.sweeper.js';
 import type { PaymentGateway } from './payment-gateway.port.js';
 import { AUTHORIZATION_TIMEOUT_MS, PaymentHoldLedger } from './payment-hold.ledger.js';
 import { RefundPaymentHandler } from './refund-payment.handler.js';
 import { SimulatedPaymentGateway } from './simulated-payment-gateway.js';
+import { SyncChargeBatches } from './sync-charge.batches.js';
 import { WaitingChargeStore } from './waiting-charge.store.js';
 
 // Billing's handlers as its consumer pipeline runs them (inbox, handlers, outbox, one
@@ -54,6 +55,9 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
     readonly sweeper: ChargeSweeper;
     readonly handler: ChargeOrderHandler;
     readonly prisma: PrismaClient;
+    readonly charges: ChargeService;
+    /** POST /charges' group commit. */
+    readonly syncBatches: SyncChargeBatches;
   }
 
   /** `database`: what runs its batches' transactions, when not its Prisma client. */
@@ -77,7 +81,8 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
       sender,
       clock,
     });
-    return { pipeline, sweeper, handler, prisma };
+    const syncBatches = new SyncChargeBatches(prisma, charges, sender, sweeper);
+    return { pipeline, sweeper, handler, prisma, charges, syncBatches };
   }
 
   const inbound = (envelope: Envelope): InboundMessage => ({ body: JSON.stringify(envelope), headers: {} });
@@ -141,6 +146,29 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.$disconnect()));
     await db.drop();
+  });
+
+  describe('when synchronous charges (POST /charges) come at once', () => {
+    it('makes them in fewer transactions than callers, each answered with its own status; an unknown concert fails only its own', async () => {
+      const concertId = await scheduled(100);
+      const jobs = Array.from({ length: 30 }, () => ({ request: chargeOrder(concertId).payload, chargeBy: null }));
+      const stranger = { request: chargeOrder(randomUUID()).payload, chargeBy: null };
+      const transactions = jest.spyOn(billing.prisma, '$transaction');
+
+      // Authorized each on its own, as each caller's request does; then charged all at once.
+      await Promise.all([...jobs, stranger].map((job) => billing.charges.prepareAll([job])));
+      const answers = await Promise.allSettled([...jobs, stranger].map((job) => billing.syncBatches.charge(job)));
+
+      expect(answers.slice(0, jobs.length)).toEqual(jobs.map(() => ({ status: 'fulfilled', value: 'CAPTURED' })));
+      expect(answers[jobs.length]).toEqual({ status: 'rejected', reason: expect.any(UnknownConcertError) });
+      expect(transactions.mock.calls.length).toBeLessThan(jobs.length);
+      await expect(seatsSold(concertId)).resolves.toBe(2 * jobs.length);
+      for (const { request } of jobs) {
+        await expect(chargesOf(request.orderId)).resolves.toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+        await expect(sent('PaymentCaptured', request.orderId)).resolves.toHaveLength(1);
+      }
+      transactions.mockRestore();
+    });
   });
 
   describe('when a job comes to Billing after its charge-by', () => {
