@@ -4,12 +4,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge } from 'prom-client';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
+import { SyncOrderPolicies } from '../orders/sync-order.policies.js';
 import { WaitingLine } from '../waiting-room/waiting-line.js';
 
 /** A place frees as soon as one commit ends, a few hundred milliseconds at most: one second is plenty. */
 const RETRY_AFTER_SECONDS = 1;
 /** The routes it guards: taking a purchase or a sign-up, the work a crowd brings. */
 const GUARDED = new Set(['POST /orders', 'POST /users']);
+/**
+ * The synchronous purchase has bounds of its own (SyncOrderPolicies: bulkhead, circuit); turned
+ * away here when they would refuse it anyway, before its body is read or Nest routes it.
+ */
+const SYNC_ROUTE = 'POST /orders/sync';
 /** How often the event loop's delay is read (the mean over the window just ended). */
 const DELAY_WINDOW_MS = 100;
 /**
@@ -33,6 +39,9 @@ const LATE_WINDOWS = 3;
  * - for a purchase, the waiting line too long to join: a new buyer would wait more than
  *   MAX_WAIT_SECONDS (WaitingLine). Retry-After then says when the line will be short enough.
  *
+ * POST /orders/sync is bounded by its own policies (bulkhead, circuit); what they would refuse
+ * anyway is refused here, before the work of reading and routing it.
+ *
  * It runs as a Fastify onRequest hook, before the body is read and before Nest routes anything, so
  * that turning a request away costs next to nothing: refusing must stay cheap exactly when the
  * process is busiest. bench:ticket-sale's front door (BENCH_FRONT_DOOR=only) measures it.
@@ -49,6 +58,7 @@ export class FrontDoor implements OnModuleDestroy {
   constructor(
     @Inject(CHECKOUT_CONFIG) private readonly config: CheckoutConfig,
     private readonly line: WaitingLine,
+    private readonly syncPolicies: SyncOrderPolicies,
     metrics: MetricsRegistry,
   ) {
     // Watched only where it counts: with the limit off (0), nothing reads the loop's delay.
@@ -70,7 +80,7 @@ export class FrontDoor implements OnModuleDestroy {
     });
     this.turnedAway = new Counter({
       name: metricNames.acceptTurnedAway,
-      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop, line_closed)',
+      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop, line_closed, sync_full)',
       labelNames: ['reason'],
       registers,
     });
@@ -88,20 +98,26 @@ export class FrontDoor implements OnModuleDestroy {
 
   private admit(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const route = `${request.method} ${request.routeOptions.url}`;
+    if (route === SYNC_ROUTE) {
+      const refusal = this.syncPolicies.refusal();
+      if (!refusal) return done();
+      this.turnedAway.inc({ reason: 'sync_full' });
+      return this.refuse(reply, refusal.message, refusal.retryAfterSeconds);
+    }
     if (!GUARDED.has(route)) return done();
     const why = this.reasonToTurnAway(route);
     if (why) {
       this.turnedAway.inc({ reason: why.reason });
-      void reply
-        .code(503)
-        .header('retry-after', String(why.retryAfterSeconds ?? RETRY_AFTER_SECONDS))
-        .send({ statusCode: 503, error: 'Service Unavailable', message: why.message });
-      return;
+      return this.refuse(reply, why.message, why.retryAfterSeconds ?? RETRY_AFTER_SECONDS);
     }
     this.inFlight += 1;
     // 'close' comes once the answer is sent, or when the client went away first.
     reply.raw.once('close', () => (this.inFlight -= 1));
     done();
+  }
+
+  private refuse(reply: FastifyReply, message: string, retryAfterSeconds: number): void {
+    void reply.code(503).header('retry-after', String(retryAfterSeconds)).send({ statusCode: 503, error: 'Service Unavailable', message });
   }
 
   private reasonToTurnAway(route: string): { reason: string; message: string; retryAfterSeconds?: number } | null {

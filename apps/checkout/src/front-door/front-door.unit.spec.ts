@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { MetricsRegistry } from '@boxoffice/platform';
+import { MetricsRegistry, RetryLaterException } from '@boxoffice/platform';
 import { waitFor } from '@boxoffice/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CheckoutConfig } from '../checkout.config.js';
 import type { LineClosed, WaitingLine } from '../waiting-room/waiting-line.js';
+import type { SyncOrderPolicies } from '../orders/sync-order.policies.js';
 import { FrontDoor } from './front-door.js';
 
 // The door on a real Fastify instance. POST /orders is held open until the spec releases it, so
@@ -16,11 +17,17 @@ describe('the front door', () => {
   /** What the waiting line says of its length: the door reads only `closed()`. */
   let lineClosed: LineClosed | null = null;
   const line = { closed: () => lineClosed } as WaitingLine;
+  /** What the synchronous path's policies would say now: the door reads only `refusal()`. */
+  let syncRefusal: RetryLaterException | null = null;
+  const syncPolicies = { refusal: () => syncRefusal } as SyncOrderPolicies;
+  let syncHandled = 0;
 
   async function open(limits: Pick<CheckoutConfig, 'ACCEPT_MAX_IN_FLIGHT' | 'ACCEPT_MAX_EVENT_LOOP_DELAY_MS'>) {
     app = Fastify();
     lineClosed = null;
-    door = new FrontDoor({ ...limits, MAX_WAIT_SECONDS: 300 } as CheckoutConfig, line, new MetricsRegistry('checkout'));
+    syncRefusal = null;
+    syncHandled = 0;
+    door = new FrontDoor({ ...limits, MAX_WAIT_SECONDS: 300 } as CheckoutConfig, line, syncPolicies, new MetricsRegistry('checkout'));
     door.attach(app);
     const gate = new Promise<void>((resolve) => (release = resolve));
     app.post('/orders', async () => {
@@ -28,6 +35,7 @@ describe('the front door', () => {
       return { placed: true };
     });
     app.post('/users', async () => ({ registered: true }));
+    app.post('/orders/sync', async () => ({ charged: ++syncHandled }));
     app.get('/orders/:id', async () => ({ status: 'PENDING' }));
     await app.ready();
   }
@@ -105,5 +113,18 @@ describe('the front door', () => {
     const purchase = app.inject({ method: 'POST', url: '/orders' });
     release();
     expect((await purchase).statusCode).toBe(200);
+  });
+  it('turns a synchronous purchase away before its handler when its policies would refuse it, with their Retry-After', async () => {
+    await open({ ACCEPT_MAX_IN_FLIGHT: 2, ACCEPT_MAX_EVENT_LOOP_DELAY_MS: 0 });
+    await expect(app.inject({ method: 'POST', url: '/orders/sync' })).resolves.toMatchObject({ statusCode: 200 });
+
+    syncRefusal = new RetryLaterException('too many synchronous purchases in flight', 3);
+    const turnedAway = await app.inject({ method: 'POST', url: '/orders/sync' });
+    expect(turnedAway.statusCode).toBe(503);
+    expect(turnedAway.headers['retry-after']).toBe('3');
+    expect(turnedAway.json()).toMatchObject({ statusCode: 503, message: 'too many synchronous purchases in flight' });
+    expect(syncHandled).toBe(1);
+    // Its own bound: it takes no place of POST /orders' and POST /users'.
+    await expect(signUp()).resolves.toMatchObject({ statusCode: 200 });
   });
 });

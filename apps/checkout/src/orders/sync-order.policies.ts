@@ -91,16 +91,23 @@ export class SyncOrderPolicies {
         this.bulkhead.execute(() => work(signal), signal),
       );
     } catch (error) {
-      if (error instanceof BulkheadRejectedError) {
-        throw new RetryLaterException(
-          `too many synchronous purchases in flight (${this.config.SYNC_BULKHEAD_SIZE}, ${this.config.SYNC_BULKHEAD_QUEUE} waiting); POST /orders accepts at once`,
-          BULKHEAD_RETRY_AFTER_SECONDS,
-        );
-      }
+      if (error instanceof BulkheadRejectedError) throw this.bulkheadFull();
       if (error instanceof TaskCancelledError) throw this.deadlinePassed();
       if (error instanceof BrokenCircuitError) throw this.circuitOpen();
       throw error;
     }
+  }
+
+  /**
+   * Why a synchronous purchase arriving now would be refused before any work, or null: an open
+   * circuit, or a bulkhead with every slot taken and its queue full. The front door asks before
+   * the body is read (FrontDoor), so that refusing the excess of a flood costs next to nothing
+   * and leaves the CPU to the purchases in flight; `run` still decides for those let through.
+   */
+  refusal(): RetryLaterException | null {
+    if (!this.enabled) return null;
+    if (this.isOpen()) return this.circuitOpen();
+    return this.bulkhead.executionSlots === 0 && this.bulkhead.queueSlots === 0 ? this.bulkheadFull() : null;
   }
 
   /** One call to Billing, through the circuit breaker: its outcome is what the breaker counts. */
@@ -115,11 +122,21 @@ export class SyncOrderPolicies {
    * that only the probe waits on Billing.
    */
   private refuseWhileOpen(): void {
+    if (this.isOpen()) throw this.circuitOpen();
+  }
+
+  /** Open, or half-open with its probe in flight: a caller now is refused. */
+  private isOpen(): boolean {
     const state = this.breaker.state;
     const probeDueAt = this.openedAt + this.config.SYNC_BREAKER_HALF_OPEN_MS;
-    if (state === CircuitState.HalfOpen || (state === CircuitState.Open && Date.now() < probeDueAt)) {
-      throw this.circuitOpen();
-    }
+    return state === CircuitState.HalfOpen || (state === CircuitState.Open && Date.now() < probeDueAt);
+  }
+
+  private bulkheadFull(): RetryLaterException {
+    return new RetryLaterException(
+      `too many synchronous purchases in flight (${this.config.SYNC_BULKHEAD_SIZE}, ${this.config.SYNC_BULKHEAD_QUEUE} waiting); POST /orders accepts at once`,
+      BULKHEAD_RETRY_AFTER_SECONDS,
+    );
   }
 
   private circuitOpen(): RetryLaterException {
