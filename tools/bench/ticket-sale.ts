@@ -24,6 +24,8 @@
 //      once, to see how much of its rate the async path keeps while the sync path is hammered.
 //      Once with Checkout's fail-fast policies on, once on a Checkout restarted with
 //      SYNC_POLICIES=off (docs/patterns/sync-vs-async.md). BENCH_SYNC_VS_ASYNC=off leaves it out.
+//      BENCH_SYNC=only runs the synchronous path alone instead, Checkout and Billing only, in an
+//      open model (ticket-sale.sync-alone.ts).
 //
 // BENCH_TRACING=compare runs only the sale, with tracing off and then on (ticket-sale.tracing.ts).
 // `-- --cpu-prof`: every service process writes a V8 CPU profile when it stops, into
@@ -50,6 +52,7 @@ import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
 import { offer } from './open-model.load.ts';
 import { measureIdle } from './ticket-sale.idle.ts';
+import { syncAlone } from './ticket-sale.sync-alone.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
 
@@ -60,6 +63,11 @@ if (process.env.BENCH_TRACING === 'compare') {
   process.exit(0);
 }
 // BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.
+if (process.env.BENCH_SYNC === 'only') {
+  await ensureBenchServers('bench:ticket-sale');
+  await syncAlone(comparison, sale);
+  process.exit(0);
+}
 if (process.env.BENCH_FRONT_DOOR === 'only') {
   await ensureBenchServers('bench:ticket-sale');
   const runs = await frontDoorAlone(frontDoor, sale);
