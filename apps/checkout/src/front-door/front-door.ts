@@ -80,7 +80,7 @@ export class FrontDoor implements OnModuleDestroy {
     });
     this.turnedAway = new Counter({
       name: metricNames.acceptTurnedAway,
-      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop, line_closed, sync_full)',
+      help: 'Requests answered 503 at the front door, by `reason` (in_flight, event_loop, line_closed, sync_refused: the synchronous path full or its circuit open)',
       labelNames: ['reason'],
       registers,
     });
@@ -101,7 +101,7 @@ export class FrontDoor implements OnModuleDestroy {
     if (route === SYNC_ROUTE) {
       const refusal = this.syncPolicies.refusal();
       if (!refusal) return done();
-      this.turnedAway.inc({ reason: 'sync_full' });
+      this.turnedAway.inc({ reason: 'sync_refused' });
       return this.refuse(reply, refusal.message, refusal.retryAfterSeconds);
     }
     if (!GUARDED.has(route)) return done();

@@ -55,7 +55,8 @@ const PRUNE_BATCHES_PER_SWEEP = 10;
  *      and PARKED after EMAIL_MAX_ATTEMPTS attempts, for a person to retry or discard.
  *   4. Every EMAIL_RESEND_INTERVAL_MS, at start, and when mails are spilled to it, the sweep
  *      claims and sends what is due: a backoff that is over, a lease its claimant did not renew (it
- *      died or stalled), a recorded mail the sender never took or had no room for. It also prunes mails sent EMAIL_SENT_RETENTION_DAYS ago.
+ *      died or stalled), a recorded mail the sender never took or had no room for. It also prunes
+ *      mails sent EMAIL_SENT_RETENTION_DAYS ago.
  *
  * A database away for a moment when an outcome is recorded is waited out, for up to a lease's
  * length (EMAIL_RESEND_AFTER_MS) from the first failure.
