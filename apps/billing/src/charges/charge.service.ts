@@ -51,8 +51,9 @@ interface Seats {
 
 /**
  * Charging orders: reserve their seats and take the money, or say why not, exactly once per
- * order. Used for a batch of jobs from the ChargeOrder queue and for the synchronous POST
- * /charges alike (SyncChargeBatches), and set-based: a batch costs a handful of statements, not a handful per order.
+ * order. Used for a batch of jobs from the ChargeOrder queue and for a batch of synchronous
+ * POST /charges (SyncChargeBatches) alike, and set-based: a batch costs a handful of
+ * statements, not a handful per order.
  *
  * The seat rows are the hot spot of a sale: every purchase of a concert updates its row. They are
  * locked once for the batch (FOR UPDATE, in concert order, so two batches never wait on each

@@ -27,7 +27,8 @@ export class ChargesController {
     if (http.raw.socket.destroyed) throw new ServiceUnavailableException('the caller gave up while waiting for capacity');
     // Its chargeBy, when the caller sends one (Checkout does); none: the caller is waiting for this charge now.
     const job: ChargeJob = { request, chargeBy: request.chargeBy ? new Date(request.chargeBy) : null };
-    // The payment is authorized here, beside the other callers'; the charge joins theirs in one transaction.
+    // The payment is authorized here, beside the other callers'; the charge then joins theirs in
+    // one transaction (SyncChargeBatches).
     await this.charges.prepareAll([job]);
     try {
       const status = await this.batches.charge(job);
