@@ -24,6 +24,7 @@ export class AnalyticsModule {
           databaseUrl: config.DATABASE_URL,
           brokers: brokerSettings(config),
           concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
+          batch: { maxMessages: config.BATCH_SIZE },
           handlers: analyticsHandlers,
         }),
         StatsService,

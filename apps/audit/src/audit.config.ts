@@ -9,6 +9,13 @@ export const auditConfigSchema = z.object({
    */
   KAFKA_CONCURRENCY: env.positiveInt(3),
   /**
+   * Events a batch holds at most; a batch closes sooner once 5 ms pass without it filling. Each
+   * batch takes the hash chain's head once (audit-chain.ts), so under a backlog the larger the
+   * batch, the fewer turns at the one lock every partition waits for: bench:fanout, 50,000
+   * events, went from 3,725 to 8,661 a second at 1,000 against the runtime's default of 100.
+   */
+  BATCH_SIZE: env.positiveInt(1_000),
+  /**
    * The account Audit reads and writes with. Its tables, and the log's append-only guard, belong
    * to DATABASE_URL's role, which applies the migrations; this one may only read and write rows
    * (libs/database's runtime-role.ts), so neither the service nor whoever holds its password can

@@ -24,6 +24,7 @@ export class AuditModule {
           databaseUrl: auditWriterUrl(config),
           brokers: brokerSettings(config),
           concurrency: { [config.EVENT_TRANSPORT]: config.KAFKA_CONCURRENCY },
+          batch: { maxMessages: config.BATCH_SIZE },
           handlers: auditHandlers,
         }),
         AuditLog,

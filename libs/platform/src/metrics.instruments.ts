@@ -17,8 +17,8 @@ export interface ConsumerLabels {
 
 /** From a millisecond to a minute: a handler's SQL at the bottom, a rate-limited batch at the top. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-/** Up to the default batch of 100 (and the relay's 500 on the publish side). */
-const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+/** Up to the default batch of 100, the relay's 500 on the publish side and Audit's and Analytics' 1,000. */
+const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
 /** What a settlement is called in `outcome`. */
 function outcomeOf(settlement: Settlement): string {
