@@ -12,8 +12,8 @@ export const analyticsConfigSchema = z.object({
    * Events a batch holds at most; a batch closes sooner once 5 ms pass without it filling. Each
    * batch is folded in memory and added with one upsert per table (projection.store.ts), so under
    * a backlog the larger the batch, the fewer turns at the day's row every partition adds to:
-   * bench:fanout, 50,000 events, went from 7,648 to 18,832 a second at 1,000 against the
-   * runtime's default of 100.
+   * bench:fanout, 50,000 events, went from 5,264–7,648 to 13,079–14,376 a second at 1,000
+   * against the runtime's default of 100.
    */
   BATCH_SIZE: env.positiveInt(1_000),
 });

@@ -12,7 +12,8 @@ export const auditConfigSchema = z.object({
    * Events a batch holds at most; a batch closes sooner once 5 ms pass without it filling. Each
    * batch takes the hash chain's head once (audit-chain.ts), so under a backlog the larger the
    * batch, the fewer turns at the one lock every partition waits for: bench:fanout, 50,000
-   * events, went from 3,725 to 8,661 a second at 1,000 against the runtime's default of 100.
+   * events, went from 3,109–3,725 to 7,181–7,237 a second at 1,000 against the runtime's default
+   * of 100.
    */
   BATCH_SIZE: env.positiveInt(1_000),
   /**
