@@ -1,19 +1,14 @@
+import { GroupCommit } from '@boxoffice/database';
 import { MessageSender } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../database.js';
 import type { ChargeStatus } from '../generated/prisma/client.js';
-import { ChargeService, UnknownConcertError, type ChargeJob } from './charge.service.js';
+import { ChargeService, UnknownConcertError, type ChargeJob, type ChargeResult } from './charge.service.js';
 import { ChargeSweeper } from './charge.sweeper.js';
 
 /** Synchronous charges in one transaction at most: the seat rows stay locked while it runs. */
 const MAX_BATCH = 100;
-
-interface Waiting {
-  readonly job: ChargeJob;
-  readonly resolve: (status: ChargeStatus) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * Group commit for POST /charges. A charge locks its concert's seat row from its first statement
@@ -28,8 +23,11 @@ interface Waiting {
  */
 @Injectable()
 export class SyncChargeBatches {
-  private readonly waiting: Waiting[] = [];
-  private writing = false;
+  /** One transaction at a time: two would only wait for each other on the seat rows. */
+  private readonly batches = new GroupCommit<ChargeJob, ChargeResult>((jobs) => this.write(jobs), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: 1,
+  });
 
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
@@ -39,43 +37,18 @@ export class SyncChargeBatches {
   ) {}
 
   /** Resolves once the charge is committed, with its status; rejects with UnknownConcertError for a concert not known yet. */
-  charge(job: ChargeJob): Promise<ChargeStatus> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ job, resolve, reject });
-      this.writeWhileWaiting();
-    });
+  async charge(job: ChargeJob): Promise<ChargeStatus> {
+    const status = await this.batches.submit(job);
+    if (status === null) throw new UnknownConcertError(job.request.concertId);
+    return status;
   }
 
-  /** One transaction at a time: two would only wait for each other on the seat rows. */
-  private writeWhileWaiting(): void {
-    if (this.writing || this.waiting.length === 0) return;
-    this.writing = true;
-    const batch = this.waiting.splice(0, MAX_BATCH);
-    void this.write(batch).finally(() => {
-      this.writing = false;
-      this.writeWhileWaiting();
-    });
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
-    try {
-      const results = await this.prisma.$transaction(
-        (tx) =>
-          this.charges.chargeAll(
-            tx,
-            batch.map(({ job }) => job),
-            (definition, payload, options) => this.messages.send(tx, definition, payload, options),
-          ),
-        { timeout: 30_000 },
-      );
-      this.sweeper.wake();
-      batch.forEach(({ job, resolve, reject }, i) => {
-        const status = results[i];
-        if (status === null) reject(new UnknownConcertError(job.request.concertId));
-        else resolve(status);
-      });
-    } catch (error) {
-      for (const { reject } of batch) reject(error);
-    }
+  private async write(jobs: ReadonlyArray<ChargeJob>): Promise<ChargeResult[]> {
+    const results = await this.prisma.$transaction(
+      (tx) => this.charges.chargeAll(tx, jobs, (definition, payload, options) => this.messages.send(tx, definition, payload, options)),
+      { timeout: 30_000 },
+    );
+    this.sweeper.wake();
+    return results;
   }
 }

@@ -1,3 +1,4 @@
+import { GroupCommit } from '@boxoffice/database';
 import { Outbox, type OutboxEntry } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
@@ -105,18 +106,6 @@ SELECT NULL, NULL, NULL, batch.concert_id::text, (coalesce(free.seats, 0) - coal
 /** The lookup a buyer turned away from memory still needs: was their Idempotency-Key used by an earlier purchase? */
 const KEYS_USED = `SELECT idempotency_key FROM "order" WHERE idempotency_key = ANY($1::text[])`;
 
-interface Waiting {
-  readonly placement: Placement;
-  readonly resolve: (placed: Placed) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-interface Asking {
-  readonly idempotencyKey: string;
-  readonly resolve: (used: boolean) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** What the last statement for a concert found: the seats it had left, and when. */
 interface SeatsLeft {
   readonly seats: number;
@@ -149,13 +138,15 @@ interface SeatsLeft {
  */
 @Injectable()
 export class OrderPlacementGroupCommit {
-  private readonly waiting: Waiting[] = [];
-  private inFlight = 0;
+  private readonly placements = new GroupCommit<Placement, Placed>((batch) => this.write(batch), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+  });
+  /** The same grouping for a read: one lookup at a time is plenty, each answers every key asked while the last one ran. */
+  private readonly lookups = new GroupCommit<string, boolean>((keys) => this.lookUp(keys), { maxBatch: Infinity, maxInFlight: 1 });
   /** The Idempotency-Keys of the purchases waiting or in a statement: a repeat of one is no buyer to turn away from memory. */
   private readonly keysInFlight = new Map<string, number>();
   private readonly seatsLeft = new Map<string, SeatsLeft>();
-  private readonly asking: Asking[] = [];
-  private lookupsInFlight = 0;
 
   readonly counters = { statements: 0, placements: 0 };
 
@@ -164,10 +155,7 @@ export class OrderPlacementGroupCommit {
   /** Resolves once the order and its command are committed, with 'sold out' when its seats are not there, or null for a key already used. */
   place(placement: Placement): Promise<Placed> {
     this.keysInFlight.set(placement.idempotencyKey, (this.keysInFlight.get(placement.idempotencyKey) ?? 0) + 1);
-    return new Promise<Placed>((resolve, reject) => {
-      this.waiting.push({ placement, resolve, reject });
-      this.flushWhilePossible();
-    }).finally(() => {
+    return this.placements.submit(placement).finally(() => {
       const left = this.keysInFlight.get(placement.idempotencyKey)! - 1;
       if (left === 0) this.keysInFlight.delete(placement.idempotencyKey);
       else this.keysInFlight.set(placement.idempotencyKey, left);
@@ -191,49 +179,17 @@ export class OrderPlacementGroupCommit {
 
   /** Whether an order was placed with this Idempotency-Key; asked together with the keys that come meanwhile. */
   keyUsed(idempotencyKey: string): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.asking.push({ idempotencyKey, resolve, reject });
-      this.lookUpWhilePossible();
-    });
+    return this.lookups.submit(idempotencyKey);
   }
 
-  private lookUpWhilePossible(): void {
-    // One lookup at a time is plenty: each answers every key that came while the last one ran.
-    if (this.lookupsInFlight > 0 || this.asking.length === 0) return;
-    const batch = this.asking.splice(0, this.asking.length);
-    this.lookupsInFlight += 1;
-    void this.lookUp(batch).finally(() => {
-      this.lookupsInFlight -= 1;
-      this.lookUpWhilePossible();
-    });
+  private async lookUp(keys: ReadonlyArray<string>): Promise<boolean[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Array<{ idempotency_key: string }>>(KEYS_USED, keys);
+    const used = new Set(rows.map((row) => row.idempotency_key));
+    return keys.map((key) => used.has(key));
   }
 
-  private async lookUp(batch: Asking[]): Promise<void> {
-    try {
-      const rows = await this.prisma.$queryRawUnsafe<Array<{ idempotency_key: string }>>(
-        KEYS_USED,
-        batch.map((asked) => asked.idempotencyKey),
-      );
-      const used = new Set(rows.map((row) => row.idempotency_key));
-      for (const { idempotencyKey, resolve } of batch) resolve(used.has(idempotencyKey));
-    } catch (error) {
-      for (const { reject } of batch) reject(error);
-    }
-  }
-
-  private flushWhilePossible(): void {
-    while (this.inFlight < MAX_IN_FLIGHT && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_BATCH);
-      this.inFlight += 1;
-      void this.write(batch).finally(() => {
-        this.inFlight -= 1;
-        this.flushWhilePossible();
-      });
-    }
-  }
-
-  private async write(batch: Waiting[]): Promise<void> {
-    const rows = batch.map(({ placement: p }, arrival) => ({
+  private async write(batch: ReadonlyArray<Placement>): Promise<Placed[]> {
+    const rows = batch.map((p, arrival) => ({
       arrival,
       id: p.id,
       concert_id: p.concertId,
@@ -245,30 +201,25 @@ export class OrderPlacementGroupCommit {
       pending_until: p.pendingUntil,
       outbox_row: Outbox.row(p.command.envelope, p.command.destination),
     }));
-    try {
-      const answers = await this.prisma.$queryRawUnsafe<
-        Array<{
-          id: string | null;
-          created_at: Date | null;
-          line_number: number | null;
-          concert_id: string | null;
-          seats_left: number | null;
-        }>
-      >(PLACE, JSON.stringify(rows));
-      this.counters.statements += 1;
-      const atMs = performance.now();
-      const placed = new Map<string, Placed>();
-      for (const row of answers) {
-        if (row.concert_id !== null) this.seatsLeft.set(row.concert_id, { seats: row.seats_left!, atMs });
-        else if (row.created_at && row.line_number !== null)
-          placed.set(row.id!, { createdAt: row.created_at, lineNumber: row.line_number });
-        else placed.set(row.id!, 'sold out');
-      }
-      this.counters.placements += answers.filter((row) => row.created_at).length;
-      for (const { placement, resolve } of batch) resolve(placed.get(placement.id) ?? null);
-    } catch (error) {
-      // Nothing of the batch was written; each buyer gets the error and may retry with its key.
-      for (const { reject } of batch) reject(error);
+    // Nothing of the batch is written if this fails; each buyer gets the error and may retry with its key.
+    const answers = await this.prisma.$queryRawUnsafe<
+      Array<{
+        id: string | null;
+        created_at: Date | null;
+        line_number: number | null;
+        concert_id: string | null;
+        seats_left: number | null;
+      }>
+    >(PLACE, JSON.stringify(rows));
+    this.counters.statements += 1;
+    const atMs = performance.now();
+    const placed = new Map<string, Placed>();
+    for (const row of answers) {
+      if (row.concert_id !== null) this.seatsLeft.set(row.concert_id, { seats: row.seats_left!, atMs });
+      else if (row.created_at && row.line_number !== null) placed.set(row.id!, { createdAt: row.created_at, lineNumber: row.line_number });
+      else placed.set(row.id!, 'sold out');
     }
+    this.counters.placements += answers.filter((row) => row.created_at).length;
+    return batch.map((placement) => placed.get(placement.id) ?? null);
   }
 }
