@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import pg from 'pg';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
+import { signUpsThroughTheApi } from './fanout.signups.ts';
+import { readParams } from './params.reader.ts';
 
 const EVENTS = Number(process.env.FANOUT_EVENTS ?? 50_000);
 /**
@@ -132,11 +134,17 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     );
 
     // --- 2. the fan-out -----------------------------------------------------------------------
+    /** How many sign-ups each subscriber has handled: mailed, counted, recorded. */
+    const handled = {
+      email: () => count('email', `SELECT count(*) AS n FROM sent_email WHERE status = 'SENT'`),
+      analytics: () => count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups'),
+      audit: () => count('audit', 'SELECT count(*) AS n FROM audit_log'),
+    };
     const progress = async () => ({
       published: await count('checkout', `SELECT count(*) AS n FROM outbox_message WHERE status = 'published' AND type = 'UserRegistered'`),
-      email: await count('email', `SELECT count(*) AS n FROM sent_email WHERE status = 'SENT'`),
-      analytics: await count('analytics', 'SELECT coalesce(sum(signups), 0) AS n FROM daily_signups'),
-      audit: await count('audit', 'SELECT count(*) AS n FROM audit_log'),
+      email: await handled.email(),
+      analytics: await handled.analytics(),
+      audit: await handled.audit(),
     });
     let lastReport = 0;
     await waitFor(
@@ -183,6 +191,27 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     );
     if (signups !== EVENTS) throw new Error(`the rebuild counted ${signups} sign-ups, not ${EVENTS}`);
 
+    // --- 4. sign-ups through the API ----------------------------------------------------------
+    const signupParams = readParams().signupFanout;
+    log(
+      `POST /users: ${signupParams.signups} sign-ups from ${signupParams.vus} clients, each sending its next once the last is answered (k6/signup-fanout.js)`,
+    );
+    const before = await progress();
+    const api = await signUpsThroughTheApi(running.get('checkout')!.url, signupParams, {
+      email: async (n) => (await handled.email()) >= before.email + n,
+      analytics: async (n) => (await handled.analytics()) >= before.analytics + n,
+      audit: async (n) => (await handled.audit()) >= before.audit + n,
+    });
+    log(
+      `POST /users: ${api.signups} in ${api.seconds.toFixed(1)} s = ${api.perSecond}/s, answers ${JSON.stringify(api.statuses)}; ` +
+        `202 p50 ${api.latencyMs.p50} ms, p95 ${api.latencyMs.p95} ms, p99 ${api.latencyMs.p99} ms (k6's threshold: p95 < ${signupParams.p95Ms} ms)`,
+    );
+    log(
+      `caught up after the last answer: ${Object.entries(api.catchUpMs)
+        .map(([subscriber, ms]) => `${subscriber} ${ms === null ? 'NOT within the deadline' : `${ms} ms`}`)
+        .join(', ')}`,
+    );
+
     await cleanUp();
     log('done');
     console.log(
@@ -196,6 +225,7 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
           Object.entries(subscribers).map(([name, s]) => [name, { eventsPerSecond: s.eventsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms }]),
         ),
         rebuild: { seconds: round(rebuildSeconds), eventsPerSecond: rebuildEventsPerSecond },
+        signUps: { perSecond: api.perSecond, statuses: api.statuses, ...api.latencyMs, catchUpMs: api.catchUpMs },
       }),
     );
   } catch (error) {

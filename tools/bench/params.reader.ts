@@ -56,11 +56,22 @@ export interface WaitingRoomParams {
   readonly followEvery: number;
 }
 
+export interface SignupFanoutParams {
+  /** Sign-ups in all, shared by the clients (k6's shared-iterations). */
+  readonly signups: number;
+  /** Clients, each sending its next sign-up once the last is answered (k6's VUs). */
+  readonly vus: number;
+  /** k6/signup-fanout.js's threshold on POST /users' p95. */
+  readonly p95Ms: number;
+  readonly catchUpTimeoutSeconds: number;
+}
+
 export interface BenchParams {
   readonly ticketSale: TicketSaleParams;
   readonly syncVsAsync: SyncVsAsyncParams;
   readonly frontDoor: FrontDoorParams;
   readonly waitingRoom: WaitingRoomParams;
+  readonly signupFanout: SignupFanoutParams;
 }
 
 /** BENCH_PARAMS=<file> points at another copy, e.g. a smaller one for a quick try of a bench. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { topics } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
 import { createPrismaClient } from '@boxoffice/platform';
@@ -51,11 +51,56 @@ describe('signing up', () => {
     });
   });
 
+  describe('when sign-ups arrive together', () => {
+    it('writes them in fewer transactions than callers, each its own user and event, and an address asked twice to the first', async () => {
+      const taken = `${randomUUID()}@example.com`;
+      await users.register({ email: taken, name: 'Ada' }, origin);
+      const twice = `${randomUUID()}@example.com`;
+      const fresh = Array.from({ length: 30 }, () => `${randomUUID()}@example.com`);
+      const outcomes = await Promise.allSettled([
+        ...fresh.map((email) => users.register({ email, name: 'Fan' }, origin)),
+        users.register({ email: taken, name: 'Taken' }, origin),
+        users.register({ email: twice, name: 'First' }, origin),
+        users.register({ email: twice, name: 'Second' }, origin),
+      ]);
+
+      // xmin: the transaction that wrote the row. Users written together share one.
+      const [{ users: written, transactions }] = await prisma.$queryRawUnsafe<Array<{ users: number; transactions: number }>>(
+        'SELECT count(*)::int AS users, count(DISTINCT xmin::text)::int AS transactions FROM "user" WHERE email = ANY($1::text[])',
+        [...fresh, twice],
+      );
+      expect(written).toBe(fresh.length + 1);
+      expect(transactions).toBeLessThan(written);
+      const [takenOutcome, firstOutcome, secondOutcome] = outcomes.slice(fresh.length);
+      expect(outcomes.slice(0, fresh.length).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+      expect(takenOutcome).toMatchObject({ status: 'rejected', reason: expect.any(ConflictException) });
+      expect(firstOutcome).toMatchObject({ status: 'fulfilled', value: { email: twice, name: 'First' } });
+      expect(secondOutcome).toMatchObject({ status: 'rejected', reason: expect.any(ConflictException) });
+      for (const email of [...fresh, twice]) {
+        const [user] = await prisma.user.findMany({ where: { email } });
+        const events = await eventsAbout(email);
+        expect(events).toHaveLength(1);
+        expect(events[0].envelope).toMatchObject({ payload: { userId: user.id, email } });
+      }
+      expect(await eventsAbout(taken)).toHaveLength(1);
+    });
+  });
+
   describe('when the event cannot be written', () => {
     it('does not create the user either', async () => {
       const email = `${randomUUID()}@example.com`;
-      jest.spyOn(messages, 'addMany').mockRejectedValueOnce(new Error('disk full'));
-      await expect(users.register({ email, name: 'Ada' }, origin)).rejects.toThrow('disk full');
+      // The outbox refuses every row (as a full disk or a broken constraint would), in this spec's own database.
+      await prisma.$executeRawUnsafe(`CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'disk full'; END $$`);
+      await prisma.$executeRawUnsafe(
+        'CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox_message FOR EACH ROW EXECUTE FUNCTION refuse_outbox()',
+      );
+      try {
+        await expect(users.register({ email, name: 'Ada' }, origin)).rejects.toThrow('disk full');
+      } finally {
+        await prisma.$executeRawUnsafe('DROP TRIGGER refuse_outbox ON outbox_message');
+        await prisma.$executeRawUnsafe('DROP FUNCTION refuse_outbox()');
+      }
       await expect(prisma.user.count({ where: { email } })).resolves.toBe(0);
     });
   });
