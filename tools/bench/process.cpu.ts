@@ -64,3 +64,13 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Record<stri
   }
   return byRole;
 }
+
+/** `cpuBetween`'s figures as cores used over `seconds`, busiest first, those under 0.005 left out: "postgresql 0.62, checkout 0.36, ...". */
+export function coresUsed(cpuMs: Record<string, number>, seconds: number): string {
+  return Object.entries(cpuMs)
+    .map(([role, ms]) => [role, ms / 1_000 / seconds] as const)
+    .filter(([, cores]) => cores >= 0.005)
+    .sort(([, a], [, b]) => b - a)
+    .map(([role, cores]) => `${role} ${cores.toFixed(2)}`)
+    .join(', ');
+}

@@ -14,7 +14,7 @@ import { scheduleConcert } from './bench.concerts.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
 import { offer, type OpenModelResult } from './open-model.load.ts';
 import type { TicketSaleParams } from './params.reader.ts';
-import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
+import { coresUsed, cpuBetween, cpuSnapshot } from './process.cpu.ts';
 
 export interface FrontDoorParams {
   readonly rates: ReadonlyArray<number>;
@@ -80,13 +80,7 @@ export async function measureFrontDoor(
         (Object.keys(result.otherErrors).length > 0 ? `, other errors ${JSON.stringify(result.otherErrors)}` : '') +
         `; peak in flight ${result.peakInFlight}, dropped ${result.dropped}, listen queues overflowed ${result.listenOverflows}; ${accepted} accepted, ${stored} stored, lost ${lost}: ${met ? 'met' : 'NOT MET'}`,
     );
-    log(
-      `      cores used meanwhile: ` +
-        Object.entries(cpu)
-          .sort(([, a], [, b]) => b - a)
-          .map(([role, ms]) => `${role} ${(ms / 1_000 / result.seconds).toFixed(2)}`)
-          .join(', '),
-    );
+    log(`      cores used meanwhile: ${coresUsed(cpu, result.seconds)}`);
   }
   return runs;
 }

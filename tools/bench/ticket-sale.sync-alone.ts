@@ -7,6 +7,7 @@ import { freePort, TestSystem } from '@boxoffice/e2e';
 import pg from 'pg';
 import { scheduleConcert } from './bench.concerts.ts';
 import { offer, type OpenModelResult } from './open-model.load.ts';
+import { coresUsed, cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import type { SyncVsAsyncParams, TicketSaleParams } from './params.reader.ts';
 
 /** Below what the path takes: every purchase should be a 201, and this is its latency unloaded. */
@@ -33,12 +34,18 @@ export async function syncAlone(
     const billingPort = await freePort();
     const rate = String(sale.billingMaxRate);
     log(`sync alone: Checkout and Billing (both doors at ${rate}/s), SYNC_TIMEOUT_MS ${SYNC_TIMEOUT_MS}, open model`);
-    const [checkout] = await Promise.all([
+    const [checkout, billing] = await Promise.all([
       system.start('checkout', { BILLING_URL: `http://127.0.0.1:${billingPort}`, SYNC_TIMEOUT_MS: String(SYNC_TIMEOUT_MS) }),
       system.start('billing', { PORT: String(billingPort), BILLING_MAX_RATE: rate, BILLING_SYNC_MAX_RATE: rate }),
     ]);
     const concertId = await scheduleConcert(checkout.url, billingDb, comparison.capacity);
+    const pids = new Map([
+      [checkout.child.pid!, 'checkout'],
+      [billing.child.pid!, 'billing'],
+      [process.pid, 'load generator'],
+    ]);
     const run = async (ratePerSecond: number, durationSeconds: number): Promise<SyncAloneRun> => {
+      const cpuBefore = cpuSnapshot(pids);
       const result = await offer({
         url: `${checkout.url}/orders/sync`,
         body: { concertId, quantity: 1, customerEmail: 'buyer@example.com' },
@@ -46,6 +53,7 @@ export async function syncAlone(
         durationSeconds,
         maxInFlight: comparison.connections * 10,
       });
+      const cpu = cpuBetween(cpuBefore, cpuSnapshot(pids));
       const latency = Object.entries(result.latencyMs)
         .map(([status, { p50, p99 }]) => `${status} p50 ${p50} ms p99 ${p99} ms`)
         .join(', ');
@@ -53,6 +61,7 @@ export async function syncAlone(
       log(
         `  ${String(ratePerSecond).padStart(5)}/s offered: ${acceptedPerSecond}/s accepted; answers ${JSON.stringify(result.statuses)} (${latency}); without an answer ${result.withoutAnswer}, dropped ${result.dropped}`,
       );
+      log(`      cores used meanwhile: ${coresUsed(cpu, result.seconds)}`);
       return {
         ratePerSecond,
         acceptedPerSecond,

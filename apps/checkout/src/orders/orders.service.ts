@@ -1,4 +1,5 @@
 import { ChargeOrder, OrderConfirmed, OrderRejected, type MessageDefinition, type PayloadOf } from '@boxoffice/contracts';
+import { GroupCommit } from '@boxoffice/database';
 import { MessageSender, uuidV7, type Clock } from '@boxoffice/messaging';
 import { PRISMA } from '@boxoffice/platform';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
@@ -32,8 +33,17 @@ function soldOut(concertName: string, quantity: number): ConflictException {
 /** Any fixed UUID: it scopes the ids derived from Idempotency-Keys to synchronous orders. */
 const SYNC_ORDER_NAMESPACE = '5d0c3f8e-2b1a-4c39-9f27-6c1f0b0e7a41';
 
+/** Synchronous purchases settled in one transaction at most, and such transactions at once. */
+const SYNC_SETTLE_BATCH = 100;
+const SYNC_SETTLES_IN_FLIGHT = 2;
+
 @Injectable()
 export class OrdersService {
+  private readonly syncSettlements = new GroupCommit<{ orderId: string; settlement: Settlement }, Order>(
+    (answers) => this.settleSync(answers),
+    { maxBatch: SYNC_SETTLE_BATCH, maxInFlight: SYNC_SETTLES_IN_FLIGHT },
+  );
+
   constructor(
     @Inject(PRISMA) private readonly prisma: PrismaClient,
     private readonly concerts: ConcertsService,
@@ -103,18 +113,26 @@ export class OrdersService {
    */
   async placeAndCharge(input: PlaceOrder, idempotencyKey: string, charge: (request: ChargeRequest) => Promise<Settlement>): Promise<Order> {
     const requestHash = this.idempotency.hashOf(input);
-    const order =
-      (await this.idempotency.earlier(idempotencyKey, requestHash)) ?? (await this.placePending(input, idempotencyKey, requestHash));
+    // Placed at once: a repeat of a purchase finds its key taken, and goes on with that order.
+    const order = await this.placePending(input, idempotencyKey, requestHash);
     if (order.status !== 'PENDING') return order;
     const settlement = await charge(this.chargeRequest(order.id, input, order.pendingUntil));
-    const { settled, moved } = await this.prisma.$transaction(async (tx) => {
-      const outcome = await this.settleAll(tx, [{ orderId: order.id, settlement }], (definition, payload) =>
-        this.messages.send(tx, definition, payload),
-      );
-      return { settled: await tx.order.findUniqueOrThrow({ where: { id: order.id } }), moved: outcome.get(order.id) === 'settled' };
+    return this.syncSettlements.submit({ orderId: order.id, settlement });
+  }
+
+  /**
+   * Billing's answers to the synchronous purchases of the same moment, settled in one transaction
+   * (the same `settleAll` as a batch of payment results), each caller answered with its order.
+   */
+  private async settleSync(answers: ReadonlyArray<{ orderId: string; settlement: Settlement }>): Promise<Order[]> {
+    const { orders, outcome } = await this.prisma.$transaction(async (tx) => {
+      const outcome = await this.settleAll(tx, answers, (definition, payload) => this.messages.send(tx, definition, payload));
+      return { orders: await tx.order.findMany({ where: { id: { in: answers.map((a) => a.orderId) } } }), outcome };
     });
-    if (moved) this.metrics.settle('sync', [settlement]);
-    return settled;
+    const moved = new Map(answers.filter((a) => outcome.get(a.orderId) === 'settled').map((a) => [a.orderId, a.settlement]));
+    if (moved.size > 0) this.metrics.settle('sync', [...moved.values()]);
+    const byId = new Map(orders.map((order) => [order.id, order]));
+    return answers.map(({ orderId }) => byId.get(orderId)!);
   }
 
   /**
@@ -126,11 +144,12 @@ export class OrdersService {
     if (!concert) throw new NotFoundException(`concert ${input.concertId} does not exist`);
     const pendingUntil = new Date(this.clock.now().getTime() + this.config.ORDER_PENDING_DEADLINE_MS);
     const id = uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE);
+    const amountCents = concert.priceCents * input.quantity;
     try {
       // One statement, so one implicit transaction: the concert's row, which every purchase of it
       // updates, is locked for that statement and its commit only, not across round trips. A key
       // used before fails the INSERT, and the seats claimed with it are rolled back.
-      const placed = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      const placed = await this.prisma.$queryRaw<Array<{ created_at: Date; updated_at: Date; line_number: bigint | null }>>`
         WITH claimed AS (
           UPDATE concert c SET seats_claimed = c.seats_claimed + ${input.quantity}
            WHERE c.id = ${input.concertId}::uuid
@@ -138,13 +157,33 @@ export class OrdersService {
                  <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)
           RETURNING c.id)
         INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
-        SELECT ${id}::uuid, claimed.id, ${input.quantity}, ${input.customerEmail}, ${concert.priceCents * input.quantity},
+        SELECT ${id}::uuid, claimed.id, ${input.quantity}, ${input.customerEmail}, ${amountCents},
                ${idempotencyKey}, ${requestHash}, ${pendingUntil}
           FROM claimed
-        RETURNING id::text`;
-      if (placed.length === 0) throw soldOut(concert.name, input.quantity);
+        RETURNING created_at, updated_at, line_number`;
+      if (placed.length === 0) {
+        // No seats for it, unless it is a repeat of a purchase made before the concert sold out.
+        const earlier = await this.idempotency.earlier(idempotencyKey, requestHash);
+        if (earlier) return earlier;
+        throw soldOut(concert.name, input.quantity);
+      }
       this.metrics.accept('sync');
-      return await this.prisma.order.findUniqueOrThrow({ where: { id } });
+      const [{ created_at: createdAt, updated_at: updatedAt, line_number: lineNumber }] = placed;
+      return {
+        id,
+        ...input,
+        amountCents,
+        status: 'PENDING',
+        rejectionReason: null,
+        idempotencyKey,
+        requestHash,
+        createdAt,
+        updatedAt,
+        settledAt: null,
+        decidedAt: null,
+        pendingUntil,
+        lineNumber,
+      };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return this.idempotency.taken(idempotencyKey, requestHash);

@@ -244,6 +244,65 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     });
   });
 
+  describe('when Billing answers many purchases at the same moment', () => {
+    it('settles them in fewer transactions than callers, each answered with its own order CONFIRMED', async () => {
+      billing.mode = 'answer';
+      const checkout = await startCheckout();
+      const callers = 12;
+      // Billing holds its answers until every call has come, then gives them all at once.
+      let release: () => void = () => {};
+      const together = new Promise<void>((resolve) => (release = resolve));
+      billing.beforeAnswer = async () => {
+        if (billing.inFlight >= callers) release();
+        await together;
+      };
+      try {
+        const bought = await Promise.all(Array.from({ length: callers }, () => buy(checkout)));
+
+        expect(bought.map((b) => [b.status, b.body.status])).toEqual(bought.map(() => [201, 'CONFIRMED']));
+        // xmin: the transaction that last wrote the row, here the one that settled it.
+        const { rows } = await db.pool.query<{ orders: number; transactions: number }>(
+          `SELECT count(*)::int AS orders, count(DISTINCT xmin::text)::int AS transactions
+             FROM "order" WHERE idempotency_key = ANY($1) AND status = 'CONFIRMED'`,
+          [bought.map((b) => b.idempotencyKey)],
+        );
+        expect(rows[0].orders).toBe(callers);
+        expect(rows[0].transactions).toBeLessThan(callers);
+      } finally {
+        billing.beforeAnswer = null;
+      }
+    });
+  });
+
+  describe('when a purchase made before comes again after the concert sold out', () => {
+    it('answers with that order, not 409 sold out', async () => {
+      billing.mode = 'answer';
+      const checkout = await startCheckout();
+      const lastSeat = randomUUID();
+      await db.pool.query(
+        `INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Last Seat', '2027-03-01T20:00:00Z', 1, 4500)`,
+        [lastSeat],
+      );
+      const purchase = (key: string) =>
+        fetch(`${checkout}/orders/sync`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ concertId: lastSeat, quantity: 1, customerEmail: 'buyer@example.com' }),
+        });
+      const key = randomUUID();
+      const first = await purchase(key);
+      const firstOrder = (await first.json()) as { orderId: string; status: string };
+      expect([first.status, firstOrder.status]).toEqual([201, 'CONFIRMED']);
+      expect((await purchase(randomUUID())).status).toBe(409); // sold out now
+
+      const again = await purchase(key);
+      expect([again.status, await again.json()]).toEqual([
+        201,
+        expect.objectContaining({ orderId: firstOrder.orderId, status: 'CONFIRMED' }),
+      ]);
+    });
+  });
+
   describe('when Billing’s PaymentCaptured reaches Checkout before its HTTP answer does', () => {
     it('settles the order from the event, not a dead letter, and answers with it CONFIRMED', async () => {
       const prisma = createPrismaClient(PrismaClient, db.url, 2);
