@@ -54,6 +54,15 @@ describe('when two Billing instances share the charge queue', () => {
     );
     expect(concert.status).toBe(201);
     const { id: concertId } = (await concert.json()) as { id: string };
+    // On sale once Billing knows the concert. A ChargeOrder that came before its ConcertScheduled
+    // would wait for it and go back on the queue as a new job when it comes: charged once still,
+    // but counted as a job twice, which the sum below does not allow for.
+    await waitFor(
+      async () =>
+        (await billingDb.query('SELECT count(*)::int AS n FROM seat_inventory WHERE concert_id = $1', [concertId])).rows[0].n as number,
+      (n) => n === 1,
+      { description: 'Billing to know the concert' },
+    );
 
     for (let placed = 0; placed < ORDERS; placed += 20) {
       const responses = await Promise.all(
