@@ -6,6 +6,12 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
+/**
+ * Orders placed, each declined at random with a chance of one half: with 12, one run in 4,096
+ * had none declined, and failed (CI did, once); with 30, one in a billion.
+ */
+const ORDERS = 30;
+
 interface Stats {
   signups: { total: number };
   sales: { confirmed: number; rejected: number; declined: number };
@@ -64,14 +70,14 @@ describe.each(['kafka', 'kinesis', 'nats'])('rebuilding Analytics from the event
     );
     const { id: concertId } = (await concert.json()) as { id: string };
     for (let i = 0; i < 4; i += 1) await post('/users', { email: `${randomUUID()}@example.com`, name: 'Ada' });
-    for (let i = 0; i < 12; i += 1)
+    for (let i = 0; i < ORDERS; i += 1)
       await post('/orders', { concertId, quantity: 1 + (i % 3), customerEmail: 'ada@example.com' }, { 'idempotency-key': randomUUID() });
     // Every rejection here is a decline (100 seats), and PaymentDeclined comes on a stream of its
     // own, after or before OrderRejected: the numbers are whole once both are counted.
     before = await waitFor(
       stats,
-      (s) => s.signups.total === 4 && s.sales.confirmed + s.sales.rejected === 12 && s.sales.declined === s.sales.rejected,
-      { description: 'Analytics to count 4 sign-ups, 12 settled orders and every decline' },
+      (s) => s.signups.total === 4 && s.sales.confirmed + s.sales.rejected === ORDERS && s.sales.declined === s.sales.rejected,
+      { description: `Analytics to count 4 sign-ups, ${ORDERS} settled orders and every decline` },
     );
   });
   afterAll(async () => {
