@@ -30,6 +30,27 @@ function soldOut(concertName: string, quantity: number): ConflictException {
   });
 }
 
+/** An order as it was just written, PENDING: what the answer to its purchase shows, without reading it back. */
+function pendingOrder(
+  written: Pick<
+    Order,
+    'id' | 'concertId' | 'quantity' | 'customerEmail' | 'amountCents' | 'idempotencyKey' | 'requestHash' | 'pendingUntil'
+  >,
+  createdAt: Date,
+  lineNumber: bigint | null,
+): Order {
+  return {
+    ...written,
+    status: 'PENDING',
+    rejectionReason: null,
+    createdAt,
+    updatedAt: createdAt,
+    settledAt: null,
+    decidedAt: null,
+    lineNumber,
+  };
+}
+
 /** Any fixed UUID: it scopes the ids derived from Idempotency-Keys to synchronous orders. */
 const SYNC_ORDER_NAMESPACE = '5d0c3f8e-2b1a-4c39-9f27-6c1f0b0e7a41';
 
@@ -83,21 +104,11 @@ export class OrdersService {
     if (!placed) return this.idempotency.taken(idempotencyKey, requestHash);
     if (placed === 'sold out') throw soldOut(concert.name, input.quantity);
     this.metrics.accept('async');
-    return {
-      id,
-      ...input,
-      amountCents,
-      status: 'PENDING',
-      rejectionReason: null,
-      idempotencyKey,
-      requestHash,
-      createdAt: placed.createdAt,
-      updatedAt: placed.createdAt,
-      settledAt: null,
-      decidedAt: null,
-      pendingUntil,
-      lineNumber: BigInt(placed.lineNumber),
-    };
+    return pendingOrder(
+      { id, ...input, amountCents, idempotencyKey, requestHash, pendingUntil },
+      placed.createdAt,
+      BigInt(placed.lineNumber),
+    );
   }
 
   /**
@@ -149,7 +160,7 @@ export class OrdersService {
       // One statement, so one implicit transaction: the concert's row, which every purchase of it
       // updates, is locked for that statement and its commit only, not across round trips. A key
       // used before fails the INSERT, and the seats claimed with it are rolled back.
-      const placed = await this.prisma.$queryRaw<Array<{ created_at: Date; updated_at: Date; line_number: bigint | null }>>`
+      const placed = await this.prisma.$queryRaw<Array<{ created_at: Date }>>`
         WITH claimed AS (
           UPDATE concert c SET seats_claimed = c.seats_claimed + ${input.quantity}
            WHERE c.id = ${input.concertId}::uuid
@@ -160,7 +171,7 @@ export class OrdersService {
         SELECT ${id}::uuid, claimed.id, ${input.quantity}, ${input.customerEmail}, ${amountCents},
                ${idempotencyKey}, ${requestHash}, ${pendingUntil}
           FROM claimed
-        RETURNING created_at, updated_at, line_number`;
+        RETURNING created_at`;
       if (placed.length === 0) {
         // No seats for it, unless it is a repeat of a purchase made before the concert sold out.
         const earlier = await this.idempotency.earlier(idempotencyKey, requestHash);
@@ -168,22 +179,8 @@ export class OrdersService {
         throw soldOut(concert.name, input.quantity);
       }
       this.metrics.accept('sync');
-      const [{ created_at: createdAt, updated_at: updatedAt, line_number: lineNumber }] = placed;
-      return {
-        id,
-        ...input,
-        amountCents,
-        status: 'PENDING',
-        rejectionReason: null,
-        idempotencyKey,
-        requestHash,
-        createdAt,
-        updatedAt,
-        settledAt: null,
-        decidedAt: null,
-        pendingUntil,
-        lineNumber,
-      };
+      // No place in the waiting line: the buyer waits on the request itself.
+      return pendingOrder({ id, ...input, amountCents, idempotencyKey, requestHash, pendingUntil }, placed[0].created_at, null);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       return this.idempotency.taken(idempotencyKey, requestHash);
