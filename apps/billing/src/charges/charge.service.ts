@@ -112,8 +112,8 @@ export class ChargeService {
       (
         await tx.$queryRawUnsafe<Array<{ concert_id: string; capacity: number; seats_sold: number; price_cents: number }>>(
           `SELECT concert_id::text, capacity, seats_sold, price_cents FROM seat_inventory
-            WHERE concert_id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) ORDER BY concert_id FOR UPDATE`,
-          JSON.stringify(concertIds),
+            WHERE concert_id = ANY($1::uuid[]) ORDER BY concert_id FOR UPDATE`,
+          concertIds,
         )
       ).map((row): [string, Seats] => [
         row.concert_id,
@@ -123,12 +123,15 @@ export class ChargeService {
 
     // The unique order id makes a second request for the same order a read, never a second charge.
     // Read after the seat rows are locked: a charge of the same order committed by a transaction
-    // that held them is seen, not raced.
+    // that held them is seen, not raced. The ids go as an array: `= ANY` is a lookup in the unique
+    // index per id, where `IN (SELECT ... FROM json_array_elements_text(...))` was planned as a
+    // hash join over the whole table, so every batch read every charge ever made (at 20,000 charges,
+    // 4.75 million rows read in 12 s of a steady 200/s).
     const earlier = new Map(
       (
         await tx.$queryRawUnsafe<Array<{ order_id: string; status: ChargeStatus }>>(
-          `SELECT order_id::text, status::text AS status FROM charge WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-          JSON.stringify(orderIds),
+          `SELECT order_id::text, status::text AS status FROM charge WHERE order_id = ANY($1::uuid[])`,
+          orderIds,
         )
       ).map((row) => [row.order_id, row.status]),
     );

@@ -123,9 +123,9 @@ export class PaymentHoldLedger {
       Array<{ payment_id: string; order_id: string; status: 'HELD' | 'DECLINED'; decline_reason: string | null }>
     >(
       `SELECT payment_id::text, order_id::text, status::text, decline_reason FROM payment_hold
-        WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) AND status IN ('HELD', 'DECLINED')
+        WHERE order_id = ANY($1::uuid[]) AND status IN ('HELD', 'DECLINED')
         ORDER BY updated_at DESC, payment_id DESC FOR UPDATE`,
-      JSON.stringify(orderIds),
+      orderIds,
     );
     const holds = new Map<string, Hold[]>();
     for (const row of rows) {
@@ -150,10 +150,7 @@ export class PaymentHoldLedger {
       );
     }
     if (consumed.length > 0) {
-      await tx.$executeRawUnsafe(
-        `DELETE FROM payment_hold WHERE payment_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-        JSON.stringify(consumed),
-      );
+      await tx.$executeRawUnsafe(`DELETE FROM payment_hold WHERE payment_id = ANY($1::uuid[])`, consumed);
     }
   }
 
@@ -224,16 +221,12 @@ export class PaymentHoldLedger {
           if (call.status === 'rejected')
             this.logger.warn(`${due[i].status} ${due[i].payment_id} failed (${describeError(call.reason)}); again next round`);
         });
-        if (done.length > 0)
-          await tx.$executeRawUnsafe(
-            `DELETE FROM payment_hold WHERE payment_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-            JSON.stringify(done),
-          );
+        if (done.length > 0) await tx.$executeRawUnsafe(`DELETE FROM payment_hold WHERE payment_id = ANY($1::uuid[])`, done);
         // To the back of the line: a call that keeps failing does not hold up the others.
         if (failed.length > 0)
           await tx.$executeRawUnsafe(
-            `UPDATE payment_hold SET updated_at = $2::timestamptz WHERE payment_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-            JSON.stringify(failed),
+            `UPDATE payment_hold SET updated_at = $2::timestamptz WHERE payment_id = ANY($1::uuid[])`,
+            failed,
             this.now(),
           );
         return done.length;
@@ -267,10 +260,10 @@ export class PaymentHoldLedger {
     if (requests.length === 0) return new Set();
     const rows = await this.prisma.$queryRawUnsafe<Array<{ order_id: string }>>(
       `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $2::timestamptz
-        WHERE order_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))
+        WHERE order_id = ANY($1::uuid[])
           AND status = 'AUTHORIZING' AND updated_at <= $3::timestamptz
        RETURNING order_id::text`,
-      JSON.stringify(requests.map((request) => request.orderId)),
+      requests.map((request) => request.orderId),
       this.now(),
       new Date(this.clock.now().getTime() - AUTHORIZATION_TIMEOUT_MS).toISOString(),
     );

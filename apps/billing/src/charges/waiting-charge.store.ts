@@ -42,8 +42,8 @@ export class WaitingChargeStore {
     const known = new Set(
       (
         await tx.$queryRawUnsafe<Array<{ concert_id: string }>>(
-          `SELECT concert_id::text FROM seat_inventory WHERE concert_id IN (SELECT value::uuid FROM json_array_elements_text($1::json))`,
-          JSON.stringify(concertIds),
+          `SELECT concert_id::text FROM seat_inventory WHERE concert_id = ANY($1::uuid[])`,
+          concertIds,
         )
       ).map((row) => row.concert_id),
     );

@@ -279,8 +279,8 @@ export class OrdersService {
     if (orderIds.length === 0) return new Set();
     const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
       `SELECT id::text FROM "order"
-        WHERE id IN (SELECT value::uuid FROM json_array_elements_text($1::json)) AND status = 'REJECTED' AND rejection_reason = 'TIMED_OUT'`,
-      JSON.stringify(orderIds),
+        WHERE id = ANY($1::uuid[]) AND status = 'REJECTED' AND rejection_reason = 'TIMED_OUT'`,
+      orderIds,
     );
     return new Set(rows.map((row) => row.id));
   }

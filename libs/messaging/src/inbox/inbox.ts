@@ -33,11 +33,7 @@ export const Inbox = {
   /** Takes back the claims of messages that were not done after all (they failed, or were held back). */
   async release(tx: SqlExecutor, consumer: string, ids: ReadonlyArray<string>): Promise<void> {
     if (ids.length === 0) return;
-    await tx.$executeRawUnsafe(
-      `DELETE FROM inbox_message WHERE consumer = $1 AND message_id IN (SELECT value::uuid FROM json_array_elements_text($2::json))`,
-      consumer,
-      JSON.stringify(ids),
-    );
+    await tx.$executeRawUnsafe(`DELETE FROM inbox_message WHERE consumer = $1 AND message_id = ANY($2::uuid[])`, consumer, ids);
   },
 
   /**
