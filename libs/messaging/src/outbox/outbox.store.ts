@@ -68,8 +68,11 @@ const PRUNE_BATCH = 5_000;
  */
 export const outboxStore = {
   async claim(client: pg.ClientBase, transport: string, limit: number): Promise<ClaimedBatch> {
-    const { rows } = await client.query<PendingMessage & { held_back: boolean }>(
-      `WITH claimed AS (
+    // Named, like every statement of the relay's rounds: prepared once per connection, not parsed
+    // and planned again on every round (see StatementNames in libs/database).
+    const { rows } = await client.query<PendingMessage & { held_back: boolean }>({
+      name: 'outbox.claim',
+      text: `WITH claimed AS (
          SELECT position, partition_key, envelope, destination, headers
            FROM outbox_message
           WHERE status = 'pending' AND destination->>'transport' = $2 AND next_attempt_at <= now()
@@ -84,8 +87,8 @@ export const outboxStore = {
                          AND earlier.position NOT IN (SELECT position FROM claimed)) AS held_back
          FROM claimed
         ORDER BY claimed.position`,
-      [limit, transport],
-    );
+      values: [limit, transport],
+    });
     return {
       messages: rows.filter((row) => !row.held_back).map(({ held_back: _, ...message }) => message),
       heldBack: rows.filter((row) => row.held_back).length,
@@ -94,11 +97,12 @@ export const outboxStore = {
 
   async markPublished(client: pg.ClientBase, positions: ReadonlyArray<string>): Promise<void> {
     if (positions.length === 0) return;
-    await client.query(
-      `UPDATE outbox_message SET status = 'published', published_at = clock_timestamp()
+    await client.query({
+      name: 'outbox.mark-published',
+      text: `UPDATE outbox_message SET status = 'published', published_at = clock_timestamp()
         WHERE position = ANY($1::bigint[])`,
-      [positions],
-    );
+      values: [positions],
+    });
   },
 
   /** A publish that failed as a whole (the broker away): the messages stay pending, the error says why. */
