@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { defineMessage, type Envelope } from '@boxoffice/contracts';
 import { createTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
@@ -85,6 +86,52 @@ describe('the transactional outbox', () => {
       const status = async () => (await db.pool.query('SELECT status FROM outbox_message')).rows[0]?.status;
       await waitFor(status, (s) => s === 'published', { timeoutMs: 2_000, description: 'the NOTIFY to wake the relay' });
       expect(publisher.published.map((m) => m.envelope)).toEqual([envelope]);
+    });
+
+    it("wakes a loop of every transport, whichever transport's messages the commit wrote", async () => {
+      const [rabbitmq, kafka] = [new RecordingPublisher('rabbitmq'), new RecordingPublisher('kafka')];
+      await startRelay([rabbitmq, kafka]); // polls only once a minute
+      for (let n = 1; n <= 3; n += 1) {
+        await addInTransaction([[envelopes.create(Ticked, { n }), 'r']], false, 'rabbitmq');
+        await waitFor(
+          () => rabbitmq.published.length,
+          (published) => published === n,
+          { timeoutMs: 2_000, description: `rabbitmq message ${n} published, woken by its commit` },
+        );
+        await addInTransaction([[envelopes.create(Ticked, { n }), 'k']], false, 'kafka');
+        await waitFor(
+          () => kafka.published.length,
+          (published) => published === n,
+          { timeoutMs: 2_000, description: `kafka message ${n} published, woken by its commit` },
+        );
+      }
+    });
+
+    it('wakes one loop of a transport per commit, not every loop to claim nothing', async () => {
+      // The relay on a pool of its own, to count its rounds: each claims in a transaction on a
+      // connection taken from the pool (and the first prune takes one too).
+      const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+      let taken = 0;
+      pool.on('acquire', () => (taken += 1));
+      const publisher = new RecordingPublisher();
+      const relay = new OutboxRelay(pool, [publisher], { pollIntervalMs: 60_000, concurrency: 4 });
+      try {
+        await relay.start();
+        for (let n = 1; n <= 10; n += 1) {
+          await addInTransaction([[envelopes.create(Ticked, { n }), `key-${n}`]]);
+          await waitFor(
+            () => publisher.published.length,
+            (published) => published === n,
+            { timeoutMs: 2_000, description: `message ${n} published` },
+          );
+        }
+      } finally {
+        await relay.stop();
+        await pool.end();
+      }
+      // Four loops' first claims and a prune, then a claim or two per commit. Every loop woken by
+      // each commit, and each going round again after publishing, took 4 + 1 + 10 * (4 + 1).
+      expect(taken).toBeLessThanOrEqual(4 + 1 + 10 * 2);
     });
   });
 

@@ -75,8 +75,10 @@ export class OutboxRelay {
   /** Per transport, its batch loops while they run. */
   private readonly loops = new Map<string, Promise<void>>();
   private stopping = false;
-  private readonly waiting = new Set<() => void>();
-  private wakeRequested = false;
+  /** Per transport, the wake-up of each of its batch loops that waits for work. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+  /** Transports woken while none of their loops waited: the next of theirs to wait goes straight on. */
+  private readonly wakeRequested = new Set<string>();
   private lastPruneAt = 0;
   /** Per transport, when the first message it refused may be tried again: the loop wakes for it. */
   private readonly nextAttemptAt = new Map<string, number>();
@@ -140,7 +142,7 @@ export class OutboxRelay {
   async stop(flushUntil?: number): Promise<void> {
     const publishing = this.publishers.filter((publisher) => this.loops.has(publisher.name));
     this.stopping = true;
-    this.wakeUp();
+    this.wakeUp('all');
     await Promise.all(this.loops.values());
     this.loops.clear();
     const flush = async (publisher: Publisher) => {
@@ -204,19 +206,22 @@ export class OutboxRelay {
         const { sent, heldBack } = await this.publishBatch(publisher);
         backoff.reset();
         await this.pruneWhenDue();
-        if (sent > 0) continue; // there may be more
+        // A full batch: there may be more, so claim again at once. A batch short of full took all
+        // that was pending when it claimed; what was written since has notified, and woken a loop.
+        if (sent + heldBack >= this.options.batchSize) continue;
         // Held back behind an earlier message of their key (in another batch, or refused and waiting
         // its turn): look again shortly. Otherwise sleep until woken, the poll, or a refused message's turn.
         const dueInMs = (this.nextAttemptAt.get(publisher.name) ?? Infinity) - Date.now();
         if (dueInMs <= 0) this.nextAttemptAt.delete(publisher.name);
         await this.waitForWork(
+          publisher.name,
           heldBack > 0 ? this.options.retryInitialDelayMs : Math.min(this.options.pollIntervalMs, Math.max(0, dueInMs)),
         );
       } catch (error) {
         this.counters.failedPublishes += 1;
         const delayMs = backoff.next();
         this.logger.warn(`outbox relay: publish to ${publisher.name} failed (${describe(error)}); retrying in ${delayMs} ms`);
-        await this.waitForWork(delayMs);
+        await this.waitForWork(publisher.name, delayMs);
       }
     }
   }
@@ -342,7 +347,7 @@ export class OutboxRelay {
   /** LISTEN on a connection of its own; if it drops, the poll carries on until it is back. */
   private async listen(): Promise<void> {
     const listener = new pg.Client(this.pool.options);
-    listener.on('notification', () => this.wakeUp());
+    listener.on('notification', () => this.wakeUp('one'));
     listener.on('error', (error) => {
       this.logger.warn(`outbox relay: notification connection lost (${error.message}); polling until it is back`);
       if (this.listener === listener) this.listener = null;
@@ -360,26 +365,33 @@ export class OutboxRelay {
     }
   }
 
-  private waitForWork(timeoutMs = this.options.pollIntervalMs): Promise<void> {
-    if (this.wakeRequested || this.stopping) {
-      this.wakeRequested = false;
-      return Promise.resolve();
-    }
+  private waitForWork(transport: string, timeoutMs: number): Promise<void> {
+    if (this.wakeRequested.delete(transport) || this.stopping) return Promise.resolve();
+    const waiting = this.waiting.get(transport) ?? new Set();
+    this.waiting.set(transport, waiting);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.waiting.delete(done);
+        waiting.delete(done);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
-      this.waiting.add(done);
+      waiting.add(done);
     });
   }
 
-  /** Wakes every waiting batch loop; if none waits, the next one to wait goes straight on. */
-  private wakeUp(): void {
-    if (this.waiting.size === 0) this.wakeRequested = true;
-    for (const done of [...this.waiting]) done();
+  /**
+   * Wakes one waiting batch loop of each transport, or every loop. A notification says that some
+   * commit wrote messages, not for which transport, and a commit's messages are one batch's work:
+   * a second loop of the same transport woken for them would only claim nothing (SKIP LOCKED), in
+   * a transaction of its own. A transport none of whose loops waits goes straight on at its next wait.
+   */
+  private wakeUp(whom: 'one' | 'all'): void {
+    for (const { name } of this.publishers) {
+      const waiting = [...(this.waiting.get(name) ?? [])];
+      if (waiting.length === 0) this.wakeRequested.add(name);
+      for (const done of whom === 'one' ? waiting.slice(0, 1) : waiting) done();
+    }
   }
 }
 
