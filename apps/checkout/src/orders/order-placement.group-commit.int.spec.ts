@@ -5,7 +5,7 @@ import { createPrismaClient } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { OrderPlacementGroupCommit, type Placement } from './order-placement.group-commit.js';
+import { OrderPlacementGroupCommit, PLACEMENTS_IN_FLIGHT, type Placement } from './order-placement.group-commit.js';
 
 describe('the group commit behind POST /orders', () => {
   let db: TestDatabase;
@@ -84,8 +84,8 @@ describe('the group commit behind POST /orders', () => {
 
   describe('when the statement fails', () => {
     it('writes nothing of its batch and rejects every purchase in it', async () => {
-      // Four statements in flight (its limit) make the next two purchases wait and share one batch.
-      const ahead = Array.from({ length: 4 }, () => placements.place(placement()));
+      // The statements in flight (its limit) make the next two purchases wait and share one batch.
+      const ahead = Array.from({ length: PLACEMENTS_IN_FLIGHT }, () => placements.place(placement()));
       const good = placement();
       const bad = { ...placement(), customerEmail: null as unknown as string }; // the column is NOT NULL
 
@@ -104,8 +104,8 @@ describe('the group commit behind POST /orders', () => {
       await prisma.concert.create({
         data: { id: smallHall, name: 'Small Hall', startsAt: new Date('2027-01-02T20:00:00Z'), capacity: 5, priceCents: 4500 },
       });
-      // Four statements in flight make the next four purchases wait and share one batch.
-      const ahead = Array.from({ length: 4 }, () => placements.place(placement()));
+      // The statements in flight make the next four purchases wait and share one batch.
+      const ahead = Array.from({ length: PLACEMENTS_IN_FLIGHT }, () => placements.place(placement()));
       const buyers = Array.from({ length: 4 }, () => placement(randomUUID(), smallHall));
 
       const placed = await Promise.all(buyers.map((p) => placements.place(p)));
