@@ -210,7 +210,10 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
     it('places one order and claims its seats once, across instances: the others answer with the first order', async () => {
       billing.mode = 'answer';
       // Two instances: within one, a key's second request waits for its first (OrderIdempotency).
-      const instances = [await startCheckout(), await startCheckout()];
+      // Eight calls settling one order queue for its row, the first on a process just started:
+      // what this proves is one order, not an answer within the usual deadline (CI once took
+      // longer than 500 ms on a loaded machine), so the deadline is far.
+      const instances = [await startCheckout({ SYNC_TIMEOUT_MS: '10000' }), await startCheckout({ SYNC_TIMEOUT_MS: '10000' })];
       const claimed = async () =>
         (await db.pool.query<{ n: number }>('SELECT seats_claimed AS n FROM concert WHERE id = $1', [concertId])).rows[0].n;
       const before = await claimed();
