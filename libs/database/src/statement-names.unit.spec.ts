@@ -19,4 +19,14 @@ describe('StatementNames', () => {
     expect(names.nameOf('SELECT 4')).toBe('');
     expect([names.nameOf('SELECT 1'), names.nameOf('SELECT 2')]).toEqual([first, second]);
   });
+
+  it('leaves a text with a list of placeholders unnamed, each length of it a new text, and names the others all the same', () => {
+    const names = new StatementNames(2);
+    for (let length = 2; length <= 50; length += 1) {
+      const list = Array.from({ length }, (_, i) => `$${i + 1}`).join(',');
+      expect(names.nameOf(`SELECT id FROM charge WHERE order_id IN (${list})`)).toBe('');
+    }
+    expect(names.nameOf('SELECT id FROM charge WHERE order_id = ANY($1::uuid[])')).not.toBe('');
+    expect(names.nameOf('SELECT make_interval(secs => $1)')).not.toBe('');
+  });
 });
