@@ -81,12 +81,28 @@ export async function measureFrontDoor(
         `; peak in flight ${result.peakInFlight}, dropped ${result.dropped}, listen queues overflowed ${result.listenOverflows}; ${accepted} accepted, ${stored} stored, lost ${lost}: ${met ? 'met' : 'NOT MET'}`,
     );
     log(`      cores used meanwhile: ${coresUsed(cpu, result.seconds)}`);
+    if (!met) logTimeline(result, log);
   }
   return runs;
 }
 
+/** Second by second, where a rate was not met: when the requests piled up, and whether the generator itself ran late. */
+function logTimeline(result: OpenModelResult, log: (line?: string) => void): void {
+  log('      second   sent  dropped  answered  in flight  generator late ms');
+  for (const second of result.timeline) {
+    const cells = [second.sent, second.dropped, second.answered, second.inFlight, second.generatorLateMs];
+    log(`      ${String(second.second).padStart(6)} ${cells.map((cell, i) => String(cell).padStart([6, 8, 9, 10, 18][i])).join(' ')}`);
+  }
+}
+
 /** `BENCH_FRONT_DOOR=only`: the five services on a fresh copy of the system, warmed up, then the front door alone. */
-export async function frontDoorAlone(params: FrontDoorParams, sale: TicketSaleParams, log: (line?: string) => void = console.log) {
+export async function frontDoorAlone(
+  params: FrontDoorParams,
+  sale: TicketSaleParams,
+  /** Each service's environment as the bench sets it (with `--cpu-prof`, asking for a CPU profile). */
+  serviceEnv: (env?: Record<string, string>) => Record<string, string> = (env = {}) => env,
+  log: (line?: string) => void = console.log,
+) {
   const system = new TestSystem({});
   const mails = new FanoutMailSink();
   const pools = [new pg.Pool({ connectionString: system.databaseUrl('checkout'), max: 2 })];
@@ -96,11 +112,11 @@ export async function frontDoorAlone(params: FrontDoorParams, sale: TicketSalePa
     log(`front door alone: the five services, ${prioritiesLine()}`);
     const smtpUrl = await mails.start();
     const services = await Promise.all([
-      system.start('checkout'),
-      system.start('billing', { BILLING_MAX_RATE: String(sale.billingMaxRate) }),
-      system.start('email', { SMTP_URL: smtpUrl }, asDeployed('email')),
-      system.start('analytics', {}, asDeployed('analytics')),
-      system.start('audit', {}, asDeployed('audit')),
+      system.start('checkout', serviceEnv()),
+      system.start('billing', serviceEnv({ BILLING_MAX_RATE: String(sale.billingMaxRate) })),
+      system.start('email', serviceEnv({ SMTP_URL: smtpUrl }), asDeployed('email')),
+      system.start('analytics', serviceEnv(), asDeployed('analytics')),
+      system.start('audit', serviceEnv(), asDeployed('audit')),
     ]);
     const [checkout] = services;
     const scheduleConcertHere = (capacity: number) => scheduleConcert(checkout.url, billingDb, capacity);
@@ -115,6 +131,8 @@ export async function frontDoorAlone(params: FrontDoorParams, sale: TicketSalePa
     });
     const pids = () => new Map(services.map((service) => [service.child.pid!, service.name]));
     const runs = await measureFrontDoor(params, { url: checkout.url, db: checkoutDb, scheduleConcert: scheduleConcertHere, pids }, log);
+    // Stopped gracefully: Node writes a CPU profile only on a normal exit (the teardown kills).
+    await Promise.all(services.map((service) => service.stop()));
     log(
       JSON.stringify({
         frontDoor: runs.map(({ ratePerSecond, statuses, resets, withoutAnswer, dropped, listenOverflows, lost, met }) => ({

@@ -57,20 +57,27 @@ import { compareTracing } from './ticket-sale.tracing.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
 
 const { ticketSale: sale, syncVsAsync: comparison, frontDoor } = readParams();
+
+/** With `--cpu-prof`, where the services write their CPU profiles; null without. */
+const cpuProfiles = process.argv.includes('--cpu-prof') ? `results/cpu-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
+/** A service's environment, asking Node for a CPU profile at exit when `--cpu-prof` was given. */
+const profiled = (env: Record<string, string> = {}): Record<string, string> =>
+  cpuProfiles ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfiles}` } : env;
 // BENCH_TRACING=compare: the sale with tracing off, then on, side by side, and nothing else.
 if (process.env.BENCH_TRACING === 'compare') {
   await compareTracing(sale);
   process.exit(0);
 }
-// BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.
+// BENCH_SYNC=only: the synchronous path alone, on a fresh system.
 if (process.env.BENCH_SYNC === 'only') {
   await ensureBenchServers('bench:ticket-sale');
   await syncAlone(comparison, sale);
   process.exit(0);
 }
+// BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.
 if (process.env.BENCH_FRONT_DOOR === 'only') {
   await ensureBenchServers('bench:ticket-sale');
-  const runs = await frontDoorAlone(frontDoor, sale);
+  const runs = await frontDoorAlone(frontDoor, sale, profiled);
   process.exit(runs.every((run) => run.met) ? 0 : 1);
 }
 /** Checkout's Prisma pool (checkout.module.ts): the baseline gets as many connections. */
@@ -91,11 +98,6 @@ interface Sample {
 
 const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
-/** With `--cpu-prof`, where the services write their CPU profiles; null without. */
-const cpuProfiles = process.argv.includes('--cpu-prof') ? `results/cpu-profiles-${new Date().toISOString().replace(/[:.]/g, '-')}` : null;
-/** A service's environment, asking Node for a CPU profile at exit when `--cpu-prof` was given. */
-const profiled = (env: Record<string, string> = {}): Record<string, string> =>
-  cpuProfiles ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfiles}` } : env;
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
 await ensureBenchServers('bench:ticket-sale');
