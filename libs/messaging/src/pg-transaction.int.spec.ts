@@ -28,6 +28,34 @@ describe('a transaction on a pooled pg client', () => {
     await expect(db.pool.query("SELECT count(*)::int AS n FROM note WHERE text = 'dropped'")).resolves.toMatchObject({ rows: [{ n: 0 }] });
   });
 
+  describe('with settings', () => {
+    it('runs that transaction alone with them', async () => {
+      const setting = 'SELECT current_setting($1) AS value';
+      const inside = await inPgTransaction(
+        db.pool,
+        async (client) => (await client.query<{ value: string }>(setting, ['synchronous_commit'])).rows[0].value,
+        { settings: ['synchronous_commit = off', "application_name = 'relay'"] },
+      );
+      expect(inside).toBe('off');
+      // The pool's connections are back at their own values: SET LOCAL ended with the transaction.
+      const after = await inPgTransaction(
+        db.pool,
+        async (client) => (await client.query<{ value: string }>(setting, ['synchronous_commit'])).rows[0].value,
+      );
+      expect(after).toBe('on');
+    });
+
+    it('fails, and writes nothing, when PostgreSQL refuses one of them', async () => {
+      const failing = inPgTransaction(db.pool, (client) => client.query("INSERT INTO note VALUES ('unset')"), {
+        settings: ['synchronous_commit = sometimes'],
+      });
+      await expect(failing).rejects.toThrow(/synchronous_commit/);
+      await expect(db.pool.query("SELECT count(*)::int AS n FROM note WHERE text = 'unset'")).resolves.toMatchObject({ rows: [{ n: 0 }] });
+      // The connection went back to the pool usable: no transaction left open on it.
+      await expect(inPgTransaction(db.pool, (client) => client.query('SELECT 1'))).resolves.toBeDefined();
+    });
+  });
+
   describe('when PostgreSQL ends the connection while the transaction waits between statements', () => {
     it('fails that transaction, and the next one runs on a fresh connection', async () => {
       const failing = inPgTransaction(db.pool, async (client) => {

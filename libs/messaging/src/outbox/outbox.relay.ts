@@ -44,6 +44,16 @@ export interface OutboxRelayOptions {
 }
 
 const CHANNEL = 'outbox_message';
+/**
+ * Each round's transaction runs with these, sent with its BEGIN. Marking published is the one
+ * write we can afford to lose: if PostgreSQL crashes before flushing it, the messages are
+ * published again and the consumers' inboxes drop the copies, so the commit does not wait for the
+ * WAL flush. And the claim walks the pending index in order, never by a bitmap: only a plain index
+ * scan marks the entries of rows published since as dead, so that the next claim skips them
+ * instead of visiting each of them again (on a busy outbox a bitmap claim read thousands of pages
+ * for a few dozen rows).
+ */
+const CLAIM_SETTINGS = ['synchronous_commit = off', 'enable_bitmapscan = off'];
 
 /** What the relay needs of a transport. */
 export type Publisher = Pick<Transport, 'name' | 'publish'>;
@@ -252,33 +262,38 @@ export class OutboxRelay {
   private async publishBatch(publisher: Publisher): Promise<{ sent: number; heldBack: number }> {
     // A connection lost while we publish (database restart, failover) fails this round, not the
     // process: the claim transaction is gone, the rows are pending again, the next round retries.
-    const result = await inPgTransaction(this.pool, async (client) => {
-      // Marking published is the one write we can afford to lose: if PostgreSQL crashes before
-      // flushing it, the messages are published again and the consumers' inboxes drop the copies.
-      // So the commit does not wait for the WAL flush. And the claim walks the pending index in
-      // order, never by a bitmap: only a plain index scan marks the entries of rows published
-      // since as dead, so that the next claim skips them instead of visiting each of them again
-      // (on a busy outbox a bitmap claim read thousands of pages for a few dozen rows).
-      await client.query('SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off');
-      const claimed = await outboxStore.claim(client, publisher.name, this.options.batchSize);
-      const { taken, failed, failure } = await this.publishAll(publisher, claimed.messages);
-      await outboxStore.markPublished(client, taken);
-      if (failure && !(failure instanceof PublishIncomplete))
-        await outboxStore.recordFailure(
-          client,
-          failed.map((f) => f.position),
-          describe(failure),
-        );
-      const { parked, nextAttemptAt } =
-        failure instanceof PublishIncomplete
-          ? await outboxStore.recordFailed(client, failed, {
-              maxAttempts: this.options.maxAttempts,
-              initialDelayMs: this.options.retryInitialDelayMs,
-              maxDelayMs: this.options.retryMaxDelayMs,
-            })
-          : { parked: [], nextAttemptAt: null };
-      return { sent: claimed.messages.length, heldBack: claimed.heldBack, published: taken.length, failed, failure, parked, nextAttemptAt };
-    });
+    const result = await inPgTransaction(
+      this.pool,
+      async (client) => {
+        const claimed = await outboxStore.claim(client, publisher.name, this.options.batchSize);
+        const { taken, failed, failure } = await this.publishAll(publisher, claimed.messages);
+        await outboxStore.markPublished(client, taken);
+        if (failure && !(failure instanceof PublishIncomplete))
+          await outboxStore.recordFailure(
+            client,
+            failed.map((f) => f.position),
+            describe(failure),
+          );
+        const { parked, nextAttemptAt } =
+          failure instanceof PublishIncomplete
+            ? await outboxStore.recordFailed(client, failed, {
+                maxAttempts: this.options.maxAttempts,
+                initialDelayMs: this.options.retryInitialDelayMs,
+                maxDelayMs: this.options.retryMaxDelayMs,
+              })
+            : { parked: [], nextAttemptAt: null };
+        return {
+          sent: claimed.messages.length,
+          heldBack: claimed.heldBack,
+          published: taken.length,
+          failed,
+          failure,
+          parked,
+          nextAttemptAt,
+        };
+      },
+      { settings: CLAIM_SETTINGS },
+    );
     if (result.nextAttemptAt) {
       // The earliest turn still to come: one already past has been claimed, or is being.
       const known = this.nextAttemptAt.get(publisher.name);
