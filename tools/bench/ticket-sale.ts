@@ -45,7 +45,7 @@ import { fire, type LoadResult } from './autocannon.load.ts';
 import { scheduleConcert as scheduleConcertOn } from './bench.concerts.ts';
 import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
-import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
+import { coresUsed, cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { hopsOf } from './ticket-sale.hops.ts';
 import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
@@ -411,6 +411,7 @@ try {
   const steadyConcert = await scheduleConcert(1_000_000);
   // Arrivals at the rate whether or not the earlier ones were answered, as k6's constant-arrival-rate:
   // a slow answer does not slow the flow down, so the latency measured is the flow's, not a pool's.
+  const steadyCpuBefore = cpuSnapshot(servicePids());
   const steady = await offer({
     url: `${checkout.url}/orders`,
     body: body(steadyConcert),
@@ -426,6 +427,7 @@ try {
     `  steady: ${steady.offered} offered by an open model in ${steady.seconds.toFixed(1)} s; answers ${JSON.stringify(steady.statuses)} ` +
       `(${steadyLatency}); without an answer ${steady.withoutAnswer + steady.resets + steady.refused}, dropped ${steady.dropped}, peak in flight ${steady.peakInFlight}`,
   );
+  log(`  cores used meanwhile: ${coresUsed(cpuBetween(steadyCpuBefore, cpuSnapshot(servicePids())), steady.seconds)}`);
   await waitFor(
     () => pendingOf(steadyConcert),
     (n) => n === 0,

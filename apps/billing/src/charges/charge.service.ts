@@ -81,19 +81,16 @@ export class ChargeService {
    */
   async prepareAll(jobs: ReadonlyArray<ChargeJob>): Promise<void> {
     const orderIds = jobs.map(({ request }) => request.orderId);
-    const charged = new Set(
-      (await this.prisma.charge.findMany({ where: { orderId: { in: orderIds } }, select: { orderId: true } })).map((row) => row.orderId),
-    );
-    const prices = new Map(
-      (
-        await this.prisma.seatInventory.findMany({
-          where: { concertId: { in: [...new Set(jobs.map(({ request }) => request.concertId))] } },
-          select: { concertId: true, priceCents: true, capacity: true, seatsSold: true },
-        })
-      )
-        .filter((row) => row.seatsSold < row.capacity)
-        .map((row) => [row.concertId, row.priceCents]),
-    );
+    // Two reads at once, on two of the pool's connections: the batch waits for one round trip, not two.
+    const [chargedRows, seatRows] = await Promise.all([
+      this.prisma.charge.findMany({ where: { orderId: { in: orderIds } }, select: { orderId: true } }),
+      this.prisma.seatInventory.findMany({
+        where: { concertId: { in: [...new Set(jobs.map(({ request }) => request.concertId))] } },
+        select: { concertId: true, priceCents: true, capacity: true, seatsSold: true },
+      }),
+    ]);
+    const charged = new Set(chargedRows.map((row) => row.orderId));
+    const prices = new Map(seatRows.filter((row) => row.seatsSold < row.capacity).map((row) => [row.concertId, row.priceCents]));
     const wanted = new Map<string, { orderId: string; amountCents: number }>();
     for (const job of jobs) {
       const { orderId, concertId, quantity } = job.request;

@@ -75,10 +75,31 @@ describe('a delivery buffer', () => {
 
   it('closes a batch at its wait with what came', async () => {
     const buffer = new DeliveryBuffer<number>();
-    const batch = buffer.next({ maxMessages: 100, maxWaitMs: 20 }, new AbortController().signal);
+    buffer.push(0);
     buffer.push(1);
-    buffer.push(2);
-    await expect(batch).resolves.toEqual([1, 2]);
+    await expect(buffer.next({ maxMessages: 100, maxWaitMs: 20 }, new AbortController().signal)).resolves.toEqual([0, 1]);
+  });
+
+  it('sends a delivery that comes after a quiet spell at once, with what came in the same read', async () => {
+    const buffer = new DeliveryBuffer<number>();
+    const lone = buffer.next({ maxMessages: 100, maxWaitMs: 60_000 }, new AbortController().signal);
+    buffer.push(1);
+    await expect(lone).resolves.toEqual([1]);
+    const buffer2 = new DeliveryBuffer<number>();
+    const burst = buffer2.next({ maxMessages: 100, maxWaitMs: 60_000 }, new AbortController().signal);
+    buffer2.push(2); // the first after the quiet...
+    buffer2.push(3); // ...and one read from the socket with it
+    await expect(burst).resolves.toEqual([2, 3]);
+  });
+
+  it('waits for the batch to fill while deliveries come close together', async () => {
+    const buffer = new DeliveryBuffer<number>();
+    buffer.push(1);
+    await buffer.next({ maxMessages: 1, maxWaitMs: 60_000 }, new AbortController().signal);
+    const batch = buffer.next({ maxMessages: 2, maxWaitMs: 60_000 }, new AbortController().signal);
+    buffer.push(2); // right after 1: more are coming
+    setImmediate(() => buffer.push(3)); // a later read from the socket
+    await expect(batch).resolves.toEqual([2, 3]);
   });
 
   it('keeps a batch to deliveries that settle together', async () => {
