@@ -39,6 +39,7 @@ await ensureBenchServers('bench:relay', ['rabbitmq', 'kafka']);
 const db = await createTestDatabase('bench_relay', [
   new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
   new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
+  new URL('../../libs/messaging/sql/outbox-notify-transport.sql', import.meta.url),
 ]);
 const rabbitTransport = new RabbitMqTransport({
   url: rabbitUrl,

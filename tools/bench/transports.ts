@@ -89,6 +89,7 @@ async function measure(
   const db: TestDatabase = await createTestDatabase(`bench_transports_${name}`, [
     new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
     new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
+    new URL('../../libs/messaging/sql/outbox-notify-transport.sql', import.meta.url),
     new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
   ]);
   const database = new PgTransactionRunner(db.pool);

@@ -10,6 +10,7 @@ import { services } from './services.ts';
 const canonical = readFileSync('libs/messaging/sql/outbox-inbox.sql', 'utf8');
 const streamCheckpoints = readFileSync('libs/messaging/sql/stream-checkpoints.sql', 'utf8');
 const outboxParking = readFileSync('libs/messaging/sql/outbox-parking.sql', 'utf8');
+const outboxNotifyTransport = readFileSync('libs/messaging/sql/outbox-notify-transport.sql', 'utf8');
 
 describe.each(services)("%s's migrations", (service) => {
   const dir = `apps/${service}/prisma/migrations`;
@@ -31,6 +32,11 @@ describe.each(services)("%s's migrations", (service) => {
   it('park refused outbox messages exactly as libs/messaging defines it', () => {
     expect(migrations).toContain('20261202000000_outbox_parking');
     expect(readFileSync(`${dir}/20261202000000_outbox_parking/migration.sql`, 'utf8')).toBe(outboxParking);
+  });
+
+  it("notify the outbox's transports exactly as libs/messaging defines it", () => {
+    expect(migrations).toContain('20261206000000_outbox_notify_transport');
+    expect(readFileSync(`${dir}/20261206000000_outbox_notify_transport/migration.sql`, 'utf8')).toBe(outboxNotifyTransport);
   });
 
   it('are named so that they apply in the order they were written', () => {

@@ -10,7 +10,7 @@ import { OutboxRelay, type Publisher } from './outbox.relay.js';
 
 const Ticked = defineMessage({ type: 'Ticked', version: 1, kind: 'event', description: 'test', schema: z.object({ n: z.number() }) });
 const envelopes = new EnvelopeFactory('outbox-flush-spec');
-const sql = [new URL('../../sql/outbox-inbox.sql', import.meta.url), new URL('../../sql/outbox-parking.sql', import.meta.url)];
+const sql = ['outbox-inbox', 'outbox-parking', 'outbox-notify-transport'].map((name) => new URL(`../../sql/${name}.sql`, import.meta.url));
 
 /** A broker whose first publish waits until the spec lets it go: the relay is busy when the service stops. */
 class HeldPublisher implements Publisher {

@@ -34,7 +34,7 @@ class RecordingPublisher implements Publisher {
 const Ticked = defineMessage({ type: 'Ticked', version: 1, kind: 'event', description: 'test', schema: z.object({ n: z.number() }) });
 const envelopes = new EnvelopeFactory('outbox-spec');
 const toKey = (key: string, transport = 'kafka'): Destination => ({ transport, channel: 'ticks', key });
-const sql = [new URL('../../sql/outbox-inbox.sql', import.meta.url), new URL('../../sql/outbox-parking.sql', import.meta.url)];
+const sql = ['outbox-inbox', 'outbox-parking', 'outbox-notify-transport'].map((name) => new URL(`../../sql/${name}.sql`, import.meta.url));
 
 describe('the transactional outbox', () => {
   let db: TestDatabase;
@@ -132,6 +132,32 @@ describe('the transactional outbox', () => {
       // Four loops' first claims and a prune, then a claim or two per commit. Every loop woken by
       // each commit, and each going round again after publishing, took 4 + 1 + 10 * (4 + 1).
       expect(taken).toBeLessThanOrEqual(4 + 1 + 10 * 2);
+    });
+
+    it("wakes only the loops of the transports a commit wrote for, not another transport's to claim nothing", async () => {
+      const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+      let taken = 0;
+      pool.on('acquire', () => (taken += 1));
+      const [rabbitmq, kafka] = [new RecordingPublisher('rabbitmq'), new RecordingPublisher('kafka')];
+      const relay = new OutboxRelay(pool, [rabbitmq, kafka], { pollIntervalMs: 60_000, concurrency: 1 });
+      try {
+        await relay.start();
+        for (let n = 1; n <= 10; n += 1) {
+          await addInTransaction([[envelopes.create(Ticked, { n }), `key-${n}`]], false, 'kafka');
+          await waitFor(
+            () => kafka.published.length,
+            (published) => published === n,
+            { timeoutMs: 2_000, description: `kafka message ${n} published` },
+          );
+        }
+      } finally {
+        await relay.stop();
+        await pool.end();
+      }
+      // Two loops' first claims and a prune, then one claim per commit, by the Kafka loop. Both
+      // loops woken by each commit took 2 + 1 + 10 * 2.
+      expect(taken).toBeLessThanOrEqual(2 + 1 + 10 + 2);
+      expect(rabbitmq.published).toEqual([]);
     });
   });
 

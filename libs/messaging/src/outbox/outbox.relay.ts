@@ -362,7 +362,9 @@ export class OutboxRelay {
   /** LISTEN on a connection of its own; if it drops, the poll carries on until it is back. */
   private async listen(): Promise<void> {
     const listener = new pg.Client(this.pool.options);
-    listener.on('notification', () => this.wakeUp('one'));
+    // The payload names the transport a commit wrote messages for (outbox-notify-transport.sql);
+    // an empty one (a parked message retried, or a database migrated before that) may mean any.
+    listener.on('notification', ({ payload }) => this.wakeUp('one', payload || undefined));
     listener.on('error', (error) => {
       this.logger.warn(`outbox relay: notification connection lost (${error.message}); polling until it is back`);
       if (this.listener === listener) this.listener = null;
@@ -396,13 +398,14 @@ export class OutboxRelay {
   }
 
   /**
-   * Wakes one waiting batch loop of each transport, or every loop. A notification says that some
-   * commit wrote messages, not for which transport, and a commit's messages are one batch's work:
-   * a second loop of the same transport woken for them would only claim nothing (SKIP LOCKED), in
-   * a transaction of its own. A transport none of whose loops waits goes straight on at its next wait.
+   * Wakes one waiting batch loop of `transport` (of each transport, when not told), or every loop.
+   * A commit's messages for a transport are one batch's work: a second loop woken for them would
+   * only claim nothing (SKIP LOCKED), in a transaction of its own, and so would a loop of another
+   * transport. A transport none of whose loops waits goes straight on at its next wait.
    */
-  private wakeUp(whom: 'one' | 'all'): void {
+  private wakeUp(whom: 'one' | 'all', transport?: string): void {
     for (const { name } of this.publishers) {
+      if (transport !== undefined && name !== transport) continue;
       const waiting = [...(this.waiting.get(name) ?? [])];
       if (waiting.length === 0) this.wakeRequested.add(name);
       for (const done of whom === 'one' ? waiting.slice(0, 1) : waiting) done();
