@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { OutboxPipeline } from '../test/outbox-pipeline.js';
-import { chargeOrder, connect, deleteTopology, testSource, waitFor } from '../test/test-broker.js';
+import { chargeOrder, connect, deleteTopology, restartRabbitMq, testSource, waitFor } from '../test/test-broker.js';
 
 // Restarts the RabbitMQ node itself, so `npm test` runs this file alone, after everything else
 // (its name ends in .disruptive.int.spec.ts).
@@ -20,8 +19,7 @@ describe('when RabbitMQ restarts in the middle of a stream of commands', () => {
     // Deleting quorum queues so soon after a restart can stop RabbitMQ's dead-letter supervisor
     // for good (rabbitmq-server#16652, tools/infra/rabbitmq-repair.ts), which would break every
     // spec after this one: one more restart, with the topology gone, starts it again.
-    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
-    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    await restartRabbitMq();
   });
 
   it('processes every message, each effect once', async () => {
@@ -35,8 +33,7 @@ describe('when RabbitMQ restarts in the middle of a stream of commands', () => {
       (n) => n >= 50,
       { description: 'the stream to be under way' },
     );
-    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
-    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    await restartRabbitMq();
 
     const effects = await waitFor(
       () => pipeline.effects(),

@@ -16,7 +16,9 @@ import {
   type TransactionRunner,
 } from '@boxoffice/messaging';
 import { uniqueName, waitFor } from '@boxoffice/testing';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RabbitMqConnection } from '../src/rabbitmq.connection.js';
 import { topologyQueueNames } from '../src/rabbitmq.topology.js';
 
@@ -96,4 +98,34 @@ export async function deleteTopology(connection: RabbitMqConnection, source: Tes
     for (const queue of topologyQueueNames(source.queue, policy)) await channel.deleteQueue(queue);
     await channel.deleteExchange(source.exchange);
   });
+}
+
+/** How long after a restart the dead-letter supervisor must stay up: it went within a second or so when it did. */
+const SUPERVISOR_WATCH_MS = 3_000;
+
+/**
+ * Restarts this machine's RabbitMQ node (its rabbit application: `rabbitmqctl stop_app`, then
+ * `start_app`) and makes sure it came back whole. Right after a restart RabbitMQ 3.10 can lose the
+ * supervisor of its dead-letter workers for good (rabbitmq-server#16652, tools/infra/rabbitmq-repair.ts:
+ * a quorum queue deleted while its worker registers, here one a spec before had just deleted):
+ * every quorum queue with at-least-once dead-lettering then crashes, and a client declaring one
+ * loses its connection, until the next restart. So the supervisor is watched for a few seconds
+ * after the restart, and the node restarted again if it went (three restarts at most).
+ */
+export async function restartRabbitMq(): Promise<void> {
+  for (let restarts = 1; ; restarts += 1) {
+    execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
+    execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
+    if ((await deadLetterSupervisorStaysUp()) || restarts === 3) return;
+  }
+}
+
+async function deadLetterSupervisorStaysUp(): Promise<boolean> {
+  const until = Date.now() + SUPERVISOR_WATCH_MS;
+  while (Date.now() < until) {
+    const where = execFileSync('rabbitmqctl', ['-q', 'eval', 'whereis(rabbit_fifo_dlx_sup).'], { encoding: 'utf8' }).trim();
+    if (where === 'undefined') return false;
+    await delay(200);
+  }
+  return true;
 }

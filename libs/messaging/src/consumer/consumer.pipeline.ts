@@ -60,17 +60,30 @@ interface Work<Tx> {
 const SAVEPOINT = 'consumer_pipeline_message';
 
 /**
+ * Thrown out of a batch's first transaction when a run of it failed: that transaction is rolled
+ * back whole, and the batch done again in a new one, each run under a savepoint. Where the message
+ * that failed is known (a handler called once per message), so is its outcome: it is not asked again.
+ */
+class IsolationNeeded<Tx> extends Error {
+  constructor(readonly known: ReadonlyMap<Work<Tx>, HandlerOutcome> = new Map()) {
+    super('a run of the batch failed: the batch is done again, each run under a savepoint');
+  }
+}
+
+/**
  * The one place where a consumed message's outcome is decided, for every transport.
  *
  * A batch goes through in one database transaction:
  *   1. decode each message (JSON, envelope, payload): what fails is poison, dead-lettered at once;
  *   2. claim the inbox rows of all of them with one INSERT; a row already there is a duplicate;
- *   3. run the handlers, each message (or each run of a batch handler) under a savepoint, so a
- *      failure undoes that message alone: it is retried or dead-lettered by itself and the rest
- *      commit. A batch handler that throws is bisected until the failing message is found; one
- *      that knows which messages it could not do says so in its result, and wrote nothing for
- *      them. On an ordered source, messages after one that waits for a retry are held, never run
- *      ahead of it;
+ *   3. run the handlers. A failure must undo that message alone: it is retried or dead-lettered
+ *      by itself and the rest commit. Most batches fail nowhere, so the first transaction runs
+ *      them with no savepoint, two round trips saved per run; if a run fails, that transaction
+ *      is rolled back whole and the batch done again in a new one, each run of a handler under a
+ *      savepoint. A batch handler that throws is then bisected until the failing message is
+ *      found; one that knows which messages it could not do says so in its result, and wrote
+ *      nothing for them. On an ordered source, messages after one that waits for a retry are
+ *      held, never run ahead of it;
  *   4. write every message the handlers sent with one multi-row outbox INSERT, and let the
  *      transport write what must commit with the batch (`withinTransaction`: a stream's cursor);
  *   5. COMMIT, and only then return the settlements for the transport to carry out.
@@ -154,14 +167,21 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
         await this.options.admit?.(work.length);
         await this.prepare(work);
       }
-      done = await this.options.database.$transaction(
-        async (tx) => {
-          const handled = work.length > 0 ? await this.inTransaction(tx, source, work, settlements, semantics, batch) : [];
-          await semantics.withinTransaction?.(tx, settlements);
-          return handled;
-        },
-        { timeout: this.options.transactionTimeoutMs ?? 60_000, maxWait: 30_000 },
-      );
+      const inOneTransaction = (isolated: false | ReadonlyMap<Work<Tx>, HandlerOutcome>) =>
+        this.options.database.$transaction(
+          async (tx) => {
+            const handled = work.length > 0 ? await this.inTransaction(tx, source, work, settlements, semantics, batch, isolated) : [];
+            await semantics.withinTransaction?.(tx, settlements);
+            return handled;
+          },
+          { timeout: this.options.transactionTimeoutMs ?? 60_000, maxWait: 30_000 },
+        );
+      try {
+        done = await inOneTransaction(false);
+      } catch (error) {
+        if (!(error instanceof IsolationNeeded)) throw error;
+        done = await inOneTransaction((error as IsolationNeeded<Tx>).known);
+      }
     }
     this.count(settlements);
     await this.afterCommit(done);
@@ -175,6 +195,8 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
     settlements: Settlement[],
     semantics: SourceSemantics,
     batch: BatchObservation | undefined,
+    /** false: the first transaction, no savepoints; else each run under one, with the outcomes known already. */
+    isolated: false | ReadonlyMap<Work<Tx>, HandlerOutcome>,
   ): Promise<Work<Tx>[]> {
     const fresh = await Inbox.claim(
       tx,
@@ -201,13 +223,21 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
         i += 1;
         continue;
       }
-      // A run: this message and those after it for the same handler, duplicates excepted.
+      // A run: this message and those after it for the same handler, duplicates excepted. A message
+      // whose outcome is known already goes alone.
+      const known = isolated ? isolated.get(item) : undefined;
       const run = [item];
-      for (i += 1; i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
+      for (i += 1; !known && i < work.length && work[i].handler === item.handler && fresh.has(work[i].envelope.id.toLowerCase()); i += 1) {
+        if (isolated && isolated.has(work[i])) break;
         takeClaim(work[i]);
         run.push(work[i]);
       }
-      for (const [runItem, outcome] of await this.runIsolated(tx, source, run, entries, semantics, batch)) {
+      const results: Array<[Work<Tx>, HandlerOutcome | 'held']> = known
+        ? [[item, known]]
+        : isolated
+          ? await this.runIsolated(tx, source, run, entries, semantics, batch)
+          : await this.runOptimistic(tx, source, run, entries, semantics, batch);
+      for (const [runItem, outcome] of results) {
         if (outcome === 'held') {
           settlements[runItem.index] = { kind: 'held' };
           released.push(runItem.envelope.id);
@@ -226,6 +256,36 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       throw new Error(`${this.consumer}: a handler sent a message, but the pipeline has no sender`);
     await Inbox.release(tx, this.consumer, released);
     return done;
+  }
+
+  /**
+   * A run with no savepoint: its results if nothing of it failed, else IsolationNeeded. A handler
+   * called once per message (or a run of one) names the message that failed and its outcome;
+   * a batch handler's run of several is bisected once the batch is done again.
+   */
+  private async runOptimistic(
+    tx: Tx,
+    source: string,
+    run: ReadonlyArray<Work<Tx>>,
+    entries: OutboxEntry[],
+    semantics: SourceSemantics,
+    batch: BatchObservation | undefined,
+  ): Promise<Array<[Work<Tx>, HandlerOutcome]>> {
+    const sent: OutboxEntry[] = [];
+    const results: Array<[Work<Tx>, HandlerOutcome]> = [];
+    const oneByOne = !isBatchHandler(run[0].handler) || run.length === 1;
+    for (const part of oneByOne ? run.map((item) => [item]) : [run]) {
+      let outcomes: Array<[Work<Tx>, HandlerOutcome]>;
+      try {
+        outcomes = await this.attempt(tx, source, part, sent, batch);
+      } catch (error) {
+        throw new IsolationNeeded(oneByOne ? new Map([[part[0], Outcome.retry(describe(error))]]) : undefined);
+      }
+      if (this.mustSplit(part, outcomes, semantics)) throw new IsolationNeeded(oneByOne ? new Map(outcomes) : undefined);
+      results.push(...outcomes);
+    }
+    entries.push(...sent);
+    return results;
   }
 
   /**
@@ -254,7 +314,7 @@ export class ConsumerPipeline<Tx extends SqlExecutor> implements BatchProcessor 
       // Whatever it wrote before it threw is undone below (and an SQL error has aborted the
       // transaction, which only a rollback to the savepoint mends).
       threw = true;
-      results = run.length === 1 ? [[run[0], Outcome.retry(error instanceof Error ? error.message : String(error))]] : [];
+      results = run.length === 1 ? [[run[0], Outcome.retry(describe(error))]] : [];
     }
     if (!threw && !this.mustSplit(run, results, semantics)) {
       await tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${SAVEPOINT}`);
@@ -431,4 +491,8 @@ function byHandler<Tx>(work: ReadonlyArray<Work<Tx>>, wanted: (handler: AnyHandl
     groups.set(handler, list);
   }
   return groups;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
