@@ -63,6 +63,8 @@ const cpuProfiles = process.argv.includes('--cpu-prof') ? `results/cpu-profiles-
 /** A service's environment, asking Node for a CPU profile at exit when `--cpu-prof` was given. */
 const profiled = (env: Record<string, string> = {}): Record<string, string> =>
   cpuProfiles ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfiles}` } : env;
+// Every mode needs PostgreSQL and the brokers: started here if they are not up.
+await ensureBenchServers('bench:ticket-sale');
 // BENCH_TRACING=compare: the sale with tracing off, then on, side by side, and nothing else.
 if (process.env.BENCH_TRACING === 'compare') {
   await compareTracing(sale);
@@ -70,13 +72,11 @@ if (process.env.BENCH_TRACING === 'compare') {
 }
 // BENCH_SYNC=only: the synchronous path alone, on a fresh system.
 if (process.env.BENCH_SYNC === 'only') {
-  await ensureBenchServers('bench:ticket-sale');
   await syncAlone(comparison, sale);
   process.exit(0);
 }
 // BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.
 if (process.env.BENCH_FRONT_DOOR === 'only') {
-  await ensureBenchServers('bench:ticket-sale');
   const runs = await frontDoorAlone(frontDoor, sale, profiled);
   process.exit(runs.every((run) => run.met) ? 0 : 1);
 }
@@ -100,7 +100,6 @@ const log = (line = '') => console.log(line);
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
-await ensureBenchServers('bench:ticket-sale');
 const system = new TestSystem({});
 const pools: pg.Pool[] = [];
 let baselineServer: ChildProcess | undefined;
