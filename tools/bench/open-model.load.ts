@@ -211,3 +211,16 @@ function tally(
     peakInFlight,
   };
 }
+
+/**
+ * The timeline as a table, a line a second (those `which` picks) under a header: when requests
+ * piled up, and whether the generator itself ran late.
+ */
+export function timelineTable(result: OpenModelResult, indent: string, which: (second: OpenModelSecond) => boolean = () => true): string[] {
+  const widths = [6, 6, 8, 9, 10, 18];
+  const row = (cells: ReadonlyArray<string | number>) => indent + cells.map((cell, i) => String(cell).padStart(widths[i])).join(' ');
+  return [
+    row(['second', 'sent', 'dropped', 'answered', 'in flight', 'generator late ms']),
+    ...result.timeline.filter(which).map((s) => row([s.second, s.sent, s.dropped, s.answered, s.inFlight, s.generatorLateMs])),
+  ];
+}

@@ -12,7 +12,7 @@ import { fire } from './autocannon.load.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
 import { scheduleConcert } from './bench.concerts.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
-import { offer, type OpenModelResult } from './open-model.load.ts';
+import { offer, timelineTable, type OpenModelResult } from './open-model.load.ts';
 import type { TicketSaleParams } from './params.reader.ts';
 import { coresUsed, cpuBetween, cpuSnapshot } from './process.cpu.ts';
 
@@ -81,18 +81,10 @@ export async function measureFrontDoor(
         `; peak in flight ${result.peakInFlight}, dropped ${result.dropped}, listen queues overflowed ${result.listenOverflows}; ${accepted} accepted, ${stored} stored, lost ${lost}: ${met ? 'met' : 'NOT MET'}`,
     );
     log(`      cores used meanwhile: ${coresUsed(cpu, result.seconds)}`);
-    if (!met) logTimeline(result, log);
+    // Second by second, where a rate was not met.
+    if (!met) for (const line of timelineTable(result, '      ')) log(line);
   }
   return runs;
-}
-
-/** Second by second, where a rate was not met: when the requests piled up, and whether the generator itself ran late. */
-function logTimeline(result: OpenModelResult, log: (line?: string) => void): void {
-  log('      second   sent  dropped  answered  in flight  generator late ms');
-  for (const second of result.timeline) {
-    const cells = [second.sent, second.dropped, second.answered, second.inFlight, second.generatorLateMs];
-    log(`      ${String(second.second).padStart(6)} ${cells.map((cell, i) => String(cell).padStart([6, 8, 9, 10, 18][i])).join(' ')}`);
-  }
 }
 
 /** `BENCH_FRONT_DOOR=only`: the five services on a fresh copy of the system, warmed up, then the front door alone. */

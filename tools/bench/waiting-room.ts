@@ -34,7 +34,7 @@ import { scheduleConcert } from './bench.concerts.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
 import { ensureBenchServers } from './bench.servers.ts';
 import { FanoutMailSink } from './fanout.mail-sink.ts';
-import { offer } from './open-model.load.ts';
+import { offer, timelineTable } from './open-model.load.ts';
 import { readParams } from './params.reader.ts';
 import { cpuBetween, cpuSnapshot } from './process.cpu.ts';
 import { StreamFollowers } from './waiting-room.streams.ts';
@@ -255,13 +255,8 @@ try {
       .join(', ')}`,
   );
 
-  log('  the requests, every 5 s and every second with drops:  s   sent  dropped  answered  in flight  generator late ms');
-  for (const second of answers.timeline.filter((s) => s.second % 5 === 0 || s.dropped > 0)) {
-    log(
-      `                     ${String(second.second).padStart(30)} ${String(second.sent).padStart(6)} ${String(second.dropped).padStart(8)} ` +
-        `${String(second.answered).padStart(9)} ${String(second.inFlight).padStart(10)} ${String(second.generatorLateMs).padStart(18)}`,
-    );
-  }
+  log('  the requests, every 5 s and every second with drops:');
+  for (const line of timelineTable(answers, '  ', (s) => s.second % 5 === 0 || s.dropped > 0)) log(line);
 
   const metrics = await (await fetch(`${checkout.url}/metrics`)).text();
   const turnedAway = Object.fromEntries(
