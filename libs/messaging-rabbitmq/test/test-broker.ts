@@ -116,7 +116,8 @@ export async function restartRabbitMq(): Promise<void> {
   for (let restarts = 1; ; restarts += 1) {
     execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
     execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
-    if ((await deadLetterSupervisorStaysUp()) || restarts === 3) return;
+    if (await deadLetterSupervisorStaysUp()) return;
+    if (restarts === 3) throw new Error('RabbitMQ lost its dead-letter supervisor after each of three restarts (rabbitmq-server#16652)');
   }
 }
 
