@@ -51,10 +51,13 @@ export interface ChainedEntry extends AuditEntry {
 
 /**
  * Extends the chain by `entries` in the caller's transaction: takes the head's lock (the next
- * writer waits for this one's commit), leaves out the events already in the log, chains the rest
- * in order and moves the head. Returns what to insert.
+ * writer waits for this one's commit), leaves out the events already in the log and chains the
+ * rest in order. Returns what to insert; the caller moves the head to the last one's hash. What
+ * does not depend on the chain (the personal fields' hash) is worked out before the lock is taken,
+ * since every writer waits for it.
  */
 export async function extendChain(tx: SqlExecutor, entries: ReadonlyArray<AuditEntry>): Promise<ChainedEntry[]> {
+  const personalHashes = entries.map((entry) => personalHashOf(entry.actor, entry.ip));
   const [head] = await tx.$queryRawUnsafe<Array<{ entry_hash: string }>>('SELECT entry_hash FROM audit_chain_head FOR UPDATE');
   const known = await tx.$queryRawUnsafe<Array<{ event_id: string }>>(
     'SELECT event_id::text FROM audit_log WHERE event_id = ANY($1::uuid[])',
@@ -63,10 +66,10 @@ export async function extendChain(tx: SqlExecutor, entries: ReadonlyArray<AuditE
   const skip = new Set(known.map((row) => row.event_id));
   const chained: ChainedEntry[] = [];
   let prevHash = head.entry_hash;
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     if (skip.has(entry.eventId)) continue;
     skip.add(entry.eventId); // the same event twice in one batch is one entry
-    const personalHash = personalHashOf(entry.actor, entry.ip);
+    const personalHash = personalHashes[index];
     const entryHash = entryHashOf(prevHash, { ...entry, personalHash });
     chained.push({ ...entry, personalHash, prevHash, entryHash });
     prevHash = entryHash;

@@ -41,16 +41,21 @@ export class AuditLog {
     if (entries.length === 0) return 0;
     const chained = await extendChain(db, entries);
     if (chained.length === 0) return 0;
-    // In chain order (seq): the positions the log is read back in follow it.
-    const inserted = await db.$executeRawUnsafe(
-      `INSERT INTO audit_log (event_id, type, topic, actor, ip, occurred_at, payload_hash, personal_hash, prev_hash, entry_hash)
-       SELECT "eventId", type, topic, actor, ip, "occurredAt", "payloadHash", "personalHash", "prevHash", "entryHash"
-         FROM json_to_recordset($1::json) AS e(seq int, "eventId" uuid, type text, topic text, actor text, ip text,
-                                              "occurredAt" timestamptz, "payloadHash" text, "personalHash" text, "prevHash" text, "entryHash" text)
-        ORDER BY seq`,
+    // In chain order (seq): the positions the log is read back in follow it. The entries and the
+    // head's move go in one statement: one round trip fewer while the head's lock is held.
+    const [{ inserted }] = await db.$queryRawUnsafe<Array<{ inserted: number }>>(
+      `WITH appended AS (
+         INSERT INTO audit_log (event_id, type, topic, actor, ip, occurred_at, payload_hash, personal_hash, prev_hash, entry_hash)
+         SELECT "eventId", type, topic, actor, ip, "occurredAt", "payloadHash", "personalHash", "prevHash", "entryHash"
+           FROM json_to_recordset($1::json) AS e(seq int, "eventId" uuid, type text, topic text, actor text, ip text,
+                                                "occurredAt" timestamptz, "payloadHash" text, "personalHash" text, "prevHash" text, "entryHash" text)
+          ORDER BY seq
+         RETURNING 1)
+       UPDATE audit_chain_head SET entry_hash = $2
+       RETURNING (SELECT count(*) FROM appended)::int AS inserted`,
       JSON.stringify(chained.map((entry, seq) => ({ seq, ...entry }))),
+      chained.at(-1)!.entryHash,
     );
-    await db.$executeRawUnsafe('UPDATE audit_chain_head SET entry_hash = $1', chained.at(-1)!.entryHash);
     return inserted;
   }
 
