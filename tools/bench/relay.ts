@@ -1,7 +1,9 @@
 // `npm run bench:relay`: how fast the outbox relay publishes, against publishing the same
 // messages with the raw client in the same run.
 //   RabbitMQ: relay (claim batch, publish with confirms, mark, commit) vs amqplib on a confirm channel
-//   Kafka:    relay vs kafkajs with the same producer settings (idempotent, acks=all)
+//   Kafka:    relay vs kafkajs with the same producer settings (idempotent, acks=all), its records
+//             bare (key and value: the ratio); then kafkajs with the relay's records, identity
+//             headers and all, once, to show what the headers cost
 // Both raw baselines publish in batches of the relay's batch size and wait for every ack.
 // BENCH_MESSAGES (default 20000) messages per measurement, BENCH_ROUNDS (default 3) measurements
 // of each side, alternating, and the median reported; the last line is JSON.
@@ -10,6 +12,7 @@ import { ChargeOrder, UserRegistered, type Envelope } from '@boxoffice/contracts
 import {
   defaultRetryPolicy,
   EnvelopeFactory,
+  envelopeHeaders,
   Outbox,
   OutboxRelay,
   silentLogger,
@@ -116,7 +119,12 @@ async function rawAmqplibRate(messages: Envelope[]): Promise<number> {
   return rate;
 }
 
-async function rawKafkajsRate(messages: Envelope[]): Promise<number> {
+/**
+ * kafkajs alone. `withHeaders`: each record also carries the envelope's identity headers, as the
+ * relay's records do (KafkaPublisher); kafkajs encodes each header in a buffer of its own, which
+ * is a good part of what a record costs it.
+ */
+async function rawKafkajsRate(messages: Envelope[], { withHeaders = false } = {}): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const rate = await timed(async () => {
@@ -125,7 +133,11 @@ async function rawKafkajsRate(messages: Envelope[]): Promise<number> {
       await producer.send({
         topic,
         acks: -1,
-        messages: batch.map((m) => ({ key: (m.payload as { userId: string }).userId, value: JSON.stringify(m) })),
+        messages: batch.map((m) => ({
+          key: (m.payload as { userId: string }).userId,
+          value: JSON.stringify(m),
+          ...(withHeaders ? { headers: envelopeHeaders(m) } : {}),
+        })),
       });
     }
   });
@@ -204,7 +216,12 @@ try {
     `Kafka     outbox relay                   ${round(kafkaRates.relay).toString().padStart(7)} msg/s   ratio ${(kafkaRates.relay / kafkaRates.raw).toFixed(2)}`,
   );
 
-  // Where the gap comes from: the relay's two halves, each measured alone.
+  // Where the gap comes from: the same records as the relay's, headers and all, from kafkajs
+  // alone; and the relay's two halves, each measured alone.
+  const rawWithHeaders = await rawKafkajsRate(events(), { withHeaders: true });
+  console.log(
+    `Kafka     raw kafkajs, the relay's records (with the envelope headers) ${round(rawWithHeaders)} msg/s: relay / that ${(kafkaRates.relay / rawWithHeaders).toFixed(2)}`,
+  );
   await emptyQueue();
   const publisherOnly = {
     rabbitmq: await publisherOnlyRate(rabbitPublisher, commands(), toQueue),
@@ -225,7 +242,7 @@ try {
   console.log(
     JSON.stringify({
       rabbitmq: figures(rabbitmq),
-      kafka: figures(kafkaRates),
+      kafka: { ...figures(kafkaRates), rawWithHeaders: round(rawWithHeaders) },
       publisherOnly: { rabbitmq: round(publisherOnly.rabbitmq), kafka: round(publisherOnly.kafka) },
       databaseOnly: round(databaseOnly),
       messages: count,
