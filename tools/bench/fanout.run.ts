@@ -23,8 +23,19 @@ const PARTITIONS = Number(process.env.FANOUT_PARTITIONS ?? 12);
 const BATCH = 500;
 const WRITERS = 3;
 
-export async function runFanoutBench(system: TestSystem, services: ReadonlyArray<string>): Promise<void> {
+/**
+ * Where the subscribers and the rebuild tool write their CPU profiles (`npm run bench:fanout --
+ * --cpu-prof`), or null: a profile is what says what bounds a subscriber's rate.
+ */
+export interface FanoutOptions {
+  readonly cpuProfiles: string | null;
+}
+
+export async function runFanoutBench(system: TestSystem, services: ReadonlyArray<string>, { cpuProfiles }: FanoutOptions): Promise<void> {
   const started = Date.now();
+  /** A process's environment, asking Node for a CPU profile at exit when profiles were asked for. */
+  const profiled = (env: Record<string, string>): Record<string, string> =>
+    cpuProfiles ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfiles}` } : env;
   // The users topic as this system's services name it, under its namespace.
   const usersTopic = system.routing.nameOf(topics.users);
   const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -61,8 +72,9 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     await new KafkaTopics(kafka()).ensure([{ topic: usersTopic, partitions: PARTITIONS }]);
     log(`starting checkout in namespace ${system.namespace}; ${usersTopic} has ${PARTITIONS} partitions`);
     const running = new Map<string, ServiceProcess>();
-    const envOf = (service: string) => ({ KAFKA_CONCURRENCY: String(PARTITIONS), ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}) });
-    running.set('checkout', await system.start('checkout'));
+    const envOf = (service: string) =>
+      profiled({ KAFKA_CONCURRENCY: String(PARTITIONS), ...(service === 'email' ? { SMTP_URL: smtpUrl } : {}) });
+    running.set('checkout', await system.start('checkout', profiled({})));
 
     // --- 1. the burst -------------------------------------------------------------------------
     log(`writing ${EVENTS} sign-ups to Checkout's outbox, ${BATCH} per transaction, ${WRITERS} transactions at a time`);
@@ -176,8 +188,15 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
     log('rebuild: zeroing the sign-up counts, then analytics:rebuild with Analytics running');
     await db('analytics').query('UPDATE daily_signups SET signups = 0');
     const rebuildStart = Date.now();
-    const tool = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/analytics/src/rebuild/rebuild.main.ts'], {
-      env: { ...process.env, BOXOFFICE_NAMESPACE: system.namespace, ANALYTICS_DATABASE_URL: system.databaseUrl('analytics') },
+    // The built tool, as the services run and as the image runs it (`node dist/apps/analytics/src/
+    // rebuild/rebuild.main.js`); `npm run analytics:rebuild` compiles the sources as it loads them,
+    // which adds about 4 s to its start on this machine.
+    const tool = spawn(process.execPath, ['dist/apps/analytics/src/rebuild/rebuild.main.js'], {
+      env: profiled({
+        ...process.env,
+        BOXOFFICE_NAMESPACE: system.namespace,
+        ANALYTICS_DATABASE_URL: system.databaseUrl('analytics'),
+      } as Record<string, string>),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const [toolExit] = await once(tool, 'exit');
@@ -212,6 +231,11 @@ export async function runFanoutBench(system: TestSystem, services: ReadonlyArray
         .join(', ')}`,
     );
 
+    if (cpuProfiles) {
+      // Stopped gracefully, as Node writes a profile only on a normal exit (the teardown kills).
+      await Promise.all([...running.values()].map((service) => service.stop()));
+      log(`CPU profiles written to ${cpuProfiles}/ (CPU.<date>.<pid>.*.cpuprofile; the pids are in the services' logs)`);
+    }
     await cleanUp();
     log('done');
     console.log(

@@ -15,6 +15,8 @@
 //      audit_log.recorded_at;
 //   3. damages Analytics' numbers and times `analytics:rebuild`, run while Analytics runs.
 // Cleans up (processes, databases, the namespace on the brokers) and prints one JSON line last.
+// `-- --cpu-prof`: Checkout, the subscribers and the rebuild tool each write a V8 CPU profile when
+// they stop, into results/cpu-profiles-fanout-<time>/.
 //
 // The latencies are those of a burst: all events are written within seconds and then queue, so
 // the p99 says how long the last events of the burst waited, not how long one event takes alone.
@@ -37,4 +39,7 @@ if (build.status !== 0) throw new Error('the build failed; run `npm run build` t
 
 // Full-size pools: the bench runs alone and measures the services as they are configured.
 await ensureBenchServers('bench:fanout');
-await runFanoutBench(new TestSystem({}), services);
+const cpuProfiles = process.argv.includes('--cpu-prof')
+  ? `results/cpu-profiles-fanout-${new Date().toISOString().replace(/[:.]/g, '-')}`
+  : null;
+await runFanoutBench(new TestSystem({}), services, { cpuProfiles });
