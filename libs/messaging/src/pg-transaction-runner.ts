@@ -2,22 +2,29 @@ import type pg from 'pg';
 import { inPgTransaction } from './pg-transaction.js';
 import type { SqlExecutor, TransactionRunner } from './sql-client.js';
 
-function executorOf(client: pg.Pool | pg.PoolClient): SqlExecutor {
-  return {
-    $executeRawUnsafe: async (query, ...values) => (await client.query(query, values)).rowCount ?? 0,
-    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) => (await client.query(query, values)).rows as T,
-  };
+export interface PgTransactionRunnerOptions {
+  /**
+   * A name for each SQL text, so that node-postgres prepares it once per connection instead of
+   * PostgreSQL parsing and planning it on every execution; '' leaves a text unnamed. Without it,
+   * nothing is named.
+   */
+  readonly nameOf?: (sql: string) => string;
 }
 
 /**
- * A pg pool shaped like the part of a Prisma client that the outbox, the inbox and the pipeline
- * use, for code without a Prisma schema: the libs' own specs, and tools.
+ * A node-postgres pool shaped like the part of a Prisma client that the outbox, the inbox and the
+ * pipeline use. The services' consumers run their transactions on one: a Prisma interactive
+ * transaction costs more CPU than the statements in it (libs/messaging/README.md, "Transactions").
+ * Tools and the libs' own specs use it too.
  */
 export class PgTransactionRunner implements SqlExecutor, TransactionRunner<SqlExecutor> {
   private readonly direct: SqlExecutor;
 
-  constructor(private readonly pool: pg.Pool) {
-    this.direct = executorOf(pool);
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgTransactionRunnerOptions = {},
+  ) {
+    this.direct = this.executorOf(pool);
   }
 
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> {
@@ -29,6 +36,17 @@ export class PgTransactionRunner implements SqlExecutor, TransactionRunner<SqlEx
   }
 
   $transaction<R>(work: (tx: SqlExecutor) => Promise<R>): Promise<R> {
-    return inPgTransaction(this.pool, (client) => work(executorOf(client)));
+    return inPgTransaction(this.pool, (client) => work(this.executorOf(client)));
+  }
+
+  private executorOf(client: pg.Pool | pg.PoolClient): SqlExecutor {
+    const query = (text: string, values: unknown[]) => {
+      const name = this.options.nameOf?.(text);
+      return client.query(name ? { name, text, values } : { text, values });
+    };
+    return {
+      $executeRawUnsafe: async (text, ...values) => (await query(text, values)).rowCount ?? 0,
+      $queryRawUnsafe: async <T>(text: string, ...values: unknown[]) => (await query(text, values)).rows as T,
+    };
   }
 }

@@ -4,6 +4,7 @@ import {
   defaultRetryPolicy,
   observeAll,
   OutboxRelay,
+  PgTransactionRunner,
   Routing,
   shareRate,
   untilStopped,
@@ -24,6 +25,7 @@ import {
   type TransportConsumer,
   type TransportName,
 } from '@boxoffice/messaging';
+import { StatementNames } from '@boxoffice/database';
 import { MessagingTracing } from '@boxoffice/telemetry';
 import pg from 'pg';
 import type { BrokerSettings } from './broker.settings.js';
@@ -37,7 +39,7 @@ export interface MessagingRuntimeOptions {
   readonly brokers: BrokerSettings;
   /** The service's `<service>.handlers.ts`: message type -> handler instance. */
   readonly handlers: ReadonlyArray<HandlerRegistration<AnyHandler<SqlExecutor>>>;
-  /** The service's Prisma client: batches run in its transactions, and a stream's checkpoints and leases are read through it. */
+  /** The service's Prisma client: a stream's checkpoints and leases are read through it. */
   readonly database: TransactionRunner<SqlExecutor> & SqlExecutor;
   readonly sender: MessageSender;
   /** The deployment's routing: its transport choice and its namespace (BrokerSettings), over the catalog. */
@@ -148,10 +150,25 @@ export class MessagingRuntime {
     this.limiter = options.commandRate ?? null;
     this.totalRate = this.limiter?.ratePerSecond ?? null;
 
+    // The relay's connections (a batch in flight for each of two loops per transport, and one for
+    // its pruning and the dashboard's stats) and one for each batch the consumers handle at once:
+    // fewer, and a relay loop or a consumer waits for a connection.
+    const sources = routing.sourcesOf(service);
+    const consumerLanes = sources.reduce((sum, source) => sum + this.lanesPerChannel(source.transport) * source.channels.length, 0);
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.transports.size * 2 + 1 + consumerLanes });
+    // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
+    // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
+    this.pool.on('error', (error) => logger.warn(`messaging pool: an idle connection was lost (${error.message})`));
+    // Batches run in node-postgres transactions, not Prisma's: a Prisma interactive transaction
+    // cost about 0.7 ms more CPU than the same statements on node-postgres (libs/messaging/README.md,
+    // "Transactions"). So a handler's `tx` runs SQL only ($queryRawUnsafe, $executeRawUnsafe).
+    const statementNames = new StatementNames();
+    const transactions = new PgTransactionRunner(this.pool, { nameOf: (sql) => statementNames.nameOf(sql) });
+
     const batch = { ...DEFAULT_BATCH, ...options.batch };
     // Spans for the outbox, the relay and the consumers, when tracing is on (null when it is off).
     const tracing = MessagingTracing.forService({ service, routing });
-    for (const source of routing.sourcesOf(service)) {
+    for (const source of sources) {
       const transport = this.transports.get(source.transport)!;
       const isCommandQueue = source.messages.some((m) => m.kind === 'command');
       const limiter = isCommandQueue ? this.limiter : null;
@@ -159,7 +176,7 @@ export class MessagingRuntime {
       const pipeline = new ConsumerPipeline<SqlExecutor>({
         consumer: service,
         handlers: options.handlers.filter(({ message }) => source.messages.includes(message)),
-        database: options.database,
+        database: transactions,
         sender: options.sender,
         retryPolicy,
         admit: limiter ? (count) => limiter.acquire(count) : undefined,
@@ -181,12 +198,6 @@ export class MessagingRuntime {
       });
       this.consumptions.push({ transport, consumer, pipeline, channels: source.channels, name, levelled: limiter !== null });
     }
-    // A connection for each batch the relay keeps in flight (two per transport), and one for its
-    // pruning and the dashboard's stats: fewer, and a relay loop waits for a connection.
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.transports.size * 2 + 1 });
-    // PostgreSQL may end an idle pooled connection (restart, failover, an admin); the pool drops
-    // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
-    this.pool.on('error', (error) => logger.warn(`outbox pool: an idle connection was lost (${error.message})`));
     const publishers = [...this.transports.values()].map((transport) => tracing?.publisher(transport) ?? transport);
     this.relay = new OutboxRelay(this.pool, options.metrics?.publishers(publishers) ?? publishers, {
       logger,
