@@ -35,8 +35,13 @@ export class PgTransactionRunner implements SqlExecutor, TransactionRunner<SqlEx
     return this.direct.$queryRawUnsafe<T>(query, ...values);
   }
 
-  $transaction<R>(work: (tx: SqlExecutor) => Promise<R>): Promise<R> {
-    return inPgTransaction(this.pool, (client) => work(this.executorOf(client)));
+  /**
+   * `timeout`, as Prisma's: how long the work may take before the transaction fails, rolled back
+   * (TransactionTimedOut). `maxWait` (for a connection) is the pool's business here: it is sized
+   * for every batch the service handles at once.
+   */
+  $transaction<R>(work: (tx: SqlExecutor) => Promise<R>, options: { timeout?: number } = {}): Promise<R> {
+    return inPgTransaction(this.pool, (client) => work(this.executorOf(client)), { timeoutMs: options.timeout });
   }
 
   private executorOf(client: pg.Pool | pg.PoolClient): SqlExecutor {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
-import { inPgTransaction } from './pg-transaction.js';
+import { inPgTransaction, TransactionTimedOut } from './pg-transaction.js';
 
 describe('a transaction on a pooled pg client', () => {
   let db: TestDatabase;
@@ -53,6 +53,38 @@ describe('a transaction on a pooled pg client', () => {
       await expect(db.pool.query("SELECT count(*)::int AS n FROM note WHERE text = 'unset'")).resolves.toMatchObject({ rows: [{ n: 0 }] });
       // The connection went back to the pool usable: no transaction left open on it.
       await expect(inPgTransaction(db.pool, (client) => client.query('SELECT 1'))).resolves.toBeDefined();
+    });
+  });
+
+  describe('with a timeout', () => {
+    it('fails, without waiting for the work, once the work outlasts it; nothing the work sends then lands', async () => {
+      let resume!: () => void;
+      const stalled = new Promise<void>((resolve) => (resume = resolve));
+      let afterTimeout: Promise<unknown> | undefined;
+      const slow = inPgTransaction(
+        db.pool,
+        async (client) => {
+          await client.query("INSERT INTO note VALUES ('before the timeout')");
+          await stalled; // a handler that hangs
+          afterTimeout = client.query("INSERT INTO note VALUES ('after the timeout')");
+          await afterTimeout;
+        },
+        { timeoutMs: 200 },
+      );
+      await expect(slow).rejects.toThrow(TransactionTimedOut);
+
+      resume();
+      // Wrapped, so that waitFor does not wait on the statement itself.
+      const stray = await waitFor(
+        async () => (afterTimeout ? { statement: afterTimeout } : null),
+        (sent) => sent !== null,
+        { description: 'the hung work to send its next statement' },
+      );
+      await expect(stray!.statement).rejects.toThrow(/not queryable/);
+      const { rows } = await db.pool.query("SELECT text FROM note WHERE text LIKE '%the timeout'");
+      expect(rows).toEqual([]);
+      // The pool goes on, on a fresh connection.
+      await expect(inPgTransaction(db.pool, (client) => client.query('SELECT 1'), { timeoutMs: 5_000 })).resolves.toBeDefined();
     });
   });
 

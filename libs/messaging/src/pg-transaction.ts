@@ -7,6 +7,20 @@ export interface TransactionOptions {
    * wait for a core, on both sides, per transaction.
    */
   readonly settings?: ReadonlyArray<string>;
+  /**
+   * How long the work may take. Past it the transaction fails (TransactionTimedOut) without waiting
+   * for the work, and its connection is closed rather than pooled again: PostgreSQL rolls the
+   * transaction back, and whatever the work still sends is refused. Without it, no limit.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** A transaction whose work took longer than its `timeoutMs`: rolled back, its connection closed. */
+export class TransactionTimedOut extends Error {
+  constructor(timeoutMs: number) {
+    super(`the transaction took longer than ${timeoutMs} ms and was rolled back`);
+    this.name = 'TransactionTimedOut';
+  }
 }
 
 /**
@@ -27,11 +41,14 @@ export async function inPgTransaction<R>(
   client.on('error', onConnectionError);
   try {
     await client.query(beginOf(options.settings ?? []));
-    const result = await work(client);
+    const result = await withinTimeout(work(client), options.timeoutMs);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    // Timed out, the work may still be running, a statement of it too: closing the connection is
+    // the rollback that does not wait for it.
+    if (error instanceof TransactionTimedOut) broken = error;
+    else await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
     client.off('error', onConnectionError);
@@ -42,4 +59,14 @@ export async function inPgTransaction<R>(
 /** BEGIN and the settings as one simple query: PostgreSQL runs the statements of a message in order. */
 function beginOf(settings: ReadonlyArray<string>): string {
   return ['BEGIN', ...settings.map((setting) => `SET LOCAL ${setting}`)].join('; ');
+}
+
+function withinTimeout<R>(work: Promise<R>, timeoutMs: number | undefined): Promise<R> {
+  if (timeoutMs === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransactionTimedOut(timeoutMs)), timeoutMs);
+  });
+  // The race listens to the work's promise, so its failure after the timeout is not unhandled.
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

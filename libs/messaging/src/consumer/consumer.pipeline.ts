@@ -32,7 +32,7 @@ export interface ConsumerPipelineOptions<Tx extends SqlExecutor> {
   readonly retryPolicy?: RetryPolicy;
   /** Load levelling: waits until `count` more messages may go to the database. */
   readonly admit?: (count: number) => Promise<void>;
-  /** Interactive transaction timeout: a whole batch must fit in it. */
+  /** How long a batch's transaction may take (default 60 s): past it, it is rolled back and the batch fails, to be tried again. */
   readonly transactionTimeoutMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
