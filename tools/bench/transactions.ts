@@ -1,10 +1,11 @@
 // `npm run bench:transactions`: what a transaction costs the process that runs it, through a
 // Prisma 7 interactive transaction (the pg driver adapter) and through node-postgres
 // (PgTransactionRunner, which the services' consumers use), on one fresh database and pools of the
-// same size. Each shape runs BENCH_TRANSACTIONS times (default 3,000) after a warm-up, twice,
+// same size, each naming its statements (prepared once per connection) as the services do. Each shape runs BENCH_TRANSACTIONS times (default 3,000) after a warm-up, twice,
 // alternating; it prints the wall time and this process's CPU per transaction. Needs the services
 // built (`npm run build`): it uses Analytics' generated Prisma client from dist/.
 import { PgTransactionRunner, type SqlExecutor, type TransactionRunner } from '@boxoffice/messaging';
+import { StatementNames } from '@boxoffice/database';
 import { createPrismaClient } from '@boxoffice/platform';
 import { createTestDatabase } from '@boxoffice/testing';
 import { existsSync } from 'node:fs';
@@ -22,7 +23,9 @@ type Database = TransactionRunner<SqlExecutor> & SqlExecutor & { $disconnect?: (
 const { PrismaClient } = (await import(client.href)) as { PrismaClient: Parameters<typeof createPrismaClient>[0] };
 const prisma = createPrismaClient(PrismaClient, db.url, poolSize) as Database;
 const pool = new pg.Pool({ connectionString: db.url, max: poolSize });
-const node = new PgTransactionRunner(pool);
+// As MessagingRuntime builds it for the consumers.
+const statementNames = new StatementNames();
+const node = new PgTransactionRunner(pool, { nameOf: (sql) => statementNames.nameOf(sql) });
 
 /** Three small statements in one transaction: about what a consumer's batch of one does. */
 const threeStatements = (database: Database) =>

@@ -90,7 +90,11 @@ export function serviceEnv(service: string, port: number) {
     PORT: env.port(port),
     HOST: z.string().default('127.0.0.1'),
     DATABASE_URL: env.url(['postgresql:', 'postgres:'], `postgresql://postgres@127.0.0.1:5432/boxoffice_${service}`),
-    /** Caps the service's database connections; unset, each service sizes its pool to its concurrency. */
+    /**
+     * Caps the service's Prisma pool (its HTTP requests and reads); unset, each service sizes it to
+     * its concurrency. The messaging runtime's own pool (the outbox relay and the consumers'
+     * transactions) is sized by its lanes (MessagingRuntime).
+     */
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().optional(),
     RABBITMQ_URL: env.url(['amqp:', 'amqps:'], serviceBrokerUrl('RABBITMQ_URL', service)),
     KAFKA_BROKERS: env.hostPorts(brokerDefaults.KAFKA_BROKERS),

@@ -160,7 +160,7 @@ export class MessagingRuntime {
     // it and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
     this.pool.on('error', (error) => logger.warn(`messaging pool: an idle connection was lost (${error.message})`));
     // Batches run in node-postgres transactions, not Prisma's: a Prisma interactive transaction
-    // cost about 0.9 ms more CPU than the same statements on node-postgres (libs/messaging/README.md,
+    // cost 0.7–0.9 ms more CPU than the same statements on node-postgres (libs/messaging/README.md,
     // "Transactions"). So a handler's `tx` runs SQL only ($queryRawUnsafe, $executeRawUnsafe).
     const statementNames = new StatementNames();
     const transactions = new PgTransactionRunner(this.pool, { nameOf: (sql) => statementNames.nameOf(sql) });
