@@ -27,6 +27,7 @@
 //      BENCH_SYNC=only runs the synchronous path alone instead, Checkout and Billing only, in an
 //      open model (ticket-sale.sync-alone.ts).
 //
+// BENCH_IDLE=only runs the idle orders alone (3a), on a fresh system.
 // BENCH_TRACING=compare runs only the sale, with tracing off and then on (ticket-sale.tracing.ts).
 // `-- --cpu-prof`: every service process writes a V8 CPU profile when it stops, into
 // results/cpu-profiles-<time>/ (open one in Chrome DevTools' Performance panel, or speedscope).
@@ -51,7 +52,7 @@ import { readParams } from './params.reader.ts';
 import { renderChart } from './svg.chart.ts';
 import { frontDoorAlone, measureFrontDoor } from './ticket-sale.front-door.ts';
 import { offer } from './open-model.load.ts';
-import { measureIdle } from './ticket-sale.idle.ts';
+import { idleAlone, measureIdle } from './ticket-sale.idle.ts';
 import { syncAlone } from './ticket-sale.sync-alone.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
@@ -73,6 +74,11 @@ if (process.env.BENCH_TRACING === 'compare') {
 // BENCH_SYNC=only: the synchronous path alone, on a fresh system.
 if (process.env.BENCH_SYNC === 'only') {
   await syncAlone(comparison, sale);
+  process.exit(0);
+}
+// BENCH_IDLE=only: one order at a time alone, on a fresh system.
+if (process.env.BENCH_IDLE === 'only') {
+  await idleAlone(sale.billingMaxRate, profiled);
   process.exit(0);
 }
 // BENCH_FRONT_DOOR=only: the open-model front door alone, on a fresh system.

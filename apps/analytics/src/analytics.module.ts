@@ -1,4 +1,4 @@
-import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createServiceDatabase, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { AnalyticsConfig } from './analytics.config.js';
@@ -17,7 +17,7 @@ export class AnalyticsModule {
       controllers: [HealthController, StatsController],
       providers: [
         ...providePrisma(() =>
-          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+          createServiceDatabase(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
         ),
         ...provideMessaging({
           service: 'analytics',

@@ -1,4 +1,4 @@
-import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createServiceDatabase, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { auditWriterUrl, type AuditConfig } from './audit.config.js';
@@ -17,7 +17,7 @@ export class AuditModule {
       controllers: [HealthController, AuditController],
       providers: [
         ...providePrisma(() =>
-          createPrismaClient(PrismaClient, auditWriterUrl(config), config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+          createServiceDatabase(PrismaClient, auditWriterUrl(config), config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
         ),
         ...provideMessaging({
           service: 'audit',

@@ -1,5 +1,5 @@
 import { RateLimiter, systemClock } from '@boxoffice/messaging';
-import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createServiceDatabase, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BILLING_CLOCK, BILLING_CONFIG, type BillingConfig } from './billing.config.js';
@@ -33,7 +33,7 @@ export class BillingModule {
         { provide: BILLING_CONFIG, useValue: config },
         { provide: BILLING_CLOCK, useValue: systemClock },
         ...providePrisma(() =>
-          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5),
+          createServiceDatabase(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.BILLING_CONCURRENCY + 5),
         ),
         // Each door to a charge has its own admission: the work queue this limiter, POST /charges its own.
         { provide: RateLimiter, useValue: limiter },

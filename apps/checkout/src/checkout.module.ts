@@ -1,5 +1,5 @@
 import { systemClock } from '@boxoffice/messaging';
-import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createServiceDatabase, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from './checkout.config.js';
@@ -36,7 +36,7 @@ export class CheckoutModule {
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
         { provide: CHECKOUT_CLOCK, useValue: systemClock },
-        ...providePrisma(() => createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? 20)),
+        ...providePrisma(() => createServiceDatabase(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? 20)),
         ...provideMessaging({
           service: 'checkout',
           databaseUrl: config.DATABASE_URL,

@@ -10,10 +10,10 @@ export type { PrismaClient };
 export type Tx = SqlExecutor;
 
 /**
- * A unique constraint violated: Prisma's P2002 from a model method, or from a raw statement its
- * P2010 carrying PostgreSQL's 23505.
+ * A unique constraint violated: PostgreSQL's 23505 from node-postgres (SQL), Prisma's P2002 from a
+ * model method, or from a raw statement its P2010 carrying the 23505.
  */
 export const isUniqueViolation = (error: unknown): boolean => {
   const { code, meta } = (error ?? {}) as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };
-  return code === 'P2002' || (code === 'P2010' && meta?.driverAdapterError?.cause?.originalCode === '23505');
+  return code === '23505' || code === 'P2002' || (code === 'P2010' && meta?.driverAdapterError?.cause?.originalCode === '23505');
 };

@@ -1,4 +1,4 @@
-import { brokerSettings, createPrismaClient, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
+import { brokerSettings, createServiceDatabase, HealthController, provideMessaging, providePrisma } from '@boxoffice/platform';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { EMAIL_CONFIG, type EmailConfig } from './email.config.js';
@@ -21,7 +21,7 @@ export class EmailModule {
       providers: [
         { provide: EMAIL_CONFIG, useValue: config },
         ...providePrisma(() =>
-          createPrismaClient(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
+          createServiceDatabase(PrismaClient, config.DATABASE_URL, config.DATABASE_POOL_SIZE ?? config.KAFKA_CONCURRENCY + 5),
         ),
         ...provideMessaging({
           service: 'email',

@@ -1,9 +1,9 @@
 export { HealthController } from './health.controller.js';
 export { READINESS_CHECKS, type ReadinessCheck, type ReadinessPart } from './readiness-check.js';
-export { createPrismaClient } from './prisma-client.factory.js';
+export { createPrismaClient, createServiceDatabase, type ServiceDatabase } from './prisma-client.factory.js';
 export { runService, startService, type ServiceOptions } from './service.bootstrap.js';
 export { ShutdownBudget, shutdownPhases, type ShutdownPhase } from './shutdown.budget.js';
-export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma } from './prisma.provider.js';
+export { databaseReadiness, PRISMA, PrismaLifecycle, providePrisma, SQL, type Sql } from './prisma.provider.js';
 export { ZodValidationPipe, type FieldError } from './zod-validation.pipe.js';
 export { isDatabaseUnavailable, RetryLaterException, RetryLaterFilter } from './retry-later.js';
 export {

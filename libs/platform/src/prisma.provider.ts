@@ -1,26 +1,54 @@
-import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { SqlExecutor, TransactionRunner } from '@boxoffice/messaging';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import type { ReadinessCheck } from './readiness-check.js';
+import { ShutdownBudget } from './shutdown.budget.js';
 
 /** The injection token of a service's Prisma client: `@Inject(PRISMA) db: PrismaClient`. */
 export const PRISMA = Symbol('PRISMA');
+/**
+ * The injection token of a service's node-postgres, on the same pool as its Prisma client, for the
+ * SQL of its hot paths: `@Inject(SQL) sql: Sql` (ServiceDatabase).
+ */
+export const SQL = Symbol('SQL');
+/** What `@Inject(SQL)` gives: statements, and transactions of them. */
+export type Sql = SqlExecutor & TransactionRunner<SqlExecutor>;
 
 interface Disconnectable {
   $disconnect(): Promise<void>;
   $queryRawUnsafe(query: string): Promise<unknown>;
 }
 
-/** Closes the database pool last, after consumers and the outbox relay have stopped. */
+/**
+ * Closes the database pool (Prisma's and SQL's, one pool) last, after consumers and the outbox
+ * relay have stopped, within the budget's `database` phase: a connection still held by work the
+ * shutdown abandoned earlier is left to the exit, not waited for.
+ */
 @Injectable()
 export class PrismaLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(PRISMA) private readonly prisma: Disconnectable) {}
+  private readonly logger = new Logger('database');
+
+  constructor(
+    @Inject(PRISMA) private readonly prisma: Disconnectable,
+    @Optional() private readonly budget: ShutdownBudget = ShutdownBudget.unbounded(),
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.prisma.$disconnect();
+    if (!(await this.budget.within('database', this.prisma.$disconnect())))
+      this.logger.warn(
+        'shutdown: the database pool was still closing when its time was up (work abandoned earlier holds a connection); the exit ends it',
+      );
   }
 }
 
-export function providePrisma(create: () => Disconnectable): Provider[] {
-  return [{ provide: PRISMA, useFactory: create }, PrismaLifecycle];
+/** The service's database, PRISMA and SQL (createServiceDatabase), closed last. */
+export function providePrisma(create: () => { prisma: Disconnectable; sql: Sql }): Provider[] {
+  const DATABASE = Symbol('DATABASE');
+  return [
+    { provide: DATABASE, useFactory: create },
+    { provide: PRISMA, useFactory: (database: { prisma: Disconnectable }) => database.prisma, inject: [DATABASE] },
+    { provide: SQL, useFactory: (database: { sql: Sql }) => database.sql, inject: [DATABASE] },
+    PrismaLifecycle,
+  ];
 }
 
 /** The one check accepting work waits for: the outbox makes the database the only dependency of a 202. */

@@ -14,6 +14,11 @@ export const shutdownPhases = {
   relay: 0.75,
   /** The brokers' connections and the relay's pool are closed. */
   connections: 0.85,
+  /**
+   * The service's database pool is closed. Work abandoned earlier (a batch past the consumers'
+   * phase, a sweep waiting on a slow provider) may still hold a connection: it is not waited for.
+   */
+  database: 0.95,
   /** The HTTP server has closed after the requests in flight, every other hook has run, the database is closed: exit. */
   application: 1,
 } as const;

@@ -44,6 +44,7 @@ describe('a shutdown budget', () => {
         flush: 5_200,
         relay: 6_000,
         connections: 6_800,
+        database: 7_600,
         application: 8_000,
       });
     });

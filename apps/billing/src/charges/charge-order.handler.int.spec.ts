@@ -12,7 +12,7 @@ import {
   type SqlExecutor,
   type TransactionRunner,
 } from '@boxoffice/messaging';
-import { createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase, type Sql } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { billingConfigSchema } from '../billing.config.js';
@@ -55,19 +55,21 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
     readonly sweeper: ChargeSweeper;
     readonly handler: ChargeOrderHandler;
     readonly prisma: PrismaClient;
+    /** The same pool's node-postgres, as the service injects it (SQL). */
+    readonly sql: Sql;
     readonly charges: ChargeService;
     /** POST /charges' group commit. */
     readonly syncBatches: SyncChargeBatches;
   }
 
-  /** `database`: what runs its batches' transactions, when not its Prisma client. */
+  /** `database`: what runs its batches' transactions, when not its node-postgres (as in the service). */
   function instance(database?: () => TransactionRunner<SqlExecutor>): Instance {
-    const prisma = createPrismaClient(PrismaClient, db.url, 4);
+    const { prisma, sql } = createServiceDatabase(PrismaClient, db.url, 4);
     clients.push(prisma);
     const sender = new MessageSender(new EnvelopeFactory('billing', clock), new Routing());
-    const holds = new PaymentHoldLedger(provider, prisma, clock);
-    const waiting = new WaitingChargeStore(prisma, sender, clock);
-    const charges = new ChargeService(holds, prisma, clock);
+    const holds = new PaymentHoldLedger(provider, sql, clock);
+    const waiting = new WaitingChargeStore(sql, sender, clock);
+    const charges = new ChargeService(holds, sql, clock);
     const sweeper = new ChargeSweeper(holds, waiting, config);
     const handler = new ChargeOrderHandler(charges, waiting, sweeper, new ChargeJobsCounter(), config);
     const pipeline = new ConsumerPipeline<SqlExecutor>({
@@ -77,12 +79,12 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
         { message: RefundPayment, handler: new RefundPaymentHandler(charges, sweeper) },
         { message: ConcertScheduled, handler: new ConcertScheduledHandler(new SeatInventory(), waiting) },
       ],
-      database: database?.() ?? prisma,
+      database: database?.() ?? sql,
       sender,
       clock,
     });
-    const syncBatches = new SyncChargeBatches(prisma, charges, sender, sweeper);
-    return { pipeline, sweeper, handler, prisma, charges, syncBatches };
+    const syncBatches = new SyncChargeBatches(sql, charges, sender, sweeper);
+    return { pipeline, sweeper, handler, prisma, sql, charges, syncBatches };
   }
 
   const inbound = (envelope: Envelope): InboundMessage => ({ body: JSON.stringify(envelope), headers: {} });
@@ -258,7 +260,7 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
   describe('the payment holds', () => {
     it('authorizes an order once when two instances prepare its job at the same moment', async () => {
       const orders = Array.from({ length: 50 }, () => ({ orderId: uuidV7(), amountCents: 9000 }));
-      const ledgers = [billing.prisma, instance().prisma].map((prisma) => new PaymentHoldLedger(provider, prisma, clock));
+      const ledgers = [billing.sql, instance().sql].map((sql) => new PaymentHoldLedger(provider, sql, clock));
 
       // Each order prepared by both at once, as a duplicate delivery does.
       await Promise.all(orders.map((order) => Promise.all(ledgers.map((ledger) => ledger.authorizeAll([order])))));
@@ -289,7 +291,7 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
       await work(billing, job);
       await expect(chargesOf(job.payload.orderId)).resolves.toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
       const other = instance();
-      await new PaymentHoldLedger(provider, other.prisma, clock).authorizeAll([{ orderId: job.payload.orderId, amountCents: 9000 }]);
+      await new PaymentHoldLedger(provider, other.sql, clock).authorizeAll([{ orderId: job.payload.orderId, amountCents: 9000 }]);
 
       await other.sweeper.sweep();
 
@@ -341,7 +343,7 @@ describe('charging orders, against deadlines, late concerts and leaking holds', 
         void: (paymentId) => provider.void(paymentId),
         refund: (paymentId) => provider.refund(paymentId),
       };
-      const dying = new PaymentHoldLedger(silent, billing.prisma, clock);
+      const dying = new PaymentHoldLedger(silent, billing.sql, clock);
       void dying.authorizeAll([{ orderId: job.payload.orderId, amountCents: 9000 }]).catch(() => {});
       await waitFor(holdRows, (n) => n === 1, { description: 'the authorization to be recorded' });
 

@@ -10,10 +10,10 @@ import {
   type RefundPayment,
 } from '@boxoffice/contracts';
 import { uuidV7, type Clock, type EnvelopeOptions } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { BILLING_CLOCK } from '../billing.config.js';
-import type { PrismaClient, Tx } from '../database.js';
+import type { Tx } from '../database.js';
 import type { ChargeStatus } from '../generated/prisma/client.js';
 import { PaymentHoldLedger, type Hold } from './payment-hold.ledger.js';
 
@@ -69,7 +69,7 @@ interface Seats {
 export class ChargeService {
   constructor(
     private readonly holds: PaymentHoldLedger,
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     @Inject(BILLING_CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -83,14 +83,14 @@ export class ChargeService {
     const orderIds = jobs.map(({ request }) => request.orderId);
     // Two reads at once, on two of the pool's connections: the batch waits for one round trip, not two.
     const [chargedRows, seatRows] = await Promise.all([
-      this.prisma.charge.findMany({ where: { orderId: { in: orderIds } }, select: { orderId: true } }),
-      this.prisma.seatInventory.findMany({
-        where: { concertId: { in: [...new Set(jobs.map(({ request }) => request.concertId))] } },
-        select: { concertId: true, priceCents: true, capacity: true, seatsSold: true },
-      }),
+      this.sql.$queryRawUnsafe<Array<{ order_id: string }>>(`SELECT order_id::text FROM charge WHERE order_id = ANY($1::uuid[])`, orderIds),
+      this.sql.$queryRawUnsafe<Array<{ concert_id: string; price_cents: number }>>(
+        `SELECT concert_id::text, price_cents FROM seat_inventory WHERE concert_id = ANY($1::uuid[]) AND seats_sold < capacity`,
+        [...new Set(jobs.map(({ request }) => request.concertId))],
+      ),
     ]);
-    const charged = new Set(chargedRows.map((row) => row.orderId));
-    const prices = new Map(seatRows.filter((row) => row.seatsSold < row.capacity).map((row) => [row.concertId, row.priceCents]));
+    const charged = new Set(chargedRows.map((row) => row.order_id));
+    const prices = new Map(seatRows.map((row) => [row.concert_id, row.price_cents]));
     const wanted = new Map<string, { orderId: string; amountCents: number }>();
     for (const job of jobs) {
       const { orderId, concertId, quantity } = job.request;

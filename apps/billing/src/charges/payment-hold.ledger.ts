@@ -1,8 +1,8 @@
 import { describeError, uuidV7, type Clock } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BILLING_CLOCK } from '../billing.config.js';
-import type { PrismaClient, Tx } from '../database.js';
+import type { Tx } from '../database.js';
 import { PAYMENT_GATEWAY, type PaymentGateway } from './payment-gateway.port.js';
 
 /** An authorization a charge may use: a hold to capture, or the provider's decline. */
@@ -64,7 +64,7 @@ export class PaymentHoldLedger {
 
   constructor(
     @Inject(PAYMENT_GATEWAY) private readonly gateway: PaymentGateway,
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     @Inject(BILLING_CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -101,7 +101,7 @@ export class PaymentHoldLedger {
     // given up. An order charged meanwhile needs no hold: another instance took the same job
     // (a duplicate) and committed between this one's look for a charge and its insert, so this
     // hold is given back now, not at the stale sweep's HOLD_GRACE_MS.
-    await this.prisma.$executeRawUnsafe(
+    await this.sql.$executeRawUnsafe(
       `UPDATE payment_hold
           SET status = (CASE WHEN o.status = 'HELD' AND EXISTS (SELECT 1 FROM charge c WHERE c.order_id = payment_hold.order_id)
                              THEN 'TO_VOID' ELSE o.status END)::payment_hold_status,
@@ -182,7 +182,7 @@ export class PaymentHoldLedger {
    */
   async giveUpStale(limit: number): Promise<void> {
     const stale = new Date(this.clock.now().getTime() - HOLD_GRACE_MS).toISOString();
-    await this.prisma.$executeRawUnsafe(
+    await this.sql.$executeRawUnsafe(
       `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $1::timestamptz
         WHERE payment_id IN (SELECT payment_id FROM payment_hold WHERE status IN ('AUTHORIZING', 'HELD') AND updated_at <= $2::timestamptz
                               ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
@@ -190,7 +190,7 @@ export class PaymentHoldLedger {
       stale,
       limit,
     );
-    await this.prisma.$executeRawUnsafe(
+    await this.sql.$executeRawUnsafe(
       `DELETE FROM payment_hold
         WHERE payment_id IN (SELECT payment_id FROM payment_hold WHERE status = 'DECLINED' AND updated_at <= $1::timestamptz LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       stale,
@@ -206,7 +206,7 @@ export class PaymentHoldLedger {
    */
   async carryOutDecided(limit: number): Promise<number> {
     // The row locks are held while the provider is asked: a refund deciding on a capture under way waits for it (`refund`).
-    return this.prisma.$transaction(
+    return this.sql.$transaction(
       async (tx) => {
         const due = await tx.$queryRawUnsafe<Array<{ payment_id: string; status: 'TO_CAPTURE' | 'TO_VOID' | 'TO_REFUND' }>>(
           `SELECT payment_id::text, status::text FROM payment_hold WHERE status IN ('TO_CAPTURE', 'TO_VOID', 'TO_REFUND')
@@ -243,7 +243,7 @@ export class PaymentHoldLedger {
 
   /** Records AUTHORIZING rows for the orders without a live hold; returns those it recorded. */
   private record(requests: ReadonlyArray<{ orderId: string; amountCents: number }>) {
-    return this.prisma.$queryRawUnsafe<Array<{ payment_id: string; order_id: string; amount_cents: number }>>(
+    return this.sql.$queryRawUnsafe<Array<{ payment_id: string; order_id: string; amount_cents: number }>>(
       `INSERT INTO payment_hold (payment_id, order_id, amount_cents, status, updated_at)
        SELECT h."paymentId", h."orderId", h."amountCents", 'AUTHORIZING', $2::timestamptz
          FROM json_to_recordset($1::json) AS h("paymentId" uuid, "orderId" uuid, "amountCents" int)
@@ -258,7 +258,7 @@ export class PaymentHoldLedger {
   /** Decides TO_VOID the authorizations of these orders under way for AUTHORIZATION_TIMEOUT_MS or more; returns their orders. */
   private async giveUpAbandoned(requests: ReadonlyArray<{ orderId: string }>): Promise<Set<string>> {
     if (requests.length === 0) return new Set();
-    const rows = await this.prisma.$queryRawUnsafe<Array<{ order_id: string }>>(
+    const rows = await this.sql.$queryRawUnsafe<Array<{ order_id: string }>>(
       `UPDATE payment_hold SET status = 'TO_VOID', updated_at = $2::timestamptz
         WHERE order_id = ANY($1::uuid[])
           AND status = 'AUTHORIZING' AND updated_at <= $3::timestamptz

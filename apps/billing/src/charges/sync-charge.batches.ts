@@ -1,8 +1,7 @@
 import { GroupCommit } from '@boxoffice/database';
 import { MessageSender } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
-import type { PrismaClient } from '../database.js';
 import type { ChargeStatus } from '../generated/prisma/client.js';
 import { ChargeService, UnknownConcertError, type ChargeJob, type ChargeResult } from './charge.service.js';
 import { ChargeSweeper } from './charge.sweeper.js';
@@ -30,7 +29,7 @@ export class SyncChargeBatches {
   });
 
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     private readonly charges: ChargeService,
     private readonly messages: MessageSender,
     private readonly sweeper: ChargeSweeper,
@@ -44,7 +43,7 @@ export class SyncChargeBatches {
   }
 
   private async write(jobs: ReadonlyArray<ChargeJob>): Promise<ChargeResult[]> {
-    const results = await this.prisma.$transaction(
+    const results = await this.sql.$transaction(
       (tx) => this.charges.chargeAll(tx, jobs, (definition, payload, options) => this.messages.send(tx, definition, payload, options)),
       { timeout: 30_000 },
     );

@@ -1,9 +1,9 @@
 import { ChargeOrder, ChargeTimedOut, type Envelope, type PayloadOf } from '@boxoffice/contracts';
 import { MessageSender, type Clock, type OutboxEntry } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { BILLING_CLOCK } from '../billing.config.js';
-import type { PrismaClient, Tx } from '../database.js';
+import type { Tx } from '../database.js';
 import type { Send } from './charge.service.js';
 
 type Charge = PayloadOf<typeof ChargeOrder>;
@@ -29,7 +29,7 @@ export interface Waiting {
 @Injectable()
 export class WaitingChargeStore {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     private readonly messages: MessageSender,
     @Inject(BILLING_CLOCK) private readonly clock: Clock,
   ) {}
@@ -95,7 +95,7 @@ export class WaitingChargeStore {
    * Rows are taken SKIP LOCKED: instances sweeping at once share the work. Returns how many.
    */
   async expireDue(limit: number): Promise<number> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.sql.$transaction(async (tx) => {
       const expired = await tx.$queryRawUnsafe<Array<{ order_id: string; concert_id: string; charge_by: Date; command: Envelope<Charge> }>>(
         `DELETE FROM waiting_charge
           WHERE order_id IN (SELECT order_id FROM waiting_charge WHERE charge_by <= $1::timestamptz ORDER BY charge_by LIMIT $2 FOR UPDATE SKIP LOCKED)

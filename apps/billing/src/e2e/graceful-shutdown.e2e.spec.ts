@@ -199,8 +199,10 @@ describe('when Billing gets SIGTERM in the middle of a slow batch', () => {
       expect(exit.code).toBe(0);
       expect(exit.afterMs).toBeLessThan(DOCKER_GRACE_MS);
       expect(billing.output()).toMatch(/abandoned the batches rabbitmq consumer \S*billing still had in flight/);
-      // The batch took its phase and no more: the relay and the connections had theirs.
-      expect(billing.output()).not.toMatch(/abandoned the outbox relay|still closing/);
+      // The batch took its phase and no more: the relay and the broker connections had theirs. (The
+      // database's pool may close late: the sweeper's abandoned round holds a connection while it
+      // waits on the provider, and the exit ends it.)
+      expect(billing.output()).not.toMatch(/abandoned the outbox relay|connections and the outbox pool were still closing/);
     });
 
     it('commits nothing of it, and the broker delivers it again to the next Billing, which charges no order twice', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ChargeOrder, queues } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing, uuidV7 } from '@boxoffice/messaging';
-import { createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -16,8 +16,9 @@ describe('the group commit behind POST /orders', () => {
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('group_commit', 'apps/checkout/prisma/migrations');
-    prisma = createPrismaClient(PrismaClient, db.url);
-    placements = new OrderPlacementGroupCommit(prisma);
+    const database = createServiceDatabase(PrismaClient, db.url);
+    prisma = database.prisma;
+    placements = new OrderPlacementGroupCommit(database.sql);
     concertId = randomUUID();
     await prisma.concert.create({
       data: { id: concertId, name: 'Night Shift', startsAt: new Date('2027-01-01T20:00:00Z'), capacity: 100, priceCents: 4500 },

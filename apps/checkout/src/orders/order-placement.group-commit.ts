@@ -1,8 +1,7 @@
 import { GroupCommit } from '@boxoffice/database';
 import { Outbox, type OutboxEntry } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { Inject, Injectable } from '@nestjs/common';
-import type { PrismaClient } from '../database.js';
 
 /** One accepted purchase: the order row and the ChargeOrder command that goes with it. */
 export interface Placement {
@@ -153,7 +152,7 @@ export class OrderPlacementGroupCommit {
 
   readonly counters = { statements: 0, placements: 0 };
 
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(@Inject(SQL) private readonly sql: Sql) {}
 
   /** Resolves once the order and its command are committed, with 'sold out' when its seats are not there, or null for a key already used. */
   place(placement: Placement): Promise<Placed> {
@@ -186,7 +185,7 @@ export class OrderPlacementGroupCommit {
   }
 
   private async lookUp(keys: ReadonlyArray<string>): Promise<boolean[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Array<{ idempotency_key: string }>>(KEYS_USED, keys);
+    const rows = await this.sql.$queryRawUnsafe<Array<{ idempotency_key: string }>>(KEYS_USED, keys);
     const used = new Set(rows.map((row) => row.idempotency_key));
     return keys.map((key) => used.has(key));
   }
@@ -205,7 +204,7 @@ export class OrderPlacementGroupCommit {
       outbox_row: Outbox.row(p.command.envelope, p.command.destination),
     }));
     // Nothing of the batch is written if this fails; each buyer gets the error and may retry with its key.
-    const answers = await this.prisma.$queryRawUnsafe<
+    const answers = await this.sql.$queryRawUnsafe<
       Array<{
         id: string | null;
         created_at: Date | null;

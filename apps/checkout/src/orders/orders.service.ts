@@ -1,16 +1,17 @@
 import { ChargeOrder, OrderConfirmed, OrderRejected, type MessageDefinition, type PayloadOf } from '@boxoffice/contracts';
 import { GroupCommit } from '@boxoffice/database';
 import { MessageSender, uuidV7, type Clock } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { v5 as uuidv5 } from 'uuid';
 import { CHECKOUT_CLOCK, CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
-import { isUniqueViolation, type PrismaClient, type Tx } from '../database.js';
+import { isUniqueViolation, type Tx } from '../database.js';
 import type { Order } from '../generated/prisma/client.js';
 import { OrderIdempotency } from './order-idempotency.js';
 import { OrderMetrics } from './order.metrics.js';
 import { OrderPlacementGroupCommit } from './order-placement.group-commit.js';
+import { ORDER_COLUMNS, orderOf, type OrderRow } from './order.rows.js';
 import type { PlaceOrder } from './order.schemas.js';
 import type { RejectionReason, Settlement } from './order.settlement.js';
 
@@ -57,6 +58,25 @@ const SYNC_ORDER_NAMESPACE = '5d0c3f8e-2b1a-4c39-9f27-6c1f0b0e7a41';
 /** Synchronous purchases settled in one transaction at most, and such transactions at once. */
 const SYNC_SETTLE_BATCH = 100;
 const SYNC_SETTLES_IN_FLIGHT = 2;
+/** How long such a transaction may take (Prisma's interactive transactions' limit, which it ran in before). */
+const SYNC_SETTLE_TIMEOUT_MS = 5_000;
+
+/**
+ * A synchronous order, PENDING, and its seats: one statement, so one implicit transaction. The
+ * concert's row, which every purchase of it updates, is locked for that statement and its commit
+ * only, not across round trips. A key used before fails the INSERT, and the seats claimed with it
+ * are rolled back. Parameters: id, concert, quantity, email, amount, key, request hash, pending until.
+ */
+const PLACE_PENDING = `
+WITH claimed AS (
+  UPDATE concert c SET seats_claimed = c.seats_claimed + $3::int
+   WHERE c.id = $2::uuid
+     AND c.seats_claimed + $3::int <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)
+  RETURNING c.id)
+INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
+SELECT $1::uuid, claimed.id, $3::int, $4::text, $5::int, $6::text, $7::text, $8::timestamptz
+  FROM claimed
+RETURNING created_at`;
 
 @Injectable()
 export class OrdersService {
@@ -66,7 +86,7 @@ export class OrdersService {
   );
 
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     private readonly concerts: ConcertsService,
     private readonly messages: MessageSender,
     private readonly placements: OrderPlacementGroupCommit,
@@ -136,10 +156,17 @@ export class OrdersService {
    * (the same `settleAll` as a batch of payment results), each caller answered with its order.
    */
   private async settleSync(answers: ReadonlyArray<{ orderId: string; settlement: Settlement }>): Promise<Order[]> {
-    const { orders, outcome } = await this.prisma.$transaction(async (tx) => {
-      const outcome = await this.settleAll(tx, answers, (definition, payload) => this.messages.send(tx, definition, payload));
-      return { orders: await tx.order.findMany({ where: { id: { in: answers.map((a) => a.orderId) } } }), outcome };
-    });
+    const { orders, outcome } = await this.sql.$transaction(
+      async (tx) => {
+        const outcome = await this.settleAll(tx, answers, (definition, payload) => this.messages.send(tx, definition, payload));
+        const rows = await tx.$queryRawUnsafe<OrderRow[]>(
+          `SELECT ${ORDER_COLUMNS} FROM "order" WHERE id = ANY($1::uuid[])`,
+          answers.map((a) => a.orderId),
+        );
+        return { orders: rows.map(orderOf), outcome };
+      },
+      { timeout: SYNC_SETTLE_TIMEOUT_MS },
+    );
     const moved = new Map(answers.filter((a) => outcome.get(a.orderId) === 'settled').map((a) => [a.orderId, a.settlement]));
     if (moved.size > 0) this.metrics.settle('sync', [...moved.values()]);
     const byId = new Map(orders.map((order) => [order.id, order]));
@@ -157,21 +184,17 @@ export class OrdersService {
     const id = uuidv5(idempotencyKey, SYNC_ORDER_NAMESPACE);
     const amountCents = concert.priceCents * input.quantity;
     try {
-      // One statement, so one implicit transaction: the concert's row, which every purchase of it
-      // updates, is locked for that statement and its commit only, not across round trips. A key
-      // used before fails the INSERT, and the seats claimed with it are rolled back.
-      const placed = await this.prisma.$queryRaw<Array<{ created_at: Date }>>`
-        WITH claimed AS (
-          UPDATE concert c SET seats_claimed = c.seats_claimed + ${input.quantity}
-           WHERE c.id = ${input.concertId}::uuid
-             AND c.seats_claimed + ${input.quantity}
-                 <= c.capacity + coalesce((SELECT seats FROM concert_seats_returned r WHERE r.concert_id = c.id), 0)
-          RETURNING c.id)
-        INSERT INTO "order" (id, concert_id, quantity, customer_email, amount_cents, idempotency_key, request_hash, pending_until)
-        SELECT ${id}::uuid, claimed.id, ${input.quantity}, ${input.customerEmail}, ${amountCents},
-               ${idempotencyKey}, ${requestHash}, ${pendingUntil}
-          FROM claimed
-        RETURNING created_at`;
+      const placed = await this.sql.$queryRawUnsafe<Array<{ created_at: Date }>>(
+        PLACE_PENDING,
+        id,
+        input.concertId,
+        input.quantity,
+        input.customerEmail,
+        amountCents,
+        idempotencyKey,
+        requestHash,
+        pendingUntil,
+      );
       if (placed.length === 0) {
         // No seats for it, unless it is a repeat of a purchase made before the concert sold out.
         const earlier = await this.idempotency.earlier(idempotencyKey, requestHash);
@@ -193,8 +216,10 @@ export class OrdersService {
     return { orderId, ...input, chargeBy: chargeBy.toISOString() };
   }
 
+  /** The order, as GET /orders/:id polls it. */
   async find(id: string): Promise<Order | null> {
-    return this.prisma.order.findUnique({ where: { id } });
+    const [row] = await this.sql.$queryRawUnsafe<OrderRow[]>(`SELECT ${ORDER_COLUMNS} FROM "order" WHERE id = $1::uuid`, id);
+    return row ? orderOf(row) : null;
   }
 
   /**

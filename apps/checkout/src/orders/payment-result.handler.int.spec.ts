@@ -10,7 +10,7 @@ import {
   type InboundMessage,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { createPrismaClient, MetricsRegistry } from '@boxoffice/platform';
+import { createServiceDatabase, MetricsRegistry } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { checkoutConfigSchema } from '../checkout.config.js';
@@ -82,7 +82,8 @@ describe('Billing’s verdicts on orders', () => {
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('payment_results', 'apps/checkout/prisma/migrations');
-    prisma = createPrismaClient(PrismaClient, db.url, 4);
+    const database = createServiceDatabase(PrismaClient, db.url, 4);
+    prisma = database.prisma;
     concertId = randomUUID();
     await db.pool.query(
       `INSERT INTO concert (id, name, starts_at, capacity, price_cents) VALUES ($1, 'Night Shift', '2027-03-02T20:00:00Z', 100, 4500)`,
@@ -92,11 +93,11 @@ describe('Billing’s verdicts on orders', () => {
     const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
     const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
     const orders = new OrdersService(
-      prisma,
+      database.sql,
       new ConcertsService(prisma, messages),
       messages,
-      new OrderPlacementGroupCommit(prisma),
-      new OrderIdempotency(prisma),
+      new OrderPlacementGroupCommit(database.sql),
+      new OrderIdempotency(database.sql),
       metrics,
       config,
       clock,
@@ -105,7 +106,7 @@ describe('Billing’s verdicts on orders', () => {
     pipeline = new ConsumerPipeline<SqlExecutor>({
       consumer: 'checkout',
       handlers: [PaymentCaptured, PaymentDeclined, SeatsUnavailable, ChargeTimedOut].map((message) => ({ message, handler })),
-      database: prisma,
+      database: database.sql,
       sender: messages,
     });
     sweeper = new PendingOrderSweeper(prisma, orders, messages, metrics, config, clock);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { EnvelopeFactory, MessageSender, Routing, uuidV7, type Clock } from '@boxoffice/messaging';
-import { createPrismaClient, MetricsRegistry } from '@boxoffice/platform';
+import { createServiceDatabase, MetricsRegistry } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { checkoutConfigSchema, type CheckoutConfig } from '../checkout.config.js';
@@ -24,16 +24,16 @@ describe('the sweeper of orders left PENDING past their deadline', () => {
 
   /** A Checkout instance's sweeper, with its own connection pool. */
   function sweeper(): PendingOrderSweeper {
-    const prisma = createPrismaClient(PrismaClient, db.url, 4);
+    const { prisma, sql } = createServiceDatabase(PrismaClient, db.url, 4);
     clients.push(prisma);
     const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
     const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
     const orders = new OrdersService(
-      prisma,
+      sql,
       new ConcertsService(prisma, messages),
       messages,
-      new OrderPlacementGroupCommit(prisma),
-      new OrderIdempotency(prisma),
+      new OrderPlacementGroupCommit(sql),
+      new OrderIdempotency(sql),
       metrics,
       config,
       clock,

@@ -9,7 +9,7 @@ import {
   type Settlement,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { createPrismaClient, MetricsRegistry, providePrisma, RetryLaterFilter } from '@boxoffice/platform';
+import { createServiceDatabase, MetricsRegistry, providePrisma, RetryLaterFilter } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -113,7 +113,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       providers: [
         { provide: CHECKOUT_CONFIG, useValue: config },
         { provide: CHECKOUT_CLOCK, useValue: systemClock },
-        ...providePrisma(() => createPrismaClient(PrismaClient, db.url, 4)),
+        ...providePrisma(() => createServiceDatabase(PrismaClient, db.url, 4)),
         { provide: MessageSender, useValue: new MessageSender(new EnvelopeFactory('checkout'), new Routing()) },
         OrderIdempotency,
         ConcertsService,
@@ -308,16 +308,16 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
 
   describe('when Billing’s PaymentCaptured reaches Checkout before its HTTP answer does', () => {
     it('settles the order from the event, not a dead letter, and answers with it CONFIRMED', async () => {
-      const prisma = createPrismaClient(PrismaClient, db.url, 2);
+      const { prisma, sql } = createServiceDatabase(PrismaClient, db.url, 2);
       const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
       const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
       const config = checkoutConfigSchema.parse({ DATABASE_URL: db.url });
       const orders = new OrdersService(
-        prisma,
+        sql,
         new ConcertsService(prisma, messages),
         messages,
-        new OrderPlacementGroupCommit(prisma),
-        new OrderIdempotency(prisma),
+        new OrderPlacementGroupCommit(sql),
+        new OrderIdempotency(sql),
         metrics,
         config,
         systemClock,
@@ -326,10 +326,10 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
       const results = new ConsumerPipeline<SqlExecutor>({
         consumer: 'checkout',
         handlers: [{ message: PaymentCaptured, handler }],
-        database: prisma,
+        database: sql,
         sender: messages,
       });
-      await prisma.$connect(); // so the answer is not held up by the connection's start
+      await sql.$queryRawUnsafe('SELECT 1'); // a connection open, so the answer is not held up by its start
       const settlements: Settlement[] = [];
       // Billing captured, wrote PaymentCaptured to its outbox, and Kafka brought it to Checkout while the answer was still on its way.
       billing.beforeAnswer = async (orderId) => {

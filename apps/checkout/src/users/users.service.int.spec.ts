@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { topics } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
-import { createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { ConflictException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -17,8 +17,9 @@ describe('signing up', () => {
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('checkout_users', 'apps/checkout/prisma/migrations');
-    prisma = createPrismaClient(PrismaClient, db.url);
-    users = new UsersService(prisma, messages);
+    const database = createServiceDatabase(PrismaClient, db.url);
+    prisma = database.prisma;
+    users = new UsersService(database.sql, messages);
   });
   afterAll(async () => {
     await prisma.$disconnect();

@@ -1,9 +1,8 @@
 import { UserRegistered } from '@boxoffice/contracts';
 import { GroupCommit } from '@boxoffice/database';
 import { MessageSender, Outbox, uuidV7, type OutboxEntry } from '@boxoffice/messaging';
-import { PRISMA } from '@boxoffice/platform';
+import { SQL, type Sql } from '@boxoffice/platform';
 import { ConflictException, Inject, Injectable } from '@nestjs/common';
-import type { PrismaClient } from '../database.js';
 import type { SignUp, SignUpOrigin } from './user.schemas.js';
 
 /** A user as a sign-up answers it. */
@@ -20,7 +19,7 @@ interface Registration extends SignUp {
   readonly event: OutboxEntry;
 }
 
-/** Sign-ups in one statement at most, and statements at once (the Prisma pool also serves orders and reads). */
+/** Sign-ups in one statement at most, and statements at once (the pool also serves orders and reads). */
 const MAX_BATCH = 250;
 const MAX_IN_FLIGHT = 2;
 
@@ -55,7 +54,7 @@ export class UsersService {
   });
 
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(SQL) private readonly sql: Sql,
     private readonly messages: MessageSender,
   ) {}
 
@@ -82,7 +81,7 @@ export class UsersService {
       name,
       outbox_row: Outbox.row(event.envelope, event.destination),
     }));
-    const registered = await this.prisma.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(REGISTER, JSON.stringify(rows));
+    const registered = await this.sql.$queryRawUnsafe<Array<{ id: string; created_at: Date }>>(REGISTER, JSON.stringify(rows));
     const createdAt = new Map(registered.map((row) => [row.id, row.created_at]));
     return batch.map(({ id }) => createdAt.get(id) ?? null);
   }

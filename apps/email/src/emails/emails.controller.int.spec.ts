@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PRISMA, providePrisma, createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase, PRISMA, providePrisma } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -53,7 +53,7 @@ describe('GET /emails and the parked mails', () => {
       controllers: [EmailsController],
       providers: [
         { provide: EMAIL_CONFIG, useValue: settings },
-        ...providePrisma(() => createPrismaClient(PrismaClient, db.url, 4)),
+        ...providePrisma(() => createServiceDatabase(PrismaClient, db.url, 4)),
         { provide: MAILER, useValue: mailer },
         SentEmails,
         MailOutbox,
