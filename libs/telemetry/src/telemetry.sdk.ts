@@ -1,7 +1,7 @@
 import { register } from 'node:module';
 import type { Span } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import { isTracing, markTracing, tracingConfigured } from './telemetry.state.js';
+import { isTracing, markTracing, sqlSpansConfigured, tracingConfigured } from './telemetry.state.js';
 import { OwnConsumerSpansOnly } from './own-consumer-spans.processor.js';
 import { inTraceContextOf } from './trace-context.js';
 
@@ -21,7 +21,7 @@ export interface Telemetry {
 
 /**
  * Starts the OpenTelemetry Node SDK for a service, when an OTLP endpoint is configured (see
- * tracingConfigured), with spans for HTTP, pg, amqplib and kafkajs. Returns null and loads
+ * tracingConfigured), with spans for HTTP, amqplib and kafkajs (and pg with TRACING_SQL_SPANS=on). Returns null and loads
  * nothing of the SDK when tracing is off.
  *
  * It must run before the app's modules are loaded, which is what telemetry.register.ts is for
@@ -65,9 +65,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         // Health checks and scrapes are polled every second or so: noise in every trace search.
         ignoreIncomingRequestHook: (request) => /^\/(health|metrics)\b/.test(request.url ?? ''),
       }),
-      // Only inside a request's or a message's span: the relay's polls would be a root trace each.
-      // Connect spans (a pooled connection handed out) say nothing a query span does not, at one per query.
-      new pg.PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
+      // Only with TRACING_SQL_SPANS=on (its wrapper costs on every query), and only inside a
+      // request's or a message's span: the relay's polls would be a root trace each. Connect spans
+      // (a pooled connection handed out) say nothing a query span does not, at one per query.
+      ...(sqlSpansConfigured() ? [new pg.PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] : []),
       new amqplib.AmqplibInstrumentation(),
       perRecordContext(new kafkajs.KafkaJsInstrumentation()),
     ],

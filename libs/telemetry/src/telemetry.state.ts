@@ -24,3 +24,13 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
+
+/**
+ * Whether tracing records a span per SQL statement (instrumentation-pg): off unless
+ * TRACING_SQL_SPANS=on. Its wrapper runs on every query, traced or not, and a batch of a consumer
+ * is a dozen statements; the message-boundary spans (HTTP, create, send, process) say where the
+ * time went to the hop, and the statements are for a closer look. See docs/observability.md.
+ */
+export function sqlSpansConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TRACING_SQL_SPANS?.trim().toLowerCase() === 'on';
+}

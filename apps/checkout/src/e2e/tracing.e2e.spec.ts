@@ -23,7 +23,8 @@ describe('the traces of a purchase and a sign-up', () => {
     const smtp = await inbox.start();
     const started = await Promise.all([
       system.start('checkout', traced),
-      system.start('billing', { ...traced, PAYMENT_DECLINE_RATE: '0', PAYMENT_LATENCY_MS: '1' }),
+      // Billing alone records its SQL statements as spans too.
+      system.start('billing', { ...traced, TRACING_SQL_SPANS: 'on', PAYMENT_DECLINE_RATE: '0', PAYMENT_LATENCY_MS: '1' }),
       system.start('email', { ...traced, SMTP_URL: smtp }),
       system.start('analytics', traced),
       system.start('audit', traced),
@@ -205,6 +206,17 @@ describe('the traces of a purchase and a sign-up', () => {
       }
       expect(userId).toEqual(expect.any(String));
     });
+  });
+
+  it('records SQL statements as spans only where TRACING_SQL_SPANS=on: Billing’s, inside its spans, and no other service’s', async () => {
+    const statements = await waitFor(
+      () => find((span) => span.scope.includes('instrumentation-pg')),
+      (spans) => spans.some((span) => span.service === 'billing'),
+      { timeoutMs: 10_000, description: "Billing's statement spans to be exported" },
+    );
+    expect(new Set(statements.map((span) => span.service))).toEqual(new Set(['billing']));
+    // Each inside a request's or a message's span (requireParentSpan): none is a trace of its own.
+    expect(statements.filter((span) => !span.parentSpanId)).toEqual([]);
   });
 
   it('has every link of every span point at a span that was recorded', async () => {
