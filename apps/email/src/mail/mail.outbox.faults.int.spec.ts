@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { UserRegistered, type Envelope } from '@boxoffice/contracts';
 import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
-import { createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase, type Sql } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -78,10 +78,11 @@ describe('the mail outbox under faults', () => {
   const started: MailOutbox[] = [];
   let db: TestDatabase;
   let prisma: PrismaClient;
+  let sql: Sql;
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('email_faults', 'apps/email/prisma/migrations');
-    prisma = createPrismaClient(PrismaClient, db.url);
+    ({ prisma, sql } = createServiceDatabase(PrismaClient, db.url));
     const capture = (...parts: unknown[]) => void logLines.push(parts.map(String).join(' '));
     Logger.overrideLogger({
       log: capture,
@@ -100,14 +101,14 @@ describe('the mail outbox under faults', () => {
 
   /** One instance of Email's mail outbox and its consumer pipeline, with this mailer and settings. */
   function instance(mailer: Mailer, settings: Partial<MailOutboxSettings> = {}) {
-    const sentEmails = new SentEmails(prisma);
+    const sentEmails = new SentEmails(sql, prisma);
     const outbox = new MailOutbox(sentEmails, mailer, { ...defaults, ...settings });
     started.push(outbox);
     const handler = new NotificationMailHandler(outbox);
     const pipeline = new ConsumerPipeline<SqlExecutor>({
       consumer: 'email',
       handlers: emailHandlers.map(({ message }) => ({ message, handler })),
-      database: prisma,
+      database: sql,
     });
     /** One delivery of a batch of events, as from the users topic; their settlements. */
     const deliver = (...events: Envelope[]) =>

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { UserRegistered } from '@boxoffice/contracts';
 import type { Envelope } from '@boxoffice/contracts';
 import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
-import { createPrismaClient } from '@boxoffice/platform';
+import { createServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, TestSmtpServer, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -40,16 +40,17 @@ describe('record-then-send: one mail per event', () => {
   beforeAll(async () => {
     const url = await smtp.start();
     db = await createMigratedTestDatabase('email_outbox', 'apps/email/prisma/migrations');
-    prisma = createPrismaClient(PrismaClient, db.url);
+    const database = createServiceDatabase(PrismaClient, db.url);
+    prisma = database.prisma;
     mailer = new SmtpMailer({ url, from: 'boxoffice <tickets@boxoffice.example>', maxConnections: 2, timeoutMs: 5_000 });
-    sentEmails = new SentEmails(prisma);
+    sentEmails = new SentEmails(database.sql, prisma);
     outbox = new MailOutbox(sentEmails, mailer, settings);
     const handler = new NotificationMailHandler(outbox);
     // The service's own pipeline and handlers: a delivery here is what the Kafka consumer hands over.
     pipeline = new ConsumerPipeline<SqlExecutor>({
       consumer: 'email',
       handlers: emailHandlers.map(({ message }) => ({ message, handler })),
-      database: prisma,
+      database: database.sql,
     });
   });
   afterAll(async () => {
