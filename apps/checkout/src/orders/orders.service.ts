@@ -251,12 +251,19 @@ export class OrdersService {
         rejection_reason: string | null;
       }>
     >(
-      `WITH moved AS (
+      `WITH locked AS (
+         -- The orders locked first, one after the other by id. Two batches may settle the same
+         -- orders at once (the synchronous path's answers and Billing's events), and an UPDATE
+         -- takes its rows in whatever order its plan visits them: each holding one the other
+         -- wants next, PostgreSQL would end one of them as deadlocked.
+         SELECT id FROM "order" WHERE id = ANY($2::uuid[]) AND status::text = 'PENDING' ORDER BY id FOR UPDATE
+       ),
+       moved AS (
          UPDATE "order" o
             SET status = v.status::order_status, rejection_reason = v.reason::rejection_reason, settled_at = clock_timestamp(),
                 decided_at = coalesce(v.decided_at, clock_timestamp()), updated_at = clock_timestamp()
-           FROM json_to_recordset($1::json) AS v(id uuid, status text, reason text, decided_at timestamptz), concert c
-          WHERE o.id = ANY($2::uuid[]) AND o.id = v.id AND o.status::text = 'PENDING' AND c.id = o.concert_id
+           FROM locked, json_to_recordset($1::json) AS v(id uuid, status text, reason text, decided_at timestamptz), concert c
+          WHERE o.id = ANY($2::uuid[]) AND o.id = locked.id AND o.id = v.id AND o.status::text = 'PENDING' AND c.id = o.concert_id
          RETURNING o.id::text, o.concert_id, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text
        ),
        -- A rejected order gives its seats back to the buyers who come after (the waiting room),

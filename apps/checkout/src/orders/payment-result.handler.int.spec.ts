@@ -10,8 +10,8 @@ import {
   type InboundMessage,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { createServiceDatabase, MetricsRegistry } from '@boxoffice/platform';
-import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
+import { createServiceDatabase, MetricsRegistry, type Sql } from '@boxoffice/platform';
+import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { checkoutConfigSchema } from '../checkout.config.js';
 import { ConcertsService } from '../concerts/concerts.service.js';
@@ -31,6 +31,8 @@ describe('Billing’s verdicts on orders', () => {
   let prisma: PrismaClient;
   let pipeline: ConsumerPipeline<SqlExecutor>;
   let sweeper: PendingOrderSweeper;
+  let orders: OrdersService;
+  let sql: Sql;
   let concertId: string;
   const clock: Clock & { at: Date } = { at: new Date('2027-03-01T20:00:00Z'), now: () => clock.at };
   const billing = new EnvelopeFactory('billing');
@@ -92,7 +94,8 @@ describe('Billing’s verdicts on orders', () => {
     const config = checkoutConfigSchema.parse({});
     const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
     const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
-    const orders = new OrdersService(
+    sql = database.sql;
+    orders = new OrdersService(
       database.sql,
       new ConcertsService(prisma, messages),
       messages,
@@ -174,6 +177,52 @@ describe('Billing’s verdicts on orders', () => {
 
       await expect(orderOf(orderId)).resolves.toEqual({ status: 'REJECTED', reason: 'TIMED_OUT' });
       await expect(sent('OrderRejected', orderId)).resolves.toEqual([expect.objectContaining({ reason: 'TIMED_OUT' })]);
+    });
+  });
+
+  describe('when two batches settle the same orders at once, each listing them in its own order', () => {
+    // Checkout's HTTP answers of the synchronous path and Billing's events on Kafka settle the same
+    // orders at the same moment, each a batch in its own transaction (bench:ticket-sale's sync
+    // phase: PostgreSQL found them deadlocked, and a buyer got a 500).
+    it('takes the orders one after the other in one order, so that neither deadlocks the other', async () => {
+      const [first, second] = (await Promise.all([pendingOrder(), pendingOrder()])).sort();
+      const captured = { status: 'CONFIRMED' } as const;
+      const send = () => undefined;
+      let holdsFirst: () => void = () => {};
+      const firstHeld = new Promise<void>((resolve) => (holdsFirst = resolve));
+      let otherWaits: (waited: Promise<unknown>) => void = () => {};
+      const blocked = new Promise<unknown>((resolve) => (otherWaits = resolve));
+      // One transaction settles the first order, waits until the other is blocked on it, then settles the second.
+      const one = sql.$transaction(async (tx) => {
+        await orders.settleAll(tx, [{ orderId: first, settlement: captured }], send);
+        holdsFirst();
+        await blocked;
+        return orders.settleAll(tx, [{ orderId: second, settlement: captured }], send);
+      });
+      await firstHeld;
+      // The other lists the second order before the first.
+      const other = sql.$transaction((tx) =>
+        orders.settleAll(
+          tx,
+          [second, first].map((orderId) => ({ orderId, settlement: captured })),
+          send,
+        ),
+      );
+      otherWaits(
+        waitFor(
+          () => db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`),
+          (result) => result.rowCount === 1,
+          { timeoutMs: 5_000, description: 'the other batch to wait for the first order' },
+        ),
+      );
+
+      await expect(one).resolves.toEqual(new Map([[second, 'settled']]));
+      await expect(other).resolves.toEqual(
+        new Map([
+          [second, 'settled before'],
+          [first, 'settled before'],
+        ]),
+      );
     });
   });
 
