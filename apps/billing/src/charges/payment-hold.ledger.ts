@@ -101,15 +101,19 @@ export class PaymentHoldLedger {
     // given up. An order charged meanwhile needs no hold: another instance took the same job
     // (a duplicate) and committed between this one's look for a charge and its insert, so this
     // hold is given back now, not at the stale sweep's HOLD_GRACE_MS.
+    // The holds by their keys (`= ANY`, the primary key), not by status: every hold passes through
+    // AUTHORIZING, so until a vacuum that index holds an entry for each one ever made, and a sale
+    // leaves tens of thousands for every batch's lookup to walk.
     await this.sql.$executeRawUnsafe(
       `UPDATE payment_hold
           SET status = (CASE WHEN o.status = 'HELD' AND EXISTS (SELECT 1 FROM charge c WHERE c.order_id = payment_hold.order_id)
                              THEN 'TO_VOID' ELSE o.status END)::payment_hold_status,
               decline_reason = o.reason, updated_at = $2::timestamptz
          FROM json_to_recordset($1::json) AS o("paymentId" uuid, status text, reason text)
-        WHERE payment_hold.payment_id = o."paymentId" AND payment_hold.status = 'AUTHORIZING'`,
+        WHERE payment_hold.payment_id = ANY($3::uuid[]) AND payment_hold.payment_id = o."paymentId" AND payment_hold.status = 'AUTHORIZING'`,
       JSON.stringify(outcomes),
       this.now(),
+      outcomes.map((outcome) => outcome.paymentId),
     );
   }
 
