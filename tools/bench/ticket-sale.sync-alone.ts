@@ -77,7 +77,12 @@ export async function syncAlone(
     // A 500 is a bug, not a verdict: say what the services logged about it.
     if (runs.some((r) => (r.statuses['500'] ?? 0) > 0))
       for (const service of [checkout, billing])
-        for (const line of service.output().split('\n').filter((l) => /ERROR/.test(l)).slice(0, 20)) log(`  ${service.name}: ${line}`);
+        for (const line of service
+          .output()
+          .split('\n')
+          .filter((l) => /ERROR/.test(l))
+          .slice(0, 20))
+          log(`  ${service.name}: ${line}`);
     log(JSON.stringify({ syncAlone: runs }));
     return runs;
   } finally {

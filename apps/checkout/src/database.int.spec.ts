@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createPrismaClient, isDatabaseUnavailable } from '@boxoffice/platform';
+import { TransactionTimedOut } from '@boxoffice/messaging';
+import { createPrismaClient, createServiceDatabase, isDatabaseUnavailable } from '@boxoffice/platform';
 import { createMigratedTestDatabase, TcpFaultProxy, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from './generated/prisma/client.js';
@@ -59,6 +60,30 @@ describe("checkout's database", () => {
         await refused.$disconnect();
       } finally {
         await away.$disconnect();
+        await proxy.stop();
+      }
+    }, 30_000);
+
+    it('is true for the same through node-postgres (SQL), and for a transaction past its time limit', async () => {
+      const url = new URL(db.url);
+      const proxy = new TcpFaultProxy({ host: url.hostname, port: Number(url.port || 5432) });
+      url.port = String(await proxy.start());
+      const away = createServiceDatabase(PrismaClient, url.toString());
+      const here = createServiceDatabase(PrismaClient, db.url);
+      try {
+        for (const mode of ['reset', 'blackhole'] as const) {
+          proxy.set(mode);
+          for (const query of [away.sql.$queryRawUnsafe('SELECT 1'), away.sql.$transaction((tx) => tx.$queryRawUnsafe('SELECT 1'))]) {
+            const error = await errorOf(query);
+            expect(error).not.toBeNull();
+            expect([mode, isDatabaseUnavailable(error)]).toEqual([mode, true]);
+          }
+        }
+        const late = await errorOf(here.sql.$transaction((tx) => tx.$queryRawUnsafe('SELECT pg_sleep(2)'), { timeout: 50 }));
+        expect(late).toBeInstanceOf(TransactionTimedOut);
+        expect(isDatabaseUnavailable(late)).toBe(true);
+      } finally {
+        await Promise.all([away.close(), here.close()]);
         await proxy.stop();
       }
     }, 30_000);

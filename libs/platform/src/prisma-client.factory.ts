@@ -6,6 +6,9 @@ import pg from 'pg';
 
 /** The constructor every generated Prisma 7 client has, with the pg driver adapter. */
 type PrismaClientClass<Client> = new (options: { adapter: PrismaPg }) => Client;
+interface Disconnectable {
+  $disconnect(): Promise<void>;
+}
 
 /**
  * How long a query waits for a connection to open: node-postgres waits for ever unless told, so a
@@ -29,9 +32,11 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export interface ServiceDatabase<Client> {
   readonly prisma: Client;
   readonly sql: PgTransactionRunner;
+  /** Disconnects Prisma and ends the pool, for both: Prisma alone ends it only if it ever connected. */
+  close(): Promise<void>;
 }
 
-export function createServiceDatabase<Client>(
+export function createServiceDatabase<Client extends Disconnectable>(
   PrismaClient: PrismaClientClass<Client>,
   databaseUrl: string,
   poolSize = 10,
@@ -43,16 +48,31 @@ export function createServiceDatabase<Client>(
   // and opens a new one on demand. Unheard, the pool's 'error' event would crash the service.
   const logger = new Logger('database');
   pool.on('error', (error) => logger.warn(`an idle connection was lost (${error.message})`));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { statementNameGenerator: (query) => nameOf(query.sql) }) });
   return {
-    // Prisma's $disconnect ends the pool, for both.
-    prisma: new PrismaClient({
-      adapter: new PrismaPg(pool, { statementNameGenerator: (query) => nameOf(query.sql), disposeExternalPool: true }),
-    }),
+    prisma,
     sql: new PgTransactionRunner(pool, { nameOf }),
+    close: async () => {
+      await prisma.$disconnect();
+      if (!pool.ended) await pool.end();
+    },
   };
 }
 
-/** A Prisma client alone over node-postgres (Prisma 7's driver adapters: no query engine binary), for tools and specs. */
-export function createPrismaClient<Client>(PrismaClient: PrismaClientClass<Client>, databaseUrl: string, poolSize = 10): Client {
-  return createServiceDatabase(PrismaClient, databaseUrl, poolSize).prisma;
+/**
+ * A Prisma client alone over node-postgres (Prisma 7's driver adapters: no query engine binary),
+ * on a pool of its own that its $disconnect ends, for tools and specs.
+ */
+export function createPrismaClient<Client extends Disconnectable>(
+  PrismaClient: PrismaClientClass<Client>,
+  databaseUrl: string,
+  poolSize = 10,
+): Client {
+  const statements = new StatementNames();
+  return new PrismaClient({
+    adapter: new PrismaPg(
+      { connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      { statementNameGenerator: (query) => statements.nameOf(query.sql) },
+    ),
+  });
 }

@@ -18,35 +18,45 @@ interface Disconnectable {
   $queryRawUnsafe(query: string): Promise<unknown>;
 }
 
+/** The injection token of the service's ServiceDatabase as a whole: what PrismaLifecycle closes. */
+const DATABASE = Symbol('DATABASE');
+
+/** What providePrisma is given: createServiceDatabase's answer. */
+interface Database {
+  readonly prisma: Disconnectable;
+  readonly sql: Sql;
+  close(): Promise<void>;
+}
+
 /**
- * Closes the database pool (Prisma's and SQL's, one pool) last, after consumers and the outbox
- * relay have stopped, within the budget's `database` phase: a connection still held by work the
- * shutdown abandoned earlier is left to the exit, not waited for.
+ * Closes the database pool (Prisma's and SQL's, one pool) last: after consumers and the outbox
+ * relay have stopped and the HTTP server has closed (Nest closes it before the shutdown hooks), by
+ * the budget's `database` phase. A connection still held past it (work the shutdown abandoned
+ * earlier, a request that outlived the server's close) is left to the exit, not waited for.
  */
 @Injectable()
 export class PrismaLifecycle implements OnApplicationShutdown {
   private readonly logger = new Logger('database');
 
   constructor(
-    @Inject(PRISMA) private readonly prisma: Disconnectable,
+    @Inject(DATABASE) private readonly database: Database,
     @Optional() private readonly budget: ShutdownBudget = ShutdownBudget.unbounded(),
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    if (!(await this.budget.within('database', this.prisma.$disconnect())))
+    if (!(await this.budget.within('database', this.database.close())))
       this.logger.warn(
-        'shutdown: the database pool was still closing when its time was up (work abandoned earlier holds a connection); the exit ends it',
+        'shutdown: the database pool was still closing when its time was up (a connection is still in use); the exit ends it',
       );
   }
 }
 
-/** The service's database, PRISMA and SQL (createServiceDatabase), closed last. */
-export function providePrisma(create: () => { prisma: Disconnectable; sql: Sql }): Provider[] {
-  const DATABASE = Symbol('DATABASE');
+/** The service's database (createServiceDatabase): PRISMA and SQL, on one pool, closed last. */
+export function providePrisma(create: () => Database): Provider[] {
   return [
     { provide: DATABASE, useFactory: create },
-    { provide: PRISMA, useFactory: (database: { prisma: Disconnectable }) => database.prisma, inject: [DATABASE] },
-    { provide: SQL, useFactory: (database: { sql: Sql }) => database.sql, inject: [DATABASE] },
+    { provide: PRISMA, useFactory: (database: Database) => database.prisma, inject: [DATABASE] },
+    { provide: SQL, useFactory: (database: Database) => database.sql, inject: [DATABASE] },
     PrismaLifecycle,
   ];
 }

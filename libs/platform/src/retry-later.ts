@@ -1,3 +1,4 @@
+import { TransactionTimedOut } from '@boxoffice/messaging';
 import { Catch, ServiceUnavailableException, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 
@@ -42,6 +43,8 @@ const PG_MESSAGES = /^(Connection terminated|timeout exceeded when trying to con
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    // A node-postgres transaction past its time limit: Prisma's P2028, as our transactions say it.
+    if (current instanceof TransactionTimedOut) return true;
     const { code, message, meta, cause } = current as {
       code?: unknown;
       message?: unknown;

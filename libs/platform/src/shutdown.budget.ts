@@ -15,11 +15,12 @@ export const shutdownPhases = {
   /** The brokers' connections and the relay's pool are closed. */
   connections: 0.85,
   /**
-   * The service's database pool is closed. Work abandoned earlier (a batch past the consumers'
-   * phase, a sweep waiting on a slow provider) may still hold a connection: it is not waited for.
+   * The HTTP server has closed after the requests in flight, then the service's database pool.
+   * Work abandoned earlier (a batch past the consumers' phase, a sweep waiting on a slow provider)
+   * may still hold a connection: it is not waited for.
    */
   database: 0.95,
-  /** The HTTP server has closed after the requests in flight, every other hook has run, the database is closed: exit. */
+  /** Every other hook has run: exit. */
   application: 1,
 } as const;
 

@@ -8,6 +8,9 @@ import type { Send } from './charge.service.js';
 
 type Charge = PayloadOf<typeof ChargeOrder>;
 
+/** How long an expiry round's transaction may take (Prisma's interactive transactions' limit, which it ran in before). */
+const EXPIRY_TIMEOUT_MS = 5_000;
+
 /** A ChargeOrder waiting for its concert, and the instant past which it is declined instead. */
 export interface Waiting {
   readonly command: Envelope<Charge>;
@@ -95,41 +98,46 @@ export class WaitingChargeStore {
    * Rows are taken SKIP LOCKED: instances sweeping at once share the work. Returns how many.
    */
   async expireDue(limit: number): Promise<number> {
-    return this.sql.$transaction(async (tx) => {
-      const expired = await tx.$queryRawUnsafe<Array<{ order_id: string; concert_id: string; charge_by: Date; command: Envelope<Charge> }>>(
-        `DELETE FROM waiting_charge
+    return this.sql.$transaction(
+      async (tx) => {
+        const expired = await tx.$queryRawUnsafe<
+          Array<{ order_id: string; concert_id: string; charge_by: Date; command: Envelope<Charge> }>
+        >(
+          `DELETE FROM waiting_charge
           WHERE order_id IN (SELECT order_id FROM waiting_charge WHERE charge_by <= $1::timestamptz ORDER BY charge_by LIMIT $2 FOR UPDATE SKIP LOCKED)
           RETURNING order_id::text, concert_id::text, charge_by, command`,
-        this.clock.now().toISOString(),
-        limit,
-      );
-      if (expired.length === 0) return 0;
-      const declined = await tx.$queryRawUnsafe<Array<{ order_id: string }>>(
-        `INSERT INTO charge (id, order_id, concert_id, quantity, amount_cents, status, reason)
+          this.clock.now().toISOString(),
+          limit,
+        );
+        if (expired.length === 0) return 0;
+        const declined = await tx.$queryRawUnsafe<Array<{ order_id: string }>>(
+          `INSERT INTO charge (id, order_id, concert_id, quantity, amount_cents, status, reason)
          SELECT gen_random_uuid(), e."orderId", e."concertId", e.quantity, 0, 'TIMED_OUT', e.reason
            FROM json_to_recordset($1::json) AS e("orderId" uuid, "concertId" uuid, quantity int, reason text)
          ON CONFLICT (order_id) DO NOTHING RETURNING order_id::text`,
-        JSON.stringify(
-          expired.map((row) => ({
-            orderId: row.order_id,
-            concertId: row.concert_id,
-            quantity: row.command.payload.quantity,
-            reason: `its concert was not known by its charge-by, ${new Date(row.charge_by).toISOString()}`,
-          })),
-        ),
-      );
-      const newlyDeclined = new Set(declined.map((row) => row.order_id));
-      const entries: OutboxEntry[] = expired
-        .filter((row) => newlyDeclined.has(row.order_id))
-        .map((row) =>
-          this.messages.entry(
-            ChargeTimedOut,
-            { orderId: row.order_id, concertId: row.concert_id, chargeBy: new Date(row.charge_by).toISOString() },
-            { causedBy: row.command },
+          JSON.stringify(
+            expired.map((row) => ({
+              orderId: row.order_id,
+              concertId: row.concert_id,
+              quantity: row.command.payload.quantity,
+              reason: `its concert was not known by its charge-by, ${new Date(row.charge_by).toISOString()}`,
+            })),
           ),
         );
-      await this.messages.addMany(tx, entries);
-      return expired.length;
-    });
+        const newlyDeclined = new Set(declined.map((row) => row.order_id));
+        const entries: OutboxEntry[] = expired
+          .filter((row) => newlyDeclined.has(row.order_id))
+          .map((row) =>
+            this.messages.entry(
+              ChargeTimedOut,
+              { orderId: row.order_id, concertId: row.concert_id, chargeBy: new Date(row.charge_by).toISOString() },
+              { causedBy: row.command },
+            ),
+          );
+        await this.messages.addMany(tx, entries);
+        return expired.length;
+      },
+      { timeout: EXPIRY_TIMEOUT_MS },
+    );
   }
 }

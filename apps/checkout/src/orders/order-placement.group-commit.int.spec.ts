@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ChargeOrder, queues } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing, uuidV7 } from '@boxoffice/messaging';
-import { createServiceDatabase } from '@boxoffice/platform';
+import { createServiceDatabase, type ServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -10,13 +10,14 @@ import { OrderPlacementGroupCommit, PLACEMENTS_IN_FLIGHT, type Placement } from 
 describe('the group commit behind POST /orders', () => {
   let db: TestDatabase;
   let prisma: PrismaClient;
+  let database: ServiceDatabase<PrismaClient>;
   let placements: OrderPlacementGroupCommit;
   let concertId: string;
   const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('group_commit', 'apps/checkout/prisma/migrations');
-    const database = createServiceDatabase(PrismaClient, db.url);
+    database = createServiceDatabase(PrismaClient, db.url);
     prisma = database.prisma;
     placements = new OrderPlacementGroupCommit(database.sql);
     concertId = randomUUID();
@@ -25,7 +26,7 @@ describe('the group commit behind POST /orders', () => {
     });
   });
   afterAll(async () => {
-    await prisma.$disconnect();
+    await database.close();
     await db.drop();
   });
 

@@ -10,7 +10,7 @@ import {
   type InboundMessage,
   type SqlExecutor,
 } from '@boxoffice/messaging';
-import { createServiceDatabase, MetricsRegistry, type Sql } from '@boxoffice/platform';
+import { createServiceDatabase, MetricsRegistry, type ServiceDatabase, type Sql } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { checkoutConfigSchema } from '../checkout.config.js';
@@ -29,6 +29,7 @@ import { PendingOrderSweeper } from './pending-order.sweeper.js';
 describe('Billing’s verdicts on orders', () => {
   let db: TestDatabase;
   let prisma: PrismaClient;
+  let database: ServiceDatabase<PrismaClient>;
   let pipeline: ConsumerPipeline<SqlExecutor>;
   let sweeper: PendingOrderSweeper;
   let orders: OrdersService;
@@ -84,7 +85,7 @@ describe('Billing’s verdicts on orders', () => {
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('payment_results', 'apps/checkout/prisma/migrations');
-    const database = createServiceDatabase(PrismaClient, db.url, 4);
+    database = createServiceDatabase(PrismaClient, db.url, 4);
     prisma = database.prisma;
     concertId = randomUUID();
     await db.pool.query(
@@ -118,7 +119,7 @@ describe('Billing’s verdicts on orders', () => {
     clock.at = new Date('2027-03-01T20:00:00Z');
   });
   afterAll(async () => {
-    await prisma.$disconnect();
+    await database.close();
     await db.drop();
   });
 

@@ -17,15 +17,16 @@ import { PendingOrderSweeper } from './pending-order.sweeper.js';
 
 describe('the sweeper of orders left PENDING past their deadline', () => {
   let db: TestDatabase;
-  const clients: PrismaClient[] = [];
+  const databases: Array<{ close(): Promise<void> }> = [];
   let concertId: string;
   const clock: Clock & { at: Date } = { at: new Date('2027-03-01T20:00:00Z'), now: () => clock.at };
   const config: CheckoutConfig = checkoutConfigSchema.parse({ ORDER_SWEEP_INTERVAL_MS: '60000' });
 
   /** A Checkout instance's sweeper, with its own connection pool. */
   function sweeper(): PendingOrderSweeper {
-    const { prisma, sql } = createServiceDatabase(PrismaClient, db.url, 4);
-    clients.push(prisma);
+    const database = createServiceDatabase(PrismaClient, db.url, 4);
+    const { prisma, sql } = database;
+    databases.push(database);
     const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
     const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
     const orders = new OrdersService(
@@ -80,7 +81,7 @@ describe('the sweeper of orders left PENDING past their deadline', () => {
     await db.pool.query('TRUNCATE outbox_message');
   });
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.$disconnect()));
+    await Promise.all(databases.map((database) => database.close()));
     await db.drop();
   });
 

@@ -308,7 +308,8 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
 
   describe('when Billing’s PaymentCaptured reaches Checkout before its HTTP answer does', () => {
     it('settles the order from the event, not a dead letter, and answers with it CONFIRMED', async () => {
-      const { prisma, sql } = createServiceDatabase(PrismaClient, db.url, 2);
+      const database = createServiceDatabase(PrismaClient, db.url, 2);
+      const { prisma, sql } = database;
       const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
       const metrics = new OrderMetrics(new MetricsRegistry('checkout'));
       const config = checkoutConfigSchema.parse({ DATABASE_URL: db.url });
@@ -365,7 +366,7 @@ describe('POST /orders/sync in front of a Billing that is slow or down', () => {
         expect(billing.requests.at(-1)?.chargeBy).toEqual(expect.any(String));
       } finally {
         billing.beforeAnswer = null;
-        await prisma.$disconnect();
+        await database.close();
       }
     });
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { topics } from '@boxoffice/contracts';
 import { EnvelopeFactory, MessageSender, Routing } from '@boxoffice/messaging';
-import { createServiceDatabase } from '@boxoffice/platform';
+import { createServiceDatabase, type ServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, type TestDatabase } from '@boxoffice/testing';
 import { ConflictException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -12,17 +12,18 @@ describe('signing up', () => {
   const origin = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (jest)' };
   let db: TestDatabase;
   let prisma: PrismaClient;
+  let database: ServiceDatabase<PrismaClient>;
   let users: UsersService;
   const messages = new MessageSender(new EnvelopeFactory('checkout'), new Routing());
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('checkout_users', 'apps/checkout/prisma/migrations');
-    const database = createServiceDatabase(PrismaClient, db.url);
+    database = createServiceDatabase(PrismaClient, db.url);
     prisma = database.prisma;
     users = new UsersService(database.sql, messages);
   });
   afterAll(async () => {
-    await prisma.$disconnect();
+    await database.close();
     await db.drop();
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { UserRegistered, type Envelope } from '@boxoffice/contracts';
 import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
-import { createServiceDatabase, type Sql } from '@boxoffice/platform';
+import { createServiceDatabase, type ServiceDatabase, type Sql } from '@boxoffice/platform';
 import { createMigratedTestDatabase, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -79,10 +79,12 @@ describe('the mail outbox under faults', () => {
   let db: TestDatabase;
   let prisma: PrismaClient;
   let sql: Sql;
+  let database: ServiceDatabase<PrismaClient>;
 
   beforeAll(async () => {
     db = await createMigratedTestDatabase('email_faults', 'apps/email/prisma/migrations');
-    ({ prisma, sql } = createServiceDatabase(PrismaClient, db.url));
+    database = createServiceDatabase(PrismaClient, db.url);
+    ({ prisma, sql } = database);
     const capture = (...parts: unknown[]) => void logLines.push(parts.map(String).join(' '));
     Logger.overrideLogger({
       log: capture,
@@ -95,7 +97,7 @@ describe('the mail outbox under faults', () => {
   });
   afterAll(async () => {
     for (const outbox of started) await outbox.beforeApplicationShutdown();
-    await prisma.$disconnect();
+    await database.close();
     await db.drop();
   });
 

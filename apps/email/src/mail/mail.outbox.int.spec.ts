@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { UserRegistered } from '@boxoffice/contracts';
 import type { Envelope } from '@boxoffice/contracts';
 import { ConsumerPipeline, EnvelopeFactory, type SqlExecutor } from '@boxoffice/messaging';
-import { createServiceDatabase } from '@boxoffice/platform';
+import { createServiceDatabase, type ServiceDatabase } from '@boxoffice/platform';
 import { createMigratedTestDatabase, TestSmtpServer, waitFor, type TestDatabase } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -32,6 +32,7 @@ describe('record-then-send: one mail per event', () => {
   const envelopes = new EnvelopeFactory('checkout');
   let db: TestDatabase;
   let prisma: PrismaClient;
+  let database: ServiceDatabase<PrismaClient>;
   let mailer: SmtpMailer;
   let sentEmails: SentEmails;
   let outbox: MailOutbox;
@@ -40,7 +41,7 @@ describe('record-then-send: one mail per event', () => {
   beforeAll(async () => {
     const url = await smtp.start();
     db = await createMigratedTestDatabase('email_outbox', 'apps/email/prisma/migrations');
-    const database = createServiceDatabase(PrismaClient, db.url);
+    database = createServiceDatabase(PrismaClient, db.url);
     prisma = database.prisma;
     mailer = new SmtpMailer({ url, from: 'boxoffice <tickets@boxoffice.example>', maxConnections: 2, timeoutMs: 5_000 });
     sentEmails = new SentEmails(database.sql, prisma);
@@ -56,7 +57,7 @@ describe('record-then-send: one mail per event', () => {
   afterAll(async () => {
     await outbox.beforeApplicationShutdown();
     mailer.onApplicationShutdown();
-    await prisma.$disconnect();
+    await database.close();
     await db.drop();
     await smtp.stop();
   });
