@@ -79,9 +79,19 @@ describe("checkout's database", () => {
             expect([mode, isDatabaseUnavailable(error)]).toEqual([mode, true]);
           }
         }
-        const late = await errorOf(here.sql.$transaction((tx) => tx.$queryRawUnsafe('SELECT pg_sleep(2)'), { timeout: 50 }));
-        expect(late).toBeInstanceOf(TransactionTimedOut);
-        expect(isDatabaseUnavailable(late)).toBe(true);
+        // A statement that waits for a lock another connection holds, until the transaction's limit.
+        const holder = await db.pool.connect();
+        try {
+          await holder.query('SELECT pg_advisory_lock(19)');
+          const late = await errorOf(
+            here.sql.$transaction((tx) => tx.$queryRawUnsafe('SELECT pg_advisory_xact_lock(19)'), { timeout: 50 }),
+          );
+          expect(late).toBeInstanceOf(TransactionTimedOut);
+          expect(isDatabaseUnavailable(late)).toBe(true);
+        } finally {
+          await holder.query('SELECT pg_advisory_unlock(19)');
+          holder.release();
+        }
       } finally {
         await Promise.all([away.close(), here.close()]);
         await proxy.stop();

@@ -105,6 +105,7 @@ export { Outbox, type OutboxEntry, type OutboxRow } from './outbox/outbox.js';
 export { MessageSender } from './outbox/message.sender.js';
 export { OutboxRelay, type OutboxRelayOptions, type Publisher } from './outbox/outbox.relay.js';
 export { inPgTransaction, TransactionTimedOut } from './pg-transaction.js';
+export { withinTimeLimit } from './time-limit.js';
 export { PgTransactionRunner } from './pg-transaction-runner.js';
 export { outboxStore, type ClaimedBatch, type OutboxStats, type ParkedRow, type PendingMessage } from './outbox/outbox.store.js';
 export { Inbox } from './inbox/inbox.js';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withinTimeLimit } from './time-limit.js';
 
 export interface TransactionOptions {
   /**
@@ -63,10 +64,5 @@ function beginOf(settings: ReadonlyArray<string>): string {
 
 function withinTimeout<R>(work: Promise<R>, timeoutMs: number | undefined): Promise<R> {
   if (timeoutMs === undefined) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransactionTimedOut(timeoutMs)), timeoutMs);
-  });
-  // The race listens to the work's promise, so its failure after the timeout is not unhandled.
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  return withinTimeLimit(work, timeoutMs, () => new TransactionTimedOut(timeoutMs));
 }
