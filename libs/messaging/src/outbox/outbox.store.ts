@@ -65,6 +65,13 @@ const PRUNE_BATCH = 5_000;
  * "Pending" is judged by the claim's own snapshot: an earlier message another relay holds is
  * still pending there (that relay has not committed), and one it has committed as published has
  * already reached the broker. Either way the later message cannot overtake it.
+ *
+ * The check is shaped so that no plan can make it quadratic. As one EXISTS per claimed message,
+ * PostgreSQL planned it from statistics taken while the queue was empty (an ANALYZE between two
+ * loads), chose the pending index by position over the one by key, and walked every earlier
+ * pending message for each claimed one: 70 ms a claim at 3,000 purchases a second. Below, one
+ * range scan and one sort find every held-back message at once: 3 ms for 500 messages (EXPLAIN
+ * ANALYZE, the same table and statistics), and no join whose plan a misestimate can choose.
  */
 export const outboxStore = {
   async claim(client: pg.ClientBase, transport: string, limit: number): Promise<ClaimedBatch> {
@@ -78,13 +85,25 @@ export const outboxStore = {
           WHERE status = 'pending' AND destination->>'transport' = $2 AND next_attempt_at <= now()
           ORDER BY position
           LIMIT $1
-            FOR UPDATE SKIP LOCKED)
+            FOR UPDATE SKIP LOCKED),
+       -- Every pending message up to the batch's last, in one range of the pending index: the
+       -- batch's own, and those it passed over (another relay's, or waiting for their next
+       -- attempt). A key is a channel's, so of one transport.
+       up_to_the_batch AS (
+         SELECT position, partition_key, position NOT IN (SELECT position FROM claimed) AS passed_over
+           FROM outbox_message
+          WHERE status = 'pending' AND destination->>'transport' = $2
+            AND position <= (SELECT max(position) FROM claimed)),
+       -- Held back: a message of the batch behind a passed-over one of its key.
+       held_back AS (
+         SELECT position FROM (
+           SELECT position, passed_over,
+                  bool_or(passed_over) OVER (PARTITION BY partition_key ORDER BY position
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS behind_one
+             FROM up_to_the_batch) ahead
+          WHERE NOT passed_over AND behind_one)
        SELECT position::text AS position, envelope, destination, headers,
-              EXISTS (SELECT 1 FROM outbox_message earlier
-                       WHERE earlier.partition_key = claimed.partition_key
-                         AND earlier.status = 'pending'
-                         AND earlier.position < claimed.position
-                         AND earlier.position NOT IN (SELECT position FROM claimed)) AS held_back
+              position IN (SELECT position FROM held_back) AS held_back
          FROM claimed
         ORDER BY claimed.position`,
       values: [limit, transport],
