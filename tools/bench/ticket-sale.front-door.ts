@@ -40,12 +40,15 @@ export async function measureFrontDoor(
     readonly scheduleConcert: (capacity: number) => Promise<string>;
     /** The services' pids and names, for the CPU each used while the load ran. */
     readonly pids: () => ReadonlyMap<number, string>;
+    /** Called before each rate, so that each starts from the same state (bench.vacuum.ts). */
+    readonly startFresh?: () => Promise<void>;
   },
   log: (line?: string) => void = console.log,
 ): Promise<FrontDoorRun[]> {
   log(`\n> front door: POST /orders offered by an open model, ${params.rates.join('/s, ')}/s for ${params.durationSeconds} s each`);
   const runs: FrontDoorRun[] = [];
   for (const ratePerSecond of params.rates) {
+    await checkout.startFresh?.();
     const concertId = await checkout.scheduleConcert(1_000_000);
     const pids = new Map([...checkout.pids(), [process.pid, 'load generator']]);
     const cpuBefore = cpuSnapshot(pids);

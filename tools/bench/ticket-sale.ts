@@ -56,6 +56,7 @@ import { idleAlone, measureIdle } from './ticket-sale.idle.ts';
 import { syncAlone } from './ticket-sale.sync-alone.ts';
 import { compareTracing } from './ticket-sale.tracing.ts';
 import { asDeployed, prioritiesLine } from './bench.priority.ts';
+import { vacuumServices } from './bench.vacuum.ts';
 
 const { ticketSale: sale, syncVsAsync: comparison, frontDoor } = readParams();
 
@@ -407,9 +408,20 @@ try {
         .join(', ') +
       ')',
   );
+  // Each phase below starts from vacuumed tables, not from the dead rows of the phases before it.
+  const serviceDatabases = (['checkout', 'billing', 'email', 'analytics', 'audit'] as const).map((name) => system.databaseUrl(name));
+  const startFresh = async () => {
+    const { seconds, autovacuum } = await vacuumServices(serviceDatabases);
+    log(
+      `\n(the services' databases vacuumed before the next phase: ${seconds.toFixed(1)} s; autovacuum is ${autovacuum} on this PostgreSQL)`,
+    );
+  };
+
   // ---- one order at idle (the sale's fan-out is done: nothing runs beside it) -----------------
+  await startFresh();
   const idle = await measureIdle({ url: checkout.url, db: checkoutDb, billingDb, scheduleConcert });
 
+  await startFresh();
   log(
     `\n> steady: ${sale.steadyRate}/s for ${sale.steadySeconds} s, the time from 202 to CONFIRMED (after the sale's fan-out: ${allOrders} mails sent)`,
   );
@@ -456,7 +468,13 @@ try {
     );
 
   // ---- the front door under an open model ----------------------------------------------------
-  const frontDoorRuns = await measureFrontDoor(frontDoor, { url: checkout.url, db: checkoutDb, scheduleConcert, pids: servicePids });
+  const frontDoorRuns = await measureFrontDoor(frontDoor, {
+    url: checkout.url,
+    db: checkoutDb,
+    scheduleConcert,
+    pids: servicePids,
+    startFresh,
+  });
 
   // ---- sync vs async -------------------------------------------------------------------------
   const compareSync = process.env.BENCH_SYNC_VS_ASYNC !== 'off';
@@ -472,6 +490,7 @@ try {
       `  NOTE: ${orders.pending} orders of the sale are still pending (Billing charging them, or Checkout applying the results): that work shares the CPU with this comparison`,
     );
   }
+  if (compareSync) await startFresh();
   const comparisonConcert = await scheduleConcert(comparison.capacity);
   const offered = {
     body: body(comparisonConcert),
