@@ -267,10 +267,11 @@ export class OrdersService {
          RETURNING o.id::text, o.concert_id, c.name AS concert_name, o.quantity, o.amount_cents, o.customer_email, o.status::text, o.rejection_reason::text
        ),
        -- A rejected order gives its seats back to the buyers who come after (the waiting room),
-       -- on a row apart from the one the door locks, so that settling never waits for it.
+       -- on a row apart from the one the door locks, so that settling never waits for it. In
+       -- concert order, as the orders above: two batches never hold each other's row.
        returned AS (
          INSERT INTO concert_seats_returned (concert_id, seats)
-         SELECT concert_id, sum(quantity) FROM moved WHERE status = 'REJECTED' GROUP BY concert_id
+         SELECT concert_id, sum(quantity) FROM moved WHERE status = 'REJECTED' GROUP BY concert_id ORDER BY concert_id
          ON CONFLICT (concert_id) DO UPDATE SET seats = concert_seats_returned.seats + excluded.seats
        )
        SELECT id, concert_id::text, concert_name, quantity, amount_cents, customer_email, status, rejection_reason FROM moved`,
