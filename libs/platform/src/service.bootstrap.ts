@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError } from '@boxoffice/config';
+import { traceHttpRequests } from '@boxoffice/telemetry';
 import { migrate } from '@boxoffice/database';
 import { Logger, Module, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -88,6 +89,8 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
   const app = await NestFactory.create<NestFastifyApplication>(rootOf(options.module, budget), adapter, {
     logger: new TraceIdLogger({ logLevels: LEVELS.slice(0, LEVELS.indexOf(options.logLevel) + 1) }),
   });
+  // First of the request hooks, so that what the others turn away is traced too.
+  traceHttpRequests(app.getHttpAdapter().getInstance());
   await secureHttp(app, options.security);
   app.useGlobalFilters(new RetryLaterFilter(app.getHttpAdapter()));
   closeOnSignal(app, budget, logger);

@@ -1,4 +1,5 @@
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.sdk.js';
+export { traceHttpRequests } from './http-server.spans.js';
 export { isTracing, tracingConfigured } from './telemetry.state.js';
 export { serviceNameOf } from './service-name.js';
 export { formatTraceparent, parseTraceparent } from './traceparent.js';

@@ -21,8 +21,9 @@ export interface Telemetry {
 
 /**
  * Starts the OpenTelemetry Node SDK for a service, when an OTLP endpoint is configured (see
- * tracingConfigured), with spans for HTTP, amqplib and kafkajs (and pg with TRACING_SQL_SPANS=on). Returns null and loads
- * nothing of the SDK when tracing is off.
+ * tracingConfigured), with spans for amqplib and kafkajs (and pg with TRACING_SQL_SPANS=on); the
+ * HTTP requests' spans come from traceHttpRequests. Returns null and loads nothing of the SDK when
+ * tracing is off.
  *
  * It must run before the app's modules are loaded, which is what telemetry.register.ts is for
  * (`node --import ./dist/libs/telemetry/src/telemetry.register.js ...`): the apps are ES modules,
@@ -34,18 +35,17 @@ export interface Telemetry {
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry | null> {
   if (isTracing()) throw new Error('telemetry is already started in this process');
   if (!options.force && !tracingConfigured()) return null;
-  // The loader hook wraps only the modules an instrumentation hooks (pg, amqplib, kafkajs, http):
+  // The loader hook wraps only the modules an instrumentation hooks (pg, amqplib, kafkajs):
   // unrestricted, it would put a getter in front of every binding of every module the app
   // imports (Nest, Prisma, zod...), which costs on every call, traced or not.
   const { createAddHookMessageChannel } = await import('import-in-the-middle');
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, registerOptions);
 
-  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, http, pg, amqplib, kafkajs] = await Promise.all([
+  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }, pg, amqplib, kafkajs] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/instrumentation-http'),
     import('@opentelemetry/instrumentation-pg'),
     import('@opentelemetry/instrumentation-amqplib'),
     import('@opentelemetry/instrumentation-kafkajs'),
@@ -61,10 +61,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new http.HttpInstrumentation({
-        // Health checks and scrapes are polled every second or so: noise in every trace search.
-        ignoreIncomingRequestHook: (request) => /^\/(health|metrics)\b/.test(request.url ?? ''),
-      }),
+      // No HTTP instrumentation: a service's HTTP spans are its own, from two Fastify hooks
+      // (http-server.spans.ts), at a fraction of what wrapping node:http costs.
       // Only with TRACING_SQL_SPANS=on (its wrapper costs on every query), and only inside a
       // request's or a message's span: the relay's polls would be a root trace each. Connect spans
       // (a pooled connection handed out) say nothing a query span does not, at one per query.
