@@ -29,6 +29,15 @@ export function inTraceContextOf<T>(traceparent: string | null | undefined, work
   return spanContext ? context.with(trace.setSpanContext(context.active(), spanContext), work) : work();
 }
 
+/**
+ * The active span as a `traceparent` header for an HTTP call, so that the callee's span continues
+ * this trace; undefined when none is recording. The HTTP client (fetch) is not instrumented.
+ */
+export function activeTraceparent(): string | undefined {
+  const span = trace.getActiveSpan();
+  return span && trace.isSpanContextValid(span.spanContext()) ? traceparentOf(span) : undefined;
+}
+
 /** The trace id of the active span, for log lines; null when none is recording. */
 export function currentTraceId(): string | null {
   const span = trace.getActiveSpan();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { TestSystem, type ServiceProcess } from '@boxoffice/e2e';
+import { freePort, TestSystem, type ServiceProcess } from '@boxoffice/e2e';
 import { OtlpTraceSink, type ReceivedSpan } from '@boxoffice/telemetry';
 import { TestSmtpServer, waitFor } from '@boxoffice/testing';
 import { randomUUID } from 'node:crypto';
@@ -21,10 +21,17 @@ describe('the traces of a purchase and a sign-up', () => {
     // The batch span processor exports every 200 ms instead of every 5 s, so the spec waits less.
     const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_BSP_SCHEDULE_DELAY: '200' };
     const smtp = await inbox.start();
+    const billingPort = await freePort();
     const started = await Promise.all([
-      system.start('checkout', traced),
+      system.start('checkout', { ...traced, BILLING_URL: `http://127.0.0.1:${billingPort}` }),
       // Billing alone records its SQL statements as spans too.
-      system.start('billing', { ...traced, TRACING_SQL_SPANS: 'on', PAYMENT_DECLINE_RATE: '0', PAYMENT_LATENCY_MS: '1' }),
+      system.start('billing', {
+        ...traced,
+        PORT: String(billingPort),
+        TRACING_SQL_SPANS: 'on',
+        PAYMENT_DECLINE_RATE: '0',
+        PAYMENT_LATENCY_MS: '1',
+      }),
       system.start('email', { ...traced, SMTP_URL: smtp }),
       system.start('analytics', traced),
       system.start('audit', traced),
@@ -205,6 +212,34 @@ describe('the traces of a purchase and a sign-up', () => {
         expect(span.links.map((link) => all.get(link.spanId)?.traceId)).toContain(created.traceId);
       }
       expect(userId).toEqual(expect.any(String));
+    });
+  });
+
+  describe('a synchronous purchase', () => {
+    it("is one trace on the synchronous path: Billing's HTTP span of the charge under Checkout's", async () => {
+      const concertId = await checkout.scheduleConcert(10);
+      // Billing learns of the concert through Kafka; until then the sync charge finds no seats.
+      const response = await waitFor(
+        () =>
+          fetch(`${checkoutProcess.url}/orders/sync`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            body: JSON.stringify({ concertId, quantity: 1, customerEmail: 'sync@example.com' }),
+          }).then(async (r) => ({ status: r.status, order: (await r.json()) as { status?: string } })),
+        (answer) => answer.status === 201 && answer.order.status === 'CONFIRMED',
+        { timeoutMs: 30_000, intervalMs: 500, description: 'a synchronous purchase to be confirmed' },
+      );
+      expect(response.status).toBe(201);
+      const [charge] = await waitFor(
+        () => find((s) => s.service === 'billing' && s.kind === 'server' && s.name === 'POST /charges'),
+        (spans) => spans.length > 0,
+        { timeoutMs: 10_000, description: "Billing's span of POST /charges" },
+      );
+      await waitFor(
+        () => ancestorsOf(charge).map(describeSpan),
+        (chain) => chain.some((line) => line.startsWith('checkout: server POST /orders/sync')),
+        { timeoutMs: 10_000, description: "Checkout's span of POST /orders/sync, above Billing's" },
+      );
     });
   });
 

@@ -1,3 +1,4 @@
+import { activeTraceparent } from '@boxoffice/telemetry';
 import { GatewayTimeoutException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { Settlement } from './order.settlement.js';
@@ -14,6 +15,8 @@ const settlements: Record<ChargeStatus, Settlement> = {
   TIMED_OUT: { status: 'REJECTED', reason: 'TIMED_OUT' },
   REFUNDED: { status: 'REJECTED', reason: 'TIMED_OUT' },
 };
+
+const withTraceparent = (traceparent: string | undefined) => (traceparent ? { traceparent } : {});
 
 /**
  * Billing over HTTP, for the synchronous purchase only. This is the temporal coupling the queue
@@ -41,7 +44,12 @@ export class BillingClient {
     try {
       const response = await fetch(new URL('/charges', this.config.BILLING_URL), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.config.BILLING_API_TOKEN}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${this.config.BILLING_API_TOKEN}`,
+          // Billing's span of the call continues the purchase's trace.
+          ...withTraceparent(activeTraceparent()),
+        },
         body: JSON.stringify(request),
         signal: deadline,
       });
