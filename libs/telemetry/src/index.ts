@@ -3,7 +3,15 @@ export { traceHttpRequests } from './http-server.spans.js';
 export { isTracing, tracingConfigured } from './telemetry.state.js';
 export { serviceNameOf } from './service-name.js';
 export { formatTraceparent, parseTraceparent } from './traceparent.js';
-export { activeTraceparent, contextOf, currentTraceId, inTraceContextOf, messagingTracer, traceparentOf, withTraceId } from './trace-context.js';
+export {
+  activeTraceparent,
+  contextOf,
+  currentTraceId,
+  inTraceContextOf,
+  messagingTracer,
+  traceparentOf,
+  withTraceId,
+} from './trace-context.js';
 export {
   BoxofficeAttributes,
   continuesTrace,
