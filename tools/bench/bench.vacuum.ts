@@ -6,11 +6,14 @@ import pg from 'pg';
  *
  * An outbox, a payment hold, a mail's claim: each is a row written, updated and deleted within
  * seconds, and every version it leaves behind stays in the table and its indexes until a VACUUM.
- * After the sale's 30,000 purchases, Billing's payment_hold had 70 live rows and 54,806 dead ones,
- * and every statement on it walked them: PostgreSQL took 0.82 of a core in the 200/s phase that
- * followed, and 0.65 in a run that vacuumed first. A deployment's autovacuum does this on its own, once a minute at
- * most per database (docker-compose.yml); this machine's PostgreSQL runs without it
+ * After the sale's 30,000 purchases, Billing's payment_hold had 70 live rows and 54,806 dead
+ * ones, and every statement on it walked them: PostgreSQL took 0.82 of a core in the 200/s phase
+ * that followed, and 0.65 in a run that vacuumed first. A deployment's autovacuum does this on its
+ * own (docker-compose.yml has it look every 10 s); this machine's PostgreSQL runs without it
  * (`SHOW autovacuum`). So a figure no longer depends on the phases that ran before it.
+ *
+ * The ANALYZE matters as much: a deployment's autovacuum analyzes too, and a plan chosen from
+ * statistics taken while a queue was empty is one the services must live with (outboxStore.claim).
  */
 export async function vacuumServices(urls: ReadonlyArray<string>): Promise<{ seconds: number; autovacuum: string }> {
   const startedAt = performance.now();

@@ -27,6 +27,7 @@
 //      BENCH_SYNC=only runs the synchronous path alone instead, Checkout and Billing only, in an
 //      open model (ticket-sale.sync-alone.ts).
 //
+// Each phase after the sale starts from vacuumed and analyzed tables (bench.vacuum.ts), and says so.
 // BENCH_IDLE=only runs the idle orders alone (3a), on a fresh system.
 // BENCH_TRACING=compare runs only the sale, with tracing off and then on (ticket-sale.tracing.ts).
 // `-- --cpu-prof`: every service process writes a V8 CPU profile when it stops, into
