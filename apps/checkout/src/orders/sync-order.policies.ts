@@ -1,4 +1,5 @@
 import { GatewayTimeoutException, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
 import {
   BrokenCircuitError,
   bulkhead,
@@ -85,10 +86,13 @@ export class SyncOrderPolicies {
     const remainingMs = this.config.SYNC_TIMEOUT_MS - elapsedMs;
     if (remainingMs <= 0) throw this.deadlinePassed();
     this.refuseWhileOpen();
+    // A purchase that waits for a slot is started by the one whose end frees it: bound to this
+    // request's context, it runs in its own trace, with its own trace id in the log lines.
+    const ownWork = AsyncResource.bind(work);
     try {
       // Aggressive: the answer comes at the deadline whether or not the work listens to its signal.
       return await timeout(remainingMs, TimeoutStrategy.Aggressive).execute(({ signal }) =>
-        this.bulkhead.execute(() => work(signal), signal),
+        this.bulkhead.execute(() => ownWork(signal), signal),
       );
     } catch (error) {
       if (error instanceof BulkheadRejectedError) throw this.bulkheadFull();

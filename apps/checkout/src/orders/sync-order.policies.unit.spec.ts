@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { GatewayTimeoutException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { CheckoutConfig } from '../checkout.config.js';
 import { RetryLaterException } from '@boxoffice/platform';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { SyncOrderPolicies } from './sync-order.policies.js';
 
 // The policies on their own: the work is an in-memory promise, Billing a function that fails or
@@ -68,6 +69,21 @@ describe('the bulkhead', () => {
       await first;
       await expect(policies.run(() => Promise.resolve('next'))).resolves.toBe('next');
       expect(queued).not.toHaveBeenCalled();
+    });
+  });
+  describe('when a purchase waits for a slot', () => {
+    it('runs in its own request’s context, not in that of the purchase whose end freed the slot', async () => {
+      // The context a trace's spans and a log line's trace id come from (AsyncLocalStorage).
+      const request = new AsyncLocalStorage<string>();
+      const policies = policiesWith({ SYNC_BULKHEAD_SIZE: 1 });
+      const slow = held();
+      const first = request.run('first buyer', () => policies.run(slow.work));
+      const queued = request.run('second buyer', () => policies.run(async () => request.getStore()));
+
+      slow.release('done');
+
+      await expect(first).resolves.toBe('done');
+      await expect(queued).resolves.toBe('second buyer');
     });
   });
 });
