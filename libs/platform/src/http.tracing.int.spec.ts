@@ -4,8 +4,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { setTimeout as delay } from 'node:timers/promises';
-import { traceHttpRequests } from './http-server.spans.js';
-import { markTracing } from './telemetry.state.js';
+import { traceHttpRequests } from './http.tracing.js';
 
 // A service's HTTP spans, on a Fastify server of its own: the spans come from the hook, and the
 // handler, which runs once the body is read, sees its request's span as the active one, even when
@@ -23,9 +22,8 @@ describe('traceHttpRequests', () => {
 
   beforeAll(async () => {
     sdk.start();
-    markTracing(true);
     app = Fastify();
-    traceHttpRequests(app);
+    traceHttpRequests(app, true);
     // Registered after the spans' hook, as the front door and the access gate are.
     app.addHook('onRequest', (request, reply, done) => {
       if (request.url === '/refused') void reply.code(503).header('retry-after', '1').send({ message: 'busy' });
@@ -37,12 +35,15 @@ describe('traceHttpRequests', () => {
       return { body: request.body, traceId: active?.traceId, spanId: active?.spanId };
     });
     app.get('/refused', async () => ({ never: true }));
+    app.get('/slow', async () => {
+      await delay(2_000);
+      return { late: true };
+    });
     app.get('/health/ready', async () => ({ status: 'ok' }));
     url = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
     await app.close();
-    markTracing(false);
     await sdk.shutdown();
   });
   beforeEach(() => exporter.reset());
@@ -71,6 +72,8 @@ describe('traceHttpRequests', () => {
         'http.request.method': 'POST',
         'http.route': '/echo/:id',
         'url.path': '/echo/42',
+        'url.scheme': 'http',
+        'client.address': '127.0.0.1',
         'http.response.status_code': 200,
       },
     });
@@ -113,6 +116,37 @@ describe('traceHttpRequests', () => {
     const [span] = await spansOf(1);
     expect(span).toMatchObject({ name: 'GET /refused', attributes: { 'http.response.status_code': 503 } });
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('names a request no route answers by its method alone, with its 404', async () => {
+    expect((await fetch(`${url}/nowhere`)).status).toBe(404);
+    const [span] = await spansOf(1);
+    expect(span).toMatchObject({ name: 'GET', attributes: { 'url.path': '/nowhere', 'http.response.status_code': 404 } });
+    expect(span.attributes['http.route']).toBeUndefined();
+    expect(span.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it('ends the span of a request whose caller went away before the answer, as an error without a status', async () => {
+    await expect(fetch(`${url}/slow`, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+    const [span] = await spansOf(1);
+    expect(span.name).toBe('GET /slow');
+    expect(span.attributes['http.response.status_code']).toBeUndefined();
+    expect(span.status).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringMatching(/before the answer/) });
+  });
+
+  it('adds no hook when tracing is off', async () => {
+    const untraced = Fastify();
+    traceHttpRequests(untraced, false);
+    untraced.get('/ping', async () => ({ pong: true }));
+    const untracedUrl = await untraced.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      expect((await fetch(`${untracedUrl}/ping`)).status).toBe(200);
+      // The traced server's next request is the only span: the untraced one made none.
+      await fetch(`${url}/refused`);
+      expect((await spansOf(1)).map((span) => span.name)).toEqual(['GET /refused']);
+    } finally {
+      await untraced.close();
+    }
   });
 
   it('does not trace health checks', async () => {

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { ConfigError } from '@boxoffice/config';
-import { traceHttpRequests } from '@boxoffice/telemetry';
 import { migrate } from '@boxoffice/database';
 import { Logger, Module, type DynamicModule, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { secureHttp, type HttpSecurity } from './http.security.js';
+import { traceHttpRequests } from './http.tracing.js';
 import { listenWithAcceptors } from './http.acceptors.js';
 import { serveMetrics } from './metrics.endpoint.js';
 import { RetryLaterFilter } from './retry-later.js';

@@ -1,17 +1,8 @@
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.sdk.js';
-export { traceHttpRequests } from './http-server.spans.js';
 export { isTracing, tracingConfigured } from './telemetry.state.js';
 export { serviceNameOf } from './service-name.js';
 export { formatTraceparent, parseTraceparent } from './traceparent.js';
-export {
-  activeTraceparent,
-  contextOf,
-  currentTraceId,
-  inTraceContextOf,
-  messagingTracer,
-  traceparentOf,
-  withTraceId,
-} from './trace-context.js';
+export { traceHeaders, contextOf, currentTraceId, inTraceContextOf, messagingTracer, traceparentOf, withTraceId } from './trace-context.js';
 export {
   BoxofficeAttributes,
   continuesTrace,

@@ -22,8 +22,8 @@ export interface Telemetry {
 /**
  * Starts the OpenTelemetry Node SDK for a service, when an OTLP endpoint is configured (see
  * tracingConfigured), with spans for amqplib and kafkajs (and pg with TRACING_SQL_SPANS=on); the
- * HTTP requests' spans come from traceHttpRequests. Returns null and loads nothing of the SDK when
- * tracing is off.
+ * HTTP requests' spans come from libs/platform (traceHttpRequests). Returns null and loads nothing
+ * of the SDK when tracing is off.
  *
  * It must run before the app's modules are loaded, which is what telemetry.register.ts is for
  * (`node --import ./dist/libs/telemetry/src/telemetry.register.js ...`): the apps are ES modules,
@@ -61,8 +61,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      // No HTTP instrumentation: a service's HTTP spans are its own, from two Fastify hooks
-      // (http-server.spans.ts), at a fraction of what wrapping node:http costs.
+      // No HTTP instrumentation: a service's HTTP spans are its own, from one Fastify hook
+      // (libs/platform's http.tracing.ts), at a fraction of what wrapping node:http costs.
       // Only with TRACING_SQL_SPANS=on (its wrapper costs on every query), and only inside a
       // request's or a message's span: the relay's polls would be a root trace each. Connect spans
       // (a pooled connection handed out) say nothing a query span does not, at one per query.

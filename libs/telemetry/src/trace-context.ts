@@ -1,4 +1,4 @@
-import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
 /** The tracer of boxoffice's own spans (outbox, relay, consumers), from the registered provider. */
@@ -30,12 +30,14 @@ export function inTraceContextOf<T>(traceparent: string | null | undefined, work
 }
 
 /**
- * The active span as a `traceparent` header for an HTTP call, so that the callee's span continues
- * this trace; undefined when none is recording. The HTTP client (fetch) is not instrumented.
+ * The active context as HTTP headers (`traceparent`, and whatever else OTEL_PROPAGATORS names),
+ * so that the callee's span continues this trace: the HTTP client (fetch) is not instrumented.
+ * Empty when tracing is off.
  */
-export function activeTraceparent(): string | undefined {
-  const span = trace.getActiveSpan();
-  return span && trace.isSpanContextValid(span.spanContext()) ? traceparentOf(span) : undefined;
+export function traceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
 }
 
 /** The trace id of the active span, for log lines; null when none is recording. */

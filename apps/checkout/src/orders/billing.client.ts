@@ -1,4 +1,4 @@
-import { activeTraceparent } from '@boxoffice/telemetry';
+import { traceHeaders } from '@boxoffice/telemetry';
 import { GatewayTimeoutException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { CHECKOUT_CONFIG, type CheckoutConfig } from '../checkout.config.js';
 import type { Settlement } from './order.settlement.js';
@@ -15,8 +15,6 @@ const settlements: Record<ChargeStatus, Settlement> = {
   TIMED_OUT: { status: 'REJECTED', reason: 'TIMED_OUT' },
   REFUNDED: { status: 'REJECTED', reason: 'TIMED_OUT' },
 };
-
-const withTraceparent = (traceparent: string | undefined) => (traceparent ? { traceparent } : {});
 
 /**
  * Billing over HTTP, for the synchronous purchase only. This is the temporal coupling the queue
@@ -48,7 +46,7 @@ export class BillingClient {
           'content-type': 'application/json',
           authorization: `Bearer ${this.config.BILLING_API_TOKEN}`,
           // Billing's span of the call continues the purchase's trace.
-          ...withTraceparent(activeTraceparent()),
+          ...traceHeaders(),
         },
         body: JSON.stringify(request),
         signal: deadline,
