@@ -12,8 +12,9 @@ import pg from 'pg';
  * own (docker-compose.yml has it look every 10 s); this machine's PostgreSQL runs without it
  * (`SHOW autovacuum`). So a figure no longer depends on the phases that ran before it.
  *
- * The ANALYZE matters as much: a deployment's autovacuum analyzes too, and a plan chosen from
- * statistics taken while a queue was empty is one the services must live with (outboxStore.claim).
+ * The ANALYZE is deliberate: it gives the services the statistics a deployment's autovacuum would,
+ * taken while the queues are drained, and those are the statistics their statements must be
+ * planned well with (outboxStore.claim says what they once cost).
  */
 export async function vacuumServices(urls: ReadonlyArray<string>): Promise<{ seconds: number; autovacuum: string }> {
   const startedAt = performance.now();
@@ -23,7 +24,8 @@ export async function vacuumServices(urls: ReadonlyArray<string>): Promise<{ sec
     await client.connect();
     try {
       autovacuum = (await client.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0].autovacuum;
-      // Not VACUUM FULL: the services keep running, and a plain VACUUM takes no lock that stops them.
+      // Not VACUUM FULL: the services keep running; a plain VACUUM blocks them for a moment at most,
+      // when it truncates a table's empty end.
       await client.query('VACUUM (ANALYZE)');
     } finally {
       await client.end();

@@ -43,6 +43,7 @@ const db = await createTestDatabase('bench_relay', [
   new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
   new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
   new URL('../../libs/messaging/sql/outbox-notify-transport.sql', import.meta.url),
+  new URL('../../libs/messaging/sql/outbox-upkeep.sql', import.meta.url),
 ]);
 const rabbitTransport = new RabbitMqTransport({
   url: rabbitUrl,

@@ -90,6 +90,7 @@ async function measure(
     new URL('../../libs/messaging/sql/outbox-inbox.sql', import.meta.url),
     new URL('../../libs/messaging/sql/outbox-parking.sql', import.meta.url),
     new URL('../../libs/messaging/sql/outbox-notify-transport.sql', import.meta.url),
+    new URL('../../libs/messaging/sql/outbox-upkeep.sql', import.meta.url),
     new URL('../../libs/messaging/sql/stream-checkpoints.sql', import.meta.url),
   ]);
   const database = new PgTransactionRunner(db.pool);

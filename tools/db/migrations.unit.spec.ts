@@ -11,7 +11,7 @@ const canonical = readFileSync('libs/messaging/sql/outbox-inbox.sql', 'utf8');
 const streamCheckpoints = readFileSync('libs/messaging/sql/stream-checkpoints.sql', 'utf8');
 const outboxParking = readFileSync('libs/messaging/sql/outbox-parking.sql', 'utf8');
 const outboxNotifyTransport = readFileSync('libs/messaging/sql/outbox-notify-transport.sql', 'utf8');
-const queueTablesAutovacuum = readFileSync('libs/messaging/sql/queue-tables-autovacuum.sql', 'utf8');
+const outboxUpkeep = readFileSync('libs/messaging/sql/outbox-upkeep.sql', 'utf8');
 
 describe.each(services)("%s's migrations", (service) => {
   const dir = `apps/${service}/prisma/migrations`;
@@ -40,9 +40,9 @@ describe.each(services)("%s's migrations", (service) => {
     expect(readFileSync(`${dir}/20261206000000_outbox_notify_transport/migration.sql`, 'utf8')).toBe(outboxNotifyTransport);
   });
 
-  it('vacuum the outbox and the inbox as libs/messaging defines it', () => {
-    expect(migrations).toContain('20261207000000_queue_tables_autovacuum');
-    expect(readFileSync(`${dir}/20261207000000_queue_tables_autovacuum/migration.sql`, 'utf8')).toBe(queueTablesAutovacuum);
+  it("keep the outbox's upkeep exactly as libs/messaging defines it", () => {
+    expect(migrations).toContain('20261207000000_outbox_upkeep');
+    expect(readFileSync(`${dir}/20261207000000_outbox_upkeep/migration.sql`, 'utf8')).toBe(outboxUpkeep);
   });
 
   it('are named so that they apply in the order they were written', () => {

@@ -268,7 +268,8 @@ export class OrdersService {
        ),
        -- A rejected order gives its seats back to the buyers who come after (the waiting room),
        -- on a row apart from the one the door locks, so that settling never waits for it. In
-       -- concert order, as the orders above: two batches never hold each other's row.
+       -- concert order: two batches that give seats back to the same concerts take their rows in
+       -- one order, and so never wait for each other in a circle.
        returned AS (
          INSERT INTO concert_seats_returned (concert_id, seats)
          SELECT concert_id, sum(quantity) FROM moved WHERE status = 'REJECTED' GROUP BY concert_id ORDER BY concert_id
